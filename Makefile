@@ -1,0 +1,45 @@
+# AiTrader: `make run` starts everything, `make test` runs every test suite (both from a fresh clone).
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+.PHONY: run test api agent okxsim bench replay venv frontend migrate-status help
+
+help:
+	@echo "make run       start PostgreSQL, OKX simulator (no keys), API, agent and web app; Ctrl-C stops all"
+	@echo "make test      install what is missing and run every test suite"
+	@echo "make api | agent | okxsim   run one service in the foreground (configured by environment / .env)"
+	@echo "make bench     run the benchmarks in bench/ and print their figures"
+	@echo "make replay FILE=data/candles/... [ARGS='--threshold-bps 80 --interval-secs 900']   trigger replay"
+
+venv:
+	@scripts/ensure_venv.sh
+
+frontend:
+	@if [ -x frontend/scripts/build.sh ]; then frontend/scripts/build.sh; fi
+
+run: venv frontend
+	@$(PY) scripts/run.py
+
+test:
+	@scripts/ensure_venv.sh
+	@scripts/test.sh
+
+api: venv
+	@$(PY) -m api_server
+
+agent: venv
+	@$(PY) -m agent
+
+okxsim: venv
+	@$(PY) -m okxsim
+
+bench: venv
+	@scripts/bench.sh
+
+FILE ?= data/candles/freqtrade_XRP_USDT_USDT-5m-futures.json
+replay: venv
+	@$(PY) -m api_server.scheduler.replay $(FILE) $(ARGS)
+
+migrate-status: venv
+	@$(PY) -c "from shared.migrate import migration_status; from shared.envfile import load_environment; \
+	[print(('applied ' if a else 'pending ') + m) for m, a in migration_status(load_environment()['DATABASE_URL'])]"

@@ -1,0 +1,1 @@
+"""AiTrader trading API: the only holder of OKX credentials."""

@@ -1,0 +1,1 @@
+"""HTTP routes of the trading API, one module per area."""

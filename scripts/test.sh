@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# `make test`: install what is missing, start a project-local PostgreSQL (unless TEST_DATABASE_URL/DATABASE_URL),
+# run every suite: Python (API, agent, simulator, shared), front-end unit tests, browser end-to-end tests.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+scripts/ensure_venv.sh
+started_pg=0
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  if [ -n "${DATABASE_URL:-}" ]; then
+    export TEST_DATABASE_URL="$DATABASE_URL"
+  else
+    port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    scripts/pg.sh stop pgtest >/dev/null 2>&1 || true
+    export TEST_DATABASE_URL=$(scripts/pg.sh start pgtest "$port" aitrader_test)
+    started_pg=1
+  fi
+fi
+cleanup() { [ "$started_pg" = 1 ] && scripts/pg.sh stop pgtest || true; }
+trap cleanup EXIT
+status=0
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@" || status=$?
+if [ -x frontend/scripts/test.sh ] && [ $# -eq 0 ]; then
+  frontend/scripts/test.sh || status=$?
+fi
+exit $status

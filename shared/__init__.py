@@ -1,0 +1,1 @@
+"""Code shared by the trading API, the agent and the OKX simulator."""

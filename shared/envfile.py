@@ -1,0 +1,106 @@
+"""Reading configuration: the process environment first, then `.env` at the repo root.
+
+Both services build their frozen settings object from the mapping returned by `load_environment`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A configuration value is invalid; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"invalid setting {variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+def parse_env_file(text: str) -> dict[str, str]:
+    """Parse KEY=VALUE lines (blank lines and # comments ignored, optional quotes, `export ` prefix)."""
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].lstrip()
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        key = key.strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
+
+
+def load_environment(env_file: Path | None = None, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment variables win over `.env`; empty values count as unset."""
+    path = env_file if env_file is not None else Path(os.environ.get("AITRADER_ENV_FILE", REPO_ROOT / ".env"))
+    merged: dict[str, str] = {}
+    if path and Path(path).is_file():
+        merged.update(parse_env_file(Path(path).read_text(encoding="utf-8")))
+    merged.update(os.environ if environ is None else environ)
+    return {k: v for k, v in merged.items() if v != ""}
+
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def get_bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise SettingsError(name, f"expected true/false, got {raw!r}")
+
+
+def get_int(env: dict[str, str], name: str, default: int | None, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(name, f"expected an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(name, f"must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(name, f"must be <= {maximum}, got {value}")
+    return value
+
+
+def get_float(env: dict[str, str], name: str, default: float | None, *, minimum: float | None = None, maximum: float | None = None) -> float | None:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise SettingsError(name, f"expected a number, got {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise SettingsError(name, f"expected a finite number, got {raw!r}")
+    if minimum is not None and value < minimum:
+        raise SettingsError(name, f"must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(name, f"must be <= {maximum}, got {value}")
+    return value
+
+
+def get_port(env: dict[str, str], name: str, default: int) -> int:
+    value = get_int(env, name, default, minimum=1, maximum=65535)
+    assert value is not None
+    return value

@@ -1,0 +1,19 @@
+"""Start-up helpers shared by the service entry points."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+
+def ensure_port_free(host: str, port: int, variable: str) -> None:
+    """granian does not refuse a port already in use (two servers would share it): check first."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            sys.exit(f"port {host}:{port} ({variable}) is not free: {exc.strerror}")
+
+
+def exit_on_settings_error(exc: Exception) -> None:
+    sys.exit(f"configuration error: {exc}")
