@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api_server.auth import require_token
+from api_server.auth import OPENAPI_PATH, require_token
 from api_server.db import open_pool
 from api_server.errors import exception_to_http_response
 from api_server.events import EventHub
@@ -67,6 +67,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             ping_after_secs=settings.okx_ws_ping_secs,
             stale_after_secs=settings.okx_ws_stale_secs,
             poll_secs=settings.okx_rest_poll_secs,
+            session=state.http,
         )
         await state.feed.start()
         stack.push_async_callback(state.feed.stop)
@@ -84,6 +85,10 @@ async def hello() -> dict[str, str]:
     return {"hello": "world"}
 
 
+def provide_market(state: State) -> MarketData:
+    return state.market
+
+
 def create_app(settings: Settings) -> Litestar:
     if not settings.database_url:
         from shared.envfile import SettingsError
@@ -96,7 +101,7 @@ def create_app(settings: Settings) -> Litestar:
     openapi = OpenAPIConfig(
         title="AiTrader trading API",
         version="0.1.0",
-        path="/api/schema",
+        path=OPENAPI_PATH,
         render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
         components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         security=[{"bearer": []}],
@@ -106,7 +111,7 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[health, hello, stream, MarketController],
         state=State({"settings": settings}),
-        dependencies={"market": Provide(lambda state: state.market, sync_to_thread=False)},
+        dependencies={"market": Provide(provide_market, sync_to_thread=False)},
         guards=[require_token],
         exception_handlers={Exception: exception_to_http_response},
         lifespan=[lifespan],

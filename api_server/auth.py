@@ -8,6 +8,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
+OPENAPI_PATH = "/api/schema"
+
 
 def token_matches(expected: str, header_value: str | None) -> bool:
     if not expected or not header_value:
@@ -20,7 +22,8 @@ def token_matches(expected: str, header_value: str | None) -> bool:
 
 
 def require_token(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    if handler.opt.get("public"):
+    # The OpenAPI schema and docs describe the API without any data: served without a token.
+    if handler.opt.get("public") or connection.scope["path"].startswith(OPENAPI_PATH):
         return
     expected: str = connection.app.state.settings.api_token
     if not token_matches(expected, connection.headers.get("authorization")):

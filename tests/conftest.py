@@ -53,3 +53,17 @@ def log_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def module_database_url() -> str:
+    """A new empty database shared by the tests of one module (dropped afterwards)."""
+    server = _server_url()
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        yield _with_db(server, name)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')

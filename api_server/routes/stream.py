@@ -18,7 +18,7 @@ async def _events(state: State) -> AsyncGenerator[ServerSentEventMessage, None]:
     queue = hub.subscribe()
     try:
         # Start every client with the current prices so the screen is never empty.
-        for ticker in state.tickers.snapshot():
+        for ticker in state.tickers.snapshot().values():
             yield ServerSentEventMessage(event="ticker", data=msgspec.json.encode(ticker).decode())
         while True:
             try:

@@ -1,0 +1,83 @@
+"""Start the real processes of the system for integration tests: OKX simulator, trading API (and later agent).
+
+Each returns a small handle with URLs and credentials; processes are real (`python -m ...`) on free ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+
+from tests.helpers import PYTHON, base_env, free_port, running
+
+SIM_KEY, SIM_SECRET, SIM_PASSPHRASE = "sim-test-key", "sim-test-secret-0123456789", "sim-test-pass"
+API_TOKEN = "test-token-0123456789abcdef"
+
+
+@dataclass
+class Sim:
+    url: str
+    port: int
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/v5/public"
+
+    def control(self, method: str, path: str, json: dict | None = None) -> httpx.Response:
+        resp = httpx.request(method, f"{self.url}/_sim/{path}", json=json, timeout=10)
+        resp.raise_for_status()
+        return resp
+
+
+@dataclass
+class Api:
+    url: str
+    port: int
+    token: str = API_TOKEN
+    env: dict = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **params) -> httpx.Response:
+        return httpx.get(self.url + path, params=params, headers=self.headers, timeout=15)
+
+    def post(self, path: str, json: dict | None = None) -> httpx.Response:
+        return httpx.post(self.url + path, json=json, headers=self.headers, timeout=15)
+
+
+@contextlib.contextmanager
+def okxsim(log_dir: Path, **env: str) -> Iterator[Sim]:
+    port = free_port()
+    e = base_env(OKXSIM_PORT=str(port), OKXSIM_API_KEY=SIM_KEY, OKXSIM_API_SECRET=SIM_SECRET, OKXSIM_PASSPHRASE=SIM_PASSPHRASE,
+                 OKXSIM_SEED="7", OKXSIM_TICK_MS="200", **env)
+    url = f"http://127.0.0.1:{port}"
+    with running([PYTHON, "-m", "okxsim"], e, url + "/api/v5/public/time", log_dir / f"okxsim-{port}.log"):
+        yield Sim(url=url, port=port)
+
+
+def api_env(sim: Sim | None, database_url: str, **env: str) -> dict[str, str]:
+    port = free_port()
+    e = {
+        "API_PORT": str(port), "API_TOKEN": API_TOKEN, "DATABASE_URL": database_url,
+        "AGENT_BASE_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens there unless a test starts an agent
+        "OKX_TIMEOUT_SECS": "3", "OKX_REST_POLL_SECS": "0.3", "OKX_WS_PING_SECS": "5", "OKX_WS_STALE_SECS": "10",
+    }
+    if sim is not None:
+        e.update({"OKX_BASE_URL": sim.url, "OKX_WS_PUBLIC_URL": sim.ws_url, "OKX_API_KEY": SIM_KEY,
+                  "OKX_API_SECRET": SIM_SECRET, "OKX_PASSPHRASE": SIM_PASSPHRASE})
+    e.update(env)
+    return e
+
+
+@contextlib.contextmanager
+def api_server(log_dir: Path, env: dict[str, str]) -> Iterator[Api]:
+    port = int(env["API_PORT"])
+    url = f"http://127.0.0.1:{port}"
+    with running([PYTHON, "-m", "api_server"], base_env(**env), url + "/api/health", log_dir / f"api-{port}.log", timeout=60):
+        yield Api(url=url, port=port, env=env)
