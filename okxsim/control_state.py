@@ -1,0 +1,118 @@
+"""Faults, the request log and rate limiting: the simulator's cross-cutting request machinery."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from okxsim.wire import HTTP_STATUS, MESSAGES, error, gateway_error
+
+REDACTED_HEADERS = {"ok-access-sign", "ok-access-passphrase", "authorization", "cookie"}
+RATE_WINDOW_S = 2.0
+
+# OKX's published limits (requests per 2 s) and what they are counted per.
+RATE_LIMITS: dict[tuple[str, str], tuple[int, str]] = {
+    ("GET", "/api/v5/public/time"): (10, "ip"),
+    ("GET", "/api/v5/public/instruments"): (20, "ip+instType"),
+    ("GET", "/api/v5/public/funding-rate"): (10, "ip+instId"),
+    ("GET", "/api/v5/market/ticker"): (20, "ip"),
+    ("GET", "/api/v5/market/tickers"): (20, "ip"),
+    ("GET", "/api/v5/market/candles"): (40, "ip"),
+    ("GET", "/api/v5/market/history-candles"): (20, "ip"),
+    ("GET", "/api/v5/market/books"): (40, "ip"),
+    ("GET", "/api/v5/market/trades"): (100, "ip"),
+    ("GET", "/api/v5/account/balance"): (10, "user"),
+    ("GET", "/api/v5/account/positions"): (10, "user"),
+    ("GET", "/api/v5/account/config"): (5, "user"),
+    ("GET", "/api/v5/account/leverage-info"): (20, "user"),
+    ("POST", "/api/v5/account/set-leverage"): (20, "user"),
+    ("POST", "/api/v5/account/set-position-mode"): (5, "user"),
+    ("POST", "/api/v5/trade/order"): (60, "user+instId"),
+    ("POST", "/api/v5/trade/cancel-order"): (60, "user+instId"),
+    ("POST", "/api/v5/trade/close-position"): (20, "user"),
+    ("GET", "/api/v5/trade/order"): (60, "user+instId"),
+    ("GET", "/api/v5/trade/orders-pending"): (60, "user"),
+    ("GET", "/api/v5/trade/orders-history"): (40, "user"),
+    ("GET", "/api/v5/trade/fills"): (60, "user"),
+}
+
+
+class RateLimiter:
+    """Sliding 2-second windows per (endpoint, scope key)."""
+
+    def __init__(self) -> None:
+        self._hits: dict[tuple, deque[float]] = {}
+
+    def allow(self, key: tuple, limit: int, now: float) -> bool:
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = deque()
+        while hits and now - hits[0] >= RATE_WINDOW_S:
+            hits.popleft()
+        if len(hits) >= limit:
+            return False
+        hits.append(now)
+        return True
+
+    def clear(self) -> None:
+        self._hits.clear()
+
+
+@dataclass
+class Fault:
+    status: int | None
+    code: str | None
+    remaining: int | None  # None: until cleared
+    latency_ms: int
+    path_prefix: str
+
+    def as_json(self) -> dict:
+        return {"status": self.status, "code": self.code, "count": self.remaining, "latencyMs": self.latency_ms, "pathPrefix": self.path_prefix}
+
+    @property
+    def answers(self) -> bool:
+        return self.status is not None or self.code is not None
+
+    def response(self):
+        code = self.code
+        status = self.status
+        if code is None:
+            code = {429: "50011", 503: "50001", 500: "50026", 504: "50004", 401: "50113"}.get(status or 0, "50001")
+        if status is None:
+            status = HTTP_STATUS.get(code, 200)
+        if code in ("50011", "50113") or status == 401:
+            return gateway_error(code, status)
+        return error(code, MESSAGES.get(code, "Operation failed."), status)
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.active: list[Fault] = []
+
+    def match(self, path: str) -> Fault | None:
+        for fault in self.active:
+            if path.startswith(fault.path_prefix):
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self.active.remove(fault)
+                return fault
+        return None
+
+
+class RequestLog:
+    def __init__(self, size: int = 2000) -> None:
+        self.entries: deque[dict] = deque(maxlen=size)
+
+    def record(self, method: str, target: str, headers, body: str) -> dict:
+        entry = {
+            "ts": int(time.time() * 1000),
+            "method": method,
+            "target": target,
+            "headers": {k: ("***" if k.lower() in REDACTED_HEADERS else v) for k, v in headers.items()},
+            "body": body[:10_000],
+            "status": None,
+        }
+        self.entries.append(entry)
+        return entry
