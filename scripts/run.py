@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from shared.envfile import load_environment  # noqa: E402
 
 PY = sys.executable
-ENV_FILE = ROOT / ".env"
+ENV_FILE = Path(os.environ.get("AITRADER_ENV_FILE", ROOT / ".env"))
 LOG_DIR = ROOT / ".data" / "logs"
 
 

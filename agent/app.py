@@ -1,0 +1,170 @@
+"""The agent's ASGI app: FastAPI routes, the FastMCP tools at /mcp, the offline model at /offline/v1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from typing import Any, AsyncIterator
+
+import httpx
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from openai import AsyncOpenAI
+from psycopg_pool import AsyncConnectionPool
+from sse_starlette import EventSourceResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from agent.memory import MemoryStore
+from agent.offline_model import build_offline_router
+from agent.schemas import AnalysisError, AnalysisRequest, AnalysisResponse, AnalysisResult, ChatRequest
+from agent.service import AgentService
+from agent.settings import AgentSettings
+from agent.tools import build_tools_server, openai_tool_schemas
+from agent.trading_api import TradingApi
+from shared.migrate import apply_migrations
+
+log = logging.getLogger("aitrader.agent")
+
+OPEN_PATHS = frozenset({"/health"})
+
+
+class BearerAuthMiddleware:
+    """Every path but /health needs `Authorization: Bearer <API_TOKEN>` (compared in constant time)."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
+            supplied = b""
+            for name, value in scope["headers"]:
+                if name == b"authorization":
+                    supplied = value
+                    break
+            if not hmac.compare_digest(supplied, self.expected):
+                body = json.dumps({"error": "missing or wrong bearer token", "field": "Authorization"}).encode()
+                await send({"type": "http.response.start", "status": 401, "headers": [
+                    (b"content-type", b"application/json"), (b"www-authenticate", b"Bearer"),
+                    (b"content-length", str(len(body)).encode()),
+                ]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: AgentSettings) -> FastAPI:
+    token = settings.api_token.get_secret_value()
+    holder: dict[str, Any] = {}
+    mcp = build_tools_server(lambda: holder["api"], settings.okx_ticker_bar)
+    mcp_app = mcp.http_app(path="/mcp")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(apply_migrations, settings.database_url)
+        pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=settings.db_pool_max_size, open=False)
+        await pool.open(wait=True, timeout=15)
+        http = httpx.AsyncClient(
+            base_url=settings.api_base_url, timeout=settings.api_timeout_secs,
+            headers={"Authorization": f"Bearer {token}"},
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        )
+        llm = AsyncOpenAI(
+            base_url=settings.llm_base_url, api_key=settings.llm_api_key, max_retries=0,
+            timeout=httpx.Timeout(settings.llm_call_timeout_secs, connect=10.0),
+        )
+        holder["api"] = TradingApi(http)
+        try:
+            async with mcp_app.lifespan(app):
+                app.state.service = AgentService(
+                    settings=settings, memory=MemoryStore(pool), api=holder["api"], mcp=mcp, llm=llm,
+                    tool_schemas=await openai_tool_schemas(mcp),
+                )
+                app.state.pool = pool
+                log.info(
+                    "agent ready on %s:%d provider=%s model=%s api=%s",
+                    settings.agent_host, settings.agent_port, settings.llm_provider, settings.llm_model, settings.api_base_url,
+                )
+                yield
+        finally:
+            await llm.close()
+            await http.aclose()
+            await pool.close()
+
+    app = FastAPI(title="AiTrader agent", version="0.1.0", lifespan=lifespan)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or "body"
+        message = f"invalid {field}: {first.get('msg', 'invalid value')}"
+        return JSONResponse(status_code=422, content={"error": message, "field": field,
+                                                      "detail": json.loads(json.dumps(errors, default=str))})
+
+    @app.get("/health")
+    async def health(request: Request) -> dict[str, Any]:
+        database = "ok"
+        try:
+            async with asyncio.timeout(2):
+                async with request.app.state.pool.connection() as conn:
+                    await conn.execute("select 1")
+        except Exception as exc:
+            database = f"error: {type(exc).__name__}"
+        return {
+            "status": "ok" if database == "ok" else "degraded", "service": "agent", "database": database,
+            "provider": settings.llm_provider, "model": settings.llm_model,
+        }
+
+    @app.post("/analysis", response_model=AnalysisResponse)
+    async def analysis(body: AnalysisRequest, request: Request) -> AnalysisResult | AnalysisError:
+        return await request.app.state.service.analyse(body)
+
+    @app.post("/chat")
+    async def chat(body: ChatRequest, request: Request) -> EventSourceResponse:
+        service: AgentService = request.app.state.service
+
+        async def events() -> AsyncIterator[dict[str, str]]:
+            async for item in service.chat(body):
+                yield {"event": item["event"], "data": json.dumps(item["data"], ensure_ascii=False, default=str)}
+
+        return EventSourceResponse(events(), ping=15)
+
+    @app.get("/sessions")
+    async def sessions(
+        request: Request,
+        kind: str | None = Query(None, pattern="^(analysis|chat)$"),
+        instId: str | None = Query(None, pattern=r"^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}(-(SWAP|[0-9]{6}))?$"),
+        limit: int = Query(50, ge=1, le=500),
+    ) -> dict[str, Any]:
+        return {"sessions": await request.app.state.service.memory.list_sessions(kind, instId, limit)}
+
+    @app.get("/sessions/{session_id}")
+    async def session(session_id: str, request: Request, limit: int = Query(500, ge=1, le=5000)) -> dict[str, Any]:
+        found = await request.app.state.service.memory.read_session(session_id, limit)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no session {session_id!r}")
+        return found
+
+    @app.get("/usage")
+    async def usage(request: Request, runId: str | None = Query(None, max_length=128)) -> dict[str, Any]:
+        """Today's model usage and cost (UTC day), or the calls of one run."""
+        from datetime import datetime, timezone
+
+        memory: MemoryStore = request.app.state.service.memory
+        if runId:
+            return {"runId": runId, "calls": await memory.run_usage(runId)}
+        day_start = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        summary = await memory.usage_summary(day_start)
+        summary["dailyBudgetUsd"] = settings.llm_daily_budget_usd
+        return summary
+
+    app.include_router(build_offline_router(settings.okx_inst_ids[0]), prefix="/offline/v1")
+    app.mount("/", mcp_app)  # last: serves /mcp; FastAPI routes above take precedence
+    app.add_middleware(BearerAuthMiddleware, token=token)
+    return app

@@ -1,0 +1,450 @@
+"""The offline model: a deterministic rule-based trading policy behind an OpenAI-compatible endpoint.
+
+It is mounted in the agent app at `/offline/v1/chat/completions` (streaming and not), so with
+`LLM_PROVIDER=offline` the openai client, streaming, tool-call assembly and the tool loop run over
+real HTTP exactly as with DeepSeek. Every answer is labelled "[offline model]".
+
+The rule (analysis requests):
+1. Read ticker, candles with indicators (EMA12/EMA26/RSI14 on `OKX_TICKER_BAR` closes), balance,
+   positions and instrument specs through the tools (one message, five parallel tool calls).
+2. Trend: up when EMA12 > EMA26 by more than 5 bps, down when below by more than 5 bps, else flat.
+   Signal: long on an up trend with RSI < 70, short on a down trend with RSI > 30, otherwise none.
+3. Already positioned with the signal: hold. Positioned against it (or signal none with a position
+   that the trend now opposes): close the position (never flip in the same run, never hedge).
+4. Flat with a signal: open with risk 1% of equity to a stop 1.5% away, take-profit 3% away (2R),
+   notional capped at 1x equity, leverage 3, size rounded down to lotSz; below minSz: no trade.
+Confidence: 50 + 2 x |EMA spread in bps| capped at 85 for opening; 60 for close; 55 for hold; 50 no signal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from typing import Any, Iterator, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict
+
+OFFLINE_MODEL_NAME = "aitrader-offline-rules-v1"
+LABEL = "[offline model]"
+ANALYSIS_MARKER = "# Strategy analysis request"
+
+TREND_BAND_BPS = 5.0
+RSI_OVERBOUGHT = 70.0
+RSI_OVERSOLD = 30.0
+RISK_FRACTION = Decimal("0.01")
+STOP_DISTANCE = Decimal("0.015")
+TAKE_PROFIT_DISTANCE = Decimal("0.03")
+MAX_NOTIONAL_TO_EQUITY = Decimal("1")
+LEVERAGE = 3
+
+DATA_TOOLS = ("get_ticker", "get_candles", "get_account_balance", "get_positions", "get_instrument")
+INST_RE = re.compile(r"\b([A-Z0-9]{2,20}-[A-Z0-9]{2,20}(?:-SWAP|-[0-9]{6})?)\b")
+
+
+# ---------------------------------------------------------------- the policy (pure)
+
+@dataclass(frozen=True)
+class MarketView:
+    price: Decimal
+    ema_fast: float
+    ema_slow: float
+    rsi: float
+
+
+@dataclass(frozen=True)
+class Spec:
+    ct_val: Decimal
+    lot_sz: Decimal
+    min_sz: Decimal
+    tick_sz: Decimal
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Literal["open_long", "open_short", "close", "hold", "none"]
+    reason: str
+    confidence: int
+    contracts: Decimal | None = None
+    stop_px: Decimal | None = None
+    take_px: Decimal | None = None
+    close_pos_side: str | None = None
+
+
+def trend_of(market: MarketView) -> tuple[str, float]:
+    spread_bps = (market.ema_fast - market.ema_slow) / market.ema_slow * 10_000 if market.ema_slow else 0.0
+    if spread_bps > TREND_BAND_BPS:
+        return "up", spread_bps
+    if spread_bps < -TREND_BAND_BPS:
+        return "down", spread_bps
+    return "flat", spread_bps
+
+
+def signal_of(market: MarketView) -> str:
+    trend, _ = trend_of(market)
+    if trend == "up" and market.rsi < RSI_OVERBOUGHT:
+        return "long"
+    if trend == "down" and market.rsi > RSI_OVERSOLD:
+        return "short"
+    return "none"
+
+
+def round_to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
+    if step <= 0:
+        return value
+    return (value / step).to_integral_value(rounding=rounding) * step
+
+
+def decide(market: MarketView, equity: Decimal, position_contracts: Decimal, position_side: str | None, spec: Spec) -> Decision:
+    """`position_contracts` is signed (+ long, - short); `position_side` is the OKX posSide of that position."""
+    trend, spread_bps = trend_of(market)
+    signal = signal_of(market)
+    facts = f"EMA12 {market.ema_fast:.6g} vs EMA26 {market.ema_slow:.6g} (trend {trend}, {spread_bps:+.1f} bps), RSI14 {market.rsi:.1f}"
+    held = "long" if position_contracts > 0 else "short" if position_contracts < 0 else None
+    if held is not None:
+        if signal == held:
+            return Decision("hold", f"holding the {held} position: signal still {signal}; {facts}", 55)
+        against = (held == "long" and trend == "down") or (held == "short" and trend == "up") or (signal not in ("none", held))
+        if against:
+            return Decision("close", f"closing the {held} position: the trend turned against it; {facts}", 60,
+                            close_pos_side=position_side)
+        return Decision("hold", f"holding the {held} position: no opposing trend yet; {facts}", 55)
+    if signal == "none":
+        why = "RSI filter" if trend != "flat" else "no clear trend"
+        return Decision("none", f"no trade: {why}; {facts}", 50)
+    if market.price <= 0 or spec.ct_val <= 0 or equity <= 0:
+        return Decision("none", f"no trade: missing price, contract value or equity; {facts}", 50)
+    stop_distance = market.price * STOP_DISTANCE
+    by_risk = equity * RISK_FRACTION / (stop_distance * spec.ct_val)
+    by_notional = equity * MAX_NOTIONAL_TO_EQUITY / (market.price * spec.ct_val)
+    contracts = round_to_step(min(by_risk, by_notional), spec.lot_sz, ROUND_DOWN)
+    if contracts < spec.min_sz or contracts <= 0:
+        return Decision("none", f"no trade: {signal} signal but size {contracts} is below minSz {spec.min_sz}; {facts}", 50)
+    if signal == "long":
+        stop = round_to_step(market.price - stop_distance, spec.tick_sz, ROUND_DOWN)
+        take = round_to_step(market.price * (1 + TAKE_PROFIT_DISTANCE), spec.tick_sz, ROUND_UP)
+    else:
+        stop = round_to_step(market.price + stop_distance, spec.tick_sz, ROUND_UP)
+        take = round_to_step(market.price * (1 - TAKE_PROFIT_DISTANCE), spec.tick_sz, ROUND_DOWN)
+    confidence = int(min(85, 50 + 2 * abs(spread_bps)))
+    return Decision(f"open_{signal}", f"opening {signal}: {facts}", confidence, contracts, stop, take)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- reading tool results
+
+def _num(value: Any) -> Decimal | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        result = Decimal(str(value))
+    except ArithmeticError:
+        return None
+    return result if result.is_finite() else None
+
+
+def _first_dict(body: Any) -> dict[str, Any]:
+    if isinstance(body, dict):
+        for key in ("data", "items", "ticker", "instrument"):
+            inner = body.get(key)
+            if isinstance(inner, list) and inner and isinstance(inner[0], dict):
+                return inner[0]
+            if isinstance(inner, dict):
+                return inner
+        return body
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        return body[0]
+    return {}
+
+
+def find_equity(body: Any) -> Decimal | None:
+    """Equity in USDT from a balance answer, whatever its nesting (totalEq, equity, eq of USDT, available...)."""
+    for key in ("totalEq", "totalEquity", "equity", "eq", "adjEq"):
+        found = _find_key(body, key)
+        if found is not None and found > 0:
+            return found
+    for key in ("availEq", "availBal", "available", "cashBal"):
+        found = _find_key(body, key)
+        if found is not None and found > 0:
+            return found
+    return None
+
+
+def _find_key(body: Any, key: str) -> Decimal | None:
+    if isinstance(body, dict):
+        if key in body:
+            value = _num(body[key])
+            if value is not None:
+                return value
+        for inner in body.values():
+            found = _find_key(inner, key)
+            if found is not None:
+                return found
+    elif isinstance(body, list):
+        for inner in body:
+            found = _find_key(inner, key)
+            if found is not None:
+                return found
+    return None
+
+
+def signed_position(positions: Any, inst_id: str) -> tuple[Decimal, str | None]:
+    rows = positions.get("positions", []) if isinstance(positions, dict) else positions if isinstance(positions, list) else []
+    total = Decimal(0)
+    side: str | None = None
+    for row in rows:
+        if not isinstance(row, dict) or row.get("instId") not in (None, inst_id):
+            continue
+        pos = _num(row.get("pos")) or Decimal(0)
+        if pos == 0:
+            continue
+        pos_side = row.get("posSide") or "net"
+        if pos_side == "short":
+            pos = -abs(pos)
+        elif pos_side == "long":
+            pos = abs(pos)
+        total += pos
+        side = pos_side
+    return total, side
+
+
+# ---------------------------------------------------------------- the conversation protocol
+
+@dataclass
+class Reply:
+    text: str | None = None
+    tool_calls: list[tuple[str, dict[str, Any]]] | None = None
+
+
+def _current_turn(messages: list[dict[str, Any]]) -> tuple[str, dict[str, tuple[str, dict[str, Any]]], dict[str, str]]:
+    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+    question = str(messages[last_user].get("content") or "") if last_user >= 0 else ""
+    calls: dict[str, tuple[str, dict[str, Any]]] = {}
+    results: dict[str, str] = {}
+    for message in messages[last_user + 1:]:
+        if message.get("role") == "assistant":
+            for call in message.get("tool_calls") or []:
+                fn = call.get("function") or {}
+                try:
+                    args = json.loads(fn.get("arguments") or "{}")
+                except json.JSONDecodeError:
+                    args = {}
+                calls[call.get("id", "")] = (fn.get("name", ""), args if isinstance(args, dict) else {})
+        elif message.get("role") == "tool":
+            results[message.get("tool_call_id", "")] = str(message.get("content") or "")
+    return question, calls, results
+
+
+def _results_by_name(calls: dict[str, tuple[str, dict[str, Any]]], results: dict[str, str]) -> dict[str, str]:
+    return {calls[cid][0]: text for cid, text in results.items() if cid in calls}
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None
+
+
+def respond(messages: list[dict[str, Any]], tool_names: set[str], default_inst: str = "BTC-USDT-SWAP") -> Reply:
+    question, calls, results = _current_turn(messages)
+    match = INST_RE.search(question)
+    inst_id = match.group(1) if match else default_inst
+    by_name = _results_by_name(calls, results)
+    if question.startswith(ANALYSIS_MARKER):
+        return _analysis_reply(inst_id, tool_names, by_name)
+    return _chat_reply(inst_id, question, tool_names, by_name)
+
+
+def _analysis_reply(inst_id: str, tool_names: set[str], by_name: dict[str, str]) -> Reply:
+    missing = [t for t in (*DATA_TOOLS, "place_order", "close_position") if t not in tool_names]
+    if missing:
+        return Reply(text=f"{LABEL} No action: the tools {', '.join(missing)} are not available.\nConfidence: 0")
+    if not all(t in by_name for t in DATA_TOOLS):
+        return Reply(tool_calls=[
+            ("get_ticker", {"instId": inst_id}),
+            ("get_candles", {"instId": inst_id, "limit": 100, "show": 0}),
+            ("get_account_balance", {}),
+            ("get_positions", {"instId": inst_id}),
+            ("get_instrument", {"instId": inst_id}),
+        ])
+    failed = [name for name in DATA_TOOLS if _json(by_name[name]) is None]
+    if failed:
+        reasons = "; ".join(f"{n}: {by_name[n][:200]}" for n in failed)
+        return Reply(text=f"{LABEL} No action on {inst_id}: could not read the data I need ({reasons}).\nConfidence: 0")
+    ticker = _first_dict(_json(by_name["get_ticker"]))
+    indicators = (_json(by_name["get_candles"]) or {}).get("indicators") or {}
+    spec_row = _first_dict(_json(by_name["get_instrument"]))
+    price = _num(ticker.get("last"))
+    equity = find_equity(_json(by_name["get_account_balance"]))
+    if price is None or indicators.get("ema12") is None or indicators.get("ema26") is None or indicators.get("rsi14") is None:
+        return Reply(text=f"{LABEL} No action on {inst_id}: not enough market history for EMA26/RSI14.\nConfidence: 0")
+    market = MarketView(price, float(indicators["ema12"]), float(indicators["ema26"]), float(indicators["rsi14"]))
+    spec = Spec(
+        ct_val=_num(spec_row.get("ctVal")) or Decimal(1),
+        lot_sz=_num(spec_row.get("lotSz")) or Decimal(1),
+        min_sz=_num(spec_row.get("minSz")) or Decimal(1),
+        tick_sz=_num(spec_row.get("tickSz")) or Decimal("0.01"),
+    )
+    contracts, side = signed_position(_json(by_name["get_positions"]), inst_id)
+    decision = decide(market, equity or Decimal(0), contracts, side, spec)
+    trade_tool = "place_order" if decision.action.startswith("open_") else "close_position" if decision.action == "close" else None
+    if trade_tool is not None and trade_tool not in by_name:
+        if trade_tool == "place_order":
+            return Reply(tool_calls=[("place_order", {
+                "instId": inst_id, "side": "buy" if decision.action == "open_long" else "sell", "ordType": "market",
+                "sz": _plain(decision.contracts), "leverage": LEVERAGE, "tdMode": "cross",
+                "slTriggerPx": _plain(decision.stop_px), "tpTriggerPx": _plain(decision.take_px),
+            })])
+        args: dict[str, Any] = {"instId": inst_id}
+        if decision.close_pos_side in ("long", "short"):
+            args["posSide"] = decision.close_pos_side
+        return Reply(tool_calls=[("close_position", args)])
+    return Reply(text=_summary(inst_id, decision, price, by_name.get(trade_tool) if trade_tool else None))
+
+
+def _plain(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+def _summary(inst_id: str, decision: Decision, price: Decimal, trade_result: str | None) -> str:
+    lines = [f"{LABEL} {inst_id} at {_plain(price)}: {decision.reason}."]
+    confidence = decision.confidence
+    if decision.action.startswith("open_"):
+        side = "long" if decision.action == "open_long" else "short"
+        ok = _json(trade_result or "") is not None
+        if ok:
+            lines.append(
+                f"Placed a market {side} of {_plain(decision.contracts)} contracts at {LEVERAGE}x; exit plan: "
+                f"stop-loss {_plain(decision.stop_px)}, take-profit {_plain(decision.take_px)} "
+                f"(risk about {RISK_FRACTION * 100}% of equity)."
+            )
+        else:
+            lines.append(f"Wanted a {side} of {_plain(decision.contracts)} contracts but the order was not placed: {(trade_result or '')[:300]}")
+            confidence = 0
+    elif decision.action == "close":
+        if _json(trade_result or "") is not None:
+            lines.append("Closed the position at market.")
+        else:
+            lines.append(f"Closing failed: {(trade_result or '')[:300]}")
+            confidence = 0
+    elif decision.action == "hold":
+        lines.append("No order: the existing position keeps its exit plan.")
+    else:
+        lines.append("No order.")
+    lines.append(f"Confidence: {confidence}")
+    return "\n".join(lines)
+
+
+def _chat_reply(inst_id: str, question: str, tool_names: set[str], by_name: dict[str, str]) -> Reply:
+    if not {"get_ticker", "get_candles"} <= tool_names:
+        return Reply(text=f"{LABEL} I can only describe the market when the market tools are available.")
+    if "get_ticker" not in by_name or "get_candles" not in by_name:
+        return Reply(tool_calls=[("get_ticker", {"instId": inst_id}), ("get_candles", {"instId": inst_id, "limit": 100, "show": 0})])
+    ticker = _first_dict(_json(by_name["get_ticker"]))
+    indicators = (_json(by_name["get_candles"]) or {}).get("indicators") or {}
+    price = ticker.get("last")
+    if price is None or indicators.get("ema12") is None or indicators.get("rsi14") is None:
+        return Reply(text=f"{LABEL} I could not read the market for {inst_id}: {by_name['get_ticker'][:200]}")
+    market = MarketView(Decimal(str(price)), float(indicators["ema12"]), float(indicators["ema26"]), float(indicators["rsi14"]))
+    trend, spread = trend_of(market)
+    signal = signal_of(market)
+    return Reply(text=(
+        f"{LABEL} {inst_id} last {price}. EMA12 {market.ema_fast:.6g}, EMA26 {market.ema_slow:.6g} "
+        f"(trend {trend}, {spread:+.1f} bps), RSI14 {market.rsi:.1f}. The offline rule's signal is {signal}. "
+        "I am a fixed rule, not a language model: I do not place orders from chat; the strategy runs do."
+    ))
+
+
+# ---------------------------------------------------------------- the OpenAI-compatible endpoint
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str = OFFLINE_MODEL_NAME
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None = None
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+
+
+def _approx_tokens(value: Any) -> int:
+    return max(1, len(json.dumps(value, ensure_ascii=False, default=str)) // 4)
+
+
+def _usage(request: ChatCompletionRequest, reply: Reply) -> dict[str, int]:
+    prompt = _approx_tokens(request.messages) + _approx_tokens(request.tools or [])
+    completion = _approx_tokens(reply.text or "") + _approx_tokens(reply.tool_calls or [])
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _tool_call_ids(reply: Reply, messages: list[dict[str, Any]]) -> list[str]:
+    base = len(messages)
+    return [f"call_offline_{base}_{i}" for i in range(len(reply.tool_calls or []))]
+
+
+def _stream(request: ChatCompletionRequest, reply: Reply) -> Iterator[str]:
+    completion_id = f"chatcmpl-{uuid.uuid4().hex[:16]}"
+    created = int(time.time())
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": OFFLINE_MODEL_NAME,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    if reply.tool_calls:
+        for index, ((name, args), call_id) in enumerate(zip(reply.tool_calls, _tool_call_ids(reply, request.messages))):
+            yield chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]})
+            encoded = json.dumps(args, ensure_ascii=False)
+            middle = len(encoded) // 2
+            # Arguments in two fragments, as real servers split them.
+            for fragment in (encoded[:middle], encoded[middle:]):
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
+        yield chunk({}, "tool_calls")
+    else:
+        for piece in re.findall(r"\S+\s*|\s+", reply.text or ""):
+            yield chunk({"content": piece})
+        yield chunk({}, "stop")
+    if (request.stream_options or {}).get("include_usage"):
+        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": OFFLINE_MODEL_NAME,
+                "choices": [], "usage": _usage(request, reply)}
+        yield f"data: {json.dumps(body)}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def _complete(request: ChatCompletionRequest, reply: Reply) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+    finish = "stop"
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+            for (name, args), call_id in zip(reply.tool_calls, _tool_call_ids(reply, request.messages))
+        ]
+        finish = "tool_calls"
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:16]}", "object": "chat.completion", "created": int(time.time()),
+        "model": OFFLINE_MODEL_NAME, "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": _usage(request, reply),
+    }
+
+
+def build_offline_router(default_inst: str) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/chat/completions", response_model=None)
+    async def chat_completions(request: ChatCompletionRequest) -> StreamingResponse | JSONResponse:
+        tool_names = {t.get("function", {}).get("name", "") for t in request.tools or []}
+        reply = respond(request.messages, tool_names, default_inst)
+        if request.stream:
+            return StreamingResponse(_stream(request, reply), media_type="text/event-stream")
+        return JSONResponse(_complete(request, reply))
+
+    @router.get("/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": OFFLINE_MODEL_NAME, "object": "model", "owned_by": "aitrader"}]}
+
+    return router

@@ -1,0 +1,297 @@
+"""POST /analysis against a scripted OpenAI-compatible server over real HTTP, with the stand-in trading API.
+
+The scripted server plays DeepSeek: streamed tool-call fragments, parallel calls, reasoning_content that
+must come back within the loop (400 otherwise), 429/5xx, slowness.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, AsyncIterator
+
+import httpx
+import pytest
+
+from tests.agent.conftest import agent_settings, analysis_body, serve_agent
+from tests.agent.scripted_llm import (
+    Reply, ScriptedModel, assistant_turns_with_tools, status_reply, text_reply, tool_calls_reply, tool_messages,
+)
+from tests.agent.standin_api import StandInApi
+
+
+def requires_reasoning_back(expected: list[str], then: Reply):
+    """Like DeepSeek's thinking mode: every assistant tool-call turn must carry its reasoning_content."""
+    def step(body: dict[str, Any]) -> Reply:
+        turns = assistant_turns_with_tools(body)
+        got = [t.get("reasoning_content") for t in turns]
+        if got != expected:
+            return status_reply(400, f"Missing reasoning_content in assistant messages: expected {expected}, got {got}")
+        return then
+    return step
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[ScriptedModel]:
+    scripted = await ScriptedModel(steps=[]).start()
+    try:
+        yield scripted
+    finally:
+        await scripted.stop()
+
+
+async def test_streamed_parallel_tool_calls_reasoning_passback_and_order(
+    fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
+) -> None:
+    model.steps = [
+        lambda body: tool_calls_reply(
+            [("c1", "get_ticker", '{"instId": "BTC-USDT-SWAP"}'),
+             ("c2", "get_candles", '{"instId": "BTC-USDT-SWAP", "bar": "15m", "limit": 60}'),
+             ("c3", "get_positions", '{"instId": "BTC-USDT-SWAP"}')],
+            split=4, interleave=True, reasoning="Check price, trend and positions first.",
+            usage={"prompt_tokens": 1000, "completion_tokens": 50, "prompt_cache_hit_tokens": 600},
+        ),
+        requires_reasoning_back(
+            ["Check price, trend and positions first."],
+            tool_calls_reply(
+                [("c4", "place_order", json.dumps({"instId": "BTC-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "0.5",
+                                                   "leverage": 3, "slTriggerPx": "59000", "tpTriggerPx": "62000"}))],
+                reasoning="Uptrend; small long with exits.",
+                usage={"prompt_tokens": 1500, "completion_tokens": 40, "prompt_tokens_details": {"cached_tokens": 1000}},
+            ),
+        ),
+        requires_reasoning_back(
+            ["Check price, trend and positions first.", "Uptrend; small long with exits."],
+            text_reply("Opened a 0.5-contract long with stop 59000 and target 62000.\nConfidence: 70",
+                       usage={"prompt_tokens": 1800, "completion_tokens": 25}),
+        ),
+    ]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url,
+                              llm_price_input_per_mtok=1, llm_price_cached_input_per_mtok=0.1, llm_price_output_per_mtok=2)
+    async with serve_agent(settings) as client:
+        answer = (await client.post("/analysis", json=analysis_body("run-42"))).json()
+
+    assert answer["type"] == "analysis_result", answer
+    assert answer["runId"] == "run-42" and answer["instId"] == "BTC-USDT-SWAP"
+    assert answer["summary"] == "Opened a 0.5-contract long with stop 59000 and target 62000."
+    assert answer["confidence"] == 70
+    assert [c["name"] for c in answer["toolCalls"]] == ["get_ticker", "get_candles", "get_positions", "place_order"]
+    assert all(c["ok"] for c in answer["toolCalls"])
+    assert answer["toolCalls"][1]["arguments"] == {"instId": "BTC-USDT-SWAP", "bar": "15m", "limit": 60}
+
+    # The order reached the API with the run id, leverage and attached exits.
+    [order] = standin_api.orders()
+    assert order["runId"] == "run-42" and order["sz"] == "0.5" and order["leverage"] == 3
+    assert (order["slTriggerPx"], order["tpTriggerPx"]) == ("59000", "62000")
+    assert answer["orders"][0]["response"]["origin"] == "agent"
+
+    # What the model saw: code-built context, tools without runId, tool results in call order.
+    first = model.requests[0]
+    assert first["model"] == "deepseek-flash" and first["stream"] is True
+    assert first["messages"][0]["role"] == "system" and "Confidence" in first["messages"][0]["content"]
+    context = first["messages"][-1]["content"]
+    assert "Instrument: BTC-USDT-SWAP" in context and "source=manual" in context and "+84.0 bps" in context
+    assert '"rsi14"' in context and '"ctVal":"0.01"' in context
+    names = {t["function"]["name"] for t in first["tools"]}
+    assert {"get_ticker", "get_candles", "get_order_book", "get_funding_rate", "get_instrument", "get_account_balance",
+            "get_positions", "get_open_orders", "place_order", "cancel_order", "close_position"} == names
+    assert all("runId" not in t["function"]["parameters"]["properties"] for t in first["tools"])
+    results = tool_messages(model.requests[1])
+    assert [m["tool_call_id"] for m in results] == ["c1", "c2", "c3"]
+    candles = json.loads(results[1]["content"])
+    assert candles["bar"] == "15m" and candles["indicators"]["ema26"] is not None
+
+    # Usage: cached input from DeepSeek's and OpenAI's fields; cost from the configured prices.
+    usage = answer["usage"]
+    assert (usage["inputTokens"], usage["cachedInputTokens"], usage["outputTokens"], usage["modelCalls"]) == (4300, 1600, 115, 3)
+    assert usage["costUsd"] == pytest.approx(((4300 - 1600) * 1 + 1600 * 0.1 + 115 * 2) / 1e6)
+
+
+async def test_reasoning_is_not_resent_in_a_later_analysis_but_history_is(
+    fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
+) -> None:
+    def no_reasoning_and_history(body: dict[str, Any]) -> Reply:
+        if any("reasoning_content" in m for m in body["messages"]):
+            return status_reply(400, "reasoning_content from another analysis was sent")
+        replayed = [m["content"] for m in body["messages"] if m["role"] == "assistant"]
+        if replayed != ["Stand aside: trend unclear.\nConfidence: 40"]:
+            return status_reply(400, f"expected the previous answer in history, got {replayed}")
+        return text_reply("Still flat.\nConfidence: 55")
+
+    model.steps = [
+        lambda body: tool_calls_reply([("a1", "get_ticker", '{"instId":"BTC-USDT-SWAP"}')], reasoning="secret thoughts"),
+        requires_reasoning_back(["secret thoughts"], text_reply("Stand aside: trend unclear.\nConfidence: 40")),
+        no_reasoning_and_history,
+    ]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
+    async with serve_agent(settings) as client:
+        first = (await client.post("/analysis", json=analysis_body("run-a"))).json()
+        second = (await client.post("/analysis", json=analysis_body("run-b", source="schedule"))).json()
+    assert first["type"] == "analysis_result" and first["confidence"] == 40
+    assert second["type"] == "analysis_result", second
+    assert second["summary"] == "Still flat." and second["confidence"] == 55
+
+
+async def test_bad_json_unknown_tool_and_invalid_arguments_go_back_to_the_model(
+    fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
+) -> None:
+    model.steps = [
+        lambda body: tool_calls_reply([
+            ("b1", "get_ticker", '{"instId": "BTC-USDT-SWAP"'),
+            ("b2", "get_weather", '{"city": "Paris"}'),
+            ("b3", "get_ticker", '{"instId": "btc usdt"}'),
+            ("b4", "get_ticker", '["BTC-USDT-SWAP"]'),
+        ]),
+        lambda body: text_reply("I could not read the market; no action."),
+    ]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
+    async with serve_agent(settings) as client:
+        answer = (await client.post("/analysis", json=analysis_body())).json()
+    assert answer["type"] == "analysis_result", answer
+    assert answer["confidence"] is None  # missing confidence is null, not a failure
+    results = {m["tool_call_id"]: m["content"] for m in tool_messages(model.requests[1])}
+    assert "not valid JSON" in results["b1"]
+    assert "unknown tool 'get_weather'" in results["b2"] and "get_ticker" in results["b2"]
+    assert "invalid arguments for get_ticker" in results["b3"] and "instId" in results["b3"]
+    assert "must be a JSON object" in results["b4"]
+    assert [c["ok"] for c in answer["toolCalls"]] == [False, False, False, False]
+    assert not [r for r in standin_api.requests if r["path"] == "/api/market/ticker" and r["query"].get("instId") != "BTC-USDT-SWAP"]
+
+
+async def test_risk_refusal_is_a_readable_tool_result(
+    fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
+) -> None:
+    model.steps = [
+        lambda body: tool_calls_reply([("r1", "place_order", '{"instId":"BTC-USDT-SWAP","side":"buy","sz":"500","slTriggerPx":"59000"}')]),
+        lambda body: text_reply("The risk guard refused; standing aside.\nConfidence: 30"),
+    ]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
+    async with serve_agent(settings) as client:
+        answer = (await client.post("/analysis", json=analysis_body())).json()
+    [refusal] = tool_messages(model.requests[1])
+    assert "HTTP 422" in refusal["content"] and "max_position_notional" in refusal["content"]
+    assert "requestedUsdt" in refusal["content"]
+    assert answer["type"] == "analysis_result" and answer["orders"] == []
+    assert answer["toolCalls"][0]["ok"] is False
+
+
+async def test_429_then_success(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:
+    model.steps = [
+        lambda body: status_reply(429, "Rate limit reached", {"Retry-After": "0"}),
+        lambda body: status_reply(429, "Rate limit reached"),
+        lambda body: text_reply("Hold.\nConfidence: 50"),
+    ]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url, llm_max_retries=3)
+    async with serve_agent(settings) as client:
+        answer = (await client.post("/analysis", json=analysis_body())).json()
+    assert answer["type"] == "analysis_result" and answer["summary"] == "Hold."
+    assert len(model.requests) == 3
+
+
+async def test_persistent_5xx_ends_as_analysis_error(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:
+    model.steps = [lambda body: status_reply(503, "Service busy")] * 3
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url, llm_max_retries=2)
+    async with serve_agent(settings) as client:
+        response = await client.post("/analysis", json=analysis_body("run-5xx"))
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer == {"type": "analysis_error", "runId": "run-5xx", "instId": "BTC-USDT-SWAP", "error": answer["error"]}
+    assert "HTTP 503" in answer["error"] and "gave up after 3 attempts" in answer["error"]
+    assert len(model.requests) == 3
+
+
+async def test_provider_400_is_not_retried(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:
+    model.steps = [lambda body: status_reply(400, "Model Not Exist")]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url, llm_max_retries=3)
+    async with serve_agent(settings) as client:
+        answer = (await client.post("/analysis", json=analysis_body())).json()
+    assert answer["type"] == "analysis_error" and "HTTP 400" in answer["error"] and "Model Not Exist" in answer["error"]
+    assert len(model.requests) == 1
+
+
+async def test_call_timeout_ends_as_analysis_error(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:
+    slow = text_reply("too late")
+    slow.delay_before = 5
+    model.steps = [lambda body: slow]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url,
+                              llm_call_timeout_secs=0.5, llm_max_retries=0)
+    async with serve_agent(settings) as client:
+        started = time.monotonic()
+        answer = (await client.post("/analysis", json=analysis_body())).json()
+        elapsed = time.monotonic() - started
+    assert answer["type"] == "analysis_error" and "timed out after 0.5s" in answer["error"]
+    assert elapsed < 3
+
+
+async def test_total_timeout_across_steps(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:
+    def slow_tool_call(body: dict[str, Any]) -> Reply:
+        reply = tool_calls_reply([(f"t{len(body['messages'])}", "get_ticker", '{"instId":"BTC-USDT-SWAP"}')])
+        reply.delay_before = 0.5
+        return reply
+    model.steps = [slow_tool_call] * 5
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url,
+                              llm_call_timeout_secs=1, llm_total_timeout_secs=1.2)
+    async with serve_agent(settings) as client:
+        answer = (await client.post("/analysis", json=analysis_body())).json()
+    assert answer["type"] == "analysis_error" and "total timeout of 1.2s" in answer["error"]
+
+
+async def test_step_limit(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:
+    model.steps = [lambda body: tool_calls_reply([(f"s{len(body['messages'])}", "get_ticker", '{"instId":"BTC-USDT-SWAP"}')])] * 3
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url, llm_max_steps=2)
+    async with serve_agent(settings) as client:
+        answer = (await client.post("/analysis", json=analysis_body())).json()
+    assert answer["type"] == "analysis_error" and "LLM_MAX_STEPS" in answer["error"]
+    assert len(model.requests) == 2
+
+
+async def test_daily_budget_stops_analyses_without_calling_the_model(
+    fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
+) -> None:
+    model.steps = [lambda body: text_reply("Hold.\nConfidence: 50", usage={"prompt_tokens": 1000, "completion_tokens": 100})]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url,
+                              llm_daily_budget_usd=0.001, llm_price_input_per_mtok=1, llm_price_output_per_mtok=1)
+    async with serve_agent(settings) as client:
+        first = (await client.post("/analysis", json=analysis_body("run-1"))).json()
+        second = (await client.post("/analysis", json=analysis_body("run-2"))).json()
+        usage = (await client.get("/usage")).json()
+        run_usage = (await client.get("/usage", params={"runId": "run-1"})).json()
+    assert first["type"] == "analysis_result" and first["usage"]["costUsd"] == pytest.approx(0.0011)
+    assert second["type"] == "analysis_error" and second["error"].startswith("budget exhausted")
+    assert len(model.requests) == 1
+    assert usage["costUsd"] == pytest.approx(0.0011) and usage["calls"] == 1 and usage["dailyBudgetUsd"] == 0.001
+    assert run_usage["calls"][0]["input_tokens"] == 1000
+
+
+async def test_unreachable_model_is_an_analysis_error(fresh_database_url: str, standin_api: StandInApi) -> None:
+    from tests.helpers import free_port
+
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=f"http://127.0.0.1:{free_port()}/v1",
+                              llm_max_retries=1)
+    async with serve_agent(settings) as client:
+        answer = (await client.post("/analysis", json=analysis_body())).json()
+    assert answer["type"] == "analysis_error" and "unreachable" in answer["error"]
+
+
+async def test_request_validation_and_auth(fresh_database_url: str, standin_api: StandInApi) -> None:
+    settings = agent_settings(fresh_database_url, standin_api.base_url)
+    async with serve_agent(settings) as client:
+        health = await httpx.AsyncClient().get(f"{settings.self_base_url}/health")
+        assert health.status_code == 200 and health.json()["database"] == "ok"
+        for path in ("/analysis", "/sessions", "/mcp", "/offline/v1/chat/completions"):
+            unauthorised = await httpx.AsyncClient().post(f"{settings.self_base_url}{path}", json={},
+                                                          headers={"Authorization": "Bearer wrong"})
+            assert unauthorised.status_code == 401, path
+        cases = [
+            ({k: v for k, v in analysis_body().items() if k != "runId"}, "runId"),
+            ({**analysis_body(), "instId": "btc/usdt"}, "instId"),
+            ({**analysis_body(), "source": "cron"}, "source"),
+            ({**analysis_body(), "trigger": {"price": "abc"}}, "trigger.price"),
+        ]
+        for body, field in cases:
+            response = await client.post("/analysis", json=body)
+            assert response.status_code == 422, body
+            assert response.json()["field"] == field and field in response.json()["error"]
+        broken = await client.post("/analysis", content=b"{not json", headers={"Content-Type": "application/json"})
+        assert broken.status_code == 422
+    assert not [r for r in standin_api.requests if r["path"].startswith("/api/trade")]

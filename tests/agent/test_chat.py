@@ -1,0 +1,103 @@
+"""POST /chat: Server-Sent Events as they happen, sessions stored, a disconnect cancels the model call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, AsyncIterator
+
+import httpx
+import pytest
+
+from tests.agent.conftest import agent_settings, serve_agent
+from tests.agent.scripted_llm import Reply, ScriptedModel, text_reply, tool_calls_reply
+from tests.agent.standin_api import StandInApi
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[ScriptedModel]:
+    scripted = await ScriptedModel(steps=[]).start()
+    try:
+        yield scripted
+    finally:
+        await scripted.stop()
+
+
+async def read_events(client: httpx.AsyncClient, body: dict[str, Any], stop_after: str | None = None) -> list[tuple[str, Any]]:
+    events: list[tuple[str, Any]] = []
+    async with client.stream("POST", "/chat", json=body) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        kind = None
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and kind:
+                events.append((kind, json.loads(line.split(":", 1)[1].strip())))
+                if kind == stop_after:
+                    break
+                kind = None
+    return events
+
+
+async def test_chat_streams_tool_calls_results_text_and_final(
+    fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
+) -> None:
+    model.steps = [
+        lambda body: tool_calls_reply([("k1", "get_ticker", '{"instId":"ETH-USDT-SWAP"}')]),
+        lambda body: text_reply("ETH is at 60000 USDT right now.", pieces=4),
+        lambda body: text_reply("Earlier I said 60000.") if "ETH is at 60000 USDT right now." in json.dumps(body["messages"])
+        else Reply(status=400, error={"error": {"message": "history missing"}}),
+    ]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
+    async with serve_agent(settings) as client:
+        events = await read_events(client, {"message": "What is ETH doing?", "instId": "ETH-USDT-SWAP"})
+        kinds = [k for k, _ in events]
+        assert kinds[0] == "session" and kinds[-1] == "final"
+        assert kinds.index("tool_call") < kinds.index("tool_result") < kinds.index("text")
+        session_id = events[0][1]["sessionId"]
+        tool_call = dict(events)["tool_call"]
+        assert tool_call["name"] == "get_ticker" and json.loads(tool_call["arguments"]) == {"instId": "ETH-USDT-SWAP"}
+        assert dict(events)["tool_result"]["ok"] is True and '"last":"60000.0"' in dict(events)["tool_result"]["result"]
+        assert "".join(d["delta"] for k, d in events if k == "text") == "ETH is at 60000 USDT right now."
+        assert dict(events)["final"]["message"] == "ETH is at 60000 USDT right now."
+
+        again = await read_events(client, {"message": "And before?", "sessionId": session_id})
+        assert again[0][1]["sessionId"] == session_id and again[-1] == ("final", again[-1][1])
+        assert again[-1][1]["message"] == "Earlier I said 60000."
+
+        stored = (await client.get(f"/sessions/{session_id}")).json()
+        assert stored["kind"] == "chat" and stored["title"] == "What is ETH doing?"
+        assert [m["role"] for m in stored["messages"]] == ["user", "assistant", "tool", "assistant", "user", "assistant"]
+        listed = (await client.get("/sessions", params={"kind": "chat"})).json()["sessions"]
+        assert [s["id"] for s in listed] == [session_id]
+        assert (await client.get("/sessions/chat:nothing")).status_code == 404
+        assert (await client.get("/sessions", params={"kind": "other"})).status_code == 422
+        assert (await client.post("/chat", json={"message": ""})).status_code == 422
+
+
+async def test_chat_error_is_an_event(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:
+    model.steps = [lambda body: Reply(status=401, error={"error": {"message": "Authentication Fails"}})]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
+    async with serve_agent(settings) as client:
+        events = await read_events(client, {"message": "hello"})
+    assert events[-1][0] == "error" and "HTTP 401" in events[-1][1]["error"]
+
+
+async def test_client_disconnect_cancels_the_model_call(
+    fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
+) -> None:
+    slow = text_reply("word " * 40, pieces=40)
+    slow.delay_between = 0.2
+    model.steps = [lambda body: slow]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
+    async with serve_agent(settings) as client:
+        events = await read_events(client, {"message": "talk slowly"}, stop_after="text")
+        assert events[-1][0] == "text"
+        for _ in range(50):  # the model server sees its stream cut well before the 8 s it would take
+            if model.disconnects:
+                break
+            await asyncio.sleep(0.1)
+        assert model.disconnects == 1
+        session_id = events[0][1]["sessionId"]
+        stored = (await client.get(f"/sessions/{session_id}")).json()
+        assert [m["role"] for m in stored["messages"]] == ["user"]  # no half answer stored
