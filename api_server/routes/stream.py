@@ -10,7 +10,7 @@ from litestar import get
 from litestar.datastructures import State
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-KEEPALIVE_SECS = 15.0
+KEEPALIVE_SECS = 10.0  # the web app calls a stream stale after 20 s of silence
 
 
 async def _events(state: State) -> AsyncGenerator[ServerSentEventMessage, None]:

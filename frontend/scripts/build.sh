@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install the pinned front-end packages (when the lockfile changed) and build frontend/dist.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PNPM="$(bash scripts/ensure-pnpm.sh)"
+stamp=node_modules/.lock.sha
+want=$(sha256sum pnpm-lock.yaml package.json | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  "$PNPM" install --frozen-lockfile --reporter=silent
+  echo "$want" > "$stamp"
+fi
+# Rebuild only when a source file is newer than the last build.
+if [ ! -f dist/index.html ] || [ -n "$(find src index.html vite.config.ts package.json -newer dist/index.html -print -quit)" ]; then
+  "$PNPM" run --silent build >/dev/null
+fi

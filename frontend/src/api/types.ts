@@ -1,0 +1,41 @@
+// Names for the generated OpenAPI types the app uses. Nothing here is hand-typed: every alias
+// points into schema-api.ts / schema-agent.ts, produced by `pnpm gen:api`.
+import type { components as ApiComponents } from './schema-api.ts';
+import type { components as AgentComponents } from './schema-agent.ts';
+
+type ApiSchema = ApiComponents['schemas'];
+type AgentSchema = AgentComponents['schemas'];
+
+export type Health = ApiSchema['Health'];
+export type Ticker = ApiSchema['Ticker'];
+export type Candle = ApiSchema['Candle'];
+export type Instrument = ApiSchema['Instrument'];
+export type Balance = ApiSchema['Balance'];
+export type BalanceSnapshot = ApiSchema['BalanceSnapshot'];
+export type InitialEquity = ApiSchema['InitialEquity'];
+export type Position = ApiSchema['Position'];
+export type Order = ApiSchema['Order'];
+export type Fill = ApiSchema['Fill'];
+export type OrderRequest = ApiSchema['OrderRequest'];
+export type OrderResult = ApiSchema['OrderResult'];
+export type RiskRefusal = ApiSchema['RiskRefusal'];
+export type Approval = ApiSchema['Approval'];
+export type StrategyRun = ApiSchema['StrategyRun'];
+export type ToolCall = ApiSchema['ToolCall'];
+export type RunOrder = ApiSchema['RunOrder'];
+export type SchedulerStatus = ApiSchema['SchedulerStatus'];
+export type SchedulerInstrument = ApiSchema['SchedulerInstrument'];
+export type TriggerEvent = ApiSchema['TriggerEvent'];
+export type RunSource = StrategyRun['source'];
+
+export type AgentHealth = AgentSchema['AgentHealth'];
+export type ChatRequest = AgentSchema['ChatRequest'];
+export type ChatSession = AgentSchema['Session'];
+export type ChatSessionDetail = AgentSchema['SessionDetail'];
+export type ChatSessionMessage = AgentSchema['SessionMessage'];
+export type ChatDeltaEvent = AgentSchema['ChatDeltaEvent'];
+export type ChatToolCallEvent = AgentSchema['ChatToolCallEvent'];
+export type ChatToolResultEvent = AgentSchema['ChatToolResultEvent'];
+export type ChatFinalEvent = AgentSchema['ChatFinalEvent'];
+export type ChatErrorEvent = AgentSchema['ChatErrorEvent'];
+export type ChatSessionEvent = AgentSchema['ChatSessionEvent'];

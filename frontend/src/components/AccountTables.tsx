@@ -1,0 +1,131 @@
+import type { Fill, Instrument, Order, Position } from '../api/types.ts';
+import { useAction } from '../hooks/useAction.ts';
+import { useI18n } from '../i18n.tsx';
+import { formatDateTime, formatDecimal, formatPrice, formatUsd } from '../lib/format.ts';
+import { Empty, ErrorBox } from './State.tsx';
+
+function sideOf(position: Position): string {
+  if (position.posSide === 'long' || position.posSide === 'short') return position.posSide;
+  return position.pos.trim().startsWith('-') ? 'short' : 'long';
+}
+
+export function PositionsTable({ positions, instruments, onClose }: { positions: Position[]; instruments: Record<string, Instrument>; onClose: (p: Position) => Promise<unknown> }) {
+  const { t } = useI18n();
+  const action = useAction();
+  if (positions.length === 0) return <Empty>{t('positions.none')}</Empty>;
+  return (
+    <>
+      {action.error && <ErrorBox error={action.error} />}
+      <div className="table-wrap">
+        <table data-testid="positions-table">
+          <thead>
+            <tr>
+              <th>{t('col.instrument')}</th><th>{t('col.side')}</th><th className="num">{t('col.size')}</th><th className="num">{t('col.entry')}</th>
+              <th className="num">{t('col.mark')}</th><th className="num">{t('col.upl')}</th><th>{t('col.tpsl')}</th><th className="num">{t('col.lever')}</th><th />
+            </tr>
+          </thead>
+          <tbody>
+            {positions.map((p) => {
+              const tick = instruments[p.instId]?.tickSz;
+              const side = sideOf(p);
+              const upl = p.upl ?? null;
+              return (
+                <tr key={`${p.instId}-${p.posSide}`}>
+                  <td>{p.instId}</td>
+                  <td className={side === 'long' ? 'up' : 'down'}>{side}</td>
+                  <td className="num">{formatDecimal(p.pos)}</td>
+                  <td className="num">{formatPrice(p.avgPx, tick)}</td>
+                  <td className="num">{formatPrice(p.markPx, tick)}</td>
+                  <td className={`num ${upl?.startsWith('-') ? 'down' : 'up'}`}>{formatUsd(upl, { signed: true })}</td>
+                  <td>{formatPrice(p.tpTriggerPx, tick)} / {formatPrice(p.slTriggerPx, tick)}</td>
+                  <td className="num">{p.lever ? `${p.lever}×` : '—'}</td>
+                  <td>
+                    <button
+                      type="button"
+                      className="btn btn-small btn-danger"
+                      disabled={action.busy}
+                      onClick={() => {
+                        if (window.confirm(t('positions.confirmClose', { instId: p.instId, posSide: p.posSide }))) void action.run(() => onClose(p));
+                      }}
+                    >
+                      {t('positions.close')}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+export function OrdersTable({ orders, instruments, onCancel }: { orders: Order[]; instruments: Record<string, Instrument>; onCancel: (o: Order) => Promise<unknown> }) {
+  const { t } = useI18n();
+  const action = useAction();
+  if (orders.length === 0) return <Empty>{t('orders.none')}</Empty>;
+  return (
+    <>
+      {action.error && <ErrorBox error={action.error} />}
+      <div className="table-wrap">
+        <table data-testid="orders-table">
+          <thead>
+            <tr>
+              <th>{t('col.time')}</th><th>{t('col.instrument')}</th><th>{t('col.side')}</th><th>{t('col.type')}</th><th className="num">{t('col.price')}</th>
+              <th className="num">{t('col.size')}</th><th className="num">{t('col.filled')}</th><th>{t('col.state')}</th><th>{t('col.origin')}</th><th />
+            </tr>
+          </thead>
+          <tbody>
+            {orders.map((o) => (
+              <tr key={o.ordId || o.clOrdId}>
+                <td>{formatDateTime(o.cTime)}</td>
+                <td>{o.instId}</td>
+                <td className={o.side === 'buy' ? 'up' : 'down'}>{o.side}</td>
+                <td>{o.ordType}</td>
+                <td className="num">{formatPrice(o.px, instruments[o.instId]?.tickSz)}</td>
+                <td className="num">{formatDecimal(o.sz)}</td>
+                <td className="num">{formatDecimal(o.accFillSz ?? '0')}</td>
+                <td>{o.state}</td>
+                <td>{o.origin}</td>
+                <td>
+                  <button type="button" className="btn btn-small" disabled={action.busy} onClick={() => void action.run(() => onCancel(o))}>
+                    {t('orders.cancel')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+export function FillsTable({ fills, instruments }: { fills: Fill[]; instruments: Record<string, Instrument> }) {
+  const { t } = useI18n();
+  if (fills.length === 0) return <Empty>{t('fills.none')}</Empty>;
+  return (
+    <div className="table-wrap">
+      <table data-testid="fills-table">
+        <thead>
+          <tr>
+            <th>{t('col.time')}</th><th>{t('col.instrument')}</th><th>{t('col.side')}</th><th className="num">{t('col.price')}</th><th className="num">{t('col.size')}</th><th className="num">{t('col.fee')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {fills.map((f) => (
+            <tr key={f.tradeId + f.ordId}>
+              <td>{formatDateTime(f.ts)}</td>
+              <td>{f.instId}</td>
+              <td className={f.side === 'buy' ? 'up' : 'down'}>{f.side}</td>
+              <td className="num">{formatPrice(f.fillPx, instruments[f.instId]?.tickSz)}</td>
+              <td className="num">{formatDecimal(f.fillSz)}</td>
+              <td className="num">{formatDecimal(f.fee)} {f.feeCcy ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,96 @@
+import { useEffect } from 'react';
+import type { StrategyRun } from '../api/types.ts';
+import { useI18n } from '../i18n.tsx';
+import { formatBps, formatDateTime, formatDecimal, formatDuration, formatPrice } from '../lib/format.ts';
+import { runDurationMs } from '../lib/strategy.ts';
+import { Tag } from './Tag.tsx';
+
+export function JsonBlock({ value }: { value: unknown }) {
+  if (value === undefined || value === null || value === '') return null;
+  const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+  return <pre className="json">{text.length > 4000 ? text.slice(0, 4000) + '\n…' : text}</pre>;
+}
+
+export function RunDetail({ run, tickSz, onClose }: { run: StrategyRun; tickSz?: string; onClose: () => void }) {
+  const { t } = useI18n();
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [onClose]);
+  return (
+    <div className="modal-backdrop" onClick={onClose}>
+      <div className="modal" role="dialog" aria-modal="true" aria-label={t('run.detail')} onClick={(e) => e.stopPropagation()} data-testid="run-detail">
+        <header className="panel-head">
+          <h2>{t('run.detail')} · {run.instId}</h2>
+          <button type="button" className="btn btn-small" onClick={onClose}>{t('run.close')}</button>
+        </header>
+        <div className="detail-meta">
+          <Tag kind="source" value={run.source} /> <Tag kind="status" value={run.status} />
+          {run.provider === 'offline' && <span className="tag tag-offline">{t('run.offline')}</span>}
+          <span className="muted small">
+            {formatDateTime(run.triggeredAt)} · {formatDuration(runDurationMs(run.triggeredAt, run.finishedAt, Date.now()))} · {formatPrice(run.triggerPrice, tickSz)} / {formatPrice(run.baselinePrice, tickSz)} · {formatBps(run.deviationBps)}
+            {run.costUsd ? ` · $${formatDecimal(run.costUsd, 4)}` : ''}
+            {run.model ? ` · ${run.model}` : ''}
+          </span>
+        </div>
+        {run.error && (
+          <section>
+            <h3>{t('run.error')}</h3>
+            <p className="down">{run.error}</p>
+          </section>
+        )}
+        <section>
+          <h3>{t('run.summary')}</h3>
+          <p className="summary" data-testid="run-summary">{run.summary ?? '—'}</p>
+          <p>{t('run.confidence')}: <strong>{run.confidence ?? '—'}</strong></p>
+        </section>
+        <section>
+          <h3>{t('run.toolCalls')}</h3>
+          {(run.toolCalls ?? []).length === 0 ? (
+            <p className="muted">{t('run.noTools')}</p>
+          ) : (
+            <ol className="tool-list">
+              {(run.toolCalls ?? []).map((call, index) => (
+                <li key={call.id ?? index}>
+                  <details>
+                    <summary>
+                      <code>{call.name}</code> {call.error ? <span className="down">✕ {call.error}</span> : null}
+                      {call.durationMs !== null && call.durationMs !== undefined ? <span className="muted small"> {formatDuration(call.durationMs)}</span> : null}
+                    </summary>
+                    <JsonBlock value={call.arguments} />
+                    <JsonBlock value={call.result} />
+                  </details>
+                </li>
+              ))}
+            </ol>
+          )}
+        </section>
+        <section>
+          <h3>{t('run.orders')}</h3>
+          {(run.orders ?? []).length === 0 ? (
+            <p className="muted">{t('run.noOrders')}</p>
+          ) : (
+            <div className="table-wrap">
+              <table>
+                <thead><tr><th>{t('col.side')}</th><th>{t('col.type')}</th><th className="num">{t('col.size')}</th><th className="num">{t('col.price')}</th><th>{t('col.state')}</th><th>clOrdId</th></tr></thead>
+                <tbody>
+                  {(run.orders ?? []).map((o) => (
+                    <tr key={o.clOrdId}>
+                      <td className={o.side === 'buy' ? 'up' : 'down'}>{o.side}</td>
+                      <td>{o.ordType}</td>
+                      <td className="num">{formatDecimal(o.sz)}</td>
+                      <td className="num">{formatPrice(o.px, tickSz)}</td>
+                      <td>{o.state ?? o.sMsg ?? '—'}</td>
+                      <td><code>{o.clOrdId}</code></td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </section>
+      </div>
+    </div>
+  );
+}

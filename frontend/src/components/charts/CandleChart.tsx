@@ -1,0 +1,68 @@
+// Candlestick chart with strategy runs marked by source. Loaded lazily (lightweight-charts is
+// the biggest dependency and the dashboard is usable before it arrives).
+import { useEffect, useRef } from 'react';
+import { CandlestickSeries, createChart, createSeriesMarkers, type IChartApi, type ISeriesApi, type ISeriesMarkersPluginApi, type SeriesMarker, type Time, type UTCTimestamp } from 'lightweight-charts';
+import type { CandlePoint, RunMarker } from '../../lib/chart-data.ts';
+import { chartColors, darkChartOptions, localSeconds } from './chart-kit.ts';
+
+const SOURCE_LETTER = { volatility: 'V', schedule: 'S', manual: 'M' } as const;
+
+export default function CandleChart({ candles, markers, priceDecimals }: { candles: CandlePoint[]; markers: RunMarker[]; priceDecimals: number }) {
+  const container = useRef<HTMLDivElement>(null);
+  const chartRef = useRef<IChartApi | null>(null);
+  const seriesRef = useRef<ISeriesApi<'Candlestick'> | null>(null);
+  const markersRef = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
+  const shown = useRef<{ firstTs: number; length: number } | null>(null);
+
+  useEffect(() => {
+    if (!container.current) return undefined;
+    const chart = createChart(container.current, darkChartOptions);
+    const series = chart.addSeries(CandlestickSeries, {
+      upColor: chartColors.up, downColor: chartColors.down, borderVisible: false, wickUpColor: chartColors.up, wickDownColor: chartColors.down,
+    });
+    chartRef.current = chart;
+    seriesRef.current = series;
+    markersRef.current = createSeriesMarkers(series, []);
+    return () => {
+      chart.remove();
+      chartRef.current = null;
+      seriesRef.current = null;
+      markersRef.current = null;
+      shown.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    seriesRef.current?.applyOptions({ priceFormat: { type: 'price', precision: priceDecimals, minMove: 10 ** -priceDecimals } });
+  }, [priceDecimals]);
+
+  useEffect(() => {
+    const series = seriesRef.current;
+    if (!series) return;
+    const toBar = (c: CandlePoint) => ({ time: localSeconds(c.ts) as UTCTimestamp, open: c.open, high: c.high, low: c.low, close: c.close });
+    const first = candles[0];
+    const last = candles[candles.length - 1];
+    const previous = shown.current;
+    // live ticks touch only the last bar (or add one): update() keeps the user's scroll and zoom
+    if (previous && first && last && previous.firstTs === first.ts && (candles.length === previous.length || candles.length === previous.length + 1)) {
+      series.update(toBar(last));
+    } else {
+      series.setData(candles.map(toBar));
+      if (!previous) chartRef.current?.timeScale().fitContent();
+    }
+    shown.current = first ? { firstTs: first.ts, length: candles.length } : null;
+  }, [candles]);
+
+  useEffect(() => {
+    const list: SeriesMarker<Time>[] = markers.map((m) => ({
+      time: localSeconds(m.ts) as UTCTimestamp,
+      position: 'aboveBar',
+      shape: m.status === 'failed' ? 'square' : 'arrowDown',
+      color: m.status === 'failed' ? chartColors.failed : chartColors[m.source],
+      text: SOURCE_LETTER[m.source],
+    }));
+    markersRef.current?.setMarkers(list);
+  }, [markers]);
+
+  return <div ref={container} className="chart" data-testid="candle-chart" />;
+}

@@ -1,0 +1,142 @@
+// Turns API records into chart series. Pure: lightweight-charts itself is loaded lazily by the
+// chart components, so nothing here imports it.
+import { parseDecimal, toNumber } from './decimal.ts';
+import { parseTime } from './format.ts';
+
+export interface CandlePoint {
+  /** bar open time, ms */
+  ts: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+}
+
+export interface LinePoint {
+  ts: number;
+  value: number;
+}
+
+export type RunSource = 'volatility' | 'schedule' | 'manual';
+
+export interface RunMarker {
+  ts: number;
+  source: RunSource;
+  status: string;
+  runId: string;
+}
+
+const UNIT_MS: Record<string, number> = { m: 60_000, H: 3_600_000, D: 86_400_000, W: 604_800_000, M: 2_592_000_000 };
+
+/** OKX bar name → bar length in ms ("3m" → 180000, "1H" → 3600000, "1Dutc" → 86400000); null if unknown. */
+export function barMs(bar: string | null | undefined): number | null {
+  const match = /^(\d+)([mHDWM])(utc)?$/.exec(bar ?? '');
+  if (!match) return null;
+  const unit = UNIT_MS[match[2]!];
+  return unit ? Number(match[1]) * unit : null;
+}
+
+function num(value: string | number | null | undefined): number | null {
+  const parsed = parseDecimal(value);
+  return parsed ? toNumber(parsed) : null;
+}
+
+export interface CandleRecord {
+  ts: string | number;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+}
+
+/** API candles → ascending, one per timestamp (the newest record wins), invalid rows dropped. */
+export function toCandlePoints(records: readonly CandleRecord[]): CandlePoint[] {
+  const byTs = new Map<number, CandlePoint>();
+  for (const record of records) {
+    const ts = parseTime(record.ts);
+    const open = num(record.open);
+    const high = num(record.high);
+    const low = num(record.low);
+    const close = num(record.close);
+    if (ts === null || open === null || high === null || low === null || close === null) continue;
+    byTs.set(ts, { ts, open, high, low, close });
+  }
+  return [...byTs.values()].sort((a, b) => a.ts - b.ts);
+}
+
+/**
+ * Applies a live ticker price to the candle list: the last bar's close/high/low move, or a new bar
+ * opens when the tick falls past it. Bars of a day or longer are only updated (OKX aligns them to
+ * a time zone we do not know here). Returns a new array; ticks older than the last bar are ignored.
+ */
+export function applyTick(candles: readonly CandlePoint[], price: number, tickMs: number, lengthMs: number | null): CandlePoint[] {
+  const last = candles[candles.length - 1];
+  if (!last || !Number.isFinite(price) || price <= 0 || tickMs < last.ts) return candles as CandlePoint[];
+  const withinLast = lengthMs === null || lengthMs >= 86_400_000 || tickMs < last.ts + lengthMs;
+  if (withinLast) {
+    const updated = { ...last, close: price, high: Math.max(last.high, price), low: Math.min(last.low, price) };
+    return [...candles.slice(0, -1), updated];
+  }
+  const ts = Math.floor(tickMs / lengthMs) * lengthMs;
+  return [...candles, { ts, open: price, high: price, low: price, close: price }];
+}
+
+export interface SnapshotRecord {
+  totalEq: string;
+  createdAt: string;
+}
+
+/** Balance snapshots → ascending equity points, one per second (charts need strictly rising times). */
+export function toEquityPoints(snapshots: readonly SnapshotRecord[], live?: { totalEq: string; ts: number } | null): LinePoint[] {
+  const bySecond = new Map<number, LinePoint>();
+  const addPoint = (ms: number | null, value: number | null) => {
+    if (ms === null || value === null) return;
+    const second = Math.floor(ms / 1000);
+    bySecond.set(second, { ts: second * 1000, value });
+  };
+  for (const snapshot of snapshots) addPoint(parseTime(snapshot.createdAt), num(snapshot.totalEq));
+  const points = [...bySecond.values()].sort((a, b) => a.ts - b.ts);
+  if (live) {
+    const last = points[points.length - 1];
+    const value = num(live.totalEq);
+    if (value !== null && (!last || live.ts >= last.ts + 1000)) points.push({ ts: Math.floor(live.ts / 1000) * 1000, value });
+  }
+  return points;
+}
+
+export interface RunRecord {
+  id: string;
+  source: string;
+  status: string;
+  triggeredAt: string;
+}
+
+/** Runs → markers placed on the bar they were triggered in, ascending, only within the candles shown. */
+export function toRunMarkers(runs: readonly RunRecord[], candles: readonly CandlePoint[], lengthMs: number | null): RunMarker[] {
+  const first = candles[0];
+  const last = candles[candles.length - 1];
+  if (!first || !last) return [];
+  const barTimes = candles.map((c) => c.ts);
+  const markers: RunMarker[] = [];
+  for (const run of runs) {
+    const ts = parseTime(run.triggeredAt);
+    if (ts === null || ts < first.ts) continue;
+    if (lengthMs !== null && ts >= last.ts + lengthMs) continue;
+    // the bar whose open is the greatest not after the trigger time
+    let lo = 0;
+    let hi = barTimes.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (barTimes[mid]! <= ts) lo = mid;
+      else hi = mid - 1;
+    }
+    if (run.source !== 'volatility' && run.source !== 'schedule' && run.source !== 'manual') continue;
+    markers.push({ ts: barTimes[lo]!, source: run.source, status: run.status, runId: run.id });
+  }
+  return markers.sort((a, b) => a.ts - b.ts);
+}
+
+/** Chart time in seconds, shifted so the chart's UTC axis shows the browser's local clock. */
+export function toChartSeconds(ms: number, timezoneOffsetMinutes: number): number {
+  return Math.floor(ms / 1000) - timezoneOffsetMinutes * 60;
+}

@@ -1,0 +1,153 @@
+import { useMemo, useState } from 'react';
+import { api } from '../api/client.ts';
+import type { Balance, StrategyRun } from '../api/types.ts';
+import { AccountCards } from '../components/AccountCards.tsx';
+import { FillsTable, OrdersTable, PositionsTable } from '../components/AccountTables.tsx';
+import { CandleChart, EquityChart } from '../components/LazyCharts.tsx';
+import { MarketStrip } from '../components/MarketStrip.tsx';
+import { DataState } from '../components/State.tsx';
+import { useApiData } from '../hooks/useApiData.ts';
+import { tickSizeMap, useInstruments } from '../hooks/useInstruments.ts';
+import { useStream, useStreamEvent } from '../hooks/stream.tsx';
+import { useI18n } from '../i18n.tsx';
+import { type CandlePoint, applyTick, barMs, toCandlePoints, toEquityPoints, toRunMarkers } from '../lib/chart-data.ts';
+import { parseDecimal, stepDecimals, toNumber } from '../lib/decimal.ts';
+import { parseTime } from '../lib/format.ts';
+import { runsReducer } from '../lib/runs.ts';
+
+const DEFAULT_BAR = '3m';
+
+export function Dashboard() {
+  const { t } = useI18n();
+  const { tickers } = useStream();
+  const { byId: instruments } = useInstruments();
+  const [chosen, setChosen] = useState<string | null>(null);
+  const instId = chosen ?? tickers.order[0] ?? Object.keys(instruments)[0] ?? null;
+  const bar = (instId && tickers.byInstId[instId]?.ticker.bar) || DEFAULT_BAR;
+  const length = barMs(bar);
+
+  const candles = useApiData<CandlePoint[]>(
+    async (signal) => (instId ? toCandlePoints(await api.get('/api/market/candles', { query: { instId, bar, limit: 300 }, signal })) : []),
+    `candles:${instId}:${bar}`,
+  );
+  const runs = useApiData<StrategyRun[]>((signal) => (instId ? api.get('/api/model/strategy-runs', { query: { instId, limit: 200 }, signal }) : Promise.resolve([])), `runs:${instId}`);
+  const balance = useApiData<Balance>((signal) => api.get('/api/account/balances', { signal }), 'balance', 60_000);
+  const initialEquity = useApiData((signal) => api.get('/api/account/initial-equity', { signal }), 'initial-equity');
+  const snapshots = useApiData((signal) => api.get('/api/account/balances/snapshots', { query: { limit: 1000 }, signal }), 'snapshots', 120_000);
+  const positions = useApiData((signal) => api.get('/api/account/positions', { signal }), 'positions', 15_000);
+  const orders = useApiData((signal) => api.get('/api/account/orders', { query: { state: 'open', limit: 100 }, signal }), 'orders', 15_000);
+  const fills = useApiData((signal) => api.get('/api/account/fills', { query: { limit: 30 }, signal }), 'fills', 30_000);
+  const [liveBalanceAt, setLiveBalanceAt] = useState<number | null>(null);
+
+  useStreamEvent('ticker', (payload) => {
+    const ticker = payload as { instId?: string; last?: string; ts?: string };
+    if (!instId || ticker.instId !== instId) return;
+    const price = parseDecimal(ticker.last);
+    const ts = parseTime(ticker.ts ?? null) ?? Date.now();
+    if (price) candles.setData((previous) => (previous ? applyTick(previous, toNumber(price), ts, length) : previous));
+  });
+  useStreamEvent('run', (payload) => {
+    const run = payload as StrategyRun;
+    if (run && run.instId === instId) runs.setData((previous) => runsReducer(previous ?? [], { type: 'upsert', run }));
+    if (run?.status !== 'running') {
+      positions.reload();
+      orders.reload();
+      fills.reload();
+    }
+  });
+  useStreamEvent('balance', (payload) => {
+    balance.setData(() => payload as Balance);
+    setLiveBalanceAt(Date.now());
+    positions.reload();
+    orders.reload();
+    fills.reload();
+  });
+
+  const markers = useMemo(() => toRunMarkers(runs.data ?? [], candles.data ?? [], length), [runs.data, candles.data, length]);
+  const equityPoints = useMemo(
+    () => toEquityPoints(snapshots.data ?? [], balance.data && liveBalanceAt ? { totalEq: balance.data.totalEq, ts: liveBalanceAt } : null),
+    [snapshots.data, balance.data, liveBalanceAt],
+  );
+  const initial = parseDecimal(initialEquity.data?.amount ?? null);
+  const tickSizes = tickSizeMap(instruments);
+  const priceDecimals = (instId ? stepDecimals(instruments[instId]?.tickSz) : null) ?? 2;
+
+  return (
+    <div className="page dashboard">
+      <MarketStrip tickSizes={tickSizes} selected={instId ?? undefined} onSelect={setChosen} />
+      <div className="grid grid-main">
+        <section className="panel">
+          <header className="panel-head">
+            <h2>{t('chart.title')} · {instId ?? '—'} · {bar}</h2>
+            <span className="legend">{t('chart.legend')}</span>
+          </header>
+          <DataState data={candles.data} error={candles.error} loading={candles.loading} reload={candles.reload} isEmpty={(d) => d.length === 0}>
+            {(data) => <CandleChart candles={data} markers={markers} priceDecimals={priceDecimals} />}
+          </DataState>
+        </section>
+        <section className="panel">
+          <header className="panel-head"><h2>{t('account.title')}</h2></header>
+          {balance.error && !balance.data ? (
+            <DataState data={balance.data} error={balance.error} loading={balance.loading} reload={balance.reload}>{() => null}</DataState>
+          ) : (
+            <AccountCards
+              balance={balance.data}
+              initialEquity={initialEquity.data}
+              onSaveInitial={async (amount) => {
+                const saved = await api.post('/api/account/initial-equity', { body: { amount } });
+                initialEquity.setData(() => saved);
+                return saved;
+              }}
+            />
+          )}
+        </section>
+      </div>
+      <section className="panel">
+        <header className="panel-head"><h2>{t('equity.title')}</h2></header>
+        <DataState data={snapshots.data} error={snapshots.error} loading={snapshots.loading} reload={snapshots.reload} isEmpty={() => equityPoints.length === 0} empty={t('equity.none')}>
+          {() => <EquityChart points={equityPoints} baseline={initial ? toNumber(initial) : null} baselineLabel={t('equity.baseline')} />}
+        </DataState>
+      </section>
+      <section className="panel">
+        <header className="panel-head"><h2>{t('positions.title')}</h2></header>
+        <DataState data={positions.data} error={positions.error} loading={positions.loading} reload={positions.reload}>
+          {(data) => (
+            <PositionsTable
+              positions={data}
+              instruments={instruments}
+              onClose={async (p) => {
+                await api.post('/api/trade/close-position', { body: { instId: p.instId, posSide: p.posSide as 'net' | 'long' | 'short' } });
+                positions.reload();
+                orders.reload();
+                fills.reload();
+              }}
+            />
+          )}
+        </DataState>
+      </section>
+      <div className="grid grid-two">
+        <section className="panel">
+          <header className="panel-head"><h2>{t('orders.title')}</h2></header>
+          <DataState data={orders.data} error={orders.error} loading={orders.loading} reload={orders.reload}>
+            {(data) => (
+              <OrdersTable
+                orders={data.filter((o) => o.state === 'live' || o.state === 'partially_filled')}
+                instruments={instruments}
+                onCancel={async (o) => {
+                  await api.post('/api/trade/cancel', { body: { instId: o.instId, ordId: o.ordId } });
+                  orders.reload();
+                }}
+              />
+            )}
+          </DataState>
+        </section>
+        <section className="panel">
+          <header className="panel-head"><h2>{t('fills.title')}</h2></header>
+          <DataState data={fills.data} error={fills.error} loading={fills.loading} reload={fills.reload}>
+            {(data) => <FillsTable fills={data} instruments={instruments} />}
+          </DataState>
+        </section>
+      </div>
+    </div>
+  );
+}

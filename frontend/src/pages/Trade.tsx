@@ -1,0 +1,124 @@
+import { useState } from 'react';
+import { ApiError, api } from '../api/client.ts';
+import type { OrderResult } from '../api/types.ts';
+import { ErrorBox, Loading } from '../components/State.tsx';
+import { useAction } from '../hooks/useAction.ts';
+import { useInstruments } from '../hooks/useInstruments.ts';
+import { useStream } from '../hooks/stream.tsx';
+import { useI18n } from '../i18n.tsx';
+import { formatDecimal, formatPrice, formatUsd } from '../lib/format.ts';
+import { type OrderForm, buildOrder } from '../lib/order-form.ts';
+
+const EMPTY_FORM: Omit<OrderForm, 'instId'> = { side: 'buy', sizeUnit: 'contracts', size: '', ordType: 'market', px: '', leverage: '', tpTriggerPx: '', slTriggerPx: '' };
+
+export function Trade() {
+  const { t } = useI18n();
+  const { tickers } = useStream();
+  const { instruments, byId, error: instrumentsError } = useInstruments();
+  const [form, setForm] = useState<OrderForm>({ instId: '', ...EMPTY_FORM });
+  const [result, setResult] = useState<OrderResult | null>(null);
+  const action = useAction();
+  const instId = form.instId || instruments?.[0]?.instId || tickers.order[0] || '';
+  const spec = byId[instId];
+  const last = tickers.byInstId[instId]?.ticker.last ?? null;
+  const built = buildOrder({ ...form, instId }, spec, last);
+  const set = <K extends keyof OrderForm>(key: K, value: OrderForm[K]) => {
+    setForm((f) => ({ ...f, [key]: value }));
+    setResult(null);
+    action.clearError();
+  };
+  const showError = form.size.trim() !== '' && !built.ok;
+
+  const submit = () =>
+    action.run(async () => {
+      if (!built.ok) return;
+      setResult(await api.post('/api/trade/order', { body: built.request }));
+    });
+
+  if (instrumentsError) return <div className="page"><ErrorBox error={instrumentsError} /></div>;
+  if (!instruments) return <div className="page"><Loading /></div>;
+  const risk = action.error instanceof ApiError ? action.error.risk : null;
+
+  return (
+    <div className="page trade">
+      <section className="panel order-panel">
+        <header className="panel-head"><h2>{t('trade.title')}</h2></header>
+        <form className="order-form" onSubmit={(e) => { e.preventDefault(); void submit(); }} data-testid="order-form">
+          <label>
+            {t('trade.instrument')}
+            <select value={instId} onChange={(e) => set('instId', e.target.value)} name="instId">
+              {instruments.map((i) => <option key={i.instId} value={i.instId}>{i.instId}</option>)}
+            </select>
+          </label>
+          {spec && (
+            <p className="muted small">
+              {formatPrice(last, spec.tickSz)} · {t('trade.specs', { ctVal: spec.ctVal, ctValCcy: spec.ctValCcy ?? '', lotSz: spec.lotSz, minSz: spec.minSz, tickSz: spec.tickSz })}
+            </p>
+          )}
+          <fieldset className="segmented">
+            <legend>{t('trade.side')}</legend>
+            <button type="button" className={`btn ${form.side === 'buy' ? 'btn-buy' : ''}`} aria-pressed={form.side === 'buy'} onClick={() => set('side', 'buy')}>{t('trade.buy')}</button>
+            <button type="button" className={`btn ${form.side === 'sell' ? 'btn-sell' : ''}`} aria-pressed={form.side === 'sell'} onClick={() => set('side', 'sell')}>{t('trade.sell')}</button>
+          </fieldset>
+          <fieldset className="segmented">
+            <legend>{t('trade.ordType')}</legend>
+            <button type="button" className={`btn ${form.ordType === 'market' ? 'btn-active' : ''}`} aria-pressed={form.ordType === 'market'} onClick={() => set('ordType', 'market')}>{t('trade.market')}</button>
+            <button type="button" className={`btn ${form.ordType === 'limit' ? 'btn-active' : ''}`} aria-pressed={form.ordType === 'limit'} onClick={() => set('ordType', 'limit')}>{t('trade.limit')}</button>
+          </fieldset>
+          {form.ordType === 'limit' && (
+            <label>
+              {t('trade.price')}
+              <input name="px" inputMode="decimal" value={form.px} onChange={(e) => set('px', e.target.value)} />
+            </label>
+          )}
+          <div className="row">
+            <label className="grow">
+              {t('trade.size')}
+              <input name="size" inputMode="decimal" value={form.size} onChange={(e) => set('size', e.target.value)} />
+            </label>
+            <label>
+              {t('trade.sizeIn')}
+              <select name="sizeUnit" value={form.sizeUnit} onChange={(e) => set('sizeUnit', e.target.value as OrderForm['sizeUnit'])}>
+                <option value="contracts">{t('trade.contracts')}</option>
+                <option value="usdt">{t('trade.usdt')}</option>
+              </select>
+            </label>
+          </div>
+          {built.ok && <p className="preview" data-testid="order-preview">{t('trade.preview', { contracts: formatDecimal(built.contracts), usdt: formatUsd(built.notionalUsdt) })}</p>}
+          {showError && !built.ok && <p className="field-error" data-testid="order-form-error">{t(built.error.key, built.error.params)}</p>}
+          <div className="row">
+            <label>
+              {t('trade.leverage')} <span className="muted small">({t('trade.optional')})</span>
+              <input name="leverage" inputMode="numeric" value={form.leverage} onChange={(e) => set('leverage', e.target.value)} placeholder={spec?.lever ? `≤ ${spec.lever}` : ''} />
+            </label>
+            <label>
+              {t('trade.tp')} <span className="muted small">({t('trade.optional')})</span>
+              <input name="tpTriggerPx" inputMode="decimal" value={form.tpTriggerPx} onChange={(e) => set('tpTriggerPx', e.target.value)} />
+            </label>
+            <label>
+              {t('trade.sl')} <span className="muted small">({t('trade.optional')})</span>
+              <input name="slTriggerPx" inputMode="decimal" value={form.slTriggerPx} onChange={(e) => set('slTriggerPx', e.target.value)} />
+            </label>
+          </div>
+          <button type="submit" className={`btn btn-large ${form.side === 'buy' ? 'btn-buy' : 'btn-sell'}`} disabled={!built.ok || action.busy} data-testid="place-order">
+            {t('trade.submit')}
+          </button>
+        </form>
+        {result && <div className="notice" role="status" data-testid="order-result">{t('trade.placed', { ordId: result.ordId })}</div>}
+        {risk ? (
+          <div className="risk-refusal" role="alert" data-testid="risk-refusal">
+            <strong>{t('trade.refused')}</strong>
+            <p>{risk.message}</p>
+            <dl className="facts">
+              <dt>{t('trade.rule')}</dt><dd><code>{risk.rule}</code></dd>
+              <dt>{t('trade.limitValue')}</dt><dd>{risk.limit ?? '—'}</dd>
+              <dt>{t('trade.actual')}</dt><dd>{risk.actual ?? '—'}</dd>
+            </dl>
+          </div>
+        ) : (
+          action.error && <ErrorBox error={action.error} />
+        )}
+      </section>
+    </div>
+  );
+}
