@@ -9,5 +9,7 @@ want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 [ -x .venv/bin/python ] || "$py" -m venv .venv
-.venv/bin/pip install --disable-pip-version-check -q -r requirements.txt
+# (grep drops pip's notices about this machine's local package mirrors; pip's own exit status is kept)
+.venv/bin/pip install --disable-pip-version-check -q -r requirements.txt 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "pip install failed" >&2; exit 1; }
 echo "$want" > "$stamp"
