@@ -12,7 +12,7 @@ from typing import Any, AsyncIterator
 import httpx
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from openai import AsyncOpenAI
 from psycopg_pool import AsyncConnectionPool
 from sse_starlette import EventSourceResponse
@@ -25,6 +25,7 @@ from agent.service import AgentService
 from agent.settings import AgentSettings
 from agent.tools import build_tools_server, openai_tool_schemas
 from agent.trading_api import TradingApi
+from shared.metrics import MetricsMiddleware, agent_service_metrics, render_metrics
 from shared.migrate import apply_migrations
 
 log = logging.getLogger("aitrader.agent")
@@ -60,6 +61,7 @@ class BearerAuthMiddleware:
 def create_app(settings: AgentSettings) -> FastAPI:
     token = settings.api_token.get_secret_value()
     holder: dict[str, Any] = {}
+    metrics = agent_service_metrics()
     mcp = build_tools_server(lambda: holder["api"], settings.okx_ticker_bar)
     mcp_app = mcp.http_app(path="/mcp")
 
@@ -82,7 +84,7 @@ def create_app(settings: AgentSettings) -> FastAPI:
             async with mcp_app.lifespan(app):
                 app.state.service = AgentService(
                     settings=settings, memory=MemoryStore(pool), api=holder["api"], mcp=mcp, llm=llm,
-                    tool_schemas=await openai_tool_schemas(mcp),
+                    tool_schemas=await openai_tool_schemas(mcp), metrics=metrics,
                 )
                 app.state.pool = pool
                 log.info(
@@ -164,7 +166,15 @@ def create_app(settings: AgentSettings) -> FastAPI:
         summary["dailyBudgetUsd"] = settings.llm_daily_budget_usd
         return summary
 
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        """Prometheus text format (needs the bearer token like every route but /health)."""
+        body, content_type = render_metrics(metrics.registry)
+        return Response(content=body, media_type=content_type)
+
     app.include_router(build_offline_router(settings.okx_inst_ids[0]), prefix="/offline/v1")
     app.mount("/", mcp_app)  # last: serves /mcp; FastAPI routes above take precedence
     app.add_middleware(BearerAuthMiddleware, token=token)
+    # Outermost, so 401s are counted too.
+    app.add_middleware(MetricsMiddleware, metrics=metrics.http)
     return app

@@ -14,6 +14,7 @@ from fastmcp import FastMCP
 from fastmcp.exceptions import NotFoundError, ToolError, ValidationError as ToolArgumentsError
 from openai import AsyncOpenAI
 
+from shared.metrics import AgentServiceMetrics, record_llm_usage
 from agent.llm import LlmError, LoopLimits, Prices, ToolExecution, Usage, cost_usd, run_tool_loop
 from agent.memory import MemoryStore, analysis_session_id
 from agent.prompt import (
@@ -40,6 +41,7 @@ class AgentService:
     mcp: FastMCP
     llm: AsyncOpenAI
     tool_schemas: list[dict[str, Any]]
+    metrics: AgentServiceMetrics | None = None
 
     @property
     def limits(self) -> LoopLimits:
@@ -91,6 +93,10 @@ class AgentService:
                 input_tokens=usage.input_tokens, cached_input_tokens=usage.cached_input_tokens,
                 output_tokens=usage.output_tokens, cost_usd=cost_usd(usage, self.prices),
             )
+            if self.metrics is not None:
+                record_llm_usage(self.metrics.llm, self.settings.llm_model, prompt_tokens=usage.input_tokens,
+                                 completion_tokens=usage.output_tokens, cached_prompt_tokens=usage.cached_input_tokens,
+                                 cost_usd=cost_usd(usage, self.prices))
         return record
 
     async def analyse(self, request: AnalysisRequest) -> AnalysisResult | AnalysisError:

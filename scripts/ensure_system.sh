@@ -3,7 +3,7 @@
 # Installed with apt when missing and when we may (root); otherwise say exactly what to install.
 set -euo pipefail
 need=()
-for pair in "chromium:/usr/bin/chromium" "nginx:/usr/sbin/nginx"; do
+for pair in "chromium:/usr/bin/chromium" "nginx:/usr/sbin/nginx" "docker-compose:/usr/bin/docker-compose" "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"; do
   pkg=${pair%%:*}; path=${pair#*:}
   [ -x "$path" ] || need+=("$pkg")
 done
