@@ -27,6 +27,12 @@ from api_server.okx.ws_feed import TickerFeed
 from api_server.routes.health import health
 from api_server.routes.market import MarketController, MarketData
 from api_server.routes.stream import stream
+from api_server.account import account_service
+from api_server.routes.account import AccountController
+from api_server.routes.trade import TradeController
+from api_server.routes.model import MODEL_ROUTES
+from api_server.routes.scheduler import SCHEDULER_ROUTES
+from api_server.scheduler.loop import scheduler_service
 from api_server.settings import Settings
 from api_server.tickers import TickerBook
 
@@ -71,6 +77,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         )
         await state.feed.start()
         stack.push_async_callback(state.feed.stop)
+        await stack.enter_async_context(scheduler_service(state))
+        await stack.enter_async_context(account_service(state))
         log.info(
             "trading API ready: instruments=%s okx=%s simulated=%s agent=%s",
             ",".join(settings.okx_inst_ids), settings.okx_base_url, settings.okx_use_simulated, settings.agent_base_url,
@@ -109,7 +117,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"]) if settings.cors_origins else None
     return Litestar(
-        route_handlers=[health, hello, stream, MarketController],
+        route_handlers=[health, hello, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController],
         state=State({"settings": settings}),
         dependencies={"market": Provide(provide_market, sync_to_thread=False)},
         guards=[require_token],
