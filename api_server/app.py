@@ -9,7 +9,7 @@ import time
 from typing import AsyncIterator
 
 import aiohttp
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -34,6 +34,7 @@ from api_server.routes.model import MODEL_ROUTES
 from api_server.routes.scheduler import SCHEDULER_ROUTES
 from api_server.scheduler.loop import scheduler_service
 from api_server.settings import Settings
+from shared.metrics import ApiServiceMetrics, FeedAgeCollector, api_service_metrics, render_metrics
 from api_server.tickers import TickerBook
 
 log = logging.getLogger("aitrader.api")
@@ -58,11 +59,15 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             timeout_secs=settings.okx_timeout_secs,
             max_retries=settings.okx_max_retries,
         )
+        state.okx.metrics = state.metrics.okx
         state.pool = await open_pool(settings.database_url)
         stack.push_async_callback(state.pool.close)
         state.events = EventHub()
         state.tickers = TickerBook()
         state.tickers.add_listener(lambda ticker: state.events.publish("ticker", ticker))
+        feed_age = FeedAgeCollector(lambda: {i: t.received_at for i, t in state.tickers.snapshot().items()})
+        state.metrics.registry.register(feed_age)
+        stack.callback(state.metrics.registry.unregister, feed_age)
         state.instruments = InstrumentCatalog(state.okx)
         state.market = MarketData(state)
         state.feed = TickerFeed(
@@ -75,10 +80,14 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             poll_secs=settings.okx_rest_poll_secs,
             session=state.http,
         )
+        state.feed.metrics = state.metrics.feed
+        state.strategy_metrics = state.metrics.strategy
         await state.feed.start()
         stack.push_async_callback(state.feed.stop)
         await stack.enter_async_context(scheduler_service(state))
         await stack.enter_async_context(account_service(state))
+        if getattr(state, "account", None) is not None:
+            state.account.snapshots.metrics = state.metrics.snapshots
         log.info(
             "trading API ready: instruments=%s okx=%s simulated=%s agent=%s",
             ",".join(settings.okx_inst_ids), settings.okx_base_url, settings.okx_use_simulated, settings.agent_base_url,
@@ -93,11 +102,18 @@ async def hello() -> dict[str, str]:
     return {"hello": "world"}
 
 
+@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def prometheus_metrics(state: State) -> Response:
+    """Prometheus text format (bearer token like every route but /api/health)."""
+    body, content_type = render_metrics(state.metrics.registry)
+    return Response(body, media_type=content_type)
+
+
 def provide_market(state: State) -> MarketData:
     return state.market
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, metrics: ApiServiceMetrics | None = None) -> Litestar:
     if not settings.database_url:
         from shared.envfile import SettingsError
 
@@ -106,6 +122,8 @@ def create_app(settings: Settings) -> Litestar:
         from shared.envfile import SettingsError
 
         raise SettingsError("API_TOKEN", "is required (make run generates one into .env)")
+    if metrics is None:
+        metrics = api_service_metrics()
     openapi = OpenAPIConfig(
         title="AiTrader trading API",
         version="0.1.0",
@@ -117,8 +135,8 @@ def create_app(settings: Settings) -> Litestar:
     )
     cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"]) if settings.cors_origins else None
     return Litestar(
-        route_handlers=[health, hello, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController],
-        state=State({"settings": settings}),
+        route_handlers=[health, hello, prometheus_metrics, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController],
+        state=State({"settings": settings, "metrics": metrics}),
         dependencies={"market": Provide(provide_market, sync_to_thread=False)},
         guards=[require_token],
         exception_handlers={Exception: exception_to_http_response},

@@ -80,6 +80,7 @@ class SnapshotLoop:
         self.readings = 0
         self.written = 0
         self.last_error: str | None = None
+        self.metrics: Any = None  # shared.metrics.SnapshotMetrics when the app exports Prometheus metrics
 
     async def tick(self) -> tuple[BalanceReading, dict[str, Any] | None]:
         """One reading: store it when the rule says so. Answers (reading, stored row or None)."""
@@ -99,6 +100,8 @@ class SnapshotLoop:
             )
             self._last_stored = reading.total_eq
             self.written += 1
+        if self.metrics is not None:
+            self.metrics.writes.labels("written" if row is not None else "skipped").inc()
         self.publish("balance", {
             "totalEq": str(reading.total_eq),
             "usdtAvailable": None if reading.usdt_available is None else str(reading.usdt_available),
@@ -121,6 +124,10 @@ class SnapshotLoop:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def _count_failure(self) -> None:
+        if self.metrics is not None:
+            self.metrics.writes.labels("failed").inc()
+
     async def _run(self) -> None:
         while True:
             try:
@@ -128,8 +135,10 @@ class SnapshotLoop:
                 self.last_error = None
             except OkxError as exc:
                 self.last_error = str(exc)
+                self._count_failure()
                 log.warning("balance snapshot skipped: %s", exc)
             except Exception:  # noqa: BLE001 - the loop must survive a bad tick
                 self.last_error = "internal error"
+                self._count_failure()
                 log.exception("balance snapshot failed")
             await asyncio.sleep(self.interval_secs)

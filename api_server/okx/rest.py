@@ -151,6 +151,7 @@ class OkxRestClient:
         self.limiter = rate_limiter or SlidingWindowLimiter(clock=clock, sleep=sleep)
         self._timeout = aiohttp.ClientTimeout(total=timeout_secs)
         self.stats: dict[str, Any] = {"requests": 0, "retries": 0, "errors": Counter(), "recovered_orders": 0}
+        self.metrics: Any = None  # shared.metrics.OkxMetrics when the app exports Prometheus metrics
 
     def __repr__(self) -> str:  # never show credentials
         return f"OkxRestClient(base_url={self.base_url!r}, simulated={self.simulated}, credentials={self.has_credentials})"
@@ -243,7 +244,10 @@ class OkxRestClient:
             try:
                 raw = await self._send_once(method, path, query, body_bytes, private)
                 try:
-                    return _decoder(item_type).decode(raw)
+                    decoded = _decoder(item_type).decode(raw)
+                    if self.metrics is not None:
+                        self.metrics.requests.labels(path, "ok").inc()
+                    return decoded
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                     raise OkxError(f"unexpected reply shape: {exc}", path=path) from None
             except OkxError as exc:
@@ -254,10 +258,14 @@ class OkxRestClient:
                 self.stats["errors"][_error_key(exc)] += 1
                 if not exc.temporary or attempt >= self.max_retries:
                     exc.attempts = attempt + 1
+                    if self.metrics is not None:
+                        self.metrics.requests.labels(path, metrics_outcome(exc)).inc()
                     raise
                 delay = self.backoff_delay(attempt)
                 attempt += 1
                 self.stats["retries"] += 1
+                if self.metrics is not None:
+                    self.metrics.retries.labels(path, _error_key(exc)).inc()
                 log.warning(
                     "OKX retry %s %s attempt %d/%d in %.2fs: %s (%s)",
                     method, path, attempt, self.max_retries, delay, type(exc).__name__, _error_key(exc),
@@ -508,3 +516,17 @@ __all__ = [
     "build_query",
     "new_cl_ord_id",
 ]
+
+
+def metrics_outcome(exc: OkxError) -> str:
+    """The final outcome label of a failed OKX request (shared.metrics.OKX_OUTCOMES)."""
+    if isinstance(exc, OkxRateLimited):
+        return "rate_limited"
+    if isinstance(exc, OkxUnavailable):
+        text = str(exc)
+        if "no reply within" in text:
+            return "timeout"
+        if "connection error" in text:
+            return "network_error"
+        return "http_error"
+    return "okx_error"

@@ -113,6 +113,7 @@ class TickerFeed:
         self.connected_since: float | None = None  # epoch seconds of the last acknowledged subscription
         self.reconnects = 0
         self.last_error = ""
+        self.metrics: Any = None  # shared.metrics.FeedMetrics when the app exports Prometheus metrics
         self.subscribed: set[str] = set()
         self.rejected: set[str] = set()  # instruments OKX refused (60018)
         self.frames = 0
@@ -182,6 +183,8 @@ class TickerFeed:
         if state != self.state:
             log.info("OKX ticker feed %s -> %s%s", self.state, state, f" ({reason})" if reason else "")
             self.state = state
+            if self.metrics is not None:
+                self.metrics.connected.set(1 if state == "connected" else 0)
 
     def _mark_subscribed(self) -> None:
         if self._subscribed_event.is_set():
@@ -254,6 +257,8 @@ class TickerFeed:
         while not self._stopping:
             if not first:
                 self.reconnects += 1
+                if self.metrics is not None:
+                    self.metrics.reconnects.labels(reconnect_reason(self.last_error)).inc()
             first = False
             self._set_state("connecting")
             reason = await self._connect_and_run()
@@ -377,6 +382,8 @@ class TickerFeed:
     async def poll_once(self) -> int:
         """One REST refresh of every instrument; returns how many tickers the book accepted."""
         self.polls += 1
+        if self.metrics is not None:
+            self.metrics.rest_polls.inc()
         wanted = [i for i in self.inst_ids if i not in self.rejected]
         tickers: list[Ticker] = []
         if len(wanted) <= PER_INSTRUMENT_POLL_MAX:
@@ -395,3 +402,13 @@ class TickerFeed:
                 break  # the socket is back and fresher; drop the late REST answer
             accepted += self.book.update(ticker)
         return accepted
+
+
+def reconnect_reason(last_error: str) -> str:
+    """A small fixed set of labels for reconnect metrics (the free text stays in the log and status)."""
+    text = last_error.lower()
+    for word, label in (("stale", "stale"), ("pong", "no_pong"), ("64008", "notice"), ("notice", "notice"),
+                        ("connect failed", "refused"), ("closed", "closed")):
+        if word in text:
+            return label
+    return "error"

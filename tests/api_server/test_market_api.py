@@ -173,3 +173,23 @@ def test_openapi_schema_served(stack):
     _, api, _ = stack
     schema = httpx.get(api.url + "/api/schema/openapi.json", timeout=5).json()
     assert "/api/market/ticker" in schema["paths"]
+
+
+def test_metrics_need_the_token_and_move_with_traffic(stack):
+    _, api, _ = stack
+    assert httpx.get(api.url + "/metrics", timeout=5).status_code == 401
+
+    def value(text: str, name: str, **labels: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()))
+
+    before = api.get("/metrics").text
+    for _ in range(3):
+        api.get("/api/market/candles", instId="BTC-USDT-SWAP", bar="1m", limit=5)
+    api.get("/api/market/candles", instId="BTC-USDT-SWAP", bar="9m")
+    after = api.get("/metrics").text
+    assert value(after, "aitrader_http_requests_total", route="/api/market/candles", status="200") - value(before, "aitrader_http_requests_total", route="/api/market/candles", status="200") == 3
+    assert value(after, "aitrader_http_requests_total", route="/api/market/candles", status="400") >= 1
+    assert value(after, "aitrader_okx_requests_total", endpoint="/api/v5/market/candles", outcome="ok") > value(before, "aitrader_okx_requests_total", endpoint="/api/v5/market/candles", outcome="ok")
+    assert 'aitrader_ticker_feed_age_seconds{instId="BTC-USDT-SWAP"}' in after
+    assert "aitrader_ws_connected 1.0" in after
