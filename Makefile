@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run test api agent okxsim bench replay venv frontend migrate-status help
+.PHONY: run test api agent okxsim bench replay venv frontend migrate-status backup restore deploy-build compose-config help
 
 help:
 	@echo "make run       start PostgreSQL, OKX simulator (no keys), API, agent and web app; Ctrl-C stops all"
@@ -10,6 +10,9 @@ help:
 	@echo "make api | agent | okxsim   run one service in the foreground (configured by environment / .env)"
 	@echo "make bench     run the benchmarks in bench/ and print their figures"
 	@echo "make replay FILE=data/candles/... [ARGS='--threshold-bps 80 --interval-secs 900']   trigger replay"
+	@echo "make migrate-status | backup [OUT=file] | restore BACKUP=file [TARGET=url] [CLEAN=1]"
+	@echo "make deploy-build [ARGS=...]   build the deployable artifact (dist-deploy/) for systemd + nginx"
+	@echo "make compose-config            validate docker-compose.yml"
 
 venv:
 	@scripts/ensure_venv.sh
@@ -43,3 +46,16 @@ replay: venv
 migrate-status: venv
 	@$(PY) -c "from shared.migrate import migration_status; from shared.envfile import load_environment; \
 	[print(('applied ' if a else 'pending ') + m) for m, a in migration_status(load_environment()['DATABASE_URL'])]"
+
+backup: venv
+	@scripts/db_backup.sh $(if $(OUT),-o "$(OUT)")
+
+restore: venv
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=.data/backups/aitrader-....dump [TARGET=postgresql://...] [CLEAN=1]"; exit 2; }
+	@scripts/db_restore.sh "$(BACKUP)" $(if $(TARGET),--target "$(TARGET)") $(if $(CLEAN),--clean)
+
+deploy-build:
+	@bash nginx/build.sh $(ARGS)
+
+compose-config:
+	@docker-compose -f docker-compose.yml config -q 2>/dev/null || docker compose -f docker-compose.yml config -q

@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+import dataclasses
+
+from api_server.risk import RiskLimits
 from shared.envfile import SettingsError, get_bool, get_float, get_int, get_port, load_environment
 from shared.instruments import CANDLE_BARS, is_valid_inst_id
 
@@ -47,6 +50,9 @@ class Settings:
     strategy_vol_threshold_bps: float = 80.0
     strategy_vol_window_secs: int | None = None
     strategy_max_consecutive_failures: int = 5
+    scheduler_leader_poll_secs: float = 2.0
+    account_sync_interval_secs: float = 10.0
+    risk: RiskLimits | None = None  # RISK_* and TRADE_APPROVAL_MODE; the allow-list is OKX_INST_IDS
     cors_origins: tuple[str, ...] = ()
     log_format: str = "text"
     log_level: str = "INFO"
@@ -112,6 +118,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
         missing = [n for n, v in (("OKX_API_KEY", key), ("OKX_API_SECRET", secret), ("OKX_PASSPHRASE", passphrase)) if not v]
         raise SettingsError(missing[0], "OKX_API_KEY, OKX_API_SECRET and OKX_PASSPHRASE must be set together")
     origins = tuple(o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
+    inst_ids = _inst_ids(env)
     return Settings(
         api_host=env.get("API_HOST", "127.0.0.1"),
         api_port=get_port(env, "API_PORT", 8000),
@@ -124,7 +131,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
         okx_base_url=_url(env, "OKX_BASE_URL", OKX_PUBLIC_URL, ("http://", "https://")),
         okx_ws_public_url=_url(env, "OKX_WS_PUBLIC_URL", OKX_WS_DEMO if simulated else OKX_WS_LIVE, ("ws://", "wss://")),
         okx_ticker_bar=bar,
-        okx_inst_ids=_inst_ids(env),
+        okx_inst_ids=inst_ids,
         okx_timeout_secs=get_float(env, "OKX_TIMEOUT_SECS", 10.0, minimum=0.1, maximum=120),
         okx_max_retries=get_int(env, "OKX_MAX_RETRIES", 4, minimum=0, maximum=10),
         okx_ws_ping_secs=get_float(env, "OKX_WS_PING_SECS", 25.0, minimum=0.05, maximum=29),
@@ -142,6 +149,9 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
         strategy_vol_threshold_bps=get_float(env, "STRATEGY_VOL_THRESHOLD_BPS", 80.0, minimum=0.01, maximum=100_000),
         strategy_vol_window_secs=get_int(env, "STRATEGY_VOL_WINDOW_SECS", None, minimum=0),
         strategy_max_consecutive_failures=get_int(env, "STRATEGY_MAX_CONSECUTIVE_FAILURES", 5, minimum=1),
+        scheduler_leader_poll_secs=get_float(env, "SCHEDULER_LEADER_POLL_SECS", 2.0, minimum=0.05, maximum=9.0),
+        account_sync_interval_secs=get_float(env, "ACCOUNT_SYNC_INTERVAL_SECS", 10.0, minimum=0.05, maximum=3600),
+        risk=dataclasses.replace(RiskLimits.from_env(env), allowed_inst_ids=frozenset(inst_ids)),
         cors_origins=origins,
         log_format=log_format,
         log_level=log_level,

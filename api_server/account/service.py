@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import re
 import time
@@ -47,7 +46,6 @@ from api_server.risk import (
 from api_server.routes.market import require_inst_id
 from api_server.sizing import SizingError, contracts_for_notional, exact_product, exact_sum, plain_decimal, validate_size
 from api_server.snapshots import pnl_against_initial
-from shared.envfile import SettingsError, get_float, load_environment
 
 log = logging.getLogger("aitrader.api.account")
 
@@ -65,14 +63,6 @@ ACCOUNT_MODE_TTL_SECS = 60.0
 class AccountConfig:
     sync_interval_secs: float
     limits: RiskLimits
-
-    @classmethod
-    def from_env(cls, env: dict[str, str], inst_ids: tuple[str, ...]) -> AccountConfig:
-        """ACCOUNT_SYNC_INTERVAL_SECS (default 10) and the risk variables; the allow-list is the API's
-        OKX_INST_IDS as parsed by its settings. A bad value raises SettingsError naming the variable."""
-        interval = get_float(env, "ACCOUNT_SYNC_INTERVAL_SECS", 10.0, minimum=0.05, maximum=3600)
-        limits = RiskLimits.from_env(env)
-        return cls(sync_interval_secs=float(interval), limits=dataclasses.replace(limits, allowed_inst_ids=frozenset(inst_ids)))
 
 
 # ---- request bodies (the wire types) -------------------------------------------------------------
@@ -703,11 +693,7 @@ class AccountService:
 async def account_service(state: Any) -> AsyncIterator[AccountService]:
     """Lifespan part: builds the service on `state.account`, writes the start-up initial equity, runs the loops."""
     settings = state.settings
-    try:
-        config = AccountConfig.from_env(load_environment(), settings.okx_inst_ids)
-    except SettingsError as exc:
-        log.error("configuration error: %s", exc)
-        raise
+    config = AccountConfig(sync_interval_secs=settings.account_sync_interval_secs, limits=settings.risk)
     service = AccountService(pool=state.pool, okx=state.okx, instruments=state.instruments, tickers=state.tickers,
                              events=state.events, settings=settings, config=config)
     state.account = service

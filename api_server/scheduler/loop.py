@@ -69,7 +69,6 @@ from api_server.scheduler.decisions import (
 from api_server.scheduler.leader import LeaderLease
 from api_server.scheduler.state import StrategyRun, iso
 from api_server.tickers import Ticker, TickerBook
-from shared.envfile import get_float, load_environment
 
 log = logging.getLogger("aitrader.api.scheduler")
 
@@ -771,15 +770,13 @@ class SchedulerService:
 async def scheduler_service(state: Any) -> AsyncIterator[SchedulerService]:
     """For the app's lifespan: `await stack.enter_async_context(scheduler_service(state))` after the pool, the
     HTTP session, the ticker book and the event hub exist. Sets `state.scheduler`."""
-    env = load_environment()
-    poll = get_float(env, "SCHEDULER_LEADER_POLL_SECS", DEFAULT_LEADER_POLL_SECS, minimum=0.05, maximum=9.0)
     service = SchedulerService(
         settings=state.settings,
         pool=state.pool,
         http=state.http,
         tickers=state.tickers,
         events=state.events,
-        leader_poll_secs=float(poll or DEFAULT_LEADER_POLL_SECS),
+        leader_poll_secs=state.settings.scheduler_leader_poll_secs,
         metrics=getattr(state, "strategy_metrics", None),
     )
     state.scheduler = service

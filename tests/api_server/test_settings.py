@@ -50,6 +50,10 @@ def test_inst_ids_are_normalised():
         ("DATABASE_URL", "mysql://x"),
         ("API_TOKEN", "short"),
         ("LOG_FORMAT", "xml"),
+        ("RISK_MAX_LEVERAGE", "lots"),
+        ("TRADE_APPROVAL_MODE", "sometimes"),
+        ("ACCOUNT_SYNC_INTERVAL_SECS", "0"),
+        ("SCHEDULER_LEADER_POLL_SECS", "30"),
     ],
 )
 def test_bad_value_names_the_variable(variable, value):
@@ -67,3 +71,9 @@ def test_partial_okx_credentials_name_the_missing_one():
 def test_secrets_are_not_in_repr():
     s = load(OKX_API_KEY="k" * 10, OKX_API_SECRET="s3cr3tvalue", OKX_PASSPHRASE="pp-secret")
     assert "s3cr3tvalue" not in repr(s) and "pp-secret" not in repr(s)
+
+
+def test_risk_limits_allow_list_is_the_configured_instruments():
+    s = load(OKX_INST_IDS="BTC-USDT-SWAP,ETH-USDT-SWAP", RISK_MAX_LEVERAGE="5")
+    assert s.risk.allowed_inst_ids == frozenset({"BTC-USDT-SWAP", "ETH-USDT-SWAP"})
+    assert s.risk.max_leverage == 5
