@@ -15,6 +15,7 @@ from shared.envfile import SettingsError, get_bool, get_float, get_int, get_port
 from shared.instruments import CANDLE_BARS, is_valid_inst_id
 
 OKX_PUBLIC_URL = "https://www.okx.com"
+LIVE_TRADING_CONFIRMATION = "I_ACCEPT_REAL_MONEY_RISK"
 OKX_WS_LIVE = "wss://ws.okx.com:8443/ws/v5/public"
 OKX_WS_DEMO = "wss://wspap.okx.com:8443/ws/v5/public"
 
@@ -101,6 +102,12 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
     bar = env.get("OKX_TICKER_BAR", "3m").strip()
     if bar not in CANDLE_BARS:
         raise SettingsError("OKX_TICKER_BAR", f"unknown bar {bar!r}; one of {', '.join(CANDLE_BARS)}")
+    # Real money only when a user says so twice: OKX_USE_SIMULATED=false AND this explicit confirmation.
+    if not simulated and env.get("OKX_LIVE_TRADING_CONFIRM", "") != LIVE_TRADING_CONFIRMATION:
+        raise SettingsError(
+            "OKX_LIVE_TRADING_CONFIRM",
+            f"OKX_USE_SIMULATED=false trades real money; set OKX_LIVE_TRADING_CONFIRM={LIVE_TRADING_CONFIRMATION} to confirm",
+        )
     log_format = env.get("LOG_FORMAT", "text").strip().lower()
     if log_format not in ("text", "json"):
         raise SettingsError("LOG_FORMAT", f"expected text or json, got {log_format!r}")

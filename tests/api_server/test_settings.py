@@ -26,8 +26,15 @@ def test_defaults_follow_the_contract():
     assert (s.api_port, s.api_host) == (8000, "127.0.0.1")
 
 
-def test_live_ws_url_when_not_simulated():
-    assert load(OKX_USE_SIMULATED="false").okx_ws_public_url == "wss://ws.okx.com:8443/ws/v5/public"
+def test_live_trading_needs_the_explicit_confirmation():
+    with pytest.raises(SettingsError) as info:
+        load(OKX_USE_SIMULATED="false")
+    assert info.value.variable == "OKX_LIVE_TRADING_CONFIRM"
+    with pytest.raises(SettingsError):
+        load(OKX_USE_SIMULATED="false", OKX_LIVE_TRADING_CONFIRM="yes")
+    live = load(OKX_USE_SIMULATED="false", OKX_LIVE_TRADING_CONFIRM="I_ACCEPT_REAL_MONEY_RISK")
+    assert live.okx_use_simulated is False
+    assert live.okx_ws_public_url == "wss://ws.okx.com:8443/ws/v5/public"
 
 
 def test_inst_ids_are_normalised():
