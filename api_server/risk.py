@@ -41,8 +41,7 @@ from fractions import Fraction
 from typing import Literal
 
 from api_server.sizing import exact_product, exact_sum, notional_for_contracts, plain_decimal, shift_decimal_point
-from shared.envfile import SettingsError, get_bool
-from shared.instruments import is_valid_inst_id
+from shared.envfile import SettingsError, get_bool, get_inst_ids
 
 Origin = Literal["manual", "agent", "exchange"]
 ApprovalMode = Literal["auto", "manual"]
@@ -197,7 +196,7 @@ class RiskLimits:
         if mode not in ("auto", "manual"):
             raise SettingsError("TRADE_APPROVAL_MODE", f"expected auto or manual, got {env['TRADE_APPROVAL_MODE']!r}")
         return cls(
-            allowed_inst_ids=frozenset(_inst_ids(env)),
+            allowed_inst_ids=frozenset(get_inst_ids(env)),
             max_leverage=_get_decimal(env, "RISK_MAX_LEVERAGE", DEFAULT_MAX_LEVERAGE, OKX_MAX_LEVERAGE),
             max_order_pct=_get_decimal(env, "RISK_MAX_ORDER_PCT", DEFAULT_MAX_ORDER_PCT, Decimal(10_000)),
             max_exposure_pct=_get_decimal(env, "RISK_MAX_EXPOSURE_PCT", DEFAULT_MAX_EXPOSURE_PCT, Decimal(100_000)),
@@ -229,19 +228,6 @@ def _get_decimal(env: dict[str, str], name: str, default: Decimal, maximum: Deci
     if value > maximum:
         raise SettingsError(name, f"must be <= {maximum}, got {raw!r}")
     return value
-
-
-def _inst_ids(env: dict[str, str]) -> tuple[str, ...]:
-    # Same parsing as api_server.settings (upper-cased, de-duplicated) so the allow-list matches
-    # the instruments the API tracks.
-    raw = env.get("OKX_INST_IDS", "BTC-USDT-SWAP")
-    ids = tuple(dict.fromkeys(part.strip().upper() for part in raw.split(",") if part.strip()))
-    if not ids:
-        raise SettingsError("OKX_INST_IDS", "at least one instrument id is required")
-    for inst_id in ids:
-        if not is_valid_inst_id(inst_id):
-            raise SettingsError("OKX_INST_IDS", f"malformed instrument id {inst_id!r} (expected e.g. BTC-USDT-SWAP)")
-    return ids
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from decimal import Decimal, InvalidOperation
 import dataclasses
 
 from api_server.risk import RiskLimits
-from shared.envfile import SettingsError, get_bool, get_float, get_int, get_port, load_environment
-from shared.instruments import CANDLE_BARS, is_valid_inst_id
+from shared.envfile import SettingsError, get_bool, get_float, get_inst_ids, get_int, get_port, load_environment
+from shared.instruments import CANDLE_BARS
 
 OKX_PUBLIC_URL = "https://www.okx.com"
 LIVE_TRADING_CONFIRMATION = "I_ACCEPT_REAL_MONEY_RISK"
@@ -85,17 +85,6 @@ def _url(env: dict[str, str], name: str, default: str, schemes: tuple[str, ...])
     return value
 
 
-def _inst_ids(env: dict[str, str]) -> tuple[str, ...]:
-    raw = env.get("OKX_INST_IDS", "BTC-USDT-SWAP")
-    ids = tuple(dict.fromkeys(part.strip().upper() for part in raw.split(",") if part.strip()))
-    if not ids:
-        raise SettingsError("OKX_INST_IDS", "at least one instrument id is required")
-    for inst_id in ids:
-        if not is_valid_inst_id(inst_id):
-            raise SettingsError("OKX_INST_IDS", f"malformed instrument id {inst_id!r} (expected e.g. BTC-USDT-SWAP)")
-    return ids
-
-
 def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Settings:
     env = load_environment(env_file, environ)
     simulated = get_bool(env, "OKX_USE_SIMULATED", True)
@@ -125,7 +114,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
         missing = [n for n, v in (("OKX_API_KEY", key), ("OKX_API_SECRET", secret), ("OKX_PASSPHRASE", passphrase)) if not v]
         raise SettingsError(missing[0], "OKX_API_KEY, OKX_API_SECRET and OKX_PASSPHRASE must be set together")
     origins = tuple(o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
-    inst_ids = _inst_ids(env)
+    inst_ids = get_inst_ids(env)
     return Settings(
         api_host=env.get("API_HOST", "127.0.0.1"),
         api_port=get_port(env, "API_PORT", 8000),

@@ -104,3 +104,17 @@ def get_port(env: dict[str, str], name: str, default: int) -> int:
     value = get_int(env, name, default, minimum=1, maximum=65535)
     assert value is not None
     return value
+
+
+def get_inst_ids(env: dict[str, str], name: str = "OKX_INST_IDS", default: str = "BTC-USDT-SWAP") -> tuple[str, ...]:
+    """A comma-separated list of OKX instrument ids: upper-cased, de-duplicated, each well-formed."""
+    from shared.instruments import is_valid_inst_id
+
+    raw = env.get(name, default)
+    ids = tuple(dict.fromkeys(part.strip().upper() for part in raw.split(",") if part.strip()))
+    if not ids:
+        raise SettingsError(name, "at least one instrument id is required")
+    for inst_id in ids:
+        if not is_valid_inst_id(inst_id):
+            raise SettingsError(name, f"malformed instrument id {inst_id!r} (expected e.g. BTC-USDT-SWAP)")
+    return ids
