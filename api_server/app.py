@@ -17,6 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api_server.account import account_service
 from api_server.auth import OPENAPI_PATH, require_token
 from api_server.db import open_pool
 from api_server.errors import exception_to_http_response
@@ -24,18 +25,18 @@ from api_server.events import EventHub
 from api_server.instruments import InstrumentCatalog
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
+from api_server.routes.account import AccountController
 from api_server.routes.health import health
 from api_server.routes.market import MarketController, MarketData
-from api_server.routes.stream import stream
-from api_server.account import account_service
-from api_server.routes.account import AccountController
-from api_server.routes.trade import TradeController
 from api_server.routes.model import MODEL_ROUTES
 from api_server.routes.scheduler import SCHEDULER_ROUTES
+from api_server.routes.stream import stream
+from api_server.routes.trade import TradeController
 from api_server.scheduler.loop import scheduler_service
 from api_server.settings import Settings
-from shared.metrics import ApiServiceMetrics, FeedAgeCollector, api_service_metrics, render_metrics
 from api_server.tickers import TickerBook
+from shared.metrics import ApiServiceMetrics, FeedAgeCollector, api_service_metrics, render_metrics
+
 
 log = logging.getLogger("aitrader.api")
 
