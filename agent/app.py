@@ -20,7 +20,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent.memory import MemoryStore
 from agent.offline_model import build_offline_router
-from agent.schemas import AnalysisError, AnalysisRequest, AnalysisResponse, AnalysisResult, ChatRequest
+from agent.schemas import (
+    CHAT_EVENTS, AgentHealth, AnalysisError, AnalysisRequest, AnalysisResponse, AnalysisResult, ChatRequest, SessionDetail,
+    Session,
+)
 from agent.service import AgentService
 from agent.settings import AgentSettings
 from agent.tools import build_tools_server, openai_tool_schemas
@@ -109,7 +112,7 @@ def create_app(settings: AgentSettings) -> FastAPI:
         return JSONResponse(status_code=422, content={"error": message, "field": field,
                                                       "detail": json.loads(json.dumps(errors, default=str))})
 
-    @app.get("/health")
+    @app.get("/health", response_model=AgentHealth, summary="Liveness, database state, model provider (no token needed)")
     async def health(request: Request) -> dict[str, Any]:
         database = "ok"
         try:
@@ -127,7 +130,11 @@ def create_app(settings: AgentSettings) -> FastAPI:
     async def analysis(body: AnalysisRequest, request: Request) -> AnalysisResult | AnalysisError:
         return await request.app.state.service.analyse(body)
 
-    @app.post("/chat")
+    chat_doc = "Server-Sent Events, each `event: <name>` with `data: <JSON>`: " + "; ".join(
+        f"`{name}` {model.__name__}" for name, model in CHAT_EVENTS.items())
+
+    @app.post("/chat", response_class=EventSourceResponse, description=chat_doc,
+              responses={200: {"description": chat_doc, "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
     async def chat(body: ChatRequest, request: Request) -> EventSourceResponse:
         service: AgentService = request.app.state.service
 
@@ -137,16 +144,16 @@ def create_app(settings: AgentSettings) -> FastAPI:
 
         return EventSourceResponse(events(), ping=15)
 
-    @app.get("/sessions")
+    @app.get("/sessions", response_model=list[Session], summary="Conversation sessions, most recently updated first")
     async def sessions(
         request: Request,
         kind: str | None = Query(None, pattern="^(analysis|chat)$"),
         instId: str | None = Query(None, pattern=r"^[A-Z0-9]{1,20}-[A-Z0-9]{1,20}(-(SWAP|[0-9]{6}))?$"),
         limit: int = Query(50, ge=1, le=500),
-    ) -> dict[str, Any]:
-        return {"sessions": await request.app.state.service.memory.list_sessions(kind, instId, limit)}
+    ) -> list[dict[str, Any]]:
+        return await request.app.state.service.memory.list_sessions(kind, instId, limit)
 
-    @app.get("/sessions/{session_id}")
+    @app.get("/sessions/{session_id}", response_model=SessionDetail, summary="One session with its messages, oldest first")
     async def session(session_id: str, request: Request, limit: int = Query(500, ge=1, le=5000)) -> dict[str, Any]:
         found = await request.app.state.service.memory.read_session(session_id, limit)
         if found is None:
@@ -171,6 +178,23 @@ def create_app(settings: AgentSettings) -> FastAPI:
         """Prometheus text format (needs the bearer token like every route but /health)."""
         body, content_type = render_metrics(metrics.registry)
         return Response(content=body, media_type=content_type)
+
+    def openapi_with_chat_events() -> dict[str, Any]:
+        """The generated schema plus the SSE event payloads of /chat (FastAPI cannot derive those)."""
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in {m.__name__: m for m in CHAT_EVENTS.values()}.values():
+                definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, inner in definition.pop("$defs", {}).items():
+                    components.setdefault(name, inner)
+                components[model.__name__] = definition
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi_with_chat_events  # type: ignore[method-assign]
 
     app.include_router(build_offline_router(settings.okx_inst_ids[0]), prefix="/offline/v1")
     app.mount("/", mcp_app)  # last: serves /mcp; FastAPI routes above take precedence

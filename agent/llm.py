@@ -182,6 +182,7 @@ class ToolCallRecord:
     def public(self) -> dict[str, Any]:
         return {
             "id": self.id, "name": self.name, "arguments": self.arguments, "ok": self.ok,
+            "error": None if self.ok else self.result[:2000],
             "result": self.result[:2000], "durationMs": round(self.durationMs, 2),
         }
 
@@ -273,7 +274,8 @@ async def run_tool_loop(
             transcript.append(tool_message)
             new_messages.append({**tool_message, "name": record.name})
             if on_event is not None:
-                await on_event("tool_result", {"id": record.id, "name": record.name, "ok": record.ok, "result": record.result})
+                await on_event("tool_result", {"id": record.id, "name": record.name, "result": record.result,
+                                               "isError": not record.ok})
     raise LlmError(f"the model did not give a final answer within {limits.max_steps} steps (LLM_MAX_STEPS)")
 
 
@@ -353,9 +355,9 @@ async def _call_model(
                         content_delta, reasoning_delta = assembler.feed(chunk)
                         if on_event is not None:
                             if reasoning_delta:
-                                await on_event("reasoning", {"delta": reasoning_delta})
+                                await on_event("reasoning", {"text": reasoning_delta})
                             if content_delta:
-                                await on_event("text", {"delta": content_delta})
+                                await on_event("delta", {"text": content_delta})
                 finally:
                     await stream.close()
             return assembler.message()

@@ -176,9 +176,9 @@ class MemoryStore:
         result = _session_json(session)
         result["messages"] = [
             {
-                "id": m["id"], "runId": m["run_id"], "role": m["role"], "content": m["content"],
-                "toolCalls": m["tool_calls"], "toolCallId": m["tool_call_id"], "toolName": m["tool_name"],
-                "tokens": m["tokens"], "createdAt": _iso(m["created_at"]),
+                "id": m["id"], "role": m["role"], "content": m["content"], "toolCalls": _tool_calls_json(m["tool_calls"]),
+                "toolCallId": m["tool_call_id"], "name": m["tool_name"], "runId": m["run_id"],
+                "createdAt": _iso(m["created_at"]),
             }
             for m in messages
         ]
@@ -229,6 +229,17 @@ class MemoryStore:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _tool_calls_json(stored: Any) -> list[dict[str, str]] | None:
+    """Stored OpenAI-style calls ({id, type, function: {name, arguments}}) as {id, name, arguments}."""
+    if not stored:
+        return None
+    calls = []
+    for call in stored:
+        function = call.get("function") or {}
+        calls.append({"id": call.get("id", ""), "name": function.get("name", ""), "arguments": function.get("arguments") or ""})
+    return calls
 
 
 def _session_json(row: dict[str, Any]) -> dict[str, Any]:

@@ -6,13 +6,16 @@ real HTTP exactly as with DeepSeek. Every answer is labelled "[offline model]".
 
 The rule (analysis requests):
 1. Read ticker, candles with indicators (EMA12/EMA26/RSI14 on `OKX_TICKER_BAR` closes), balance,
-   positions and instrument specs through the tools (one message, five parallel tool calls).
+   positions, instrument specs and the API's risk limits through the tools (one message, six parallel
+   tool calls).
 2. Trend: up when EMA12 > EMA26 by more than 5 bps, down when below by more than 5 bps, else flat.
    Signal: long on an up trend with RSI < 70, short on a down trend with RSI > 30, otherwise none.
 3. Already positioned with the signal: hold. Positioned against it (or signal none with a position
    that the trend now opposes): close the position (never flip in the same run, never hedge).
 4. Flat with a signal: open with risk 1% of equity to a stop 1.5% away, take-profit 3% away (2R),
-   notional capped at 1x equity, leverage 3, size rounded down to lotSz; below minSz: no trade.
+   notional capped at 1x equity and at 95% of the risk guard's room (RISK_MAX_ORDER_PCT of equity, and
+   what RISK_MAX_EXPOSURE_PCT leaves), leverage 3 (or the guard's maximum if lower), size rounded down to
+   lotSz; below minSz, or the daily-loss latch set: no trade.
 Confidence: 50 + 2 x |EMA spread in bps| capped at 85 for opening; 60 for close; 55 for hold; 50 no signal.
 """
 
@@ -43,7 +46,9 @@ TAKE_PROFIT_DISTANCE = Decimal("0.03")
 MAX_NOTIONAL_TO_EQUITY = Decimal("1")
 LEVERAGE = 3
 
-DATA_TOOLS = ("get_ticker", "get_candles", "get_account_balance", "get_positions", "get_instrument")
+DATA_TOOLS = ("get_ticker", "get_candles", "get_account_balance", "get_positions", "get_instrument", "get_risk_limits")
+# Stay this far inside the guard's limits: equity moves by fees and prices between reading and ordering.
+LIMIT_SAFETY = Decimal("0.95")
 INST_RE = re.compile(r"\b([A-Z0-9]{2,20}-[A-Z0-9]{2,20}(?:-SWAP|-[0-9]{6})?)\b")
 
 
@@ -66,6 +71,16 @@ class Spec:
 
 
 @dataclass(frozen=True)
+class GuardLimits:
+    """What the API's risk guard allows (GET /api/trade/risk); None = no such limit."""
+    max_order_pct: Decimal | None = None
+    max_exposure_pct: Decimal | None = None
+    open_exposure: Decimal = Decimal(0)
+    max_leverage: Decimal | None = None
+    daily_loss_latched: bool = False
+
+
+@dataclass(frozen=True)
 class Decision:
     action: Literal["open_long", "open_short", "close", "hold", "none"]
     reason: str
@@ -74,6 +89,7 @@ class Decision:
     stop_px: Decimal | None = None
     take_px: Decimal | None = None
     close_pos_side: str | None = None
+    leverage: int = LEVERAGE
 
 
 def trend_of(market: MarketView) -> tuple[str, float]:
@@ -100,7 +116,18 @@ def round_to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
     return (value / step).to_integral_value(rounding=rounding) * step
 
 
-def decide(market: MarketView, equity: Decimal, position_contracts: Decimal, position_side: str | None, spec: Spec) -> Decision:
+def max_notional(equity: Decimal, limits: GuardLimits) -> Decimal:
+    """The largest opening notional (USDT) the rule uses: 1x equity, inside the guard's order and exposure room."""
+    cap = equity * MAX_NOTIONAL_TO_EQUITY
+    if limits.max_order_pct is not None:
+        cap = min(cap, equity * limits.max_order_pct / 100 * LIMIT_SAFETY)
+    if limits.max_exposure_pct is not None:
+        cap = min(cap, (equity * limits.max_exposure_pct / 100 - limits.open_exposure) * LIMIT_SAFETY)
+    return max(cap, Decimal(0))
+
+
+def decide(market: MarketView, equity: Decimal, position_contracts: Decimal, position_side: str | None, spec: Spec,
+           limits: GuardLimits = GuardLimits()) -> Decision:
     """`position_contracts` is signed (+ long, - short); `position_side` is the OKX posSide of that position."""
     trend, spread_bps = trend_of(market)
     signal = signal_of(market)
@@ -119,9 +146,11 @@ def decide(market: MarketView, equity: Decimal, position_contracts: Decimal, pos
         return Decision("none", f"no trade: {why}; {facts}", 50)
     if market.price <= 0 or spec.ct_val <= 0 or equity <= 0:
         return Decision("none", f"no trade: missing price, contract value or equity; {facts}", 50)
+    if limits.daily_loss_latched:
+        return Decision("none", f"no trade: {signal} signal but the daily loss limit is reached (new exposure refused); {facts}", 50)
     stop_distance = market.price * STOP_DISTANCE
     by_risk = equity * RISK_FRACTION / (stop_distance * spec.ct_val)
-    by_notional = equity * MAX_NOTIONAL_TO_EQUITY / (market.price * spec.ct_val)
+    by_notional = max_notional(equity, limits) / (market.price * spec.ct_val)
     contracts = round_to_step(min(by_risk, by_notional), spec.lot_sz, ROUND_DOWN)
     if contracts < spec.min_sz or contracts <= 0:
         return Decision("none", f"no trade: {signal} signal but size {contracts} is below minSz {spec.min_sz}; {facts}", 50)
@@ -132,7 +161,9 @@ def decide(market: MarketView, equity: Decimal, position_contracts: Decimal, pos
         stop = round_to_step(market.price + stop_distance, spec.tick_sz, ROUND_UP)
         take = round_to_step(market.price * (1 - TAKE_PROFIT_DISTANCE), spec.tick_sz, ROUND_DOWN)
     confidence = int(min(85, 50 + 2 * abs(spread_bps)))
-    return Decision(f"open_{signal}", f"opening {signal}: {facts}", confidence, contracts, stop, take)  # type: ignore[arg-type]
+    leverage = LEVERAGE if limits.max_leverage is None else max(1, min(LEVERAGE, int(limits.max_leverage)))
+    return Decision(f"open_{signal}", f"opening {signal}: {facts}", confidence, contracts, stop, take,  # type: ignore[arg-type]
+                    leverage=leverage)
 
 
 # ---------------------------------------------------------------- reading tool results
@@ -190,6 +221,17 @@ def _find_key(body: Any, key: str) -> Decimal | None:
             if found is not None:
                 return found
     return None
+
+
+def guard_limits(body: Any) -> GuardLimits:
+    """GET /api/trade/risk -> GuardLimits; a missing part means no limit known."""
+    limits = body.get("limits") if isinstance(body, dict) and isinstance(body.get("limits"), dict) else {}
+    state = body.get("state") if isinstance(body, dict) and isinstance(body.get("state"), dict) else {}
+    return GuardLimits(
+        max_order_pct=_num(limits.get("maxOrderPct")), max_exposure_pct=_num(limits.get("maxExposurePct")),
+        open_exposure=_num(state.get("openExposure")) or Decimal(0), max_leverage=_num(limits.get("maxLeverage")),
+        daily_loss_latched=state.get("dailyLossLatched") is True,
+    )
 
 
 def signed_position(positions: Any, inst_id: str) -> tuple[Decimal, str | None]:
@@ -271,6 +313,7 @@ def _analysis_reply(inst_id: str, tool_names: set[str], by_name: dict[str, str])
             ("get_account_balance", {}),
             ("get_positions", {"instId": inst_id}),
             ("get_instrument", {"instId": inst_id}),
+            ("get_risk_limits", {}),
         ])
     failed = [name for name in DATA_TOOLS if _json(by_name[name]) is None]
     if failed:
@@ -291,13 +334,13 @@ def _analysis_reply(inst_id: str, tool_names: set[str], by_name: dict[str, str])
         tick_sz=_num(spec_row.get("tickSz")) or Decimal("0.01"),
     )
     contracts, side = signed_position(_json(by_name["get_positions"]), inst_id)
-    decision = decide(market, equity or Decimal(0), contracts, side, spec)
+    decision = decide(market, equity or Decimal(0), contracts, side, spec, guard_limits(_json(by_name["get_risk_limits"])))
     trade_tool = "place_order" if decision.action.startswith("open_") else "close_position" if decision.action == "close" else None
     if trade_tool is not None and trade_tool not in by_name:
         if trade_tool == "place_order":
             return Reply(tool_calls=[("place_order", {
                 "instId": inst_id, "side": "buy" if decision.action == "open_long" else "sell", "ordType": "market",
-                "sz": _plain(decision.contracts), "leverage": LEVERAGE, "tdMode": "cross",
+                "sz": _plain(decision.contracts), "leverage": decision.leverage, "tdMode": "cross",
                 "slTriggerPx": _plain(decision.stop_px), "tpTriggerPx": _plain(decision.take_px),
             })])
         args: dict[str, Any] = {"instId": inst_id}
@@ -314,21 +357,26 @@ def _plain(value: Decimal | None) -> str | None:
 def _summary(inst_id: str, decision: Decision, price: Decimal, trade_result: str | None) -> str:
     lines = [f"{LABEL} {inst_id} at {_plain(price)}: {decision.reason}."]
     confidence = decision.confidence
+    outcome = _json(trade_result or "")
+    status = outcome.get("status") if isinstance(outcome, dict) else None
     if decision.action.startswith("open_"):
         side = "long" if decision.action == "open_long" else "short"
-        ok = _json(trade_result or "") is not None
-        if ok:
-            lines.append(
-                f"Placed a market {side} of {_plain(decision.contracts)} contracts at {LEVERAGE}x; exit plan: "
-                f"stop-loss {_plain(decision.stop_px)}, take-profit {_plain(decision.take_px)} "
-                f"(risk about {RISK_FRACTION * 100}% of equity)."
-            )
+        plan = (f"exit plan: stop-loss {_plain(decision.stop_px)}, take-profit {_plain(decision.take_px)} "
+                f"(risk about {RISK_FRACTION * 100}% of equity)")
+        if status in ("placed", "duplicate"):
+            lines.append(f"Placed a market {side} of {_plain(decision.contracts)} contracts at {decision.leverage}x "
+                         f"(order {outcome.get('clOrdId')}, {outcome.get('state')}); {plan}.")
+        elif status == "pending_approval":
+            lines.append(f"Asked for a market {side} of {_plain(decision.contracts)} contracts at {decision.leverage}x; it awaits "
+                         f"approval {outcome.get('approvalId')} (not placed yet); {plan}.")
         else:
             lines.append(f"Wanted a {side} of {_plain(decision.contracts)} contracts but the order was not placed: {(trade_result or '')[:300]}")
             confidence = 0
     elif decision.action == "close":
-        if _json(trade_result or "") is not None:
-            lines.append("Closed the position at market.")
+        if status in ("placed", "duplicate"):
+            lines.append(f"Closed the position at market (order {outcome.get('clOrdId')}).")
+        elif status == "pending_approval":
+            lines.append(f"Asked to close the position; it awaits approval {outcome.get('approvalId')}.")
         else:
             lines.append(f"Closing failed: {(trade_result or '')[:300]}")
             confidence = 0

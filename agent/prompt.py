@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.indicators import indicator_summary
-from agent.trading_api import TradingApi, TradingApiError, extract_rows, parse_candles
+from agent.trading_api import TradingApi, TradingApiError, compact_balance, compact_order, extract_rows, parse_candles
 
 ANALYSIS_SYSTEM_PROMPT = """\
 You are the trading analyst of AiTrader, managing USDT-margined OKX perpetual swaps for one account.
@@ -24,7 +24,9 @@ Rules, in order of priority:
 4. Sizes for swaps are in contracts: contracts = USDT notional / (price x ctVal), a multiple of lotSz and at
    least minSz. Check get_instrument before sizing.
 5. Use the tools to check anything you rely on; the snapshot may be seconds old. Orders pass the API's risk
-   guard; if it refuses, read the rule and the numbers, then adjust or stand aside. Do not retry blindly.
+   guard (get_risk_limits: max leverage, max order and exposure as % of equity, daily loss latch); if it
+   refuses, read the rule and the numbers, then adjust or stand aside. Do not retry blindly. An order answered
+   "pending_approval" is not placed yet: a person decides; say so in your answer.
 6. Doing nothing is a valid decision when the signal is weak.
 
 Answer briefly: the decision (open / add / reduce / close / hold / no trade), the reasons (trend, momentum,
@@ -92,9 +94,11 @@ async def fetch_snapshot(api: TradingApi, inst_id: str, bar: str) -> dict[str, A
         part(api.get("/api/market/instruments", {"instId": inst_id})),
         part(api.get("/api/account/balances")),
         part(api.get("/api/account/positions", {"instId": inst_id})),
-        part(api.get("/api/account/orders", {"instId": inst_id})),
+        part(api.get("/api/account/orders", {"instId": inst_id, "state": "open", "limit": 50})),
     )
-    snapshot: dict[str, Any] = {"ticker": ticker, "balance": balance}
+    snapshot: dict[str, Any] = {
+        "ticker": ticker, "balance": balance if isinstance(balance, dict) and "unavailable" in balance else compact_balance(balance),
+    }
     if isinstance(candles, dict) and "unavailable" in candles:
         snapshot["indicators"] = candles
     else:
@@ -112,8 +116,7 @@ async def fetch_snapshot(api: TradingApi, inst_id: str, bar: str) -> dict[str, A
         p for p in extract_rows(positions, "positions") if not isinstance(p, dict) or p.get("instId") in (None, inst_id)
     ]
     snapshot["openOrders"] = orders if isinstance(orders, dict) and "unavailable" in orders else [
-        o for o in extract_rows(orders, "orders")
-        if isinstance(o, dict) and o.get("instId") in (None, inst_id) and o.get("state", "live") in ("live", "partially_filled")
+        compact_order(o) for o in extract_rows(orders, "orders") if isinstance(o, dict) and o.get("instId") in (None, inst_id)
     ]
     return snapshot
 

@@ -33,14 +33,27 @@ class AnalysisTriggerBody(BaseModel):
         return value
 
 
+# The trading API accepts this run id on orders (api_server/account/service.py RUN_ID_RE): checked here too, so
+# a run id the API would refuse on every order is a 422 at once instead of failed tool calls.
+RUN_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+
+
 class AnalysisRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    runId: str = Field(min_length=1, max_length=128)
+    runId: str = Field(pattern=RUN_ID_PATTERN, description="1-64 letters, digits or _ . : -")
     instId: str
     source: Literal["volatility", "schedule", "manual"]
     trigger: AnalysisTriggerBody = Field(default_factory=AnalysisTriggerBody)
 
     _inst = field_validator("instId")(_check_inst_id)
+
+
+class AgentHealth(BaseModel):
+    status: Literal["ok", "degraded"]
+    service: Literal["agent"] = "agent"
+    database: str = Field(description='"ok" or "error: <kind>"')
+    provider: str
+    model: str
 
 
 class UsageReport(BaseModel):
@@ -87,3 +100,93 @@ class ChatRequest(BaseModel):
     @classmethod
     def _inst(cls, value: str | None) -> str | None:
         return None if value is None else _check_inst_id(value)
+
+
+# ---- conversation sessions (GET /sessions, GET /sessions/{id}) --------------------------------------
+
+
+class Session(BaseModel):
+    id: str = Field(description="analysis:<instId> (one per instrument) or chat:<hex>")
+    kind: Literal["analysis", "chat"]
+    instId: str | None
+    title: str | None
+    createdAt: str
+    updatedAt: str
+    messageCount: int
+
+
+class SessionToolCall(BaseModel):
+    id: str
+    name: str
+    arguments: str = Field(description="the JSON arguments exactly as the model sent them (may be malformed)")
+
+
+class SessionMessage(BaseModel):
+    id: int
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+    toolCalls: list[SessionToolCall] | None = Field(None, description="assistant turns that called tools")
+    toolCallId: str | None = Field(None, description="tool results: the call they answer")
+    name: str | None = Field(None, description="tool results: the tool's name")
+    runId: str | None = Field(None, description="analysis sessions: the strategy run the message belongs to")
+    createdAt: str
+
+
+class SessionDetail(Session):
+    messages: list[SessionMessage] = Field(description="oldest first")
+
+
+# ---- POST /chat Server-Sent Events: `event: <name>` with `data: <JSON of the model below>` ----------
+
+
+class ChatSessionEvent(BaseModel):
+    """`session`: first event; the session this turn belongs to (new when none was given)."""
+    sessionId: str
+
+
+class ChatDeltaEvent(BaseModel):
+    """`delta`: a piece of the answer text (append in order). `reasoning` has the same shape: a piece of a
+    thinking model's reasoning, shown apart and never stored."""
+    text: str
+
+
+class ChatToolCallEvent(BaseModel):
+    """`tool_call`: the model called a tool (sent before it runs)."""
+    id: str
+    name: str
+    arguments: str = Field(description="JSON text as the model sent it")
+
+
+class ChatToolResultEvent(BaseModel):
+    """`tool_result`: the tool's answer (JSON text, or an error message when isError)."""
+    id: str
+    name: str
+    result: str
+    isError: bool
+
+
+class ChatUsage(BaseModel):
+    inputTokens: int
+    cachedInputTokens: int
+    outputTokens: int
+    costUsd: float
+
+
+class ChatFinalEvent(BaseModel):
+    """`final`: the whole answer (wins over the deltas), then the stream ends."""
+    sessionId: str
+    content: str
+    provider: str
+    model: str
+    usage: ChatUsage
+
+
+class ChatErrorEvent(BaseModel):
+    """`error`: the turn failed (model provider, budget, timeout); the stream ends."""
+    error: str
+
+
+CHAT_EVENTS: dict[str, type[BaseModel]] = {
+    "session": ChatSessionEvent, "reasoning": ChatDeltaEvent, "delta": ChatDeltaEvent, "tool_call": ChatToolCallEvent,
+    "tool_result": ChatToolResultEvent, "final": ChatFinalEvent, "error": ChatErrorEvent,
+}

@@ -141,11 +141,8 @@ class AgentService:
         brief_user = f"[{now_iso}] {trigger_line(trigger)}"
         stored = [{"role": "user", "content": context, "brief": brief_user}, *outcome.new_messages]
         await self.memory.append(session_id, stored, run_id=request.runId)
-        orders = [
-            {"tool": r.name, "request": {k: v for k, v in r.arguments.items()}, "response": r.data}
-            for r in outcome.tool_calls
-            if r.name in TRADING_TOOLS and r.ok and isinstance(r.arguments, dict)
-        ]
+        orders = [order_record(r.name, r.data) for r in outcome.tool_calls
+                  if r.name in TRADING_TOOLS and r.ok and isinstance(r.data, dict)]
         usage = outcome.usage
         total_ms = (time.perf_counter() - started) * 1000
         log.info(
@@ -165,7 +162,8 @@ class AgentService:
         )
 
     async def chat(self, request: ChatRequest) -> AsyncIterator[dict[str, Any]]:
-        """Chat events as they happen: session, reasoning/text deltas, tool_call, tool_result, final or error.
+        """Chat events as they happen (shapes in `agent.schemas`): session, reasoning and delta (text pieces),
+        tool_call, tool_result, then final or error.
 
         Cancelling the consumer (client disconnect) cancels the model call in flight.
         """
@@ -197,7 +195,7 @@ class AgentService:
                     )
                 await self.memory.append(session_id, outcome.new_messages)
                 await queue.put({"event": "final", "data": {
-                    "sessionId": session_id, "message": outcome.final_text, "provider": self.settings.llm_provider,
+                    "sessionId": session_id, "content": outcome.final_text, "provider": self.settings.llm_provider,
                     "model": self.settings.llm_model,
                     "usage": {"inputTokens": outcome.usage.input_tokens, "cachedInputTokens": outcome.usage.cached_input_tokens,
                               "outputTokens": outcome.usage.output_tokens, "costUsd": round(cost_usd(outcome.usage, self.prices), 8)},
@@ -221,6 +219,16 @@ class AgentService:
                 task.cancel()
                 log.info("chat session %s: client went away, model call cancelled", session_id)
             await asyncio.gather(task, return_exceptions=True)
+
+
+def order_record(tool: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One entry of an analysis' `orders`: flat like an order record (clOrdId, side, ordType, sz, px, state, ...)
+    plus the tool and its `status` (placed, duplicate, pending_approval, canceled)."""
+    if tool == "cancel_order":
+        order = data.get("order") if isinstance(data.get("order"), dict) else {}
+        return {"tool": tool, "status": "canceled", **order, "ordId": data.get("ordId") or order.get("ordId"),
+                "clOrdId": data.get("clOrdId") or order.get("clOrdId")}
+    return {"tool": tool, **data}
 
 
 def _short_validation(exc: Exception) -> str:

@@ -13,7 +13,9 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from agent.indicators import indicator_summary
-from agent.trading_api import TradingApi, TradingApiError, extract_rows, parse_candles
+from agent.trading_api import (
+    TradingApi, TradingApiError, compact_balance, compact_order, extract_rows, order_outcome, parse_candles,
+)
 from shared.instruments import CANDLE_BARS
 
 # The strategy run id is attached by the agent's own loop, never chosen by the model.
@@ -40,8 +42,10 @@ INSTRUCTIONS = """\
 Tools for trading OKX through the AiTrader trading API.
 Units: for SWAP/FUTURES every size (`sz`, position `pos`, book sizes) is a number of CONTRACTS; one
 contract is `ctVal` units of `ctValCcy` (BTC-USDT-SWAP: 0.01 BTC). Notional USDT = contracts x ctVal x price.
-Sizes must be multiples of `lotSz` and at least `minSz` (see get_instrument). Prices are strings.
-Every order passes the API's risk guard; a refusal comes back as an error naming the rule and the numbers.
+Sizes must be multiples of `lotSz` and at least `minSz` (see get_instrument). Numbers are decimal strings.
+Every order passes the API's risk guard (see get_risk_limits); a refusal comes back as an error naming the
+rule, the limit and the actual value. In approval mode an order answers status "pending_approval": it waits
+for a person and is not placed yet.
 """
 
 
@@ -50,10 +54,13 @@ def build_tools_server(get_api: Callable[[], TradingApi], default_bar: str = "3m
     mcp = FastMCP("aitrader-okx-tools", instructions=INSTRUCTIONS)
 
     async def call(method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+        return (await send(method, path, payload)).body
+
+    async def send(method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
         try:
             if method == "GET":
-                return await get_api().get(path, payload)
-            return await get_api().post(path, payload or {})
+                return await get_api().send("GET", path, params=payload)
+            return await get_api().send(method, path, body=payload or {})
         except TradingApiError as exc:
             raise ToolError(str(exc)) from None
 
@@ -135,19 +142,23 @@ def build_tools_server(get_api: Callable[[], TradingApi], default_bar: str = "3m
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_account_balance() -> dict[str, Any]:
-        """Account equity and USDT available / frozen (USDT). Size risk from total equity.
+        """Account balance, live from OKX: `totalEq` (total equity in USD, the base for sizing risk),
+        `usdt` {`eq`, `available` (free to open positions), `frozen` (held by orders/margin), `cashBal`},
+        `upl` (unrealized PnL of open positions), `pnl` / `pnlPct` (against the initial equity, null when
+        none is set), `currencies` (per-currency equity and availability).
 
-        Example: get_account_balance()."""
-        body = await call("GET", "/api/account/balances")
-        return body if isinstance(body, dict) else {"balances": body}
+        Example: get_account_balance() -> {"totalEq": "10000", "usdt": {"eq": "10000", "available": "10000", ...}}."""
+        return compact_balance(await call("GET", "/api/account/balances"))
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_positions(instId: OptionalInstId = None) -> dict[str, Any]:
-        """Open positions. In net mode `posSide` is "net" and `pos` is signed (positive long, negative
-        short); in long/short mode `posSide` is "long" or "short" and `pos` is positive. `pos` is in
-        contracts for SWAP; `avgPx` entry, `upl` unrealized PnL (USDT), `lever`, `liqPx`.
+        """Open positions, live from OKX. In net mode `posSide` is "net" and `pos` is signed (positive long,
+        negative short); in long/short mode `posSide` is "long" or "short" and `pos` is positive. `pos` is in
+        contracts for SWAP. Also `avgPx` (entry), `markPx`, `upl` (unrealized PnL, USDT), `lever`, `liqPx`,
+        `notionalUsd`, `mgnMode`, and the exits attached to it: `tpTriggerPx`, `slTriggerPx` (null = none:
+        an open position without a stop needs an exit plan). An empty list means flat.
 
-        Example: get_positions(instId="BTC-USDT-SWAP")."""
+        Example: get_positions(instId="BTC-USDT-SWAP") -> {"positions": [{"posSide": "net", "pos": "-2", ...}]}."""
         body = await call("GET", "/api/account/positions", {"instId": instId})
         rows = extract_rows(body, "positions")
         if instId:
@@ -156,93 +167,115 @@ def build_tools_server(get_api: Callable[[], TradingApi], default_bar: str = "3m
 
     @mcp.tool(annotations=READ_ONLY)
     async def get_open_orders(instId: OptionalInstId = None) -> dict[str, Any]:
-        """Orders still working (state live or partially_filled), with `ordId`, `clOrdId`, `side`,
-        `posSide`, `sz` (contracts), `px`, attached TP/SL. Use cancel_order to remove one.
+        """Orders still working (state submitting, sent, live or partially_filled), newest first, as the API
+        recorded them: `ordId`, `clOrdId`, `side`, `posSide`, `ordType`, `sz` (contracts), `px`, `accFillSz`,
+        `tpTriggerPx` / `slTriggerPx` attached, `origin` (agent / manual / external) and `runId`.
+        Use cancel_order with `ordId` or `clOrdId` to remove one.
 
-        Example: get_open_orders(instId="BTC-USDT-SWAP")."""
-        body = await call("GET", "/api/account/orders", {"instId": instId})
-        rows = extract_rows(body, "orders")
-        open_rows = [
-            r for r in rows
-            if isinstance(r, dict)
-            and (not instId or r.get("instId") in (None, instId))
-            and r.get("state", "live") in ("live", "partially_filled")
-        ]
-        return {"orders": open_rows}
+        Example: get_open_orders(instId="BTC-USDT-SWAP") -> {"orders": [{"ordId": "...", "state": "live", ...}]}."""
+        body = await call("GET", "/api/account/orders", {"instId": instId, "state": "open", "limit": 100})
+        return {"orders": [compact_order(r) for r in extract_rows(body, "orders") if isinstance(r, dict)]}
+
+    @mcp.tool(annotations=READ_ONLY)
+    async def get_risk_limits() -> dict[str, Any]:
+        """The API's risk guard: `limits` {`maxLeverage`, `maxOrderPct` (max notional of one order, % of
+        equity), `maxExposurePct` (max open notional of all positions and resting orders, % of equity),
+        `dailyLossLimitPct`, `requireStopLoss`, `approvalMode` (auto, or manual: a person approves each agent
+        order), `allowedInstIds`} and `state` {`equity`, `dayLoss`, `maxDayLoss`, `dailyLossLatched` (true:
+        new exposure is refused until the next UTC day), `openExposure`, `openExposureByInst`}. Closing a
+        position is always allowed. Size orders inside these limits.
+
+        Example: get_risk_limits() -> {"limits": {"maxOrderPct": "25", ...}, "state": {"equity": "10000", ...}}."""
+        return await call("GET", "/api/trade/risk")
 
     @mcp.tool(annotations=TRADING)
     async def place_order(
         instId: InstId,
-        side: Annotated[Literal["buy", "sell"], Field(description="buy opens/increases long or closes short; sell the opposite.")],
+        side: Annotated[Literal["buy", "sell"], Field(description="buy opens/increases a long or reduces a short; sell the opposite.")],
         ordType: Annotated[Literal["market", "limit"], Field(description="market, or limit with px.")] = "market",
         sz: Annotated[
             DecimalString | None,
-            Field(description="Size in CONTRACTS for SWAP (coin for spot), a multiple of lotSz, >= minSz. Give sz or notionalUsdt.", default=None),
+            Field(description="Size in CONTRACTS for SWAP, a multiple of lotSz, >= minSz. Give sz or notionalUsdt, not both.", default=None),
         ] = None,
         notionalUsdt: Annotated[
             DecimalString | None,
-            Field(description="Alternative to sz: USDT notional; the API converts with ctVal/lotSz/minSz.", default=None),
+            Field(description="Alternative to sz: USDT notional; the API converts it to contracts with ctVal/lotSz/minSz (rounded down).", default=None),
         ] = None,
-        px: Annotated[DecimalString | None, Field(description="Limit price (limit orders only).", default=None)] = None,
+        px: Annotated[DecimalString | None, Field(description="Limit price (limit orders only; a market order must not have one).", default=None)] = None,
         posSide: Annotated[
             Literal["net", "long", "short"] | None,
-            Field(description="net in net mode; long/short in long/short mode (open long = buy+long, open short = sell+short). Default from the account mode.", default=None),
+            Field(description="Omit to let the API use the account's mode. net mode: net. long/short mode: open long = buy+long, open short = sell+short, close long = sell+long.", default=None),
         ] = None,
         tdMode: Annotated[Literal["cross", "isolated"], Field(description="Margin mode.")] = "cross",
-        leverage: Annotated[int | None, Field(ge=1, le=125, description="Leverage to set before the order.", default=None)] = None,
-        reduceOnly: Annotated[bool | None, Field(description="Only reduce an existing position.", default=None)] = None,
-        tpTriggerPx: Annotated[DecimalString | None, Field(description="Attached take-profit trigger price.", default=None)] = None,
-        slTriggerPx: Annotated[DecimalString | None, Field(description="Attached stop-loss trigger price. Always give one when opening.", default=None)] = None,
-        clOrdId: Annotated[str | None, Field(max_length=32, description="Client order id; generated when absent.", default=None)] = None,
+        leverage: Annotated[int | None, Field(ge=1, le=125, description="Leverage to set for the instrument before the order (the risk guard has a maximum).", default=None)] = None,
+        reduceOnly: Annotated[bool | None, Field(description="Only reduce an existing position (no TP/SL then).", default=None)] = None,
+        tpTriggerPx: Annotated[DecimalString | None, Field(description="Take-profit trigger price (last price), attached to an opening order: above the price for a buy, below for a sell.", default=None)] = None,
+        slTriggerPx: Annotated[DecimalString | None, Field(description="Stop-loss trigger price (last price), attached to an opening order: below the price for a buy, above for a sell. Always give one when opening.", default=None)] = None,
+        clOrdId: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9]{1,32}$", description="Client order id (1-32 letters/digits); generated when absent. Sending the same one again never makes a second order.", default=None)] = None,
         runId: Annotated[str | None, Field(description="Strategy run id (set by the agent, not by the model).", default=None)] = None,
     ) -> dict[str, Any]:
-        """Place an order through the API's risk guard, optionally setting leverage and attaching a
-        take-profit and a stop-loss (market orders at trigger). The answer has `ordId`, `clOrdId`, state.
-        A refusal (e.g. HTTP 422 from the risk guard) names the rule and the numbers: adjust or stand aside.
+        """Place an order through the API's risk guard, optionally setting leverage first and attaching a
+        take-profit and a stop-loss (executed at market when triggered).
 
-        Example, long 0.5 BTC-USDT-SWAP contracts (0.005 BTC) at 3x with exits:
-        place_order(instId="BTC-USDT-SWAP", side="buy", ordType="market", sz="0.5", leverage=3,
-                    slTriggerPx="58000", tpTriggerPx="66000")"""
+        The answer is one record with `status`:
+        - "placed": sent to OKX; the record has `ordId`, `clOrdId`, `state` (filled / live / partially_filled),
+          `accFillSz`, `avgPx`, `sz` in contracts, the attached `tpTriggerPx`/`slTriggerPx`.
+        - "duplicate": that clOrdId was already used; nothing new was sent.
+        - "pending_approval": approval mode is on; `approvalId` waits for a person, the order is NOT placed yet.
+        A risk refusal is an error naming the rule (max_leverage, max_order_pct, max_exposure, daily_loss_limit,
+        stop_loss_required, instrument_not_allowed), the limit and the actual value: change the order or stand aside.
+
+        Example, long 3 BTC-USDT-SWAP contracts (0.03 BTC) at 3x with exits around a price of 60000:
+        place_order(instId="BTC-USDT-SWAP", side="buy", ordType="market", sz="3", leverage=3,
+                    slTriggerPx="59100", tpTriggerPx="61800")"""
         if (sz is None) == (notionalUsdt is None):
             raise ToolError("give exactly one of sz (contracts) or notionalUsdt")
         if ordType == "limit" and px is None:
             raise ToolError("a limit order needs px")
+        if ordType == "market" and px is not None:
+            raise ToolError("px is only for limit orders; leave it out for a market order")
         body = {
             "instId": instId, "side": side, "ordType": ordType, "sz": sz, "notionalUsdt": notionalUsdt,
             "px": px, "posSide": posSide, "tdMode": tdMode, "leverage": leverage, "reduceOnly": reduceOnly,
             "tpTriggerPx": tpTriggerPx, "slTriggerPx": slTriggerPx, "clOrdId": clOrdId, "runId": runId,
         }
-        answer = await call("POST", "/api/trade/order", body)
-        return answer if isinstance(answer, dict) else {"result": answer}
+        return order_outcome(await send("POST", "/api/trade/order", body), body)
 
     @mcp.tool(annotations=TRADING)
     async def cancel_order(
         instId: InstId,
-        ordId: Annotated[str | None, Field(description="Exchange order id.", default=None)] = None,
-        clOrdId: Annotated[str | None, Field(description="Client order id.", default=None)] = None,
+        ordId: Annotated[str | None, Field(pattern=r"^[0-9]{1,32}$", description="Exchange order id (digits).", default=None)] = None,
+        clOrdId: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9]{1,32}$", description="Client order id.", default=None)] = None,
     ) -> dict[str, Any]:
-        """Cancel a working order by `ordId` or `clOrdId` (one of them is needed).
+        """Cancel a working order by `ordId` or `clOrdId` (one of them is needed; see get_open_orders).
+        The answer: {"canceled": true, "ordId", "clOrdId", "order": the record with its `state` now}.
+        An order that already filled or was canceled is an error from OKX.
 
         Example: cancel_order(instId="BTC-USDT-SWAP", ordId="645348448086081536")."""
         if not ordId and not clOrdId:
             raise ToolError("give ordId or clOrdId")
         answer = await call("POST", "/api/trade/cancel", {"instId": instId, "ordId": ordId, "clOrdId": clOrdId})
-        return answer if isinstance(answer, dict) else {"result": answer}
+        if not isinstance(answer, dict):
+            return {"result": answer}
+        return {**answer, "order": compact_order(answer.get("order")) if answer.get("order") else None}
 
     @mcp.tool(annotations=TRADING)
     async def close_position(
         instId: InstId,
         posSide: Annotated[
             Literal["net", "long", "short"] | None,
-            Field(description="Which side to close in long/short mode; net (or omit) in net mode.", default=None),
+            Field(description="Which position to close in long/short mode (long or short); omit (or net) in net mode.", default=None),
         ] = None,
         runId: Annotated[str | None, Field(description="Strategy run id (set by the agent, not by the model).", default=None)] = None,
     ) -> dict[str, Any]:
-        """Close the whole position of an instrument at market (and its attached TP/SL).
+        """Close the whole position of an instrument at market (its attached TP/SL go with it). The risk guard
+        always allows closing. The answer has `status` like place_order ("placed" with the closing order's
+        record, or "pending_approval" in approval mode). No open position is an error (HTTP 404); two positions
+        on the instrument (long/short mode) need `posSide`.
 
         Example: close_position(instId="ETH-USDT-SWAP", posSide="long")."""
-        answer = await call("POST", "/api/trade/close-position", {"instId": instId, "posSide": posSide, "runId": runId})
-        return answer if isinstance(answer, dict) else {"result": answer}
+        body = {"instId": instId, "posSide": posSide, "runId": runId}
+        return order_outcome(await send("POST", "/api/trade/close-position", body), body)
 
     return mcp
 

@@ -1,4 +1,4 @@
-"""Start the real processes of the system for integration tests: OKX simulator, trading API (and later agent).
+"""Start the real processes of the system for integration tests: OKX simulator, trading API, agent.
 
 Each returns a small handle with URLs and credentials; processes are real (`python -m ...`) on free ports.
 """
@@ -54,8 +54,9 @@ class Api:
 @contextlib.contextmanager
 def okxsim(log_dir: Path, **env: str) -> Iterator[Sim]:
     port = free_port()
-    e = base_env(OKXSIM_PORT=str(port), OKXSIM_API_KEY=SIM_KEY, OKXSIM_API_SECRET=SIM_SECRET, OKXSIM_PASSPHRASE=SIM_PASSPHRASE,
-                 OKXSIM_SEED="7", OKXSIM_TICK_MS="200", **env)
+    defaults = {"OKXSIM_PORT": str(port), "OKXSIM_API_KEY": SIM_KEY, "OKXSIM_API_SECRET": SIM_SECRET,
+                "OKXSIM_PASSPHRASE": SIM_PASSPHRASE, "OKXSIM_SEED": "7", "OKXSIM_TICK_MS": "200"}
+    e = base_env(**{**defaults, **env})  # a caller's value wins over a default (e.g. a slower OKXSIM_TICK_MS)
     url = f"http://127.0.0.1:{port}"
     with running([PYTHON, "-m", "okxsim"], e, url + "/api/v5/public/time", log_dir / f"okxsim-{port}.log"):
         yield Sim(url=url, port=port)
@@ -81,3 +82,41 @@ def api_server(log_dir: Path, env: dict[str, str]) -> Iterator[Api]:
     url = f"http://127.0.0.1:{port}"
     with running([PYTHON, "-m", "api_server"], base_env(**env), url + "/api/health", log_dir / f"api-{port}.log", timeout=60):
         yield Api(url=url, port=port, env=env)
+
+
+@dataclass
+class Agent:
+    url: str
+    port: int
+    token: str = API_TOKEN
+    env: dict = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **params) -> httpx.Response:
+        return httpx.get(self.url + path, params=params, headers=self.headers, timeout=30)
+
+    def post(self, path: str, json: dict | None = None) -> httpx.Response:
+        return httpx.post(self.url + path, json=json, headers=self.headers, timeout=60)
+
+
+def agent_env(api_url: str, database_url: str, port: int | None = None, **env: str) -> dict[str, str]:
+    """`python -m agent` with the offline model against the API at `api_url`; `port` lets the API's
+    AGENT_BASE_URL be fixed before the agent starts. Short LLM timings for tests."""
+    e = {
+        "AGENT_HOST": "127.0.0.1", "AGENT_PORT": str(port or free_port()), "API_TOKEN": API_TOKEN, "API_BASE_URL": api_url,
+        "DATABASE_URL": database_url, "LLM_PROVIDER": "offline", "LLM_CALL_TIMEOUT_SECS": "20",
+        "LLM_TOTAL_TIMEOUT_SECS": "60", "LLM_RETRY_BASE_SECS": "0.05", "API_TIMEOUT_SECS": "10",
+    }
+    e.update(env)
+    return e
+
+
+@contextlib.contextmanager
+def agent_server(log_dir: Path, env: dict[str, str]) -> Iterator[Agent]:
+    port = int(env["AGENT_PORT"])
+    url = f"http://127.0.0.1:{port}"
+    with running([PYTHON, "-m", "agent"], base_env(**env), url + "/health", log_dir / f"agent-{port}.log", timeout=60):
+        yield Agent(url=url, port=port, token=env.get("API_TOKEN", API_TOKEN), env=env)

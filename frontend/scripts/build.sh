@@ -10,6 +10,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 # Rebuild only when a source file is newer than the last build.
-if [ ! -f dist/index.html ] || [ -n "$(find src index.html vite.config.ts package.json -newer dist/index.html -print -quit)" ]; then
+if [ ! -f dist/index.html ] || [ -n "$(find src index.html vite.config.ts package.json tsconfig.json tsconfig.app.json -newer dist/index.html -print -quit)" ]; then
   "$PNPM" run --silent build >/dev/null
 fi

@@ -1,8 +1,28 @@
 #!/usr/bin/env bash
-# Front-end checks for `make test`: install, type-check + build, unit tests (vitest), bundle budget.
-set -euo pipefail
+# Front-end checks for `make test` (after the Python suites, with TEST_DATABASE_URL exported):
+# install, type-check + build, schema drift, unit tests (vitest), bundle budget, browser e2e.
+# Every step runs even when an earlier one failed; the exit status is non-zero if any failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
-PNPM="$(bash scripts/ensure-pnpm.sh)"
-"$PNPM" run --silent test
-"$PNPM" run --silent budget
+PNPM="$(bash scripts/ensure-pnpm.sh)" || exit 1
+failed=()
+step() {
+  local name=$1
+  shift
+  echo "== frontend: $name"
+  if ! "$@"; then
+    failed+=("$name")
+    echo "== frontend: $name FAILED" >&2
+  fi
+}
+step "install and build" bash scripts/build.sh
+step "type-check (app, unit tests, e2e)" "$PNPM" run --silent typecheck
+step "schemas match the services" bash scripts/check-schemas.sh
+step "unit tests" "$PNPM" run --silent test
+step "bundle budget" "$PNPM" run --silent budget
+step "browser end-to-end" bash scripts/e2e.sh
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "frontend: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "frontend: all checks passed"

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { getToken, onUnauthorized, setToken } from './api/client.ts';
 import { Banners } from './components/Banners.tsx';
+import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { StreamProvider, useStream } from './hooks/stream.tsx';
 import { useI18n } from './i18n.tsx';
 import type { MessageKey } from './lib/i18n-messages.ts';
@@ -69,10 +70,12 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
       </header>
       <Banners />
       <main>
-        {route === 'dashboard' && <Dashboard />}
-        {route === 'strategy' && <Strategy />}
-        {route === 'chat' && <Chat />}
-        {route === 'trade' && <Trade />}
+        <ErrorBoundary resetKey={route} title={t('state.screenError')} retry={t('state.retry')}>
+          {route === 'dashboard' && <Dashboard />}
+          {route === 'strategy' && <Strategy />}
+          {route === 'chat' && <Chat />}
+          {route === 'trade' && <Trade />}
+        </ErrorBoundary>
       </main>
     </div>
   );

@@ -1,4 +1,5 @@
-"""Fixtures for agent tests: the stand-in trading API, and the agent app served by uvicorn on a real port."""
+"""Fixtures for agent tests: the real simulator + trading API (one stack per module), the stand-in trading API,
+and the agent app served by uvicorn on a real port."""
 
 from __future__ import annotations
 
@@ -14,6 +15,57 @@ from agent.app import create_app
 from agent.settings import AgentSettings, settings_from_env
 from tests.agent.standin_api import TOKEN, StandInApi
 from tests.helpers import free_port
+from tests.stack import Api, Sim, api_env, api_server, okxsim
+
+BTC = "BTC-USDT-SWAP"
+ETH = "ETH-USDT-SWAP"
+# Fast loops for the API under test; the simulator's random walk is paused (prices move only when set).
+FAST_API = {"OKX_INST_IDS": f"{BTC},{ETH}", "ACCOUNT_SYNC_INTERVAL_SECS": "0.5", "BALANCE_SNAPSHOT_INTERVAL_SECS": "1",
+            "OKX_MAX_RETRIES": "1", "LOG_LEVEL": "INFO"}
+QUIET_SIM = {"OKXSIM_INST_IDS": f"{BTC},{ETH}", "OKXSIM_TICK_MS": "3600000", "OKXSIM_RATE_LIMITS": "false", "OKXSIM_SEED": "11"}
+
+
+class RealStack:
+    """The simulator and the trading API as real processes, and helpers to read and reset them."""
+
+    def __init__(self, sim: Sim, api: Api, database_url: str) -> None:
+        self.sim, self.api, self.database_url = sim, api, database_url
+
+    def http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.api.url, headers=self.api.headers, timeout=20)
+
+    def orders(self, **params: Any) -> list[dict[str, Any]]:
+        resp = self.api.get("/api/account/orders", **params)
+        assert resp.status_code == 200, resp.text
+        return resp.json()["orders"]
+
+    def positions(self) -> list[dict[str, Any]]:
+        return self.api.get("/api/account/positions").json()["positions"]
+
+    def flatten(self) -> None:
+        """Close every position and cancel every open order, so each test starts flat."""
+        for p in self.positions():
+            resp = self.api.post("/api/trade/close-position", {"instId": p["instId"], "posSide": p["posSide"]})
+            assert resp.status_code in (200, 201, 404), resp.text
+        for o in self.orders(state="open"):
+            if o.get("ordId"):
+                self.api.post("/api/trade/cancel", {"instId": o["instId"], "ordId": o["ordId"]})
+
+
+@pytest.fixture(scope="module")
+def real_stack(tmp_path_factory: pytest.TempPathFactory, module_database_url: str):
+    """One simulator + trading API per test module (they take seconds to start)."""
+    logs = tmp_path_factory.mktemp("stack-logs")
+    with okxsim(logs, **QUIET_SIM) as sim:
+        sim.control("POST", "pause")
+        with api_server(logs, api_env(sim, module_database_url, **FAST_API)) as api:
+            yield RealStack(sim, api, module_database_url)
+
+
+@pytest.fixture
+def stack(real_stack: RealStack) -> RealStack:
+    real_stack.flatten()
+    return real_stack
 
 
 @pytest.fixture
@@ -62,7 +114,7 @@ async def serve_agent(settings: AgentSettings) -> AsyncIterator[httpx.AsyncClien
         if task.done() or not server.started:
             raise RuntimeError(f"agent did not start: {task.exception() if task.done() else 'timeout'}")
         async with httpx.AsyncClient(base_url=settings.self_base_url, timeout=30,
-                                     headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+                                     headers={"Authorization": f"Bearer {settings.api_token.get_secret_value()}"}) as client:
             yield client
     finally:
         server.should_exit = True

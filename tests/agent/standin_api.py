@@ -1,8 +1,16 @@
-"""A small stand-in for the trading API (aiohttp, real HTTP) for agent tests of tool plumbing.
+"""A small stand-in for the trading API (aiohttp, real HTTP) for agent tests that need what the real API
+cannot give on demand.
 
-It speaks the documented paths and bodies of docs/ARCHITECTURE.md / CONTRACT §4 with canned market
-data (a deterministic price path) and a toy risk rule, and records every request it receives.
-It exists only until the real account/trade endpoints are ready; market tests can use the real API.
+Kept for: (1) candle histories with a chosen trend (up / down / flat), so the offline model's decisions
+(open long, open short, close against the trend, stand aside) are each tested deterministically;
+(2) the scripted-model loop tests, which check what the loop does with tool results (fragments,
+reasoning pass-back, retries, timeouts) and need no exchange. Account, trade and risk behaviour is
+tested against the real API + simulator (tests/agent/test_tools.py, tests/test_end_to_end.py).
+
+Its answers copy the REAL API's shapes (api_server/routes/account.py, trade.py, account/views.py):
+balances `{totalEq, usdt{eq,available,frozen,cashBal}, ...}`, `{"positions": [...]}`, `{"orders": [...]}`,
+order 201 `{"order", "duplicate", "risk"}`, refusal 422 `{status_code, detail, rule, limit, actual}`,
+close-position 201 / 404, `GET /api/trade/risk`. It records every request it receives.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ class StandInApi:
     price: float = 60000.0
     trend: str = "up"  # shape of the candle closes: up, down or flat
     equity: str = "10000"
-    max_notional_usdt: float = 20000.0
+    max_order_pct: str = "25"
     positions: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail_paths: dict[str, tuple[int, Any]] = field(default_factory=dict)
@@ -64,6 +72,7 @@ class StandInApi:
         app.router.add_post("/api/trade/order", self._place)
         app.router.add_post("/api/trade/cancel", self._cancel)
         app.router.add_post("/api/trade/close-position", self._close)
+        app.router.add_get("/api/trade/risk", self._risk)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         self.port = free_port()
@@ -126,34 +135,65 @@ class StandInApi:
                                   "nextFundingTime": "1700028800000"})
 
     async def _balances(self, request: web.Request) -> web.Response:
-        return web.json_response({"totalEq": self.equity, "usdt": {"available": self.equity, "frozen": "0"}})
+        e = self.equity
+        return web.json_response({
+            "totalEq": e, "totalEqCcy": "USD", "usdt": {"eq": e, "available": e, "frozen": "0", "cashBal": e},
+            "usdtAvailable": e, "usdtFrozen": "0", "upl": "0",
+            "details": [{"ccy": "USDT", "eq": e, "cashBal": e, "availBal": e, "frozenBal": "0", "upl": "0", "eqUsd": e}],
+            "initialEquity": {"amount": None, "setAt": None, "source": None}, "pnl": None, "pnlPct": None,
+            "uTime": None, "ts": "2026-01-01T00:00:00+00:00",
+        })
 
     async def _positions(self, request: web.Request) -> web.Response:
-        return web.json_response(self.positions)
+        return web.json_response({"positions": self.positions})
 
     async def _orders(self, request: web.Request) -> web.Response:
-        return web.json_response([])
+        return web.json_response({"orders": []})
+
+    async def _risk(self, request: web.Request) -> web.Response:
+        return web.json_response({
+            "limits": {"allowedInstIds": ["BTC-USDT-SWAP", "ETH-USDT-SWAP"], "maxLeverage": "10", "maxOrderPct": self.max_order_pct,
+                       "maxExposurePct": "100", "dailyLossLimitPct": "5", "requireStopLoss": False, "approvalMode": "auto"},
+            "state": {"equity": self.equity, "dayLoss": "0", "maxDayLoss": "500", "dailyLossLatched": False,
+                      "openExposure": "0", "openExposureByInst": {}},
+        })
+
+    def _order(self, body: dict[str, Any], purpose: str, sz: Decimal, side: str) -> dict[str, Any]:
+        return {"id": len(self.requests), "clOrdId": body.get("clOrdId") or uuid.uuid4().hex, "ordId": str(10**17 + len(self.requests)),
+                "instId": body["instId"], "origin": "agent" if body.get("runId") else "manual", "runId": body.get("runId"),
+                "purpose": purpose, "side": side, "posSide": "net", "ordType": body.get("ordType", "market"), "tdMode": "cross",
+                "sz": str(sz), "px": None, "reduceOnly": purpose == "close", "lever": str(body.get("leverage") or 1),
+                "tpTriggerPx": body.get("tpTriggerPx"), "slTriggerPx": body.get("slTriggerPx"), "state": "filled",
+                "accFillSz": str(sz), "avgPx": str(self.price), "fee": "0", "error": None}
 
     async def _place(self, request: web.Request) -> web.Response:
         body = await request.json()
         sz = Decimal(body.get("sz") or "0")
-        notional = float(sz) * 0.01 * self.price
-        if notional > self.max_notional_usdt:
-            return web.json_response({"error": "risk guard refused the order", "rule": "max_position_notional",
-                                      "limitUsdt": str(self.max_notional_usdt), "requestedUsdt": f"{notional:.2f}",
-                                      "field": "sz"}, status=422)
+        notional = sz * Decimal("0.01") * Decimal(str(self.price))
+        limit = Decimal(self.equity) * Decimal(self.max_order_pct) / 100
+        if notional > limit:
+            return web.json_response({"status_code": 422, "detail": f"order notional {notional} USDT is above the maximum per order "
+                                      f"{limit} USDT (RISK_MAX_ORDER_PCT)", "rule": "max_order_pct", "limit": str(limit),
+                                      "actual": str(notional), "refusalId": 1}, status=422)
         side = "long" if body["side"] == "buy" else "short"
-        self.positions.append({"instId": body["instId"], "posSide": "net", "pos": str(sz if side == "long" else -sz),
-                               "avgPx": str(self.price)})
-        return web.json_response({"ordId": uuid.uuid4().hex[:12], "clOrdId": body.get("clOrdId") or "agentgen1",
-                                  "state": "filled", "origin": "agent" if body.get("runId") else "manual",
-                                  "runId": body.get("runId")})
+        self.positions.append({"instId": body["instId"], "mgnMode": "cross", "posSide": "net",
+                               "pos": str(sz if side == "long" else -sz), "avgPx": str(self.price)})
+        return web.json_response({"order": self._order(body, "order", sz, body["side"]), "duplicate": False,
+                                  "risk": {"allowed": True, "rule": "ok", "message": "order within the risk limits"}}, status=201)
 
     async def _cancel(self, request: web.Request) -> web.Response:
         body = await request.json()
-        return web.json_response({"ordId": body.get("ordId"), "state": "canceled"})
+        return web.json_response({"canceled": True, "ordId": body.get("ordId"), "clOrdId": body.get("clOrdId"), "order": None})
 
     async def _close(self, request: web.Request) -> web.Response:
         body = await request.json()
+        held = [p for p in self.positions if p["instId"] == body["instId"]]
+        if not held:
+            return web.json_response({"status_code": 404, "detail": f"no open position in {body['instId']}", "field": "instId"},
+                                     status=404)
         self.positions = [p for p in self.positions if p["instId"] != body["instId"]]
-        return web.json_response({"instId": body["instId"], "closed": True, "runId": body.get("runId")})
+        pos = Decimal(held[0]["pos"])
+        order = self._order(body, "close", abs(pos), "sell" if pos > 0 or held[0].get("posSide") == "long" else "buy")
+        return web.json_response({"order": order, "duplicate": False,
+                                  "risk": {"allowed": True, "rule": "ok", "message": "closing / reduce-only order: always allowed"}},
+                                 status=201)

@@ -1,23 +1,26 @@
-"""POST /analysis against a scripted OpenAI-compatible server over real HTTP, with the stand-in trading API.
+"""POST /analysis against a scripted OpenAI-compatible server over real HTTP.
 
 The scripted server plays DeepSeek: streamed tool-call fragments, parallel calls, reasoning_content that
-must come back within the loop (400 otherwise), 429/5xx, slowness.
+must come back within the loop (400 otherwise), 429/5xx, slowness. Orders and refusals go to the REAL
+trading API + simulator; the loop-only behaviours (retries, timeouts, bad arguments) use the stand-in API.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 from typing import Any, AsyncIterator
 
 import httpx
 import pytest
 
-from tests.agent.conftest import agent_settings, analysis_body, serve_agent
+from tests.agent.conftest import RealStack, agent_settings, analysis_body, serve_agent
 from tests.agent.scripted_llm import (
     Reply, ScriptedModel, assistant_turns_with_tools, status_reply, text_reply, tool_calls_reply, tool_messages,
 )
 from tests.agent.standin_api import StandInApi
+from tests.stack import API_TOKEN as STACK_TOKEN
 
 
 def requires_reasoning_back(expected: list[str], then: Reply):
@@ -40,8 +43,18 @@ async def model() -> AsyncIterator[ScriptedModel]:
         await scripted.stop()
 
 
+def order_from_ticker(body: dict[str, Any]) -> Reply:
+    """Step 2: a long with exits placed around the price the model just read with get_ticker (call c1)."""
+    last = Decimal(json.loads(next(m for m in tool_messages(body) if m["tool_call_id"] == "c1")["content"])["last"])
+    args = {"instId": "BTC-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "0.5", "leverage": 3,
+            "slTriggerPx": str((last * Decimal("0.98")).quantize(Decimal("0.1"))),
+            "tpTriggerPx": str((last * Decimal("1.04")).quantize(Decimal("0.1")))}
+    return tool_calls_reply([("c4", "place_order", json.dumps(args))], reasoning="Uptrend; small long with exits.",
+                            usage={"prompt_tokens": 1500, "completion_tokens": 40, "prompt_tokens_details": {"cached_tokens": 1000}})
+
+
 async def test_streamed_parallel_tool_calls_reasoning_passback_and_order(
-    fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
+    fresh_database_url: str, stack: RealStack, model: ScriptedModel
 ) -> None:
     model.steps = [
         lambda body: tool_calls_reply(
@@ -51,55 +64,49 @@ async def test_streamed_parallel_tool_calls_reasoning_passback_and_order(
             split=4, interleave=True, reasoning="Check price, trend and positions first.",
             usage={"prompt_tokens": 1000, "completion_tokens": 50, "prompt_cache_hit_tokens": 600},
         ),
-        requires_reasoning_back(
-            ["Check price, trend and positions first."],
-            tool_calls_reply(
-                [("c4", "place_order", json.dumps({"instId": "BTC-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "0.5",
-                                                   "leverage": 3, "slTriggerPx": "59000", "tpTriggerPx": "62000"}))],
-                reasoning="Uptrend; small long with exits.",
-                usage={"prompt_tokens": 1500, "completion_tokens": 40, "prompt_tokens_details": {"cached_tokens": 1000}},
-            ),
-        ),
+        lambda body: requires_reasoning_back(["Check price, trend and positions first."], order_from_ticker(body))(body),
         requires_reasoning_back(
             ["Check price, trend and positions first.", "Uptrend; small long with exits."],
-            text_reply("Opened a 0.5-contract long with stop 59000 and target 62000.\nConfidence: 70",
+            text_reply("Opened a 0.5-contract long with stop and target.\nConfidence: 70",
                        usage={"prompt_tokens": 1800, "completion_tokens": 25}),
         ),
     ]
-    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url,
+    settings = agent_settings(fresh_database_url, stack.api.url, llm_base_url=model.base_url, api_token=STACK_TOKEN,
                               llm_price_input_per_mtok=1, llm_price_cached_input_per_mtok=0.1, llm_price_output_per_mtok=2)
     async with serve_agent(settings) as client:
         answer = (await client.post("/analysis", json=analysis_body("run-42"))).json()
 
     assert answer["type"] == "analysis_result", answer
     assert answer["runId"] == "run-42" and answer["instId"] == "BTC-USDT-SWAP"
-    assert answer["summary"] == "Opened a 0.5-contract long with stop 59000 and target 62000."
+    assert answer["summary"] == "Opened a 0.5-contract long with stop and target."
     assert answer["confidence"] == 70
     assert [c["name"] for c in answer["toolCalls"]] == ["get_ticker", "get_candles", "get_positions", "place_order"]
-    assert all(c["ok"] for c in answer["toolCalls"])
+    assert all(c["ok"] and c["error"] is None for c in answer["toolCalls"]), answer["toolCalls"]
     assert answer["toolCalls"][1]["arguments"] == {"instId": "BTC-USDT-SWAP", "bar": "15m", "limit": 60}
 
-    # The order reached the API with the run id, leverage and attached exits.
-    [order] = standin_api.orders()
-    assert order["runId"] == "run-42" and order["sz"] == "0.5" and order["leverage"] == 3
-    assert (order["slTriggerPx"], order["tpTriggerPx"]) == ("59000", "62000")
-    assert answer["orders"][0]["response"]["origin"] == "agent"
+    # The order reached the simulator through the real API, recorded as the agent's with the run id and exits.
+    [order] = answer["orders"]
+    assert (order["tool"], order["status"], order["runId"], order["side"], order["sz"]) == ("place_order", "placed", "run-42", "buy", "0.5")
+    [record] = [o for o in stack.orders(instId="BTC-USDT-SWAP") if o["clOrdId"] == order["clOrdId"]]
+    assert (record["origin"], record["runId"], record["lever"], record["state"]) == ("agent", "run-42", "3", "filled")
+    assert record["slTriggerPx"] == order["slTriggerPx"] and record["tpTriggerPx"] == order["tpTriggerPx"]
 
-    # What the model saw: code-built context, tools without runId, tool results in call order.
+    # What the model saw: code-built context from the real API, tools without runId, tool results in call order.
     first = model.requests[0]
     assert first["model"] == "deepseek-flash" and first["stream"] is True
     assert first["messages"][0]["role"] == "system" and "Confidence" in first["messages"][0]["content"]
     context = first["messages"][-1]["content"]
     assert "Instrument: BTC-USDT-SWAP" in context and "source=manual" in context and "+84.0 bps" in context
-    assert '"rsi14"' in context and '"ctVal":"0.01"' in context
+    assert '"rsi14"' in context and '"ctVal":"0.01"' in context and '"totalEq":' in context
     names = {t["function"]["name"] for t in first["tools"]}
     assert {"get_ticker", "get_candles", "get_order_book", "get_funding_rate", "get_instrument", "get_account_balance",
-            "get_positions", "get_open_orders", "place_order", "cancel_order", "close_position"} == names
+            "get_positions", "get_open_orders", "get_risk_limits", "place_order", "cancel_order", "close_position"} == names
     assert all("runId" not in t["function"]["parameters"]["properties"] for t in first["tools"])
     results = tool_messages(model.requests[1])
     assert [m["tool_call_id"] for m in results] == ["c1", "c2", "c3"]
     candles = json.loads(results[1]["content"])
     assert candles["bar"] == "15m" and candles["indicators"]["ema26"] is not None
+    assert json.loads(results[2]["content"]) == {"positions": []}
 
     # Usage: cached input from DeepSeek's and OpenAI's fields; cost from the configured prices.
     usage = answer["usage"]
@@ -158,21 +165,21 @@ async def test_bad_json_unknown_tool_and_invalid_arguments_go_back_to_the_model(
     assert not [r for r in standin_api.requests if r["path"] == "/api/market/ticker" and r["query"].get("instId") != "BTC-USDT-SWAP"]
 
 
-async def test_risk_refusal_is_a_readable_tool_result(
-    fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
-) -> None:
+async def test_risk_refusal_is_a_readable_tool_result(fresh_database_url: str, stack: RealStack, model: ScriptedModel) -> None:
     model.steps = [
-        lambda body: tool_calls_reply([("r1", "place_order", '{"instId":"BTC-USDT-SWAP","side":"buy","sz":"500","slTriggerPx":"59000"}')]),
+        lambda body: tool_calls_reply([("r1", "place_order", '{"instId":"BTC-USDT-SWAP","side":"buy","sz":"500"}')]),
         lambda body: text_reply("The risk guard refused; standing aside.\nConfidence: 30"),
     ]
-    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
+    settings = agent_settings(fresh_database_url, stack.api.url, llm_base_url=model.base_url, api_token=STACK_TOKEN)
     async with serve_agent(settings) as client:
-        answer = (await client.post("/analysis", json=analysis_body())).json()
+        answer = (await client.post("/analysis", json=analysis_body("run-refused"))).json()
     [refusal] = tool_messages(model.requests[1])
-    assert "HTTP 422" in refusal["content"] and "max_position_notional" in refusal["content"]
-    assert "requestedUsdt" in refusal["content"]
+    assert "risk guard refused" in refusal["content"] and "rule max_order_pct" in refusal["content"]
+    assert "limit " in refusal["content"] and "actual " in refusal["content"]
     assert answer["type"] == "analysis_result" and answer["orders"] == []
-    assert answer["toolCalls"][0]["ok"] is False
+    assert answer["toolCalls"][0]["ok"] is False and "max_order_pct" in answer["toolCalls"][0]["error"]
+    refusals = stack.api.get("/api/trade/risk/refusals").json()["refusals"]
+    assert [r["rule"] for r in refusals if r["runId"] == "run-refused"] == ["max_order_pct"]
 
 
 async def test_429_then_success(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:
@@ -287,6 +294,7 @@ async def test_request_validation_and_auth(fresh_database_url: str, standin_api:
             ({**analysis_body(), "instId": "btc/usdt"}, "instId"),
             ({**analysis_body(), "source": "cron"}, "source"),
             ({**analysis_body(), "trigger": {"price": "abc"}}, "trigger.price"),
+            ({**analysis_body(), "runId": "run with spaces"}, "runId"),
         ]
         for body, field in cases:
             response = await client.post("/analysis", json=body)

@@ -53,23 +53,36 @@ async def test_chat_streams_tool_calls_results_text_and_final(
         events = await read_events(client, {"message": "What is ETH doing?", "instId": "ETH-USDT-SWAP"})
         kinds = [k for k, _ in events]
         assert kinds[0] == "session" and kinds[-1] == "final"
-        assert kinds.index("tool_call") < kinds.index("tool_result") < kinds.index("text")
+        assert kinds.index("tool_call") < kinds.index("tool_result") < kinds.index("delta")
+        assert set(kinds) == {"session", "tool_call", "tool_result", "delta", "final"}
         session_id = events[0][1]["sessionId"]
         tool_call = dict(events)["tool_call"]
         assert tool_call["name"] == "get_ticker" and json.loads(tool_call["arguments"]) == {"instId": "ETH-USDT-SWAP"}
-        assert dict(events)["tool_result"]["ok"] is True and '"last":"60000.0"' in dict(events)["tool_result"]["result"]
-        assert "".join(d["delta"] for k, d in events if k == "text") == "ETH is at 60000 USDT right now."
-        assert dict(events)["final"]["message"] == "ETH is at 60000 USDT right now."
+        assert set(tool_call) == {"id", "name", "arguments"} and tool_call["id"] == "k1"
+        tool_result = dict(events)["tool_result"]
+        assert (tool_result["id"], tool_result["name"], tool_result["isError"]) == ("k1", "get_ticker", False)
+        assert '"last":"60000.0"' in tool_result["result"]
+        assert all(set(d) == {"text"} for k, d in events if k == "delta")
+        assert "".join(d["text"] for k, d in events if k == "delta") == "ETH is at 60000 USDT right now."
+        final = dict(events)["final"]
+        assert final["content"] == "ETH is at 60000 USDT right now." and final["sessionId"] == session_id
+        assert set(final) == {"sessionId", "content", "provider", "model", "usage"}
 
         again = await read_events(client, {"message": "And before?", "sessionId": session_id})
         assert again[0][1]["sessionId"] == session_id and again[-1] == ("final", again[-1][1])
-        assert again[-1][1]["message"] == "Earlier I said 60000."
+        assert again[-1][1]["content"] == "Earlier I said 60000."
 
         stored = (await client.get(f"/sessions/{session_id}")).json()
-        assert stored["kind"] == "chat" and stored["title"] == "What is ETH doing?"
+        assert stored["kind"] == "chat" and stored["title"] == "What is ETH doing?" and stored["instId"] == "ETH-USDT-SWAP"
         assert [m["role"] for m in stored["messages"]] == ["user", "assistant", "tool", "assistant", "user", "assistant"]
-        listed = (await client.get("/sessions", params={"kind": "chat"})).json()["sessions"]
+        assert stored["messageCount"] == 6
+        call_turn, result_turn = stored["messages"][1], stored["messages"][2]
+        assert call_turn["toolCalls"] == [{"id": "k1", "name": "get_ticker", "arguments": '{"instId":"ETH-USDT-SWAP"}'}]
+        assert (result_turn["toolCallId"], result_turn["name"]) == ("k1", "get_ticker")
+        assert set(stored["messages"][0]) == {"id", "role", "content", "toolCalls", "toolCallId", "name", "runId", "createdAt"}
+        listed = (await client.get("/sessions", params={"kind": "chat"})).json()
         assert [s["id"] for s in listed] == [session_id]
+        assert set(listed[0]) == {"id", "title", "instId", "kind", "createdAt", "updatedAt", "messageCount"}
         assert (await client.get("/sessions/chat:nothing")).status_code == 404
         assert (await client.get("/sessions", params={"kind": "other"})).status_code == 422
         assert (await client.post("/chat", json={"message": ""})).status_code == 422
@@ -91,8 +104,8 @@ async def test_client_disconnect_cancels_the_model_call(
     model.steps = [lambda body: slow]
     settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
     async with serve_agent(settings) as client:
-        events = await read_events(client, {"message": "talk slowly"}, stop_after="text")
-        assert events[-1][0] == "text"
+        events = await read_events(client, {"message": "talk slowly"}, stop_after="delta")
+        assert events[-1][0] == "delta"
         for _ in range(50):  # the model server sees its stream cut well before the 8 s it would take
             if model.disconnects:
                 break

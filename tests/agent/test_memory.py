@@ -65,6 +65,7 @@ async def test_store_round_trip_in_postgres(fresh_database_url: str) -> None:
         assert [s["id"] for s in await store.list_sessions("analysis", "ETH-USDT-SWAP", 10)] == ["analysis:ETH-USDT-SWAP"]
         session = await store.read_session("analysis:ETH-USDT-SWAP", 100)
         assert [m["role"] for m in session["messages"]] == ["user", "assistant", "tool", "assistant"]
-        assert session["messages"][1]["toolCalls"][0]["function"]["name"] == "get_ticker"
+        assert session["messages"][1]["toolCalls"] == [{"id": "c1", "name": "get_ticker", "arguments": "{}"}]
+        assert (session["messages"][2]["toolCallId"], session["messages"][2]["name"]) == ("c1", "get_ticker")
         assert session["messages"][0]["content"].startswith("long context") and session["messages"][0]["runId"] == "r1"
         assert await store.read_session("missing", 10) is None

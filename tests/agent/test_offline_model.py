@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from openai import AsyncOpenAI
 
-from agent.offline_model import LABEL, OFFLINE_MODEL_NAME, RISK_FRACTION, MarketView, Spec, decide
+from agent.offline_model import (
+    LABEL, LIMIT_SAFETY, OFFLINE_MODEL_NAME, RISK_FRACTION, GuardLimits, MarketView, Spec, decide, guard_limits,
+)
 from tests.agent.conftest import agent_settings, analysis_body, serve_agent
 from tests.agent.standin_api import TOKEN, StandInApi
 
@@ -23,10 +25,19 @@ markets = st.builds(
 )
 
 
+limits_strategy = st.builds(
+    GuardLimits,
+    max_order_pct=st.one_of(st.none(), st.decimals(min_value=1, max_value=500, places=1)),
+    max_exposure_pct=st.one_of(st.none(), st.decimals(min_value=1, max_value=500, places=1)),
+    open_exposure=st.decimals(min_value=0, max_value=100_000, places=2),
+    max_leverage=st.one_of(st.none(), st.decimals(min_value=1, max_value=125, places=0)),
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(markets, st.decimals(min_value=1, max_value=1_000_000, places=2))
-def test_every_opening_has_a_stop_a_target_and_bounded_risk(market: MarketView, equity: Decimal) -> None:
-    decision = decide(market, equity, Decimal(0), None, BTC)
+@given(markets, st.decimals(min_value=1, max_value=1_000_000, places=2), limits_strategy)
+def test_every_opening_has_a_stop_a_target_and_bounded_risk(market: MarketView, equity: Decimal, limits: GuardLimits) -> None:
+    decision = decide(market, equity, Decimal(0), None, BTC, limits)
     if not decision.action.startswith("open_"):
         assert decision.action == "none" and decision.contracts is None
         return
@@ -37,7 +48,13 @@ def test_every_opening_has_a_stop_a_target_and_bounded_risk(market: MarketView, 
         assert decision.take_px < market.price < decision.stop_px
     contracts = decision.contracts
     assert contracts >= BTC.min_sz and (contracts / BTC.lot_sz) == (contracts / BTC.lot_sz).to_integral_value()
-    assert contracts * BTC.ct_val * market.price <= equity  # notional capped at 1x equity
+    notional = contracts * BTC.ct_val * market.price
+    assert notional <= equity  # notional capped at 1x equity
+    if limits.max_order_pct is not None:  # and inside the risk guard's limits
+        assert notional <= equity * limits.max_order_pct / 100 * LIMIT_SAFETY
+    if limits.max_exposure_pct is not None:
+        assert limits.open_exposure + notional <= equity * limits.max_exposure_pct / 100
+    assert 1 <= decision.leverage <= 3 and (limits.max_leverage is None or decision.leverage <= limits.max_leverage)
     risk = abs(market.price - decision.stop_px) * contracts * BTC.ct_val
     assert risk <= equity * RISK_FRACTION + contracts * BTC.ct_val * BTC.tick_sz
     assert 50 <= decision.confidence <= 85
@@ -60,6 +77,14 @@ def test_signals_and_position_handling() -> None:
     assert decide(up, Decimal("0.5"), Decimal(0), None, BTC).action == "none"  # too small for minSz
     # 1% of 10000 over a 1.5% stop at 60000 with 0.01 BTC contracts: 100 / (900 * 0.01) = 11.11 contracts
     assert decide(up, equity, Decimal(0), None, BTC).contracts == Decimal("11.11")
+    # The guard's limits as GET /api/trade/risk gives them: 25% per order -> 2375 USDT -> 3.95 contracts; leverage 2.
+    risk = {"limits": {"maxOrderPct": "25", "maxExposurePct": "100", "maxLeverage": "2"},
+            "state": {"openExposure": "0", "dailyLossLatched": False}}
+    capped = decide(up, equity, Decimal(0), None, BTC, guard_limits(risk))
+    assert (capped.contracts, capped.leverage) == (Decimal("3.95"), 2)
+    latched = guard_limits({**risk, "state": {"openExposure": "0", "dailyLossLatched": True}})
+    assert decide(up, equity, Decimal(0), None, BTC, latched).action == "none"
+    assert guard_limits({}) == GuardLimits()
 
 
 @pytest.mark.parametrize(("trend", "side"), [("up", "buy"), ("down", "sell")])
@@ -73,12 +98,15 @@ async def test_offline_analysis_places_an_order_with_exits(fresh_database_url: s
     assert answer["summary"].startswith(LABEL) and "stop-loss" in answer["summary"]
     assert isinstance(answer["confidence"], int) and 50 <= answer["confidence"] <= 85
     assert [c["name"] for c in answer["toolCalls"]] == [
-        "get_ticker", "get_candles", "get_account_balance", "get_positions", "get_instrument", "place_order"]
+        "get_ticker", "get_candles", "get_account_balance", "get_positions", "get_instrument", "get_risk_limits", "place_order"]
     [order] = standin_api.orders()
     assert order["side"] == side and order["runId"] == f"run-{trend}" and order["leverage"] == 3
     sl, tp = Decimal(order["slTriggerPx"]), Decimal(order["tpTriggerPx"])
     assert (sl < 60000 < tp) if side == "buy" else (tp < 60000 < sl)
-    assert answer["orders"][0]["request"]["sz"] == order["sz"]
+    # Sized inside the guard's RISK_MAX_ORDER_PCT (25% of 10000 USDT, with a 5% margin): 2375 / (60000 x 0.01) -> 3.95
+    assert order["sz"] == "3.95"
+    [recorded] = answer["orders"]
+    assert (recorded["status"], recorded["sz"], recorded["runId"]) == ("placed", "3.95", f"run-{trend}")
 
 
 async def test_offline_analysis_closes_a_position_against_the_trend_and_stands_aside_when_flat(

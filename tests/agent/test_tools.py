@@ -1,67 +1,191 @@
-"""The FastMCP tool server, listed and called in memory with fastmcp.Client against the stand-in trading API."""
+"""The FastMCP tools against the REAL trading API in front of the OKX simulator (one stack for the module).
+
+Called through fastmcp.Client (in memory: the same FastMCP server `/mcp` serves; MCP over HTTP is in
+test_process.py). Each test starts flat (positions closed, open orders cancelled).
+"""
 
 from __future__ import annotations
 
+import contextlib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, AsyncIterator
+
 import httpx
+import pytest
 from fastmcp import Client
 
 from agent.tools import build_tools_server
 from agent.trading_api import TradingApi
-from tests.agent.standin_api import TOKEN, StandInApi
+from tests.agent.conftest import BTC, FAST_API, RealStack
+from tests.conftest import _server_url, _with_db
+from tests.helpers import free_port
+from tests.stack import api_env, api_server
 
 
-async def test_tools_listed_with_annotations_and_called(standin_api: StandInApi) -> None:
-    async with httpx.AsyncClient(base_url=standin_api.base_url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-        api = TradingApi(http)
-        mcp = build_tools_server(lambda: api, default_bar="5m")
+@contextlib.asynccontextmanager
+async def tools(api_url: str, headers: dict[str, str]) -> AsyncIterator[Client]:
+    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=20) as http:
+        mcp = build_tools_server(lambda: TradingApi(http))
         async with Client(mcp) as client:
-            tools = {t.name: t for t in await client.list_tools()}
-            read_only = {n for n, t in tools.items() if t.annotations and t.annotations.read_only_hint}
-            assert read_only == {"get_ticker", "get_candles", "get_order_book", "get_funding_rate", "get_instrument",
-                                 "get_account_balance", "get_positions", "get_open_orders"}
-            assert {n for n, t in tools.items() if t.annotations.destructive_hint} == {"place_order", "cancel_order", "close_position"}
-            assert "contracts" in tools["place_order"].description.lower() and "ctVal" in tools["get_instrument"].description
+            yield client
 
-            candles = await client.call_tool("get_candles", {"instId": "BTC-USDT-SWAP", "limit": 100, "show": 3})
-            data = candles.structured_content
-            assert data["bar"] == "5m" and len(data["candles"]) == 3
-            assert data["candles"][-1][4] == standin_api.price  # newest last, close column
-            assert data["indicators"]["closes"] == 100 and 0 <= data["indicators"]["rsi14"] <= 100
-            candle_request = [r for r in standin_api.requests if r["path"] == "/api/market/candles"][-1]
-            assert candle_request["query"] == {"instId": "BTC-USDT-SWAP", "bar": "5m", "limit": "100"}
-            assert candle_request["auth"] == f"Bearer {TOKEN}"
 
-            book = (await client.call_tool("get_order_book", {"instId": "BTC-USDT-SWAP", "depth": 2})).structured_content
-            assert book["asks"][0][0] == str(standin_api.price + 0.1)
-            spec = (await client.call_tool("get_instrument", {"instId": "BTC-USDT-SWAP"})).structured_content
-            assert spec["ctVal"] == "0.01" and spec["minSz"] == "0.01"
-            funding = (await client.call_tool("get_funding_rate", {"instId": "BTC-USDT-SWAP"})).structured_content
-            assert funding["fundingRate"] == "0.0001"
+async def data(client: Client, name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    result = await client.call_tool(name, args or {})
+    return result.structured_content
 
-            placed = await client.call_tool("place_order", {"instId": "BTC-USDT-SWAP", "side": "sell", "sz": "1",
-                                                            "slTriggerPx": "61000", "runId": "run-mcp"})
-            assert placed.structured_content["origin"] == "agent"
-            assert standin_api.orders()[-1]["runId"] == "run-mcp" and standin_api.orders()[-1]["tdMode"] == "cross"
-            positions = (await client.call_tool("get_positions", {"instId": "BTC-USDT-SWAP"})).structured_content
-            assert positions["positions"][0]["pos"] == "-1"
-            closed = (await client.call_tool("close_position", {"instId": "BTC-USDT-SWAP"})).structured_content
-            assert closed["closed"] is True
 
-            refused = await client.call_tool("place_order", {"instId": "BTC-USDT-SWAP", "side": "buy", "sz": "1000"},
-                                             raise_on_error=False)
-            assert refused.is_error and "HTTP 422" in refused.content[0].text and "max_position_notional" in refused.content[0].text
-            both = await client.call_tool("place_order", {"instId": "BTC-USDT-SWAP", "side": "buy"}, raise_on_error=False)
-            assert both.is_error and "exactly one of sz" in both.content[0].text
-            bad = await client.call_tool("get_ticker", {"instId": "nope"}, raise_on_error=False)
-            assert bad.is_error
-            assert not [r for r in standin_api.requests if r["query"].get("instId") == "nope"]
+async def error_text(client: Client, name: str, args: dict[str, Any]) -> str:
+    result = await client.call_tool(name, args, raise_on_error=False)
+    assert result.is_error, result.structured_content
+    return result.content[0].text
+
+
+def last_price(stack: RealStack, inst_id: str = BTC) -> Decimal:
+    return Decimal(stack.api.get("/api/market/ticker", instId=inst_id).json()["last"])
+
+
+async def test_tools_are_listed_with_annotations_and_manuals() -> None:
+    mcp = build_tools_server(lambda: TradingApi(httpx.AsyncClient()), default_bar="5m")
+    async with Client(mcp) as client:
+        listed = {t.name: t for t in await client.list_tools()}
+    read_only = {n for n, t in listed.items() if t.annotations and t.annotations.read_only_hint}
+    assert read_only == {"get_ticker", "get_candles", "get_order_book", "get_funding_rate", "get_instrument",
+                         "get_account_balance", "get_positions", "get_open_orders", "get_risk_limits"}
+    assert {n for n, t in listed.items() if t.annotations.destructive_hint} == {"place_order", "cancel_order", "close_position"}
+    place = listed["place_order"].description
+    assert "CONTRACTS" in str(listed["place_order"].inputSchema) and "pending_approval" in place and "max_order_pct" in place
+    assert "ctVal" in listed["get_instrument"].description and "totalEq" in listed["get_account_balance"].description
+    assert "net" in listed["get_positions"].description and "slTriggerPx" in listed["get_positions"].description
+
+
+async def test_market_account_and_risk_reads(stack: RealStack) -> None:
+    async with tools(stack.api.url, stack.api.headers) as client:
+        ticker = await data(client, "get_ticker", {"instId": BTC})
+        assert Decimal(ticker["last"]) > 0 and ticker["bar"] == "3m"
+        candles = await data(client, "get_candles", {"instId": BTC, "bar": "1m", "limit": 60})
+        assert candles["indicators"]["closes"] == 60 and candles["indicators"]["ema26"] is not None
+        assert [row[0] for row in candles["candles"]] == sorted(row[0] for row in candles["candles"])
+        spec = await data(client, "get_instrument", {"instId": BTC})
+        assert spec["instId"] == BTC and (spec["ctVal"], spec["lotSz"]) == ("0.01", "0.1")
+        book = await data(client, "get_order_book", {"instId": BTC, "depth": 3})
+        assert len(book["asks"]) == 3 and book["bids"]
+        assert "not an OKX bar" in await error_text(client, "get_candles", {"instId": BTC, "bar": "7m"})
+
+        balance = await data(client, "get_account_balance")
+        sim_balance = stack.sim.control("GET", "state").json()["balance"]
+        assert Decimal(balance["totalEq"]) == Decimal(sim_balance["totalEq"])
+        assert set(balance["usdt"]) == {"eq", "available", "frozen", "cashBal"} and balance["totalEqCcy"] == "USD"
+        assert balance["currencies"][0]["ccy"] == "USDT" and "details" not in balance
+        assert await data(client, "get_positions", {"instId": BTC}) == {"positions": []}
+        assert await data(client, "get_open_orders", {"instId": BTC}) == {"orders": []}
+        risk = await data(client, "get_risk_limits")
+        assert risk["limits"]["maxOrderPct"] == "25" and risk["limits"]["approvalMode"] == "auto"
+        assert risk["state"]["dailyLossLatched"] is False
+
+
+async def test_order_with_exits_is_recorded_as_the_runs_then_closed(stack: RealStack) -> None:
+    price = last_price(stack)
+    stop, target = (price * Decimal("0.98")).quantize(Decimal("0.1")), (price * Decimal("1.03")).quantize(Decimal("0.1"))
+    async with tools(stack.api.url, stack.api.headers) as client:
+        placed = await data(client, "place_order", {"instId": BTC, "side": "buy", "ordType": "market", "sz": "1.5",
+                                                    "leverage": 3, "slTriggerPx": str(stop), "tpTriggerPx": str(target),
+                                                    "runId": "run-tools-1"})
+        assert placed["status"] == "placed" and placed["state"] == "filled", placed
+        assert (placed["origin"], placed["runId"], placed["sz"], placed["lever"]) == ("agent", "run-tools-1", "1.5", "3")
+        assert Decimal(placed["slTriggerPx"]) == stop and Decimal(placed["tpTriggerPx"]) == target
+
+        # The API recorded it as the agent's, with the run id; the simulator holds the position.
+        [record] = [o for o in stack.orders(instId=BTC) if o["clOrdId"] == placed["clOrdId"]]
+        assert (record["origin"], record["runId"], record["purpose"]) == ("agent", "run-tools-1", "order")
+        [sim_position] = [p for p in stack.sim.control("GET", "state").json()["positions"] if p["instId"] == BTC]
+        assert Decimal(sim_position["pos"]) == Decimal("1.5")
+
+        [position] = (await data(client, "get_positions", {"instId": BTC}))["positions"]
+        assert (position["posSide"], Decimal(position["pos"]), position["lever"]) == ("net", Decimal("1.5"), "3")
+        assert Decimal(position["slTriggerPx"]) == stop
+
+        closed = await data(client, "close_position", {"instId": BTC, "runId": "run-tools-1"})
+        assert closed["status"] == "placed" and closed["purpose"] == "close" and closed["side"] == "sell"
+        assert closed["runId"] == "run-tools-1" and closed["origin"] == "agent"
+        assert (await data(client, "get_positions", {"instId": BTC}))["positions"] == []
+        again = await error_text(client, "close_position", {"instId": BTC})
+        assert "HTTP 404" in again and "no open position" in again
+
+
+async def test_limit_order_is_listed_open_then_cancelled(stack: RealStack) -> None:
+    far_below = (last_price(stack) * Decimal("0.5")).quantize(Decimal("0.1"))
+    async with tools(stack.api.url, stack.api.headers) as client:
+        placed = await data(client, "place_order", {"instId": BTC, "side": "buy", "ordType": "limit", "sz": "1",
+                                                    "px": str(far_below), "clOrdId": "toolsLimit1"})
+        assert placed["status"] == "placed" and placed["state"] == "live" and placed["origin"] == "manual"
+        [working] = (await data(client, "get_open_orders", {"instId": BTC}))["orders"]
+        assert working["clOrdId"] == "toolsLimit1" and Decimal(working["px"]) == far_below
+        cancelled = await data(client, "cancel_order", {"instId": BTC, "ordId": working["ordId"]})
+        assert cancelled["canceled"] is True and cancelled["order"]["state"] == "canceled"
+        assert (await data(client, "get_open_orders", {"instId": BTC}))["orders"] == []
+        assert "ordId" in await error_text(client, "cancel_order", {"instId": BTC, "ordId": "not-digits"})
+
+
+async def test_refusals_and_duplicates_are_readable(stack: RealStack) -> None:
+    price = last_price(stack)
+    async with tools(stack.api.url, stack.api.headers) as client:
+        refused = await error_text(client, "place_order", {"instId": BTC, "side": "buy", "sz": "1000", "runId": "run-big"})
+        assert "risk guard refused" in refused and "rule max_order_pct" in refused and "HTTP 422" in refused
+        assert "limit " in refused and "actual " in refused and "RISK_MAX_ORDER_PCT" in refused
+        wrong_tp = await error_text(client, "place_order", {"instId": BTC, "side": "buy", "sz": "1",
+                                                            "tpTriggerPx": str(price * Decimal("0.9"))})
+        assert "HTTP 400" in wrong_tp and "field tpTriggerPx" in wrong_tp
+        assert "exactly one of sz" in await error_text(client, "place_order", {"instId": BTC, "side": "buy"})
+        assert "only for limit" in await error_text(client, "place_order", {"instId": BTC, "side": "buy", "sz": "1", "px": "1"})
+
+        first = await data(client, "place_order", {"instId": BTC, "side": "sell", "sz": "1", "clOrdId": "toolsDup1", "runId": "run-dup"})
+        second = await data(client, "place_order", {"instId": BTC, "side": "sell", "sz": "1", "clOrdId": "toolsDup1", "runId": "run-dup"})
+        assert first["status"] == "placed" and second["status"] == "duplicate" and second["ordId"] == first["ordId"]
+    refusals = stack.api.get("/api/trade/risk/refusals").json()["refusals"]
+    assert any(r["runId"] == "run-big" and r["origin"] == "agent" and r["rule"] == "max_order_pct" for r in refusals)
+    assert len([o for o in stack.orders(instId=BTC) if o["clOrdId"] == "toolsDup1"]) == 1
+
+
+async def test_approval_mode_answers_pending_and_places_nothing(stack: RealStack, tmp_path: Path) -> None:
+    """A second API on the same simulator, TRADE_APPROVAL_MODE=manual: agent orders wait for a person."""
+    import psycopg
+
+    name = f"t_appr_{free_port()}"
+    server = _server_url()
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        env = api_env(stack.sim, _with_db(server, name), **FAST_API, TRADE_APPROVAL_MODE="manual")
+        with api_server(tmp_path, env) as api:
+            sim_orders_before = len(stack.sim.control("GET", "state").json()["orders"]["history"])
+            async with tools(api.url, api.headers) as client:
+                pending = await data(client, "place_order", {"instId": BTC, "side": "buy", "sz": "1", "runId": "run-appr"})
+                closing = await error_text(client, "close_position", {"instId": BTC, "runId": "run-appr"})
+            assert pending["status"] == "pending_approval" and isinstance(pending["approvalId"], int)
+            assert pending["runId"] == "run-appr" and pending["sz"] == "1" and "not placed" in pending["note"]
+            assert "no open position" in closing
+            [approval] = api.get("/api/trade/approvals").json()["approvals"]
+            assert approval["id"] == pending["approvalId"] and approval["runId"] == "run-appr"
+            assert len(stack.sim.control("GET", "state").json()["orders"]["history"]) == sim_orders_before
+            assert not [o for o in api.get("/api/account/orders").json()["orders"] if o["runId"] == "run-appr"]
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 async def test_api_unreachable_is_a_tool_error() -> None:
-    from tests.helpers import free_port
+    async with tools(f"http://127.0.0.1:{free_port()}", {}) as client:
+        text = await error_text(client, "get_account_balance", {})
+    assert "unreachable" in text
 
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{free_port()}") as http:
-        mcp = build_tools_server(lambda: TradingApi(http))
-        async with Client(mcp) as client:
-            result = await client.call_tool("get_account_balance", {}, raise_on_error=False)
-    assert result.is_error and "unreachable" in result.content[0].text
+
+@pytest.mark.parametrize("path", ["/api/account/balances", "/api/trade/order"])
+async def test_wrong_token_is_a_readable_refusal(stack: RealStack, path: str) -> None:
+    async with tools(stack.api.url, {"Authorization": "Bearer wrong"}) as client:
+        if path.endswith("balances"):
+            text = await error_text(client, "get_account_balance", {})
+        else:
+            text = await error_text(client, "place_order", {"instId": BTC, "side": "buy", "sz": "1"})
+    assert "HTTP 401" in text

@@ -1,5 +1,6 @@
 // Names for the generated OpenAPI types the app uses. Nothing here is hand-typed: every alias
-// points into schema-api.ts / schema-agent.ts, produced by `pnpm gen:api`.
+// points into schema-api.ts / schema-agent.ts, produced by `pnpm gen:api` from the services'
+// exported documents (plus openapi/pending/*.json for what they do not declare yet).
 import type { components as ApiComponents } from './schema-api.ts';
 import type { components as AgentComponents } from './schema-agent.ts';
 
@@ -7,25 +8,30 @@ type ApiSchema = ApiComponents['schemas'];
 type AgentSchema = AgentComponents['schemas'];
 
 export type Health = ApiSchema['Health'];
-export type Ticker = ApiSchema['Ticker'];
+export type Ticker = ApiSchema['TickerOut'];
+/** A `ticker` event of GET /api/stream (no `bar` / `barCandle`: those come with the REST snapshot). */
+export type StreamTicker = ApiSchema['StreamTicker'];
 export type Candle = ApiSchema['Candle'];
+export type CandlesOut = ApiSchema['CandlesOut'];
 export type Instrument = ApiSchema['Instrument'];
 export type Balance = ApiSchema['Balance'];
+export type BalanceEvent = ApiSchema['BalanceEvent'];
 export type BalanceSnapshot = ApiSchema['BalanceSnapshot'];
 export type InitialEquity = ApiSchema['InitialEquity'];
 export type Position = ApiSchema['Position'];
 export type Order = ApiSchema['Order'];
 export type Fill = ApiSchema['Fill'];
 export type OrderRequest = ApiSchema['OrderRequest'];
-export type OrderResult = ApiSchema['OrderResult'];
-export type RiskRefusal = ApiSchema['RiskRefusal'];
+export type OrderPlaced = ApiSchema['OrderPlaced'];
+export type ApprovalPending = ApiSchema['ApprovalPending'];
+export type RiskRefusalError = ApiSchema['RiskRefusalError'];
+export type RiskStatus = ApiSchema['RiskStatus'];
 export type Approval = ApiSchema['Approval'];
 export type StrategyRun = ApiSchema['StrategyRun'];
-export type ToolCall = ApiSchema['ToolCall'];
+export type RunToolCall = ApiSchema['RunToolCall'];
 export type RunOrder = ApiSchema['RunOrder'];
 export type SchedulerStatus = ApiSchema['SchedulerStatus'];
 export type SchedulerInstrument = ApiSchema['SchedulerInstrument'];
-export type TriggerEvent = ApiSchema['TriggerEvent'];
 export type RunSource = StrategyRun['source'];
 
 export type AgentHealth = AgentSchema['AgentHealth'];

@@ -38,8 +38,8 @@ export function AccountCards({ balance, initialEquity, onSaveInitial }: {
       </div>
       <div className="card stat">
         <span className="stat-label">{t('account.available')}</span>
-        <span className="stat-value">{formatUsd(balance?.availBal)}</span>
-        <span className="stat-sub">{t('account.frozen')} {formatUsd(balance?.frozenBal)}</span>
+        <span className="stat-value">{formatUsd(balance?.usdtAvailable)}</span>
+        <span className="stat-sub">{t('account.frozen')} {formatUsd(balance?.usdtFrozen)}</span>
       </div>
       <div className="card stat">
         <span className="stat-label">{t('account.pnl')}</span>

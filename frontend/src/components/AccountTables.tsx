@@ -33,7 +33,7 @@ export function PositionsTable({ positions, instruments, onClose }: { positions:
                 <tr key={`${p.instId}-${p.posSide}`}>
                   <td>{p.instId}</td>
                   <td className={side === 'long' ? 'up' : 'down'}>{side}</td>
-                  <td className="num">{formatDecimal(p.pos)}</td>
+                  <td className="num" data-testid="position-size">{formatDecimal(p.pos)}</td>
                   <td className="num">{formatPrice(p.avgPx, tick)}</td>
                   <td className="num">{formatPrice(p.markPx, tick)}</td>
                   <td className={`num ${upl?.startsWith('-') ? 'down' : 'up'}`}>{formatUsd(upl, { signed: true })}</td>
@@ -78,12 +78,12 @@ export function OrdersTable({ orders, instruments, onCancel }: { orders: Order[]
           </thead>
           <tbody>
             {orders.map((o) => (
-              <tr key={o.ordId || o.clOrdId}>
-                <td>{formatDateTime(o.cTime)}</td>
+              <tr key={o.id}>
+                <td>{formatDateTime(o.okxCreatedAt ?? o.createdAt)}</td>
                 <td>{o.instId}</td>
                 <td className={o.side === 'buy' ? 'up' : 'down'}>{o.side}</td>
                 <td>{o.ordType}</td>
-                <td className="num">{formatPrice(o.px, instruments[o.instId]?.tickSz)}</td>
+                <td className="num">{o.ordType === 'market' ? '—' : formatPrice(o.px, instruments[o.instId]?.tickSz)}</td>
                 <td className="num">{formatDecimal(o.sz)}</td>
                 <td className="num">{formatDecimal(o.accFillSz ?? '0')}</td>
                 <td>{o.state}</td>
@@ -115,8 +115,8 @@ export function FillsTable({ fills, instruments }: { fills: Fill[]; instruments:
         </thead>
         <tbody>
           {fills.map((f) => (
-            <tr key={f.tradeId + f.ordId}>
-              <td>{formatDateTime(f.ts)}</td>
+            <tr key={`${f.instId}-${f.tradeId}`}>
+              <td>{formatDateTime(f.filledAt)}</td>
               <td>{f.instId}</td>
               <td className={f.side === 'buy' ? 'up' : 'down'}>{f.side}</td>
               <td className="num">{formatPrice(f.fillPx, instruments[f.instId]?.tickSz)}</td>

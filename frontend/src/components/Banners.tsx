@@ -10,7 +10,7 @@ export function Banners() {
   const health = useApiData((signal) => api.get('/api/health', { signal }), 'health', 60_000);
   const agentHealth = useApiData((signal) => agent.get('/health', { signal }), 'agent-health', 60_000);
   const okx = health.data?.okx;
-  const provider = agentHealth.data?.provider ?? health.data?.agent?.provider ?? null;
+  const provider = agentHealth.data?.provider ?? null;
   return (
     <div className="banners">
       {okx?.simulator && <div className="banner banner-info" data-testid="banner-simulator">{t('banner.simulator')}</div>}

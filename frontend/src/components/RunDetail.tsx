@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import type { StrategyRun } from '../api/types.ts';
+import type { RunOrder, RunToolCall, StrategyRun } from '../api/types.ts';
 import { useI18n } from '../i18n.tsx';
 import { formatBps, formatDateTime, formatDecimal, formatDuration, formatPrice } from '../lib/format.ts';
 import { runDurationMs } from '../lib/strategy.ts';
@@ -11,8 +11,22 @@ export function JsonBlock({ value }: { value: unknown }) {
   return <pre className="json">{text.length > 4000 ? text.slice(0, 4000) + '\n…' : text}</pre>;
 }
 
+/** Tool arguments and results are JSON text; shown pretty when they parse, as text when not. */
+function parseJsonText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
 export function RunDetail({ run, tickSz, onClose }: { run: StrategyRun; tickSz?: string; onClose: () => void }) {
   const { t } = useI18n();
+  // StrategyRun declares toolCalls / orders as untyped lists; their items are the agent's
+  // RunToolCall / RunOrder (openapi/pending/api.json, checked against real runs by the e2e suite).
+  const toolCalls = (run.toolCalls ?? []) as RunToolCall[];
+  const orders = (run.orders ?? []) as RunOrder[];
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
     window.addEventListener('keydown', onKey);
@@ -47,19 +61,19 @@ export function RunDetail({ run, tickSz, onClose }: { run: StrategyRun; tickSz?:
         </section>
         <section>
           <h3>{t('run.toolCalls')}</h3>
-          {(run.toolCalls ?? []).length === 0 ? (
+          {toolCalls.length === 0 ? (
             <p className="muted">{t('run.noTools')}</p>
           ) : (
-            <ol className="tool-list">
-              {(run.toolCalls ?? []).map((call, index) => (
-                <li key={call.id ?? index}>
+            <ol className="tool-list" data-testid="run-tool-calls">
+              {toolCalls.map((call, index) => (
+                <li key={call.id || index}>
                   <details>
                     <summary>
-                      <code>{call.name}</code> {call.error ? <span className="down">✕ {call.error}</span> : null}
-                      {call.durationMs !== null && call.durationMs !== undefined ? <span className="muted small"> {formatDuration(call.durationMs)}</span> : null}
+                      <code>{call.name}</code> {call.ok ? <span className="up">✓</span> : <span className="down">✕</span>}
+                      {typeof call.durationMs === 'number' ? <span className="muted small"> {formatDuration(call.durationMs)}</span> : null}
                     </summary>
-                    <JsonBlock value={call.arguments} />
-                    <JsonBlock value={call.result} />
+                    <JsonBlock value={parseJsonText(call.arguments)} />
+                    <JsonBlock value={parseJsonText(call.result)} />
                   </details>
                 </li>
               ))}
@@ -68,21 +82,21 @@ export function RunDetail({ run, tickSz, onClose }: { run: StrategyRun; tickSz?:
         </section>
         <section>
           <h3>{t('run.orders')}</h3>
-          {(run.orders ?? []).length === 0 ? (
+          {orders.length === 0 ? (
             <p className="muted">{t('run.noOrders')}</p>
           ) : (
             <div className="table-wrap">
               <table>
-                <thead><tr><th>{t('col.side')}</th><th>{t('col.type')}</th><th className="num">{t('col.size')}</th><th className="num">{t('col.price')}</th><th>{t('col.state')}</th><th>clOrdId</th></tr></thead>
+                <thead><tr><th>{t('run.tool')}</th><th>{t('col.side')}</th><th>{t('col.type')}</th><th className="num">{t('col.size')}</th><th>{t('col.tpsl')}</th><th>{t('col.state')}</th></tr></thead>
                 <tbody>
-                  {(run.orders ?? []).map((o) => (
-                    <tr key={o.clOrdId}>
-                      <td className={o.side === 'buy' ? 'up' : 'down'}>{o.side}</td>
-                      <td>{o.ordType}</td>
+                  {orders.map((o, index) => (
+                    <tr key={o.clOrdId ?? index}>
+                      <td><code>{o.tool}</code></td>
+                      <td className={o.side === 'buy' ? 'up' : o.side === 'sell' ? 'down' : ''}>{o.side ?? '—'}</td>
+                      <td>{o.ordType ?? '—'}</td>
                       <td className="num">{formatDecimal(o.sz)}</td>
-                      <td className="num">{formatPrice(o.px, tickSz)}</td>
-                      <td>{o.state ?? o.sMsg ?? '—'}</td>
-                      <td><code>{o.clOrdId}</code></td>
+                      <td>{formatPrice(o.tpTriggerPx, tickSz)} / {formatPrice(o.slTriggerPx, tickSz)}</td>
+                      <td>{o.state ?? o.status ?? '—'}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -4,7 +4,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import { api } from '../api/client.ts';
 import { fetchSse } from '../api/sse-fetch.ts';
-import type { Ticker } from '../api/types.ts';
+import type { StreamTicker } from '../api/types.ts';
 import { reconnectDelayMs } from '../lib/sse.ts';
 import { type TickerState, initialTickerState, tickerReducer } from '../lib/tickers.ts';
 
@@ -75,7 +75,7 @@ export function StreamProvider({ children }: { children: ReactNode }) {
             onEvent: (name, payload, raw) => {
               lastEventId = raw.id;
               setLastEventAt(Date.now());
-              if (name === 'ticker') dispatch({ type: 'ticker', ticker: payload as Ticker, now: Date.now() });
+              if (name === 'ticker') dispatch({ type: 'ticker', ticker: payload as StreamTicker, now: Date.now() });
               if (name === 'ticker' || name === 'run' || name === 'trigger' || name === 'balance' || name === 'scheduler') emit(name, payload);
             },
           });

@@ -1,5 +1,6 @@
 // Turns API records into chart series. Pure: lightweight-charts itself is loaded lazily by the
 // chart components, so nothing here imports it.
+import type { BalanceSnapshot, Candle } from '../api/types.ts';
 import { parseDecimal, toNumber } from './decimal.ts';
 import { parseTime } from './format.ts';
 
@@ -41,23 +42,18 @@ function num(value: string | number | null | undefined): number | null {
   return parsed ? toNumber(parsed) : null;
 }
 
-export interface CandleRecord {
-  ts: string | number;
-  open: string;
-  high: string;
-  low: string;
-  close: string;
-}
+/** The fields of an API candle (GET /api/market/candles `candles[]`) the chart needs. */
+export type CandleRecord = Pick<Candle, 'ts' | 'o' | 'h' | 'l' | 'c'>;
 
 /** API candles → ascending, one per timestamp (the newest record wins), invalid rows dropped. */
 export function toCandlePoints(records: readonly CandleRecord[]): CandlePoint[] {
   const byTs = new Map<number, CandlePoint>();
   for (const record of records) {
     const ts = parseTime(record.ts);
-    const open = num(record.open);
-    const high = num(record.high);
-    const low = num(record.low);
-    const close = num(record.close);
+    const open = num(record.o);
+    const high = num(record.h);
+    const low = num(record.l);
+    const close = num(record.c);
     if (ts === null || open === null || high === null || low === null || close === null) continue;
     byTs.set(ts, { ts, open, high, low, close });
   }
@@ -81,10 +77,8 @@ export function applyTick(candles: readonly CandlePoint[], price: number, tickMs
   return [...candles, { ts, open: price, high: price, low: price, close: price }];
 }
 
-export interface SnapshotRecord {
-  totalEq: string;
-  createdAt: string;
-}
+/** The fields of a stored balance snapshot (GET /api/account/balances/snapshots) the curve needs. */
+export type SnapshotRecord = Pick<BalanceSnapshot, 'totalEq' | 'ts'>;
 
 /** Balance snapshots → ascending equity points, one per second (charts need strictly rising times). */
 export function toEquityPoints(snapshots: readonly SnapshotRecord[], live?: { totalEq: string; ts: number } | null): LinePoint[] {
@@ -94,7 +88,7 @@ export function toEquityPoints(snapshots: readonly SnapshotRecord[], live?: { to
     const second = Math.floor(ms / 1000);
     bySecond.set(second, { ts: second * 1000, value });
   };
-  for (const snapshot of snapshots) addPoint(parseTime(snapshot.createdAt), num(snapshot.totalEq));
+  for (const snapshot of snapshots) addPoint(parseTime(snapshot.ts), num(snapshot.totalEq));
   const points = [...bySecond.values()].sort((a, b) => a.ts - b.ts);
   if (live) {
     const last = points[points.length - 1];

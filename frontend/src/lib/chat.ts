@@ -1,6 +1,9 @@
 // Chat transcript assembly from the agent's /chat SSE stream: text deltas append to the answer
 // being written, tool calls appear as they start and get their result when it arrives.
-import type { ChatSessionMessage } from '../api/types.ts';
+import type { ChatDeltaEvent, ChatFinalEvent, ChatSessionEvent, ChatSessionMessage, ChatToolCallEvent, ChatToolResultEvent } from '../api/types.ts';
+
+/** The fields of a stored session message (GET /agent/sessions/{id}) the transcript needs. */
+export type HistoryEntry = Pick<ChatSessionMessage, 'role'> & Partial<Pick<ChatSessionMessage, 'content' | 'toolCalls' | 'toolCallId'>>;
 
 export interface ToolPart {
   kind: 'tool';
@@ -36,7 +39,7 @@ export interface ChatState {
 
 export type ChatAction =
   | { type: 'reset'; sessionId: string | null }
-  | { type: 'history'; sessionId: string; messages: readonly ChatSessionMessage[] }
+  | { type: 'history'; sessionId: string; messages: readonly HistoryEntry[] }
   | { type: 'send'; id: string; text: string }
   | { type: 'session'; sessionId: string }
   | { type: 'delta'; text: string }
@@ -71,7 +74,7 @@ function parseArguments(value: unknown): unknown {
 }
 
 /** Stored session messages (OpenAI-style roles) → transcript; tool results are attached to their calls. */
-export function historyToMessages(history: readonly ChatSessionMessage[]): ChatMessage[] {
+export function historyToMessages(history: readonly HistoryEntry[]): ChatMessage[] {
   const messages: ChatMessage[] = [];
   const toolById = new Map<string, ToolPart>();
   history.forEach((entry, index) => {
@@ -166,25 +169,36 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   }
 }
 
-/** Maps one decoded SSE event of /agent/chat to a reducer action (null for unknown events). */
+/**
+ * Maps one decoded SSE event of /agent/chat to a reducer action (null for events the transcript does
+ * not show: `reasoning`, pings, unknown names). Event names and payloads are the agent's
+ * (ChatSessionEvent, ChatDeltaEvent, ChatToolCallEvent, ChatToolResultEvent, ChatFinalEvent,
+ * ChatErrorEvent in its OpenAPI document); fields are still checked, as the stream is not typed.
+ */
 export function chatEventToAction(name: string, payload: unknown): ChatAction | null {
   const data = (payload && typeof payload === 'object' ? payload : {}) as Record<string, unknown>;
   const str = (key: string): string | null => (typeof data[key] === 'string' ? (data[key] as string) : null);
   switch (name) {
-    case 'session':
-      return str('sessionId') ? { type: 'session', sessionId: str('sessionId')! } : null;
+    case 'session': {
+      const event = data as Partial<ChatSessionEvent>;
+      return typeof event.sessionId === 'string' ? { type: 'session', sessionId: event.sessionId } : null;
+    }
     case 'delta':
-    case 'text':
-      return { type: 'delta', text: str('text') ?? str('delta') ?? (typeof payload === 'string' ? payload : '') };
-    case 'tool_call':
-      return { type: 'toolCall', id: str('id') ?? str('name') ?? 'tool', name: str('name') ?? '?', arguments: data.arguments };
-    case 'tool_result':
-      return { type: 'toolResult', id: str('id') ?? str('name') ?? 'tool', result: data.result, isError: data.isError === true };
-    case 'final':
-    case 'done':
-      return { type: 'final', content: str('content'), sessionId: str('sessionId') };
+      return { type: 'delta', text: (data as Partial<ChatDeltaEvent>).text ?? '' };
+    case 'tool_call': {
+      const event = data as Partial<ChatToolCallEvent>;
+      return { type: 'toolCall', id: event.id ?? event.name ?? 'tool', name: event.name ?? '?', arguments: event.arguments };
+    }
+    case 'tool_result': {
+      const event = data as Partial<ChatToolResultEvent>;
+      return { type: 'toolResult', id: event.id ?? event.name ?? 'tool', result: event.result, isError: event.isError === true };
+    }
+    case 'final': {
+      const event = data as Partial<ChatFinalEvent>;
+      return { type: 'final', content: str('content'), sessionId: typeof event.sessionId === 'string' ? event.sessionId : null };
+    }
     case 'error':
-      return { type: 'error', error: str('error') ?? str('detail') ?? 'error' };
+      return { type: 'error', error: str('error') ?? 'error' };
     default:
       return null;
   }

@@ -28,7 +28,7 @@ export function Chat() {
     streamRef.current?.abort();
     setLoadError(null);
     try {
-      const detail = await agent.get('/sessions/{id}', { path: { id } });
+      const detail = await agent.get('/sessions/{session_id}', { path: { session_id: id } });
       dispatch({ type: 'history', sessionId: detail.id, messages: detail.messages });
     } catch (error) {
       setLoadError(error as Error);

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { api } from '../api/client.ts';
-import type { Balance, StrategyRun } from '../api/types.ts';
+import type { Balance, BalanceEvent, BalanceSnapshot, StrategyRun } from '../api/types.ts';
 import { AccountCards } from '../components/AccountCards.tsx';
 import { FillsTable, OrdersTable, PositionsTable } from '../components/AccountTables.tsx';
 import { CandleChart, EquityChart } from '../components/LazyCharts.tsx';
@@ -16,6 +16,20 @@ import { parseTime } from '../lib/format.ts';
 import { runsReducer } from '../lib/runs.ts';
 
 const DEFAULT_BAR = '3m';
+const SNAPSHOT_PAGE = 1000;
+const MAX_SNAPSHOT_PAGES = 20;
+
+/** The stored equity curve, oldest first: the API pages with the cursor `after` (the last id seen). */
+async function loadAllSnapshots(signal: AbortSignal): Promise<BalanceSnapshot[]> {
+  const all: BalanceSnapshot[] = [];
+  let after: number | null = 0;
+  for (let page = 0; page < MAX_SNAPSHOT_PAGES && after !== null; page += 1) {
+    const answer: { snapshots: BalanceSnapshot[]; nextAfter: number | null } = await api.get('/api/account/balances/snapshots', { query: { limit: String(SNAPSHOT_PAGE), after: String(after) }, signal });
+    all.push(...answer.snapshots);
+    after = answer.nextAfter;
+  }
+  return all;
+}
 
 export function Dashboard() {
   const { t } = useI18n();
@@ -27,16 +41,16 @@ export function Dashboard() {
   const length = barMs(bar);
 
   const candles = useApiData<CandlePoint[]>(
-    async (signal) => (instId ? toCandlePoints(await api.get('/api/market/candles', { query: { instId, bar, limit: 300 }, signal })) : []),
+    async (signal) => (instId ? toCandlePoints((await api.get('/api/market/candles', { query: { instId, bar, limit: 300 }, signal })).candles) : []),
     `candles:${instId}:${bar}`,
   );
   const runs = useApiData<StrategyRun[]>((signal) => (instId ? api.get('/api/model/strategy-runs', { query: { instId, limit: 200 }, signal }) : Promise.resolve([])), `runs:${instId}`);
   const balance = useApiData<Balance>((signal) => api.get('/api/account/balances', { signal }), 'balance', 60_000);
   const initialEquity = useApiData((signal) => api.get('/api/account/initial-equity', { signal }), 'initial-equity');
-  const snapshots = useApiData((signal) => api.get('/api/account/balances/snapshots', { query: { limit: 1000 }, signal }), 'snapshots', 120_000);
-  const positions = useApiData((signal) => api.get('/api/account/positions', { signal }), 'positions', 15_000);
-  const orders = useApiData((signal) => api.get('/api/account/orders', { query: { state: 'open', limit: 100 }, signal }), 'orders', 15_000);
-  const fills = useApiData((signal) => api.get('/api/account/fills', { query: { limit: 30 }, signal }), 'fills', 30_000);
+  const snapshots = useApiData((signal) => loadAllSnapshots(signal), 'snapshots', 120_000);
+  const positions = useApiData(async (signal) => (await api.get('/api/account/positions', { signal })).positions, 'positions', 15_000);
+  const orders = useApiData(async (signal) => (await api.get('/api/account/orders', { query: { state: 'open', limit: '100' }, signal })).orders, 'orders', 15_000);
+  const fills = useApiData(async (signal) => (await api.get('/api/account/fills', { query: { limit: '30' }, signal })).fills, 'fills', 30_000);
   const [liveBalanceAt, setLiveBalanceAt] = useState<number | null>(null);
 
   useStreamEvent('ticker', (payload) => {
@@ -56,7 +70,9 @@ export function Dashboard() {
     }
   });
   useStreamEvent('balance', (payload) => {
-    balance.setData(() => payload as Balance);
+    // the event carries the new reading only; the rest (initial equity, details) stays from the GET
+    const event = payload as BalanceEvent;
+    balance.setData((previous) => (previous ? { ...previous, totalEq: event.totalEq, usdtAvailable: event.usdtAvailable, usdtFrozen: event.usdtFrozen, upl: event.upl, ts: event.ts } : previous));
     setLiveBalanceAt(Date.now());
     positions.reload();
     orders.reload();
@@ -65,7 +81,7 @@ export function Dashboard() {
 
   const markers = useMemo(() => toRunMarkers(runs.data ?? [], candles.data ?? [], length), [runs.data, candles.data, length]);
   const equityPoints = useMemo(
-    () => toEquityPoints(snapshots.data ?? [], balance.data && liveBalanceAt ? { totalEq: balance.data.totalEq, ts: liveBalanceAt } : null),
+    () => toEquityPoints(snapshots.data ?? [], balance.data?.totalEq && liveBalanceAt ? { totalEq: balance.data.totalEq, ts: liveBalanceAt } : null),
     [snapshots.data, balance.data, liveBalanceAt],
   );
   const initial = parseDecimal(initialEquity.data?.amount ?? null);
@@ -117,6 +133,7 @@ export function Dashboard() {
               instruments={instruments}
               onClose={async (p) => {
                 await api.post('/api/trade/close-position', { body: { instId: p.instId, posSide: p.posSide as 'net' | 'long' | 'short' } });
+                balance.reload();
                 positions.reload();
                 orders.reload();
                 fills.reload();
@@ -131,10 +148,10 @@ export function Dashboard() {
           <DataState data={orders.data} error={orders.error} loading={orders.loading} reload={orders.reload}>
             {(data) => (
               <OrdersTable
-                orders={data.filter((o) => o.state === 'live' || o.state === 'partially_filled')}
+                orders={data}
                 instruments={instruments}
                 onCancel={async (o) => {
-                  await api.post('/api/trade/cancel', { body: { instId: o.instId, ordId: o.ordId } });
+                  await api.post('/api/trade/cancel', { body: o.ordId ? { instId: o.instId, ordId: o.ordId } : { instId: o.instId, clOrdId: o.clOrdId } });
                   orders.reload();
                 }}
               />

@@ -21,7 +21,9 @@ export function Strategy() {
   const tickSizes = tickSizeMap(instruments);
   const status = useApiData<SchedulerStatus>((signal) => api.get('/api/scheduler/status', { signal }), 'scheduler-status', 30_000);
   const runs = useApiData<StrategyRun[]>((signal) => api.get('/api/model/strategy-runs', { query: { limit: 100 }, signal }), 'runs-all');
-  const approvals = useApiData<Approval[]>((signal) => api.get('/api/trade/approvals', { signal }), 'approvals', 15_000);
+  const approvals = useApiData<Approval[]>(async (signal) => (await api.get('/api/trade/approvals', { signal })).approvals, 'approvals', 15_000);
+  const risk = useApiData((signal) => api.get('/api/trade/risk', { signal }), 'risk', 60_000);
+  const approvalMode = risk.data?.limits.approvalMode ?? null;
   const [detailId, setDetailId] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const action = useAction();
@@ -52,7 +54,7 @@ export function Strategy() {
       <DataState data={status.data} error={status.error} loading={status.loading} reload={status.reload}>
         {(s) => (
           <>
-            <AutomationBar status={s} onRunAll={() => void runNow()} busy={action.busy} onChanged={(next) => status.setData(() => next)} />
+            <AutomationBar status={s} approvalMode={approvalMode} onRunAll={() => void runNow()} busy={action.busy} onChanged={(next) => status.setData(() => next)} />
             <div className="grid grid-cards">
               {s.instruments.map((inst) => (
                 <InstrumentCard key={inst.instId} inst={inst} status={s} now={now} tickSz={tickSizes[inst.instId]} busy={action.busy} onRun={() => void runNow(inst.instId)} />
@@ -61,7 +63,7 @@ export function Strategy() {
           </>
         )}
       </DataState>
-      <Approvals approvals={approvals} mode={status.data?.approvalMode ?? null} />
+      <Approvals approvals={approvals} mode={approvalMode} />
       <section className="panel">
         <header className="panel-head"><h2>{t('strategy.history')}</h2></header>
         <DataState data={runs.data} error={runs.error} loading={runs.loading} reload={runs.reload} isEmpty={(d) => d.length === 0} empty={t('strategy.noRuns')}>
@@ -100,7 +102,7 @@ export function Strategy() {
   );
 }
 
-function AutomationBar({ status, onRunAll, busy, onChanged }: { status: SchedulerStatus; onRunAll: () => void; busy: boolean; onChanged: (s: SchedulerStatus) => void }) {
+function AutomationBar({ status, approvalMode, onRunAll, busy, onChanged }: { status: SchedulerStatus; approvalMode: string | null; onRunAll: () => void; busy: boolean; onChanged: (s: SchedulerStatus) => void }) {
   const { t } = useI18n();
   const [reason, setReason] = useState('');
   const action = useAction();
@@ -113,7 +115,7 @@ function AutomationBar({ status, onRunAll, busy, onChanged }: { status: Schedule
         <div className="muted small">
           {status.scheduleEnabled ? t('strategy.schedule', { secs: status.intervalSecs }) : t('strategy.scheduleOff')} ·{' '}
           {status.volTriggerEnabled ? t('strategy.volOn', { bps: status.thresholdBps }) : t('strategy.volOff')}
-          {status.approvalMode && <> · {t('strategy.approvalMode', { mode: status.approvalMode })}</>}
+          {approvalMode && <> · {t('strategy.approvalMode', { mode: approvalMode })}</>}
           {status.analysisRunning && <> · <span className="pulse">{t('strategy.running')}</span></>}
         </div>
       </div>
@@ -177,8 +179,8 @@ function Approvals({ approvals, mode }: { approvals: ReturnType<typeof useApiDat
   if (mode !== 'manual' && pending.length === 0 && !approvals.error) return null;
   const decide = (approval: Approval, verdict: 'approve' | 'reject') =>
     action.run(async () => {
-      if (verdict === 'approve') await api.post('/api/trade/approvals/{id}/approve', { path: { id: approval.id } });
-      else await api.post('/api/trade/approvals/{id}/reject', { path: { id: approval.id }, body: {} });
+      if (verdict === 'approve') await api.post('/api/trade/approvals/{approval_id}/approve', { path: { approval_id: approval.id } });
+      else await api.post('/api/trade/approvals/{approval_id}/reject', { path: { approval_id: approval.id } });
       approvals.reload();
     });
   return (
@@ -193,20 +195,24 @@ function Approvals({ approvals, mode }: { approvals: ReturnType<typeof useApiDat
                 <tr><th>{t('col.time')}</th><th>{t('col.instrument')}</th><th>{t('col.side')}</th><th>{t('col.type')}</th><th className="num">{t('col.size')}</th><th>{t('col.tpsl')}</th><th /></tr>
               </thead>
               <tbody>
-                {pending.map((a) => (
-                  <tr key={a.id}>
-                    <td>{formatDateTime(a.createdAt)}</td>
-                    <td>{a.instId}</td>
-                    <td className={a.order.side === 'buy' ? 'up' : 'down'}>{a.order.side}</td>
-                    <td>{a.order.ordType}</td>
-                    <td className="num">{a.order.sz ? formatDecimal(a.order.sz) : a.order.notionalUsdt ? `${formatUsd(a.order.notionalUsdt)} USDT` : '—'}</td>
-                    <td>{a.order.tpTriggerPx ?? '—'} / {a.order.slTriggerPx ?? '—'}</td>
-                    <td className="actions">
-                      <button type="button" className="btn btn-small btn-primary" disabled={action.busy} onClick={() => void decide(a, 'approve')}>{t('strategy.approve')}</button>
-                      <button type="button" className="btn btn-small btn-danger" disabled={action.busy} onClick={() => void decide(a, 'reject')}>{t('strategy.reject')}</button>
-                    </td>
-                  </tr>
-                ))}
+                {pending.map((a) => {
+                  const text = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value) : '—');
+                  const order = a.request;
+                  return (
+                    <tr key={a.id}>
+                      <td>{formatDateTime(a.createdAt)}</td>
+                      <td>{a.instId}</td>
+                      <td className={order.side === 'buy' ? 'up' : 'down'}>{a.kind === 'close' ? t('strategy.closeKind') : text(order.side)}</td>
+                      <td>{text(order.ordType)}</td>
+                      <td className="num">{order.sz !== undefined ? formatDecimal(text(order.sz)) : order.notionalUsdt !== undefined ? `${formatUsd(text(order.notionalUsdt))} USDT` : '—'}</td>
+                      <td>{text(order.tpTriggerPx)} / {text(order.slTriggerPx)}</td>
+                      <td className="actions">
+                        <button type="button" className="btn btn-small btn-primary" disabled={action.busy} onClick={() => void decide(a, 'approve')}>{t('strategy.approve')}</button>
+                        <button type="button" className="btn btn-small btn-danger" disabled={action.busy} onClick={() => void decide(a, 'reject')}>{t('strategy.reject')}</button>
+                      </td>
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </div>

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { ApiError, api } from '../api/client.ts';
-import type { OrderResult } from '../api/types.ts';
+import type { OrderPlaced } from '../api/types.ts';
 import { ErrorBox, Loading } from '../components/State.tsx';
 import { useAction } from '../hooks/useAction.ts';
 import { useInstruments } from '../hooks/useInstruments.ts';
@@ -16,7 +16,7 @@ export function Trade() {
   const { tickers } = useStream();
   const { instruments, byId, error: instrumentsError } = useInstruments();
   const [form, setForm] = useState<OrderForm>({ instId: '', ...EMPTY_FORM });
-  const [result, setResult] = useState<OrderResult | null>(null);
+  const [result, setResult] = useState<OrderPlaced | null>(null);
   const action = useAction();
   const instId = form.instId || instruments?.[0]?.instId || tickers.order[0] || '';
   const spec = byId[instId];
@@ -104,7 +104,7 @@ export function Trade() {
             {t('trade.submit')}
           </button>
         </form>
-        {result && <div className="notice" role="status" data-testid="order-result">{t('trade.placed', { ordId: result.ordId })}</div>}
+        {result && <div className="notice" role="status" data-testid="order-result">{t('trade.placed', { ordId: result.order?.ordId ?? result.order?.clOrdId ?? result.clOrdId ?? '—' })}{result.order?.state ? ` · ${result.order.state}` : ''}</div>}
         {risk ? (
           <div className="risk-refusal" role="alert" data-testid="risk-refusal">
             <strong>{t('trade.refused')}</strong>

@@ -19,11 +19,11 @@ describe('bars', () => {
 describe('candles', () => {
   it('sorts ascending, keeps one per time and drops broken rows', () => {
     const points = toCandlePoints([
-      { ts: '360000', open: '2', high: '3', low: '1', close: '2.5' },
-      { ts: '180000', open: '1', high: '1', low: '1', close: '1' },
-      { ts: '360000', open: '2', high: '4', low: '1', close: '3' },
-      { ts: 'x', open: '1', high: '1', low: '1', close: '1' },
-      { ts: '540000', open: '', high: '1', low: '1', close: '1' },
+      { ts: '360000', o: '2', h: '3', l: '1', c: '2.5' },
+      { ts: '180000', o: '1', h: '1', l: '1', c: '1' },
+      { ts: '360000', o: '2', h: '4', l: '1', c: '3' },
+      { ts: 'x', o: '1', h: '1', l: '1', c: '1' },
+      { ts: '540000', o: '', h: '1', l: '1', c: '1' },
     ]);
     expect(points).toEqual([
       { ts: 180000, open: 1, high: 1, low: 1, close: 1 },
@@ -72,10 +72,10 @@ describe('equity points', () => {
   it('one point per second, ascending, plus the live balance when newer', () => {
     const points = toEquityPoints(
       [
-        { totalEq: '10010', createdAt: '2026-01-01T00:01:00.900Z' },
-        { totalEq: '10000', createdAt: '2026-01-01T00:00:00Z' },
-        { totalEq: '10020', createdAt: '2026-01-01T00:01:00.100Z' },
-        { totalEq: 'bad', createdAt: '2026-01-01T00:02:00Z' },
+        { totalEq: '10010', ts: '2026-01-01T00:01:00.900Z' },
+        { totalEq: '10000', ts: '2026-01-01T00:00:00Z' },
+        { totalEq: '10020', ts: '2026-01-01T00:01:00.100Z' },
+        { totalEq: 'bad', ts: '2026-01-01T00:02:00Z' },
       ],
       { totalEq: '10030.5', ts: Date.UTC(2026, 0, 1, 0, 5) },
     );
@@ -84,7 +84,7 @@ describe('equity points', () => {
       { ts: Date.UTC(2026, 0, 1, 0, 1), value: 10020 },
       { ts: Date.UTC(2026, 0, 1, 0, 5), value: 10030.5 },
     ]);
-    expect(toEquityPoints([{ totalEq: '1', createdAt: '2026-01-01T00:00:00Z' }], { totalEq: '2', ts: Date.UTC(2025, 0, 1) })).toHaveLength(1);
+    expect(toEquityPoints([{ totalEq: '1', ts: '2026-01-01T00:00:00Z' }], { totalEq: '2', ts: Date.UTC(2025, 0, 1) })).toHaveLength(1);
   });
 });
 

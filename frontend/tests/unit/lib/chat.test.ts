@@ -76,8 +76,8 @@ describe('stored sessions', () => {
     const messages = historyToMessages([
       { role: 'system', content: 'You are…' },
       { role: 'user', content: 'Open a long' },
-      { role: 'assistant', content: null, toolCalls: [{ id: 'c1', name: 'place_order', arguments: '{"side":"buy"}' }] },
-      { role: 'tool', content: '{"ordId":"1"}', toolCallId: 'c1', name: 'place_order' },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'place_order', arguments: '{"side":"buy"}' }] },
+      { role: 'tool', content: '{"ordId":"1"}', toolCallId: 'c1' },
       { role: 'assistant', content: 'Done: long 1 contract.' },
       { role: 'user', content: 'Thanks' },
     ]);
@@ -95,8 +95,9 @@ describe('agent SSE events → actions', () => {
   it('maps every event the agent sends', () => {
     expect(chatEventToAction('session', { sessionId: 's1' })).toEqual({ type: 'session', sessionId: 's1' });
     expect(chatEventToAction('delta', { text: 'a' })).toEqual({ type: 'delta', text: 'a' });
-    expect(chatEventToAction('tool_call', { id: 'c', name: 'n', arguments: { a: 1 } })).toEqual({ type: 'toolCall', id: 'c', name: 'n', arguments: { a: 1 } });
-    expect(chatEventToAction('tool_result', { id: 'c', result: 1, isError: true })).toEqual({ type: 'toolResult', id: 'c', result: 1, isError: true });
+    expect(chatEventToAction('tool_call', { id: 'c', name: 'n', arguments: '{"a":1}' })).toEqual({ type: 'toolCall', id: 'c', name: 'n', arguments: '{"a":1}' });
+    expect(chatEventToAction('tool_result', { id: 'c', name: 'n', result: 'no such order', isError: true })).toEqual({ type: 'toolResult', id: 'c', result: 'no such order', isError: true });
+    expect(chatEventToAction('reasoning', { text: 'hmm' })).toBeNull();
     expect(chatEventToAction('final', { sessionId: 's1', content: 'x' })).toEqual({ type: 'final', content: 'x', sessionId: 's1' });
     expect(chatEventToAction('error', { error: 'boom' })).toEqual({ type: 'error', error: 'boom' });
     expect(chatEventToAction('session', {})).toBeNull();

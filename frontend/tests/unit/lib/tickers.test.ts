@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { initialTickerState, tickerReducer } from '../../../src/lib/tickers.ts';
-import type { Ticker } from '../../../src/api/types.ts';
+import type { StreamTicker } from '../../../src/api/types.ts';
 
-const tick = (instId: string, last: string, ts: number): Ticker => ({ instId, last, open24h: '100', ts: String(ts) });
+const tick = (instId: string, last: string, ts: number): StreamTicker => ({ instId, last, open24h: '100', ts: String(ts) });
 
 describe('ticker state', () => {
   it('keeps the configured order from the snapshot and adds new instruments at the end', () => {
@@ -29,7 +29,13 @@ describe('ticker state', () => {
     expect(state).toBe(before);
     state = tickerReducer(state, { type: 'ticker', ticker: { instId: 'X', last: 'n/a', open24h: '1', ts: '11' }, now: 3 });
     expect(state).toBe(before);
-    state = tickerReducer(state, { type: 'ticker', ticker: null as unknown as Ticker, now: 3 });
+    state = tickerReducer(state, { type: 'ticker', ticker: null as unknown as StreamTicker, now: 3 });
     expect(state).toBe(before);
+  });
+
+  it('keeps what the REST snapshot said (the bar) when a stream event without it arrives', () => {
+    let state = tickerReducer(initialTickerState, { type: 'snapshot', tickers: [{ ...tick('X', '100', 1), bar: '3m' }], now: 1 });
+    state = tickerReducer(state, { type: 'ticker', ticker: { ...tick('X', '101', 2), source: 'ws' }, now: 2 });
+    expect(state.byInstId.X!.ticker).toMatchObject({ last: '101', bar: '3m', source: 'ws' });
   });
 });

@@ -1,0 +1,376 @@
+// The web app in headless Chromium against the real stack (scripts/run.py: PostgreSQL database of its
+// own, OKX simulator, trading API, agent with the offline model, the built app behind the same-origin
+// proxy). One stack and one browser page for the whole file; the steps run in order and build on each
+// other like a user's session. Screenshots go to e2e-artifacts/ (gitignored).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSseParser } from '../src/lib/sse.ts';
+import { launchBrowser } from './browser.ts';
+import { SchemaChecker } from './schema-check.ts';
+import { type Stack, frontendRoot, startStack } from './stack.ts';
+
+const ARTIFACTS = path.join(frontendRoot, 'e2e-artifacts');
+const BTC = 'BTC-USDT-SWAP';
+const ETH = 'ETH-USDT-SWAP';
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+let stack: Stack;
+let browser: Browser;
+let closeBrowser: () => Promise<void>;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+async function shot(name: string, fullPage = true): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage });
+}
+
+async function apiJson<T = unknown>(route: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: T }> {
+  const response = await fetch(stack.apiUrl + route, {
+    method: init.method ?? 'GET',
+    headers: { Authorization: `Bearer ${stack.token}`, ...(init.body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+}
+
+async function sim(route: string, body?: unknown): Promise<void> {
+  const response = await fetch(`${stack.simUrl}/_sim/${route}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(response.status, `simulator ${route}`).toBeLessThan(300);
+}
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function go(route: 'dashboard' | 'strategy' | 'chat' | 'trade'): Promise<void> {
+  await page.click(`nav a[href="#/${route}"]`);
+  await page.waitForFunction((name) => window.location.hash === `#/${name}`, route);
+}
+
+/** Reads an SSE answer for `ms` milliseconds (or to its end) and returns the decoded events. */
+async function readSse(url: string, init: RequestInit, ms: number): Promise<{ event: string; data: unknown }[]> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  const events: { event: string; data: unknown }[] = [];
+  const parser = createSseParser();
+  const take = (list: ReturnType<typeof parser.push>) => {
+    for (const e of list) events.push({ event: e.event || 'message', data: e.data ? JSON.parse(e.data) : null });
+  };
+  try {
+    const response = await fetch(url, { ...init, signal: controller.signal });
+    expect(response.headers.get('content-type') ?? '').toContain('text/event-stream');
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      take(parser.push(value));
+    }
+    take(parser.end());
+  } catch (error) {
+    if ((error as Error).name !== 'AbortError') throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return events;
+}
+
+beforeAll(async () => {
+  fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  stack = await startStack({
+    OKX_INST_IDS: `${BTC},${ETH}`,
+    OKXSIM_TICK_MS: '300',
+    BALANCE_SNAPSHOT_INTERVAL_SECS: '1',
+    BALANCE_SNAPSHOT_MIN_ABS_CHANGE: '0.01',
+  });
+  ({ browser, close: closeBrowser } = await launchBrowser());
+  context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+  page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('dialog', (dialog) => void dialog.accept()); // the close-position confirmation
+}, 150_000);
+
+afterAll(async () => {
+  await closeBrowser?.();
+  if (stack) {
+    fs.writeFileSync(path.join(ARTIFACTS, 'run-output.log'), stack.output());
+    await stack.stop();
+  }
+}, 60_000);
+
+describe('web app against the real stack', () => {
+  it('signs in with the access token (a wrong one is refused) and shows the simulator and offline banners', async () => {
+    await page.goto(stack.webUrl);
+    await page.fill('input[name=token]', 'not-the-token');
+    await page.click('form[data-testid=signin-form] button[type=submit]');
+    await page.getByText('The token was refused.').waitFor();
+    await shot('signin-refused', false);
+    await page.fill('input[name=token]', stack.token);
+    await page.click('form[data-testid=signin-form] button[type=submit]');
+    await page.getByTestId('market-strip').waitFor();
+    await page.getByTestId('banner-simulator').waitFor();
+    await page.getByTestId('banner-offline').waitFor();
+    await page.getByTestId('candle-chart').waitFor();
+    await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid=equity]')?.textContent ?? ''));
+    expect(await page.getByTestId('feed-status').textContent()).toContain('Live');
+    await shot('dashboard-1280');
+  });
+
+  it('shows live prices changing on the market strip, pushed by the stream', async () => {
+    const last = page.getByTestId(`ticker-${BTC}`).getByTestId('ticker-last');
+    const first = await last.textContent();
+    await until('the BTC price to change', async () => (await last.textContent()) !== first);
+    // a price set on the simulator appears exactly
+    await sim('pause');
+    await sim('price', { instId: ETH, price: '3333.33' });
+    await page.waitForFunction((id) => (document.querySelector(`[data-testid="ticker-${id}"] [data-testid=ticker-last]`)?.textContent ?? '').replace(/,/g, '') === '3333.33', ETH);
+    await sim('resume');
+  });
+
+  it('runs an analysis now and shows the run with its summary and tool calls', async () => {
+    await go('strategy');
+    const card = page.getByTestId(`inst-${BTC}`);
+    await card.waitFor();
+    await card.getByTestId('run-now').click();
+    const run = await until('the manual run to finish', async () => {
+      const { body } = await apiJson<{ id: string; source: string; status: string; summary: string | null }[]>(`/api/model/strategy-runs?instId=${BTC}`);
+      return body.find((r) => r.source === 'manual' && (r.status === 'succeeded' || r.status === 'failed'));
+    }, 60_000);
+    expect(run.status, `run ${run.id}`).toBe('succeeded');
+    const row = page.getByTestId('run-row').filter({ hasText: BTC }).filter({ hasText: 'succeeded' }).first();
+    await row.waitFor();
+    await shot('strategy');
+    await row.click();
+    const detail = page.getByTestId('run-detail');
+    await detail.waitFor();
+    const summary = (await detail.getByTestId('run-summary').textContent()) ?? '';
+    expect(summary.length).toBeGreaterThan(10);
+    expect(summary).toBe(run.summary);
+    expect(await detail.getByTestId('run-tool-calls').locator('li').count()).toBeGreaterThan(0);
+    await shot('strategy-run-detail', false);
+    await detail.getByRole('button').first().click();
+    await detail.waitFor({ state: 'detached' });
+  });
+
+  it('pauses automation with a reason and resumes it', async () => {
+    await page.fill('[data-testid=automation] input', 'e2e: watching the market myself');
+    await page.getByRole('button', { name: 'Pause automation' }).click();
+    await page.getByTestId('automation-state').filter({ hasText: 'Automation is paused' }).waitFor();
+    await page.getByTestId('automation').getByText('e2e: watching the market myself').waitFor();
+    const paused = await apiJson<{ paused: boolean; pausedReason: string | null }>('/api/scheduler/status');
+    expect(paused.body).toMatchObject({ paused: true, pausedReason: 'e2e: watching the market myself' });
+    await shot('strategy-paused', false);
+    await page.getByRole('button', { name: 'Resume automation' }).click();
+    await page.getByTestId('automation-state').filter({ hasText: 'Automation is active' }).waitFor();
+    expect((await apiJson<{ paused: boolean }>('/api/scheduler/status')).body.paused).toBe(false);
+  });
+
+  it('streams a chat answer with its tool calls and lists the session', async () => {
+    await go('chat');
+    await page.fill('.chat-input textarea', 'How is BTC doing right now?');
+    const chatResponse = page.waitForResponse((r) => r.url().endsWith('/agent/chat'));
+    await page.click('.chat-input button[type=submit]');
+    expect((await chatResponse).headers()['content-type']).toContain('text/event-stream');
+    const answer = page.getByTestId('message-assistant').last();
+    await answer.getByTestId('tool-call').first().waitFor();
+    await page.waitForFunction(() => {
+      const messages = document.querySelectorAll('[data-testid=message-assistant]');
+      const last = messages[messages.length - 1];
+      return last && !last.querySelector('.pulse') && (last.querySelector('.message-text')?.textContent ?? '').length > 10;
+    });
+    const text = (await answer.locator('.message-text').last().textContent()) ?? '';
+    expect(text).toMatch(/BTC|price|trend/i);
+    await page.getByTestId('chat-sessions').locator('li').first().waitFor();
+    await shot('chat');
+  });
+
+  it('places a manual market order and closes the position from the dashboard', async () => {
+    await go('trade');
+    await page.getByTestId('order-form').waitFor();
+    await page.selectOption('select[name=instId]', ETH);
+    await page.fill('input[name=size]', '1');
+    await page.getByTestId('order-preview').waitFor();
+    await page.getByTestId('place-order').click();
+    await page.getByTestId('order-result').waitFor();
+    await shot('trade-placed', false);
+    await until('the ETH position at OKX', async () => {
+      const { body } = await apiJson<{ positions: { instId: string; pos: string }[] }>('/api/account/positions');
+      return body.positions.find((p) => p.instId === ETH && Number(p.pos) === 1);
+    });
+    await go('dashboard');
+    const row = page.getByTestId('positions-table').locator('tr', { hasText: ETH });
+    await row.waitFor();
+    expect(await row.getByTestId('position-size').textContent()).toBe('1');
+    await shot('dashboard-position');
+    await row.getByRole('button').click(); // confirms in a dialog (accepted by the page handler)
+    await row.waitFor({ state: 'detached' });
+    const { body } = await apiJson<{ positions: { instId: string }[] }>('/api/account/positions');
+    expect(body.positions.filter((p) => p.instId === ETH)).toEqual([]);
+  });
+
+  it('shows the risk guard refusal with its rule and numbers', async () => {
+    await go('trade');
+    await page.selectOption('select[name=instId]', ETH);
+    await page.fill('input[name=size]', '1');
+    await page.fill('input[name=leverage]', '50');
+    await page.getByTestId('place-order').click();
+    const refusal = page.getByTestId('risk-refusal');
+    await refusal.waitFor();
+    expect(await refusal.locator('code').textContent()).toBe('max_leverage');
+    expect(await refusal.textContent()).toMatch(/50/);
+    await shot('trade-refused', false);
+    const { body } = await apiJson<{ refusals: { rule: string; origin: string }[] }>('/api/trade/risk/refusals');
+    expect(body.refusals[0]).toMatchObject({ rule: 'max_leverage', origin: 'manual' });
+  });
+
+  it('fits a phone-width screen and speaks Chinese', async () => {
+    await go('dashboard');
+    await page.setViewportSize(PHONE);
+    await page.getByTestId('candle-chart').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, 'horizontal overflow at phone width (px)').toBeLessThanOrEqual(1);
+    await shot('dashboard-phone');
+    await page.setViewportSize(DESKTOP);
+    await page.getByRole('button', { name: '中文' }).click();
+    await page.locator('nav a[href="#/dashboard"]', { hasText: '总览' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+    await shot('dashboard-zh');
+    await go('strategy');
+    await page.getByText('立即分析').first().waitFor();
+    await shot('strategy-zh');
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.locator('nav a[href="#/dashboard"]', { hasText: 'Dashboard' }).waitFor();
+  });
+
+  it('a 401 anywhere returns to sign-in', async () => {
+    // the token stops being accepted (as after API_TOKEN is changed): the next screen's requests get 401s
+    await page.evaluate(() => sessionStorage.setItem('aitrader.token', 'expired-token'));
+    await go('dashboard');
+    await page.getByText('Your session ended: sign in again.').waitFor();
+    await page.fill('input[name=token]', stack.token);
+    await page.click('form[data-testid=signin-form] button[type=submit]');
+    await page.getByTestId('market-strip').waitFor();
+  });
+
+  it('raised no uncaught error in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('the answers match the schemas the app is typed from', () => {
+  const api = () => new SchemaChecker('api');
+  const agent = () => new SchemaChecker('agent');
+
+  it('trading API reads', async () => {
+    const checker = api();
+    const routes: [string, string][] = [
+      ['/api/health', '/api/health'],
+      ['/api/market/tickers', '/api/market/tickers'],
+      [`/api/market/candles?instId=${BTC}&bar=1m&limit=5`, '/api/market/candles'],
+      ['/api/market/instruments', '/api/market/instruments'],
+      ['/api/account/balances', '/api/account/balances'],
+      ['/api/account/balances/snapshots?limit=50', '/api/account/balances/snapshots'],
+      ['/api/account/initial-equity', '/api/account/initial-equity'],
+      ['/api/account/orders?state=all', '/api/account/orders'],
+      ['/api/account/fills', '/api/account/fills'],
+      ['/api/account/positions', '/api/account/positions'],
+      ['/api/trade/risk', '/api/trade/risk'],
+      ['/api/trade/risk/refusals', '/api/trade/risk/refusals'],
+      ['/api/trade/approvals?status=all', '/api/trade/approvals'],
+      ['/api/scheduler/status', '/api/scheduler/status'],
+      ['/api/model/strategy-runs', '/api/model/strategy-runs'],
+    ];
+    const problems: string[] = [];
+    for (const [url, route] of routes) {
+      const { status, body } = await apiJson(url);
+      expect(status, url).toBe(200);
+      problems.push(...checker.check(body, checker.response('get', route, '200'), url));
+    }
+    // the untyped lists inside a run: the agent's tool call records and orders
+    const runs = (await apiJson<{ toolCalls: unknown[]; orders: unknown[] }[]>('/api/model/strategy-runs')).body;
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs) {
+      run.toolCalls.forEach((call, i) => problems.push(...checker.check(call, checker.component('RunToolCall'), `run.toolCalls[${i}]`)));
+      run.orders.forEach((order, i) => problems.push(...checker.check(order, checker.component('RunOrder'), `run.orders[${i}]`)));
+    }
+    // the app's records came out of the UI steps: an order, a fill, a closed position, a refusal
+    const orders = (await apiJson<{ orders: unknown[] }>('/api/account/orders?state=all')).body.orders;
+    expect(orders.length).toBeGreaterThanOrEqual(2);
+    expect(problems).toEqual([]);
+  });
+
+  it('trading API writes: order, close, refusal', async () => {
+    const checker = api();
+    const placed = await apiJson('/api/trade/order', { method: 'POST', body: { instId: ETH, side: 'sell', ordType: 'market', sz: '0.5' } });
+    expect(placed.status).toBe(201);
+    const closed = await apiJson('/api/trade/close-position', { method: 'POST', body: { instId: ETH } });
+    expect(closed.status).toBe(201);
+    const refused = await apiJson('/api/trade/order', { method: 'POST', body: { instId: ETH, side: 'buy', ordType: 'market', sz: '1', leverage: 60 } });
+    expect(refused.status).toBe(422);
+    expect([
+      ...checker.check(placed.body, checker.response('post', '/api/trade/order', '201'), 'order'),
+      ...checker.check(closed.body, checker.response('post', '/api/trade/close-position', '201'), 'close'),
+      ...checker.check(refused.body, checker.response('post', '/api/trade/order', '422'), 'refusal'),
+    ]).toEqual([]);
+  });
+
+  it('GET /api/stream events', async () => {
+    const checker = api();
+    const eventsP = readSse(`${stack.apiUrl}/api/stream`, { headers: { Authorization: `Bearer ${stack.token}` } }, 4000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await apiJson('/api/scheduler/pause', { method: 'POST', body: { reason: 'schema check' } });
+    await apiJson('/api/scheduler/resume', { method: 'POST' });
+    const events = await eventsP;
+    const schemaOf: Record<string, string> = { ticker: 'StreamTicker', balance: 'BalanceEvent', run: 'StrategyRun', scheduler: 'SchedulerStatus' };
+    const seen = new Set(events.map((e) => e.event));
+    expect(seen.has('ticker')).toBe(true);
+    expect(seen.has('scheduler')).toBe(true);
+    const problems = events.flatMap((e, i) => (schemaOf[e.event] ? checker.check(e.data, checker.component(schemaOf[e.event]!), `${e.event}#${i}`) : []));
+    expect(problems).toEqual([]);
+  });
+
+  it('agent: health, sessions and the /chat events', async () => {
+    const checker = agent();
+    const headers = { Authorization: `Bearer ${stack.token}` };
+    const problems: string[] = [];
+    const health = await (await fetch(`${stack.agentUrl}/health`)).json();
+    problems.push(...checker.check(health, checker.response('get', '/health', '200'), 'health'));
+    const sessions = (await (await fetch(`${stack.agentUrl}/sessions`, { headers })).json()) as { id: string }[];
+    problems.push(...checker.check(sessions, checker.response('get', '/sessions', '200'), 'sessions'));
+    const chatSession = sessions.find((s) => s.id.startsWith('chat'));
+    expect(chatSession).toBeDefined();
+    const detail = await (await fetch(`${stack.agentUrl}/sessions/${encodeURIComponent(chatSession!.id)}`, { headers })).json();
+    problems.push(...checker.check(detail, checker.response('get', '/sessions/{session_id}', '200'), 'session'));
+    const events = await readSse(`${stack.agentUrl}/chat`, {
+      method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify({ message: 'And ETH?', instId: ETH }),
+    }, 30_000);
+    const schemaOf: Record<string, string> = {
+      session: 'ChatSessionEvent', delta: 'ChatDeltaEvent', reasoning: 'ChatDeltaEvent', tool_call: 'ChatToolCallEvent',
+      tool_result: 'ChatToolResultEvent', final: 'ChatFinalEvent', error: 'ChatErrorEvent',
+    };
+    const names = events.map((e) => e.event);
+    expect(names[0]).toBe('session');
+    expect(names.at(-1)).toBe('final');
+    expect(names).toContain('delta');
+    for (const [i, e] of events.entries()) {
+      const schema = schemaOf[e.event];
+      if (!schema) problems.push(`chat event #${i} has an unknown name ${e.event}`);
+      else problems.push(...checker.check(e.data, checker.component(schema), `${e.event}#${i}`));
+    }
+    expect(problems).toEqual([]);
+  });
+});
