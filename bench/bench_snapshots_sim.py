@@ -19,7 +19,6 @@ created on that server for the run and dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -28,7 +27,6 @@ import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
@@ -39,7 +37,7 @@ import psycopg  # noqa: E402
 
 from api_server.snapshots import DEFAULT_MIN_ABS_CHANGE, DEFAULT_MIN_RELATIVE_CHANGE  # noqa: E402
 from bench.bench_snapshots import replay_snapshot_rule  # noqa: E402
-from tests.helpers import PYTHON, base_env, free_port, running  # noqa: E402
+from tests.helpers import PYTHON, base_env, free_port, running, scratch_database  # noqa: E402
 
 DEFAULT_CANDLES = REPO_ROOT / "data" / "candles" / "freqtrade_XRP_USDT_USDT-5m-futures.json"
 INST = "XRP-USDT-SWAP"
@@ -47,16 +45,8 @@ KEY, SECRET, PASSPHRASE = "bench-key", "bench-secret-" + uuid.uuid4().hex, "benc
 TOKEN = "bench-token-" + uuid.uuid4().hex
 
 
-@contextlib.contextmanager
 def fresh_database(server: str):
-    name = f"bench_snap_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield urlunsplit(urlsplit(server)._replace(path="/" + name))
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    return scratch_database(server, "bench_snap")
 
 
 def balance_events(api: str, secs: float, on_open):

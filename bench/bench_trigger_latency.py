@@ -18,25 +18,21 @@ TEST_DATABASE_URL / DATABASE_URL) pointing at a PostgreSQL server (`make bench` 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 import httpx  # noqa: E402
-import psycopg  # noqa: E402
 
 from tests.api_server.stand_in_agent import StandInAgent  # noqa: E402
-from tests.helpers import PYTHON, base_env, free_port, running  # noqa: E402
+from tests.helpers import PYTHON, base_env, free_port, running, scratch_database  # noqa: E402
 
 GOAL_P99_MS = 20.0
 TOKEN = "bench-trigger-latency-token-0123456789"
@@ -50,18 +46,6 @@ def server_url() -> str:
     if not url:
         sys.exit("bench_trigger_latency: set BENCH_DATABASE_URL (or TEST_DATABASE_URL / DATABASE_URL); `make bench` does")
     return url
-
-
-@contextlib.contextmanager
-def scratch_database(server: str):
-    name = f"bench_trig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield urlunsplit(urlsplit(server)._replace(path="/" + name))
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.002):

@@ -7,14 +7,11 @@ Each test that needs a database gets a freshly created, uniquely named database 
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, scratch_database
 
 
 def _server_url() -> str:
@@ -24,23 +21,11 @@ def _server_url() -> str:
     return url
 
 
-def _with_db(url: str, dbname: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + dbname))
-
-
 @pytest.fixture
 def fresh_database_url() -> str:
     """A new empty database (dropped after the test)."""
-    server = _server_url()
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield _with_db(server, name)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    with scratch_database(_server_url(), "t") as url:
+        yield url
 
 
 @pytest.fixture
@@ -58,12 +43,5 @@ def repo_root() -> Path:
 @pytest.fixture(scope="module")
 def module_database_url() -> str:
     """A new empty database shared by the tests of one module (dropped afterwards)."""
-    server = _server_url()
-    name = f"m_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield _with_db(server, name)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    with scratch_database(_server_url(), "m") as url:
+        yield url

@@ -10,9 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+import uuid
 from typing import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import psycopg
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "okx"
@@ -74,3 +77,21 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(5)
+
+
+def with_database(server_url: str, dbname: str) -> str:
+    """The same server URL pointing at another database."""
+    return urlunsplit(urlsplit(server_url)._replace(path="/" + dbname))
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str, prefix: str = "t") -> Iterator[str]:
+    """A new empty database on the server of `server_url`, dropped (even with open connections) afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')

@@ -14,19 +14,17 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import psycopg
 import pytest
 
 from agent.indicators import indicator_summary
 from agent.offline_model import MarketView, signal_of, trend_of
 from agent.trading_api import parse_candles
-from tests.conftest import _server_url, _with_db
-from tests.helpers import free_port
+from tests.conftest import _server_url
+from tests.helpers import free_port, scratch_database
 from tests.stack import Agent, Api, Sim, agent_env, agent_server, api_env, api_server, okxsim
 
 BTC = "BTC-USDT-SWAP"
@@ -35,17 +33,8 @@ API_FAST = {"OKX_INST_IDS": BTC, "ACCOUNT_SYNC_INTERVAL_SECS": "0.5", "BALANCE_S
             "SCHEDULER_LEADER_POLL_SECS": "0.3", "AGENT_TIMEOUT_SECS": "60", "LOG_LEVEL": "INFO"}
 
 
-@contextlib.contextmanager
-def new_database() -> Iterator[str]:
-    server = _server_url()
-    name = f"t_e2e_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield _with_db(server, name)
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+def new_database():
+    return scratch_database(_server_url(), "t_e2e")
 
 
 @contextlib.contextmanager

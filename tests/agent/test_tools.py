@@ -18,8 +18,8 @@ from fastmcp import Client
 from agent.tools import build_tools_server
 from agent.trading_api import TradingApi
 from tests.agent.conftest import BTC, FAST_API, RealStack
-from tests.conftest import _server_url, _with_db
-from tests.helpers import free_port
+from tests.conftest import _server_url
+from tests.helpers import free_port, scratch_database
 from tests.stack import api_env, api_server
 
 
@@ -150,14 +150,8 @@ async def test_refusals_and_duplicates_are_readable(stack: RealStack) -> None:
 
 async def test_approval_mode_answers_pending_and_places_nothing(stack: RealStack, tmp_path: Path) -> None:
     """A second API on the same simulator, TRADE_APPROVAL_MODE=manual: agent orders wait for a person."""
-    import psycopg
-
-    name = f"t_appr_{free_port()}"
-    server = _server_url()
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        env = api_env(stack.sim, _with_db(server, name), **FAST_API, TRADE_APPROVAL_MODE="manual")
+    with scratch_database(_server_url(), "t_appr") as database_url:
+        env = api_env(stack.sim, database_url, **FAST_API, TRADE_APPROVAL_MODE="manual")
         with api_server(tmp_path, env) as api:
             sim_orders_before = len(stack.sim.control("GET", "state").json()["orders"]["history"])
             async with tools(api.url, api.headers) as client:
@@ -170,9 +164,6 @@ async def test_approval_mode_answers_pending_and_places_nothing(stack: RealStack
             assert approval["id"] == pending["approvalId"] and approval["runId"] == "run-appr"
             assert len(stack.sim.control("GET", "state").json()["orders"]["history"]) == sim_orders_before
             assert not [o for o in api.get("/api/account/orders").json()["orders"] if o["runId"] == "run-appr"]
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 async def test_api_unreachable_is_a_tool_error() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,7 +12,7 @@ import psycopg
 import pytest
 
 from shared.migrate import apply_migrations, migration_status
-from tests.helpers import REPO_ROOT
+from tests.helpers import scratch_database, REPO_ROOT
 
 BACKUP = REPO_ROOT / "scripts" / "db_backup.sh"
 RESTORE = REPO_ROOT / "scripts" / "db_restore.sh"
@@ -22,15 +21,8 @@ RESTORE = REPO_ROOT / "scripts" / "db_restore.sh"
 @pytest.fixture
 def second_database_url(fresh_database_url: str) -> str:
     """Another new empty database on the same server (dropped after the test)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    server = fresh_database_url
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield urlunsplit(urlsplit(server)._replace(path="/" + name))
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    with scratch_database(fresh_database_url, "t") as url:
+        yield url
 
 
 def with_password(url: str, password: str) -> str:

@@ -4,15 +4,11 @@ and agent (`python -m agent`, offline model), started as the Dockerfiles and sys
 from __future__ import annotations
 
 import contextlib
-import os
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -26,18 +22,8 @@ pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed an
 
 
 @pytest.fixture(scope="module")
-def database_url() -> Iterator[str]:
-    server = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if not server:
-        pytest.skip("no TEST_DATABASE_URL/DATABASE_URL: run the suite with `make test`")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield urlunsplit(urlsplit(server)._replace(path="/" + name))
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+def database_url(module_database_url: str) -> str:
+    return module_database_url
 
 
 @pytest.fixture(scope="module")

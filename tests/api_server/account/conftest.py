@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Callable
 
 import httpx
 import psycopg
@@ -23,31 +21,16 @@ import pytest
 from psycopg.rows import dict_row
 
 from shared.okx_auth import iso_timestamp, sign
-from tests.helpers import PYTHON, base_env, free_port, running
+from tests.conftest import _server_url
+from tests.helpers import PYTHON, base_env, free_port, running, scratch_database
 
 SIM_KEY, SIM_SECRET, SIM_PASSPHRASE = "acct-sim-key", "acct-sim-secret-5f0c2a9e", "acct-sim-passphrase-77"
 API_TOKEN = "acct-test-token-" + uuid.uuid4().hex
 INST = "BTC-USDT-SWAP"
 
 
-def _server_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if not url:
-        pytest.skip("no TEST_DATABASE_URL/DATABASE_URL: run the suite with `make test`")
-    return url
-
-
-@contextlib.contextmanager
-def new_database() -> Iterator[str]:
-    server = _server_url()
-    name = f"t_acct_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    try:
-        yield urlunsplit(urlsplit(server)._replace(path="/" + name))
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+def new_database():
+    return scratch_database(_server_url(), "t_acct")
 
 
 @dataclass
