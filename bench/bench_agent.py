@@ -27,11 +27,11 @@ import uuid
 from pathlib import Path
 
 import httpx
-import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.agent.scripted_llm import ScriptedModel, text_reply, tool_calls_reply  # noqa: E402
+from tests.helpers import scratch_database  # noqa: E402
 from tests.stack import agent_env, agent_server, api_env, api_server, okxsim  # noqa: E402
 
 INST = "BTC-USDT-SWAP"
@@ -99,19 +99,11 @@ def main() -> None:
     server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
     if not server:
         sys.exit("set BENCH_DATABASE_URL (a PostgreSQL server URL; `make bench` sets it)")
-    name = f"bench_agent_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    database_url = server.rsplit("/", 1)[0] + "/" + name
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            logs = Path(tmp)
-            with okxsim(logs, OKXSIM_INST_IDS=INST, OKXSIM_RATE_LIMITS="false") as sim:
-                with api_server(logs, api_env(sim, database_url, OKX_INST_IDS=INST, LOG_LEVEL="WARNING")) as api:
-                    overhead, model_ms, direct = asyncio.run(measure(iterations, database_url, api, logs))
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+    with scratch_database(server, "bench_agent") as database_url, tempfile.TemporaryDirectory() as tmp:
+        logs = Path(tmp)
+        with okxsim(logs, OKXSIM_INST_IDS=INST, OKXSIM_RATE_LIMITS="false") as sim:
+            with api_server(logs, api_env(sim, database_url, OKX_INST_IDS=INST, LOG_LEVEL="WARNING")) as api:
+                overhead, model_ms, direct = asyncio.run(measure(iterations, database_url, api, logs))
     ratio = statistics.median(overhead) / statistics.median(direct)
     print(f"agent analysis, 5 tool calls ({', '.join(c[0] for c in CALLS)}), n={len(overhead)}")
     print(f"  agent overhead (total - model), ms:        p50 {statistics.median(overhead):7.1f}  p99 {pct(overhead, 0.99):7.1f}")
