@@ -19,14 +19,29 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, AsyncIterator
+from typing import Annotated, Any, AsyncIterator
 
 import msgspec
 
 from api_server.account import queries as q
 from api_server.account.snapshot_loop import BalanceReading, SnapshotLoop, reading_from_balance
 from api_server.account.sync import AccountSync, SyncLoop, dec
-from api_server.account.views import approval_out, initial_equity_out, num, order_out, snapshot_out
+from api_server.account.views import (
+    Approval,
+    Balance,
+    BalanceSnapshot,
+    Order,
+    RiskState,
+    RiskStatus,
+    UsdtBalance,
+    approval_out,
+    initial_equity_out,
+    num,
+    order_out,
+    snapshot_out,
+)
+from api_server.account.views import RiskDecision as RiskDecisionOut
+from api_server.account.views import RiskLimits as RiskLimitsOut
 from api_server.errors import BadRequest, Conflict, NotFound, Unprocessable
 from api_server.okx.errors import OkxError, OkxOrderRejected
 from api_server.okx.models import LeverageResult
@@ -66,38 +81,98 @@ class AccountConfig:
 
 
 # ---- request bodies (the wire types) -------------------------------------------------------------
+# Values are checked by `validate_order_body` & co. (a 400 naming the field, with the allowed values); the
+# schema's enums and descriptions only document them, so the messages stay the ones the agent's tools read.
 
 Number = str | int | float
 
 
-class OrderBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    instId: str
-    side: str
-    ordType: str
-    sz: Number | None = None
-    notionalUsdt: Number | None = None
-    px: Number | None = None
-    posSide: str | None = None
-    tdMode: str = "cross"
-    leverage: int | str | None = None
+def _doc(description: str, enum: tuple[str, ...] | None = None) -> msgspec.Meta:
+    return msgspec.Meta(extra_json_schema={"description": description, **({"extra": {"enum": list(enum)}} if enum else {})})
+
+
+class OrderRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    instId: Annotated[str, _doc("instrument id, e.g. BTC-USDT-SWAP")]
+    side: Annotated[str, _doc("buy or sell", ("buy", "sell"))]
+    ordType: Annotated[str, _doc("market, or limit with px", ("market", "limit"))]
+    sz: Annotated[Number | None, _doc("size in contracts (a multiple of lotSz, >= minSz); or give notionalUsdt")] = None
+    notionalUsdt: Annotated[Number | None, _doc("size as USDT notional, converted to contracts with ctVal/lotSz/minSz")] = None
+    px: Annotated[Number | None, _doc("limit price (limit orders only)")] = None
+    posSide: Annotated[str | None, _doc("net, long or short; default from the account's position mode")] = None
+    # UNSET (not a "cross" default): absent stays absent in the recorded request, and the schema shows no
+    # `default`, which generated clients would read as a key every request must send
+    tdMode: Annotated[str | msgspec.UnsetType, _doc("margin mode, cross when absent", ("cross", "isolated"))] = msgspec.UNSET
+    leverage: Annotated[int | str | None, _doc("leverage to set before the order, a whole number 1..125")] = None
     reduceOnly: bool | None = None
-    tpTriggerPx: Number | None = None
-    slTriggerPx: Number | None = None
-    clOrdId: str | None = None
-    runId: str | None = None
+    tpTriggerPx: Annotated[Number | None, _doc("take-profit trigger price (last price), opening orders only")] = None
+    slTriggerPx: Annotated[Number | None, _doc("stop-loss trigger price (last price), opening orders only")] = None
+    clOrdId: Annotated[str | None, _doc("client order id, 1-32 letters/digits; generated when absent; idempotent")] = None
+    runId: Annotated[str | None, _doc("strategy run id (set by the agent: the order's origin is then agent)")] = None
 
 
-class CancelBody(msgspec.Struct, forbid_unknown_fields=True):
+class CancelRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     instId: str
-    ordId: str | None = None
+    ordId: Annotated[str | None, _doc("exchange order id (digits); or give clOrdId")] = None
     clOrdId: str | None = None
+    runId: Annotated[str | None, _doc("strategy run id of the agent asking (logged with the cancel)")] = None
 
 
-class ClosePositionBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class ClosePositionRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     instId: str
-    posSide: str | None = None
-    runId: str | None = None
-    clOrdId: str | None = None
+    posSide: Annotated[str | None, _doc("which position in long/short mode; net in net mode", ("net", "long", "short"))] = None
+    runId: Annotated[str | None, _doc("strategy run id (set by the agent: the close's origin is then agent)")] = None
+    clOrdId: Annotated[str | None, _doc("client order id of the closing order, 1-32 letters/digits; idempotent")] = None
+
+
+class InitialEquityRequest(msgspec.Struct, forbid_unknown_fields=True):
+    # The exact decimal of the JSON number (read from its text: no float on the way); documented as a number.
+    amount: Annotated[Decimal, msgspec.Meta(extra_json_schema={
+        "description": "the initial equity in USD, a JSON number >= 0 (read exactly)", "extra": {"type": "number"}})]
+
+
+# ---- answers of the order path ---------------------------------------------------------------------
+
+
+class OrderPlaced(msgspec.Struct, kw_only=True):
+    """A new order (201, with the risk decision) or the order already recorded under that clOrdId (200,
+    `duplicate`: nothing new was sent; `order` absent only while a concurrent retry is still recording it)."""
+
+    order: Order | msgspec.UnsetType = msgspec.UNSET
+    duplicate: bool
+    risk: RiskDecisionOut | msgspec.UnsetType = msgspec.UNSET
+    clOrdId: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class ApprovalPending(msgspec.Struct, kw_only=True):
+    """202: an agent order waits for a person's approval (TRADE_APPROVAL_MODE=manual); it is not placed yet."""
+
+    status: str
+    approvalId: int
+    clOrdId: str
+    approval: Approval
+    duplicate: bool
+
+
+class ApprovalDecision(msgspec.Struct, kw_only=True):
+    """An approval decided: rejected (only `approval`), or approved and placed (the order's answer too)."""
+
+    order: Order | msgspec.UnsetType = msgspec.UNSET
+    duplicate: bool | msgspec.UnsetType = msgspec.UNSET
+    risk: RiskDecisionOut | msgspec.UnsetType = msgspec.UNSET
+    clOrdId: str | msgspec.UnsetType = msgspec.UNSET
+    approval: Approval
+
+
+class CancelResult(msgspec.Struct, kw_only=True):
+    canceled: bool
+    ordId: str | None
+    clOrdId: str | None
+    order: Order | None  # the record with its state after the cancel (null when it is not recorded)
+
+
+def risk_out(decision: RiskDecision) -> RiskDecisionOut:
+    return RiskDecisionOut(allowed=decision.allowed, rule=decision.rule, message=decision.message, limit=decision.limit,
+                           actual=decision.actual, needsApproval=decision.needs_approval)
 
 
 _BACKTICK_FIELD = re.compile(r"field `([^`]+)`")
@@ -157,6 +232,10 @@ def parse_initial_equity_body(raw: bytes) -> Decimal:
     return amount
 
 
+def decode_initial_equity_body(raw: bytes) -> InitialEquityRequest:
+    return InitialEquityRequest(amount=parse_initial_equity_body(raw))
+
+
 @dataclass(frozen=True)
 class ValidOrder:
     inst_id: str
@@ -201,11 +280,11 @@ def _run_id(value: str | None) -> str | None:
     return value
 
 
-def validate_order_body(body: OrderBody) -> ValidOrder:
+def validate_order_body(body: OrderRequest) -> ValidOrder:
     inst_id = require_inst_id(body.instId)
     side = _choice("side", body.side, ("buy", "sell"))
     ord_type = _choice("ordType", body.ordType, ("market", "limit"))
-    td_mode = _choice("tdMode", body.tdMode, ("cross", "isolated"))
+    td_mode = _choice("tdMode", "cross" if body.tdMode is msgspec.UNSET else body.tdMode, ("cross", "isolated"))
     pos_side = None if body.posSide is None else _choice("posSide", body.posSide, ("net", "long", "short"))
     if body.sz is not None and body.notionalUsdt is not None:
         raise BadRequest("give either sz (contracts) or notionalUsdt, not both", field="sz")
@@ -239,7 +318,7 @@ class RiskRefused(Unprocessable):
 @dataclass
 class Outcome:
     status_code: int
-    body: dict[str, Any]
+    body: OrderPlaced | ApprovalPending | ApprovalDecision
 
 
 # ---- the service ---------------------------------------------------------------------------------
@@ -293,39 +372,34 @@ class AccountService:
         # Every balance reading also advances the daily-loss latch (new UTC day, crossing the limit).
         await self.daily_loss(reading.total_eq, now)
 
-    async def balances(self) -> dict[str, Any]:
+    async def balances(self) -> Balance:
         reading = await self.read_balance()
         initial = await q.get_initial_equity(self.pool)
         pnl, pnl_pct = pnl_against_initial(reading.total_eq, initial["amount"] if initial else None)
         usdt = None
         if reading.usdt_eq is not None or reading.usdt_available is not None:
-            usdt = {"eq": num(reading.usdt_eq), "available": num(reading.usdt_available), "frozen": num(reading.usdt_frozen),
-                    "cashBal": num(reading.usdt_cash)}
-        return {
-            "totalEq": num(reading.total_eq),
-            "totalEqCcy": "USD",
-            "usdt": usdt,
-            "usdtAvailable": num(reading.usdt_available),
-            "usdtFrozen": num(reading.usdt_frozen),
-            "upl": num(reading.upl),
-            "details": reading.details,
-            "initialEquity": initial_equity_out(initial),
-            "pnl": num(pnl),
-            "pnlPct": num(pnl_pct),
-            "uTime": None if reading.updated_at is None else reading.updated_at.isoformat(),
-            "ts": self.now().isoformat(),
-        }
+            usdt = UsdtBalance(eq=num(reading.usdt_eq), available=num(reading.usdt_available),
+                               frozen=num(reading.usdt_frozen), cashBal=num(reading.usdt_cash))
+        return Balance(
+            totalEq=num(reading.total_eq),
+            totalEqCcy="USD",
+            usdt=usdt,
+            usdtAvailable=num(reading.usdt_available),
+            usdtFrozen=num(reading.usdt_frozen),
+            upl=num(reading.upl),
+            details=reading.details,
+            initialEquity=initial_equity_out(initial),
+            pnl=num(pnl),
+            pnlPct=num(pnl_pct),
+            uTime=None if reading.updated_at is None else reading.updated_at.isoformat(),
+            ts=self.now().isoformat(),
+        )
 
-    async def latest_snapshot(self) -> dict[str, Any]:
+    async def latest_snapshot(self) -> BalanceSnapshot:
         row = await q.latest_snapshot(self.pool)
         if row is None:
             raise NotFound("no balance snapshot yet (the first is written at start-up once OKX answers)")
-        return await self._with_pnl(snapshot_out(row), row["total_eq"])
-
-    async def _with_pnl(self, out: dict[str, Any], equity: Decimal, initial: dict[str, Any] | None = None) -> dict[str, Any]:
-        initial = initial if initial is not None else await q.get_initial_equity(self.pool)
-        pnl, pct = pnl_against_initial(equity, initial["amount"] if initial else None)
-        return {**out, "pnl": num(pnl), "pnlPct": num(pct)}
+        return snapshot_with_pnl(row, await q.get_initial_equity(self.pool))
 
     # -- risk state ----------------------------------------------------------------------------------
     async def daily_loss(self, equity: Decimal, now: datetime) -> DailyLossState:
@@ -346,38 +420,38 @@ class AccountService:
                             plain_decimal(state.day_start_equity), state.reopens_at.isoformat())
             return state
 
-    async def risk(self) -> dict[str, Any]:
+    async def risk(self) -> RiskStatus:
         now = self.now()
         reading = await self.read_balance()
         state = await self.daily_loss(reading.total_eq, now)
         exposure = await self._exposure(await self.okx.get_positions(inst_type="SWAP"))
         row = await q.get_risk_day(self.pool)
-        return {
-            "limits": {
-                "allowedInstIds": sorted(self.limits.allowed_inst_ids),
-                "maxLeverage": plain_decimal(self.limits.max_leverage),
-                "maxOrderPct": plain_decimal(self.limits.max_order_pct),
-                "maxExposurePct": plain_decimal(self.limits.max_exposure_pct),
-                "dailyLossLimitPct": plain_decimal(self.limits.daily_loss_limit_pct),
-                "requireStopLoss": self.limits.require_stop_loss,
-                "approvalMode": self.limits.approval_mode,
-            },
-            "state": {
-                "equity": num(reading.total_eq),
-                "day": state.day.isoformat(),
-                "dayStartEquity": num(state.day_start_equity),
-                "dayLoss": num(state.loss),
-                "maxDayLoss": num(state.max_loss),
-                "dailyLossLatched": state.latched,
-                "latchedAt": None if state.latched_at is None else state.latched_at.isoformat(),
-                "resetAt": None if row is None or row["reset_at"] is None else row["reset_at"].isoformat(),
-                "reopensAt": state.reopens_at.isoformat() if state.latched else None,
-                "openExposure": num(exact_sum(*exposure.values())) if exposure else "0",
-                "openExposureByInst": {k: num(v) for k, v in exposure.items()},
-            },
-        }
+        return RiskStatus(
+            limits=RiskLimitsOut(
+                allowedInstIds=sorted(self.limits.allowed_inst_ids),
+                maxLeverage=plain_decimal(self.limits.max_leverage),
+                maxOrderPct=plain_decimal(self.limits.max_order_pct),
+                maxExposurePct=plain_decimal(self.limits.max_exposure_pct),
+                dailyLossLimitPct=plain_decimal(self.limits.daily_loss_limit_pct),
+                requireStopLoss=self.limits.require_stop_loss,
+                approvalMode=self.limits.approval_mode,
+            ),
+            state=RiskState(
+                equity=num(reading.total_eq),
+                day=state.day.isoformat(),
+                dayStartEquity=num(state.day_start_equity),
+                dayLoss=num(state.loss),
+                maxDayLoss=num(state.max_loss),
+                dailyLossLatched=state.latched,
+                latchedAt=None if state.latched_at is None else state.latched_at.isoformat(),
+                resetAt=None if row is None or row["reset_at"] is None else row["reset_at"].isoformat(),
+                reopensAt=state.reopens_at.isoformat() if state.latched else None,
+                openExposure=num(exact_sum(*exposure.values())) if exposure else "0",
+                openExposureByInst={k: num(v) for k, v in exposure.items()},
+            ),
+        )
 
-    async def reset_risk(self) -> dict[str, Any]:
+    async def reset_risk(self) -> RiskStatus:
         now = self.now()
         reading = await self.read_balance()
         async with self._risk_lock:
@@ -454,12 +528,12 @@ class AccountService:
     async def _duplicate(self, cl_ord_id: str, approval_id: int | None) -> Outcome | None:
         existing = await q.order_by_cl_ord_id(self.pool, cl_ord_id)
         if existing is not None:
-            return Outcome(200, {"order": order_out(existing), "duplicate": True})
+            return Outcome(200, OrderPlaced(order=order_out(existing), duplicate=True))
         if approval_id is None:
             approval = await q.approval_by_cl_ord_id(self.pool, cl_ord_id)
             if approval is not None:
-                return Outcome(202, {"status": approval["status"], "approvalId": approval["id"], "clOrdId": cl_ord_id,
-                                     "approval": approval_out(approval), "duplicate": True})
+                return Outcome(202, ApprovalPending(status=approval["status"], approvalId=approval["id"], clOrdId=cl_ord_id,
+                                                    approval=approval_out(approval), duplicate=True))
         return None
 
     async def _check(self, intent: OrderIntent, equity: Decimal, exposure: dict[str, Decimal], request: dict[str, Any],
@@ -485,10 +559,10 @@ class AccountService:
         if created:
             log.info("agent %s for %s awaits approval %s (TRADE_APPROVAL_MODE=manual)", kind, inst_id, row["id"])
             self.events.publish("approval", approval_out(row))
-        return Outcome(202, {"status": row["status"], "approvalId": row["id"], "clOrdId": cl_ord_id,
-                             "approval": approval_out(row), "duplicate": not created})
+        return Outcome(202, ApprovalPending(status=row["status"], approvalId=row["id"], clOrdId=cl_ord_id,
+                                            approval=approval_out(row), duplicate=not created))
 
-    async def _after_send(self, cl_ord_id: str, ord_id: str | None) -> dict[str, Any]:
+    async def _after_send(self, cl_ord_id: str, ord_id: str | None) -> Order:
         await q.mark_order(self.pool, cl_ord_id, state="sent", ord_id=ord_id or None)
         try:
             await self.sync.sync()
@@ -506,7 +580,7 @@ class AccountService:
             await q.mark_order(self.pool, cl_ord_id, state="submitting", error=str(exc))
 
     # -- the order path ------------------------------------------------------------------------------
-    async def place_order(self, body: OrderBody, *, approval_id: int | None = None) -> Outcome:
+    async def place_order(self, body: OrderRequest, *, approval_id: int | None = None) -> Outcome:
         order = validate_order_body(body)
         cl_ord_id = order.cl_ord_id or new_cl_ord_id()
         duplicate = await self._duplicate(cl_ord_id, approval_id)
@@ -558,7 +632,7 @@ class AccountService:
             side=order.side, pos_side=pos_side, ord_type=order.ord_type, td_mode=order.td_mode, sz=sz, px=order.px,
             reduce_only=order.reduce_only, lever=leverage, tp=order.tp, sl=order.sl, request=request)
         if row is None:  # the same clOrdId was recorded meanwhile by a concurrent retry
-            return await self._duplicate(cl_ord_id, approval_id) or Outcome(200, {"duplicate": True, "clOrdId": cl_ord_id})
+            return await self._duplicate(cl_ord_id, approval_id) or Outcome(200, OrderPlaced(duplicate=True, clOrdId=cl_ord_id))
         algo = None
         if order.tp is not None or order.sl is not None:
             algo = {"tpTriggerPx": plain_decimal(order.tp) if order.tp is not None else "",
@@ -584,8 +658,8 @@ class AccountService:
         log.info("order placed: %s %s %s %s sz=%s clOrdId=%s ordId=%s origin=%s%s", order.inst_id, order.side, order.ord_type,
                  pos_side, plain_decimal(sz), cl_ord_id, result.ordId, order.origin,
                  f" run={order.run_id}" if order.run_id else "")
-        return Outcome(201, {"order": await self._after_send(cl_ord_id, result.ordId), "duplicate": False,
-                             "risk": decision.as_dict()})
+        return Outcome(201, OrderPlaced(order=await self._after_send(cl_ord_id, result.ordId), duplicate=False,
+                                        risk=risk_out(decision)))
 
     @staticmethod
     def _check_stops(order: ValidOrder, price: Decimal, closing: bool) -> None:
@@ -600,7 +674,7 @@ class AccountService:
             raise BadRequest(f"slTriggerPx {plain_decimal(order.sl)} must be {'below' if long else 'above'} the order price "
                              f"{plain_decimal(price)} for a {order.side}", field="slTriggerPx")
 
-    async def close_position(self, body: ClosePositionBody, *, approval_id: int | None = None) -> Outcome:
+    async def close_position(self, body: ClosePositionRequest, *, approval_id: int | None = None) -> Outcome:
         inst_id = require_inst_id(body.instId)
         wanted = None if body.posSide is None else _choice("posSide", body.posSide, ("net", "long", "short"))
         run_id = _run_id(body.runId)
@@ -635,31 +709,36 @@ class AccountService:
             side="sell" if long else "buy", pos_side=pos_side, ord_type="market", td_mode=p.mgnMode, sz=abs(size), px=None,
             reduce_only=True, lever=dec(p.lever), tp=None, sl=None, request=request)
         if row is None:
-            return await self._duplicate(cl_ord_id, approval_id) or Outcome(200, {"duplicate": True, "clOrdId": cl_ord_id})
+            return await self._duplicate(cl_ord_id, approval_id) or Outcome(200, OrderPlaced(duplicate=True, clOrdId=cl_ord_id))
         try:
             await self.okx.close_position(inst_id, p.mgnMode, pos_side=pos_side, cl_ord_id=cl_ord_id)
         except OkxError as exc:
             await self._send_failed(cl_ord_id, exc)
             raise
         log.info("position closed: %s %s sz=%s clOrdId=%s origin=%s", inst_id, pos_side, plain_decimal(abs(size)), cl_ord_id, origin)
-        return Outcome(201, {"order": await self._after_send(cl_ord_id, None), "duplicate": False, "risk": decision.as_dict()})
+        return Outcome(201, OrderPlaced(order=await self._after_send(cl_ord_id, None), duplicate=False, risk=risk_out(decision)))
 
-    async def cancel(self, body: CancelBody) -> dict[str, Any]:
+    async def cancel(self, body: CancelRequest) -> CancelResult:
         inst_id = require_inst_id(body.instId)
         if not body.ordId and not body.clOrdId:
             raise BadRequest("ordId or clOrdId is required", field="ordId")
         if body.ordId is not None and not body.ordId.isdigit():
             raise BadRequest("ordId must be digits", field="ordId")
         cl_ord_id = _cl_ord_id(body.clOrdId) if body.clOrdId else None
+        run_id = _run_id(body.runId)
         result = await self.okx.cancel_order(inst_id, ord_id=body.ordId or None, cl_ord_id=cl_ord_id)
+        # The order records have no column for who canceled (run_id is the run that placed the order): the
+        # cancelling run is logged.
+        log.info("order canceled: %s ordId=%s clOrdId=%s origin=%s%s", inst_id, result.ordId or body.ordId,
+                 result.clOrdId or cl_ord_id, "agent" if run_id else "manual", f" run={run_id}" if run_id else "")
         try:
             await self.sync.sync()
         except Exception as exc:  # noqa: BLE001
             log.warning("sync after cancel failed: %s", exc)
         row = (await q.order_by_ord_id(self.pool, result.ordId or body.ordId or "")) or \
             (await q.order_by_cl_ord_id(self.pool, cl_ord_id) if cl_ord_id else None)
-        return {"canceled": True, "ordId": result.ordId or body.ordId, "clOrdId": result.clOrdId or cl_ord_id,
-                "order": order_out(row) if row else None}
+        return CancelResult(canceled=True, ordId=result.ordId or body.ordId, clOrdId=result.clOrdId or cl_ord_id,
+                            order=order_out(row) if row else None)
 
     # -- approvals -----------------------------------------------------------------------------------
     async def decide(self, approval_id: int, approve: bool) -> Outcome:
@@ -671,13 +750,13 @@ class AccountService:
             raise Conflict(f"approval {approval_id} is already {row['status']}", field="id", approvalStatus=row["status"])
         if not approve:
             log.info("approval %s rejected", approval_id)
-            return Outcome(200, {"approval": approval_out(claimed)})
+            return Outcome(200, ApprovalDecision(approval=approval_out(claimed)))
         request = msgspec.json.encode(claimed["request"])
         try:
             if claimed["kind"] == "close":
-                outcome = await self.close_position(decode_body(request, ClosePositionBody), approval_id=approval_id)
+                outcome = await self.close_position(decode_body(request, ClosePositionRequest), approval_id=approval_id)
             else:
-                outcome = await self.place_order(decode_body(request, OrderBody), approval_id=approval_id)
+                outcome = await self.place_order(decode_body(request, OrderRequest), approval_id=approval_id)
         except RiskRefused as exc:
             await q.finish_approval(self.pool, approval_id, "refused", exc.detail)
             raise
@@ -686,7 +765,17 @@ class AccountService:
             raise
         row = await q.finish_approval(self.pool, approval_id, "approved", None)
         log.info("approval %s approved and placed", approval_id)
-        return Outcome(outcome.status_code, {**outcome.body, "approval": approval_out(row)})
+        placed = outcome.body
+        if not isinstance(placed, OrderPlaced):  # with an approval id the path never asks for approval again
+            raise RuntimeError(f"approval {approval_id}: the order path answered {type(placed).__name__}")
+        return Outcome(outcome.status_code, ApprovalDecision(order=placed.order, duplicate=placed.duplicate, risk=placed.risk,
+                                                             clOrdId=placed.clOrdId, approval=approval_out(row)))
+
+
+def snapshot_with_pnl(row: dict[str, Any], initial: dict[str, Any] | None) -> BalanceSnapshot:
+    """A stored snapshot with its PnL against the initial equity (`initial`: the initial_equities row or None)."""
+    pnl, pct = pnl_against_initial(row["total_eq"], initial["amount"] if initial else None)
+    return snapshot_out(row, num(pnl), num(pct))
 
 
 @contextlib.asynccontextmanager

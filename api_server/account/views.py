@@ -1,10 +1,15 @@
-"""Database rows -> JSON answers: camelCase keys, exact decimals as strings, times as ISO 8601 (UTC)."""
+"""Database rows -> the account/trade API's answer types: camelCase keys, exact decimals as strings, times as
+ISO 8601 (UTC). Every shape here is a msgspec Struct, so the OpenAPI document declares exactly what is sent."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+import msgspec
+
+Text = str | None  # an exact decimal as text, a time as ISO 8601, or an optional string: null when absent
 
 
 def num(value: Decimal | None) -> str | None:
@@ -18,17 +23,310 @@ def when(value: datetime | date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _out(row: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for column, key in mapping.items():
-        value = row.get(column)
-        if isinstance(value, Decimal):
-            value = num(value)
-        elif isinstance(value, (datetime, date)):
-            value = when(value)
-        result[key] = value
-    return result
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return num(value)
+    if isinstance(value, (datetime, date)):
+        return when(value)
+    return value
 
+
+def _out(kind: type[msgspec.Struct], row: dict[str, Any], mapping: dict[str, str]) -> Any:
+    return kind(**{key: _plain(row.get(column)) for column, key in mapping.items()})
+
+
+# ---- recorded orders, fills, positions -------------------------------------------------------------
+
+
+class Order(msgspec.Struct, kw_only=True):
+    """An order as recorded (ours before it is sent, and every order the account sync sees at OKX)."""
+
+    id: int
+    clOrdId: str | None
+    ordId: str | None
+    instId: str
+    origin: str  # manual | agent | exchange
+    runId: str | None
+    purpose: str  # order | close | external
+    side: str
+    posSide: str
+    ordType: str
+    tdMode: str
+    sz: Text
+    px: Text
+    reduceOnly: bool
+    lever: Text
+    tpTriggerPx: Text
+    slTriggerPx: Text
+    state: str  # submitting | sent | live | partially_filled | filled | canceled | rejected | failed ...
+    accFillSz: Text
+    avgPx: Text
+    fee: Text
+    pnl: Text
+    category: str
+    okxSource: str
+    cancelSource: str
+    error: str | None
+    okxCreatedAt: Text
+    okxUpdatedAt: Text
+    createdAt: str
+    updatedAt: str
+
+
+class Fill(msgspec.Struct, kw_only=True):
+    instId: str
+    tradeId: str
+    ordId: str
+    clOrdId: str
+    billId: str
+    side: str
+    posSide: str
+    fillPx: str
+    fillSz: str
+    fillPnl: Text
+    fee: Text
+    feeCcy: str
+    execType: str
+    filledAt: str
+    origin: str | None  # from the order record, when there is one
+    runId: str | None
+
+
+class PositionRecord(msgspec.Struct, kw_only=True):
+    """A recorded position (`GET /api/account/positions/history`: closed ones, with the close reason)."""
+
+    id: int
+    instId: str
+    mgnMode: str
+    posSide: str
+    posId: str
+    state: str  # open | closed
+    pos: str
+    avgPx: Text
+    lever: Text
+    tpTriggerPx: Text
+    slTriggerPx: Text
+    realizedPnl: Text
+    openedAt: str
+    updatedAt: str
+    closedAt: Text
+    closeReason: str | None  # closed_by_us | stop | exchange
+    closeDetail: str | None
+    closeOrdId: str | None
+    closeOrigin: str | None
+    closeRunId: str | None
+
+
+class Position(msgspec.Struct, kw_only=True):
+    """An open position, live from OKX, with its TP/SL and the record's id and opening time."""
+
+    # OKX's values as it sends them (decimal strings; "" when OKX leaves one empty)
+    instId: str
+    mgnMode: str
+    posSide: str
+    posId: str
+    pos: str
+    avgPx: str
+    markPx: str
+    upl: str
+    uplRatio: str
+    lever: str
+    liqPx: str
+    notionalUsd: str
+    realizedPnl: str
+    tpTriggerPx: Text
+    slTriggerPx: Text
+    recordId: int | None
+    openedAt: Text
+
+
+class OrderList(msgspec.Struct, kw_only=True):
+    orders: list[Order]
+
+
+class FillList(msgspec.Struct, kw_only=True):
+    fills: list[Fill]
+
+
+class PositionList(msgspec.Struct, kw_only=True):
+    positions: list[Position]
+
+
+class PositionHistory(msgspec.Struct, kw_only=True):
+    positions: list[PositionRecord]
+
+
+# ---- balances ----------------------------------------------------------------------------------------
+
+
+class InitialEquity(msgspec.Struct, kw_only=True):
+    """The equity PnL is measured against (all null until one is set)."""
+
+    amount: Text
+    setAt: Text
+    source: str | None  # env | api
+
+
+class BalanceSnapshot(msgspec.Struct, kw_only=True):
+    """A stored balance snapshot with its PnL against the initial equity."""
+
+    id: int
+    ts: str
+    totalEq: str
+    usdtEq: Text
+    usdtAvailable: Text
+    usdtFrozen: Text
+    upl: Text
+    pnl: Text
+    pnlPct: Text
+
+
+class SnapshotPage(msgspec.Struct, kw_only=True):
+    snapshots: list[BalanceSnapshot]
+    nextAfter: int | None  # the cursor for the next page (`after=`); null on the last page
+    initialEquity: InitialEquity
+
+
+class UsdtBalance(msgspec.Struct, kw_only=True):
+    eq: Text
+    available: Text
+    frozen: Text
+    cashBal: Text
+
+
+class Balance(msgspec.Struct, kw_only=True):
+    """Account equity (USD) and USDT, live from OKX, with PnL against the initial equity."""
+
+    totalEq: Text
+    totalEqCcy: str
+    usdt: UsdtBalance | None
+    usdtAvailable: Text
+    usdtFrozen: Text
+    upl: Text
+    details: list[dict[str, Any]]  # per currency, as OKX gives them (ccy, eq, availBal, frozenBal, upl, eqUsd, ...)
+    initialEquity: InitialEquity
+    pnl: Text
+    pnlPct: Text
+    uTime: Text
+    ts: str
+
+
+class BalanceEvent(msgspec.Struct, kw_only=True):
+    """The `balance` event of `GET /api/stream`: every balance reading (stored or not)."""
+
+    totalEq: str
+    usdtAvailable: Text
+    usdtFrozen: Text
+    upl: Text
+    ts: str
+    stored: bool
+    snapshotId: int | None
+
+
+class AccountSyncReport(msgspec.Struct, kw_only=True):
+    """What one account sync changed (`POST /api/account/sync`, and the `account` event of `GET /api/stream`)."""
+
+    ordersInserted: int
+    ordersUpdated: int
+    ordersResolved: int
+    fillsInserted: int
+    positionsOpened: int
+    positionsUpdated: int
+    positionsClosed: int
+    closed: list[dict[str, Any]]  # the positions closed by this sync, with the reason
+    changes: int
+
+
+# ---- risk, refusals, approvals -----------------------------------------------------------------------
+
+
+class RiskDecision(msgspec.Struct, kw_only=True):
+    """The risk guard's decision on an order that was let through (`needsApproval`: it waits for a person)."""
+
+    allowed: bool
+    rule: str
+    message: str
+    limit: str | None
+    actual: str | None
+    needsApproval: bool
+
+
+class RiskLimits(msgspec.Struct, kw_only=True):
+    allowedInstIds: list[str]
+    maxLeverage: str
+    maxOrderPct: str
+    maxExposurePct: str
+    dailyLossLimitPct: str
+    requireStopLoss: bool
+    approvalMode: str  # auto | manual
+
+
+class RiskState(msgspec.Struct, kw_only=True):
+    equity: Text
+    day: str
+    dayStartEquity: Text
+    dayLoss: Text
+    maxDayLoss: Text
+    dailyLossLatched: bool
+    latchedAt: Text
+    resetAt: Text
+    reopensAt: Text
+    openExposure: str
+    openExposureByInst: dict[str, str]
+
+
+class RiskStatus(msgspec.Struct, kw_only=True):
+    limits: RiskLimits
+    state: RiskState
+
+
+class RiskRefusalRecord(msgspec.Struct, kw_only=True):
+    id: int
+    at: str
+    origin: str
+    runId: str | None
+    instId: str
+    rule: str
+    limit: str | None
+    actual: str | None
+    message: str
+
+
+class RefusalList(msgspec.Struct, kw_only=True):
+    refusals: list[RiskRefusalRecord]
+
+
+class RiskRefusalError(msgspec.Struct, kw_only=True):
+    """The 422 answer of an order the risk guard refused (it is recorded: `refusalId`)."""
+
+    status_code: int
+    detail: str
+    rule: str
+    limit: str | msgspec.UnsetType = msgspec.UNSET
+    actual: str | msgspec.UnsetType = msgspec.UNSET
+    refusalId: int
+
+
+class Approval(msgspec.Struct, kw_only=True):
+    """An agent order (or close) waiting for, or past, a person's decision (TRADE_APPROVAL_MODE=manual)."""
+
+    id: int
+    createdAt: str
+    kind: str  # order | close
+    runId: str | None
+    instId: str
+    clOrdId: str
+    request: dict[str, Any]  # the order request as received (OrderRequest / ClosePositionRequest) with its clOrdId
+    status: str  # pending | approving | approved | rejected | refused | failed
+    decidedAt: Text
+    detail: str | None
+
+
+class ApprovalList(msgspec.Struct, kw_only=True):
+    approvals: list[Approval]
+
+
+# ---- row -> answer ---------------------------------------------------------------------------------------
 
 ORDER_FIELDS = {
     "id": "id", "cl_ord_id": "clOrdId", "ord_id": "ordId", "inst_id": "instId", "origin": "origin", "run_id": "runId",
@@ -64,31 +362,32 @@ APPROVAL_FIELDS = {
 }
 
 
-def order_out(row: dict[str, Any]) -> dict[str, Any]:
-    return _out(row, ORDER_FIELDS)
+def order_out(row: dict[str, Any]) -> Order:
+    return _out(Order, row, ORDER_FIELDS)
 
 
-def fill_out(row: dict[str, Any]) -> dict[str, Any]:
-    return _out(row, FILL_FIELDS)
+def fill_out(row: dict[str, Any]) -> Fill:
+    return _out(Fill, row, FILL_FIELDS)
 
 
-def position_out(row: dict[str, Any]) -> dict[str, Any]:
-    return _out(row, POSITION_FIELDS)
+def position_out(row: dict[str, Any]) -> PositionRecord:
+    return _out(PositionRecord, row, POSITION_FIELDS)
 
 
-def snapshot_out(row: dict[str, Any]) -> dict[str, Any]:
-    return _out(row, SNAPSHOT_FIELDS)
+def snapshot_out(row: dict[str, Any], pnl: str | None, pnl_pct: str | None) -> BalanceSnapshot:
+    return BalanceSnapshot(**{key: _plain(row.get(column)) for column, key in SNAPSHOT_FIELDS.items()},
+                           pnl=pnl, pnlPct=pnl_pct)
 
 
-def refusal_out(row: dict[str, Any]) -> dict[str, Any]:
-    return _out(row, REFUSAL_FIELDS)
+def refusal_out(row: dict[str, Any]) -> RiskRefusalRecord:
+    return _out(RiskRefusalRecord, row, REFUSAL_FIELDS)
 
 
-def approval_out(row: dict[str, Any]) -> dict[str, Any]:
-    return _out(row, APPROVAL_FIELDS)
+def approval_out(row: dict[str, Any]) -> Approval:
+    return _out(Approval, row, APPROVAL_FIELDS)
 
 
-def initial_equity_out(row: dict[str, Any] | None) -> dict[str, Any]:
+def initial_equity_out(row: dict[str, Any] | None) -> InitialEquity:
     if row is None:
-        return {"amount": None, "setAt": None, "source": None}
-    return {"amount": num(row["amount"]), "setAt": when(row["set_at"]), "source": row["source"]}
+        return InitialEquity(amount=None, setAt=None, source=None)
+    return InitialEquity(amount=num(row["amount"]), setAt=when(row["set_at"]), source=row["source"])

@@ -6,11 +6,14 @@ in the process that holds the scheduler (a non-leader process records the reques
 
 from __future__ import annotations
 
+from functools import partial
+
 import msgspec
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.datastructures import State
 
 from api_server.errors import BadRequest, NotFound
+from api_server.routes.bodies import json_body, optional_body_operation
 from api_server.routes.scheduler import decode_optional_body
 from api_server.scheduler import state as store
 from api_server.scheduler.state import StrategyMessage, StrategyRun
@@ -22,6 +25,8 @@ DEFAULT_CHAT_LIMIT = 50
 
 
 class StrategyRunRequest(msgspec.Struct, kw_only=True):
+    """Optional body: no body (or no instId) runs every configured instrument."""
+
     instId: str | None = None
 
 
@@ -57,9 +62,11 @@ def _limit(value: int | None, default: int) -> int:
     return value
 
 
-@post("/api/model/strategy-run", status_code=202, tags=["model"], summary="Manual strategy run; answers at once with the run ids")
-async def strategy_run(state: State, request: Request) -> StrategyRunAccepted:
-    body = decode_optional_body(await request.body(), StrategyRunRequest)
+@post("/api/model/strategy-run", status_code=202, tags=["model"], summary="Manual strategy run; answers at once with the run ids",
+      dto=json_body(StrategyRunRequest, partial(decode_optional_body, kind=StrategyRunRequest)), return_dto=None,
+      operation_class=optional_body_operation)
+async def strategy_run(state: State, data: StrategyRunRequest | None = None) -> StrategyRunAccepted:
+    body = data if data is not None else StrategyRunRequest()
     scheduler = state.scheduler
     inst_id = _inst_id(body.instId, scheduler.inst_ids)
     inst_ids = [inst_id] if inst_id is not None else list(scheduler.inst_ids)

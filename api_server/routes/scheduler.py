@@ -6,21 +6,29 @@ process receives the request; manual runs are still allowed. Answers with the st
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Annotated, TypeVar
+
 import msgspec
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.datastructures import State
 
 from api_server.errors import BadRequest
+from api_server.routes.bodies import json_body, optional_body_operation
 from api_server.scheduler.loop import SchedulerStatus
 
 MAX_REASON_CHARS = 500
 
 
-class PauseBody(msgspec.Struct, kw_only=True):
-    reason: str | None = None
+class PauseRequest(msgspec.Struct, kw_only=True):
+    reason: Annotated[str | None, msgspec.Meta(extra_json_schema={
+        "description": f"why (shown with the status), at most {MAX_REASON_CHARS} characters"})] = None
 
 
-def decode_optional_body(raw: bytes, kind: type[msgspec.Struct]) -> msgspec.Struct:
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def decode_optional_body(raw: bytes, kind: type[S]) -> S:
     """An optional JSON object body: empty means all defaults; bad input is a 400 naming the field."""
     if not raw.strip():
         return kind()
@@ -39,9 +47,11 @@ async def scheduler_status(state: State) -> SchedulerStatus:
     return await state.scheduler.status()
 
 
-@post("/api/scheduler/pause", status_code=200, tags=["scheduler"], summary="Pause automated runs (manual runs still allowed)")
-async def scheduler_pause(state: State, request: Request) -> SchedulerStatus:
-    body = decode_optional_body(await request.body(), PauseBody)
+@post("/api/scheduler/pause", status_code=200, tags=["scheduler"], summary="Pause automated runs (manual runs still allowed)",
+      dto=json_body(PauseRequest, partial(decode_optional_body, kind=PauseRequest)), return_dto=None,
+      operation_class=optional_body_operation)
+async def scheduler_pause(state: State, data: PauseRequest | None = None) -> SchedulerStatus:
+    body = data if data is not None else PauseRequest()
     reason = (body.reason or "").strip() or "paused by a user"
     if len(reason) > MAX_REASON_CHARS:
         raise BadRequest(f"reason: at most {MAX_REASON_CHARS} characters", field="reason")

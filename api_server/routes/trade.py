@@ -8,25 +8,43 @@ a risk refusal 422 `{"status_code", "detail", "rule", "limit", "actual", "refusa
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 from api_server.account import queries as q
-from api_server.account.service import AccountService, CancelBody, ClosePositionBody, OrderBody, Outcome, decode_body
-from api_server.account.views import approval_out, refusal_out
+from api_server.account.service import (
+    AccountService,
+    ApprovalDecision,
+    ApprovalPending,
+    CancelRequest,
+    CancelResult,
+    ClosePositionRequest,
+    OrderRequest,
+    OrderPlaced,
+    Outcome,
+    decode_body,
+)
+from api_server.account.views import ApprovalList, RefusalList, RiskRefusalError, RiskStatus, approval_out, refusal_out
 from api_server.errors import BadRequest
 from api_server.routes.account import parse_int
+from api_server.routes.bodies import json_body, require_body
 
 APPROVAL_STATUSES = ("pending", "approving", "approved", "rejected", "refused", "failed")
+
+PLACED = ResponseSpec(OrderPlaced, generate_examples=False, description="Placed: the recorded order and the risk decision")
+DUPLICATE = ResponseSpec(OrderPlaced, generate_examples=False, description="An order with this clOrdId was already recorded: nothing new was sent")
+AWAITS_APPROVAL = ResponseSpec(ApprovalPending, generate_examples=False, description="An agent order awaits a person's approval (TRADE_APPROVAL_MODE=manual)")
+REFUSED = ResponseSpec(RiskRefusalError, generate_examples=False, description="Refused by the risk guard (recorded: refusalId)")
 
 
 def service(state: State) -> AccountService:
     return state.account
 
 
-def answer(outcome: Outcome) -> Response:
+def answer(outcome: Outcome) -> Response[OrderPlaced | ApprovalPending | ApprovalDecision]:
     return Response(content=outcome.body, status_code=outcome.status_code, media_type=MediaType.JSON)
 
 
@@ -34,46 +52,56 @@ class TradeController(Controller):
     path = "/api/trade"
     tags = ["trade"]
 
-    @post("/order", summary="Place an order (market/limit; sz in contracts or notionalUsdt; TP/SL; clOrdId idempotent)")
-    async def order(self, state: State, request: Request) -> Response:
-        body = decode_body(await request.body(), OrderBody)
-        return answer(await service(state).place_order(body))
+    @post("/order", status_code=201, dto=json_body(OrderRequest, partial(decode_body, kind=OrderRequest)), return_dto=None,
+          responses={201: PLACED, 200: DUPLICATE, 202: AWAITS_APPROVAL, 422: REFUSED},
+          summary="Place an order (market/limit; sz in contracts or notionalUsdt; TP/SL; clOrdId idempotent)")
+    async def order(self, state: State, data: OrderRequest | None = None) -> Response[OrderPlaced | ApprovalPending]:
+        return answer(await service(state).place_order(require_body(data)))
 
-    @post("/cancel", summary="Cancel an order by ordId or clOrdId")
-    async def cancel(self, state: State, request: Request) -> Response:
-        body = decode_body(await request.body(), CancelBody)
-        return Response(content=await service(state).cancel(body), status_code=200, media_type=MediaType.JSON)
+    @post("/cancel", status_code=200, dto=json_body(CancelRequest, partial(decode_body, kind=CancelRequest)), return_dto=None,
+          summary="Cancel an order by ordId or clOrdId")
+    async def cancel(self, state: State, data: CancelRequest | None = None) -> CancelResult:
+        return await service(state).cancel(require_body(data))
 
-    @post("/close-position", summary="Close a whole position at market (always allowed by the risk guard)")
-    async def close_position(self, state: State, request: Request) -> Response:
-        body = decode_body(await request.body(), ClosePositionBody)
-        return answer(await service(state).close_position(body))
+    @post("/close-position", status_code=201,
+          dto=json_body(ClosePositionRequest, partial(decode_body, kind=ClosePositionRequest)), return_dto=None,
+          responses={201: ResponseSpec(OrderPlaced, generate_examples=False, description="The closing order, placed"), 200: DUPLICATE,
+                     202: AWAITS_APPROVAL},
+          summary="Close a whole position at market (always allowed by the risk guard)")
+    async def close_position(self, state: State, data: ClosePositionRequest | None = None) -> Response[OrderPlaced | ApprovalPending]:
+        return answer(await service(state).close_position(require_body(data)))
 
     @get("/risk", summary="Risk limits and the current state (equity, day loss, latch, exposure)")
-    async def risk(self, state: State) -> dict[str, Any]:
+    async def risk(self, state: State) -> RiskStatus:
         return await service(state).risk()
 
-    @post("/risk/reset", summary="Reset the daily-loss latch by hand; the equity now becomes the day's baseline")
-    async def risk_reset(self, state: State) -> Response:
-        return Response(content=await service(state).reset_risk(), status_code=200, media_type=MediaType.JSON)
+    @post("/risk/reset", status_code=200,
+          summary="Reset the daily-loss latch by hand; the equity now becomes the day's baseline")
+    async def risk_reset(self, state: State) -> RiskStatus:
+        return await service(state).reset_risk()
 
     @get("/risk/refusals", summary="Orders the risk guard refused, newest first")
-    async def refusals(self, state: State, limit: str | None = None) -> dict[str, Any]:
+    async def refusals(self, state: State, limit: str | None = None) -> RefusalList:
         rows = await q.list_refusals(state.pool, parse_int(limit, "limit", 100, 1, 1000))
-        return {"refusals": [refusal_out(r) for r in rows]}
+        return RefusalList(refusals=[refusal_out(r) for r in rows])
 
     @get("/approvals", summary="Agent orders awaiting (or past) approval; status=pending by default, all for every one")
-    async def approvals(self, state: State, status: str | None = None, limit: str | None = None) -> dict[str, Any]:
+    async def approvals(self, state: State, status: str | None = None, limit: str | None = None) -> ApprovalList:
         wanted = status or "pending"
         if wanted != "all" and wanted not in APPROVAL_STATUSES:
             raise BadRequest(f"status must be all or one of {', '.join(APPROVAL_STATUSES)}, got {wanted!r}", field="status")
         rows = await q.list_approvals(state.pool, None if wanted == "all" else wanted, parse_int(limit, "limit", 100, 1, 1000))
-        return {"approvals": [approval_out(r) for r in rows]}
+        return ApprovalList(approvals=[approval_out(r) for r in rows])
 
-    @post("/approvals/{approval_id:int}/approve", summary="Approve a pending agent order: it is placed now (risk re-checked)")
-    async def approve(self, state: State, approval_id: int) -> Response:
+    @post("/approvals/{approval_id:int}/approve", status_code=201,
+          responses={201: ResponseSpec(ApprovalDecision, generate_examples=False, description="Approved: the order is placed (risk re-checked)"),
+                     200: ResponseSpec(ApprovalDecision, generate_examples=False, description="Approved: the order was already recorded"),
+                     422: REFUSED},
+          summary="Approve a pending agent order: it is placed now (risk re-checked)")
+    async def approve(self, state: State, approval_id: int) -> Response[ApprovalDecision]:
         return answer(await service(state).decide(approval_id, approve=True))
 
-    @post("/approvals/{approval_id:int}/reject", summary="Reject a pending agent order")
-    async def reject(self, state: State, approval_id: int) -> Response:
+    @post("/approvals/{approval_id:int}/reject", status_code=200,
+          summary="Reject a pending agent order")
+    async def reject(self, state: State, approval_id: int) -> Response[ApprovalDecision]:
         return answer(await service(state).decide(approval_id, approve=False))

@@ -418,7 +418,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Server-Sent Events: ticker, trigger, run, balance, scheduler */
+        /** Server-Sent Events: ticker, trigger, run, balance, scheduler, account, approval */
         get: operations["ApiStreamStream"];
         put?: never;
         post?: never;
@@ -590,34 +590,48 @@ export interface components {
             instId: string;
             runId: string;
         };
+        /** AccountSyncReport */
+        AccountSyncReport: {
+            changes: number;
+            closed: {
+                [key: string]: unknown;
+            }[];
+            fillsInserted: number;
+            ordersInserted: number;
+            ordersResolved: number;
+            ordersUpdated: number;
+            positionsClosed: number;
+            positionsOpened: number;
+            positionsUpdated: number;
+        };
+        /** Approval */
         Approval: {
             clOrdId: string;
             createdAt: string;
-            decidedAt?: string | null;
-            detail?: string | null;
+            decidedAt: string | null;
+            detail: string | null;
             id: number;
             instId: string;
             kind: string;
             request: {
-                leverage?: unknown;
-                notionalUsdt?: unknown;
-                ordType?: string;
-                posSide?: string | null;
-                px?: unknown;
-                side?: string;
-                slTriggerPx?: unknown;
-                sz?: unknown;
-                tpTriggerPx?: unknown;
+                [key: string]: unknown;
             };
-            runId?: string | null;
+            runId: string | null;
             status: string;
         };
+        /** ApprovalDecision */
         ApprovalDecision: {
             approval: components["schemas"]["Approval"];
+            clOrdId?: string;
             duplicate?: boolean;
-            order?: components["schemas"]["Order"] | null;
+            order?: components["schemas"]["Order"];
             risk?: components["schemas"]["RiskDecision"];
         };
+        /** ApprovalList */
+        ApprovalList: {
+            approvals: components["schemas"]["Approval"][];
+        };
+        /** ApprovalPending */
         ApprovalPending: {
             approval: components["schemas"]["Approval"];
             approvalId: number;
@@ -625,6 +639,7 @@ export interface components {
             duplicate: boolean;
             status: string;
         };
+        /** Balance */
         Balance: {
             details: {
                 [key: string]: unknown;
@@ -641,6 +656,7 @@ export interface components {
             usdtFrozen: string | null;
             uTime: string | null;
         };
+        /** BalanceEvent */
         BalanceEvent: {
             snapshotId: number | null;
             stored: boolean;
@@ -650,6 +666,7 @@ export interface components {
             usdtAvailable: string | null;
             usdtFrozen: string | null;
         };
+        /** BalanceSnapshot */
         BalanceSnapshot: {
             id: number;
             pnl: string | null;
@@ -675,11 +692,16 @@ export interface components {
             instId: string;
             ts: string;
         };
+        /** CancelRequest */
         CancelRequest: {
-            clOrdId?: string;
+            clOrdId?: string | null;
             instId: string;
-            ordId?: string;
+            /** @description exchange order id (digits); or give clOrdId */
+            ordId?: string | null;
+            /** @description strategy run id of the agent asking (logged with the cancel) */
+            runId?: string | null;
         };
+        /** CancelResult */
         CancelResult: {
             canceled: boolean;
             clOrdId: string | null;
@@ -704,11 +726,18 @@ export interface components {
             candles: components["schemas"]["Candle"][];
             instId: string;
         };
+        /** ClosePositionRequest */
         ClosePositionRequest: {
+            /** @description client order id of the closing order, 1-32 letters/digits; idempotent */
+            clOrdId?: string | null;
             instId: string;
-            /** @enum {string} */
+            /**
+             * @description which position in long/short mode; net in net mode
+             * @enum {unknown}
+             */
             posSide?: "net" | "long" | "short";
-            runId?: string;
+            /** @description strategy run id (set by the agent: the close's origin is then agent) */
+            runId?: string | null;
         };
         /** ComponentHealth */
         ComponentHealth: {
@@ -716,23 +745,28 @@ export interface components {
             detail: string;
             ok: boolean;
         };
+        /** Fill */
         Fill: {
-            billId?: string | null;
-            clOrdId?: string | null;
-            execType?: string | null;
-            fee?: string | null;
-            feeCcy?: string | null;
+            billId: string;
+            clOrdId: string;
+            execType: string;
+            fee: string | null;
+            feeCcy: string;
             filledAt: string;
-            fillPnl?: string | null;
+            fillPnl: string | null;
             fillPx: string;
             fillSz: string;
             instId: string;
-            ordId?: string | null;
-            origin?: string | null;
-            posSide?: string | null;
-            runId?: string | null;
+            ordId: string;
+            origin: string | null;
+            posSide: string;
+            runId: string | null;
             side: string;
             tradeId: string;
+        };
+        /** FillList */
+        FillList: {
+            fills: components["schemas"]["Fill"][];
         };
         /** FundingRate */
         FundingRate: {
@@ -750,12 +784,15 @@ export interface components {
             status: string;
             uptimeSecs: number;
         };
+        /** InitialEquity */
         InitialEquity: {
             amount: string | null;
             setAt: string | null;
             source: string | null;
         };
+        /** InitialEquityRequest */
         InitialEquityRequest: {
+            /** @description the initial equity in USD, a JSON number >= 0 (read exactly) */
             amount: number;
         };
         /** Instrument */
@@ -781,168 +818,260 @@ export interface components {
             simulated: boolean;
             simulator: boolean;
         };
+        /** Order */
         Order: {
-            accFillSz?: string | null;
-            avgPx?: string | null;
-            cancelSource?: string | null;
-            category?: string | null;
-            clOrdId: string;
+            accFillSz: string | null;
+            avgPx: string | null;
+            cancelSource: string;
+            category: string;
+            clOrdId: string | null;
             createdAt: string;
-            error?: string | null;
-            fee?: string | null;
+            error: string | null;
+            fee: string | null;
             id: number;
             instId: string;
-            lever?: string | null;
-            okxCreatedAt?: string | null;
-            okxSource?: string | null;
-            okxUpdatedAt?: string | null;
+            lever: string | null;
+            okxCreatedAt: string | null;
+            okxSource: string;
+            okxUpdatedAt: string | null;
             ordId: string | null;
             ordType: string;
             origin: string;
-            pnl?: string | null;
-            posSide?: string | null;
-            purpose?: string;
-            px?: string | null;
-            reduceOnly?: boolean | null;
-            runId?: string | null;
+            pnl: string | null;
+            posSide: string;
+            purpose: string;
+            px: string | null;
+            reduceOnly: boolean;
+            runId: string | null;
             side: string;
-            slTriggerPx?: string | null;
+            slTriggerPx: string | null;
             state: string;
-            sz: string;
-            tdMode?: string;
-            tpTriggerPx?: string | null;
-            updatedAt?: string | null;
+            sz: string | null;
+            tdMode: string;
+            tpTriggerPx: string | null;
+            updatedAt: string;
         };
+        /** OrderList */
+        OrderList: {
+            orders: components["schemas"]["Order"][];
+        };
+        /** OrderPlaced */
         OrderPlaced: {
             clOrdId?: string;
             duplicate: boolean;
-            order?: components["schemas"]["Order"] | null;
+            order?: components["schemas"]["Order"];
             risk?: components["schemas"]["RiskDecision"];
         };
+        /** OrderRequest */
         OrderRequest: {
-            clOrdId?: string;
+            /** @description client order id, 1-32 letters/digits; generated when absent; idempotent */
+            clOrdId?: string | null;
+            /** @description instrument id, e.g. BTC-USDT-SWAP */
             instId: string;
-            leverage?: number;
-            notionalUsdt?: string;
-            /** @enum {string} */
+            /** @description leverage to set before the order, a whole number 1..125 */
+            leverage?: number | string | null;
+            /** @description size as USDT notional, converted to contracts with ctVal/lotSz/minSz */
+            notionalUsdt?: string | number | null;
+            /**
+             * @description market, or limit with px
+             * @enum {string}
+             */
             ordType: "market" | "limit";
-            /** @enum {string} */
-            posSide?: "net" | "long" | "short";
-            px?: string;
-            reduceOnly?: boolean;
-            runId?: string;
-            /** @enum {string} */
+            /** @description net, long or short; default from the account's position mode */
+            posSide?: string | null;
+            /** @description limit price (limit orders only) */
+            px?: string | number | null;
+            reduceOnly?: boolean | null;
+            /** @description strategy run id (set by the agent: the order's origin is then agent) */
+            runId?: string | null;
+            /**
+             * @description buy or sell
+             * @enum {string}
+             */
             side: "buy" | "sell";
-            slTriggerPx?: string;
-            sz?: string;
-            /** @enum {string} */
+            /** @description stop-loss trigger price (last price), opening orders only */
+            slTriggerPx?: string | number | null;
+            /** @description size in contracts (a multiple of lotSz, >= minSz); or give notionalUsdt */
+            sz?: string | number | null;
+            /**
+             * @description margin mode, cross when absent
+             * @enum {unknown}
+             */
             tdMode?: "cross" | "isolated";
-            tpTriggerPx?: string;
+            /** @description take-profit trigger price (last price), opening orders only */
+            tpTriggerPx?: string | number | null;
         };
+        /** PauseRequest */
         PauseRequest: {
-            reason?: string;
+            /** @description why (shown with the status), at most 500 characters */
+            reason?: string | null;
         };
+        /** Position */
         Position: {
-            avgPx?: string | null;
+            avgPx: string;
             instId: string;
-            lever?: string | null;
-            liqPx?: string | null;
-            markPx?: string | null;
+            lever: string;
+            liqPx: string;
+            markPx: string;
             mgnMode: string;
-            notionalUsd?: string | null;
-            openedAt?: string | null;
+            notionalUsd: string;
+            openedAt: string | null;
             pos: string;
-            posId?: string | null;
+            posId: string;
             posSide: string;
-            realizedPnl?: string | null;
-            recordId?: number | null;
-            slTriggerPx?: string | null;
-            tpTriggerPx?: string | null;
-            upl?: string | null;
-            uplRatio?: string | null;
+            realizedPnl: string;
+            recordId: number | null;
+            slTriggerPx: string | null;
+            tpTriggerPx: string | null;
+            upl: string;
+            uplRatio: string;
         };
+        /** PositionHistory */
+        PositionHistory: {
+            positions: components["schemas"]["PositionRecord"][];
+        };
+        /** PositionList */
+        PositionList: {
+            positions: components["schemas"]["Position"][];
+        };
+        /** PositionRecord */
+        PositionRecord: {
+            avgPx: string | null;
+            closedAt: string | null;
+            closeDetail: string | null;
+            closeOrdId: string | null;
+            closeOrigin: string | null;
+            closeReason: string | null;
+            closeRunId: string | null;
+            id: number;
+            instId: string;
+            lever: string | null;
+            mgnMode: string;
+            openedAt: string;
+            pos: string;
+            posId: string;
+            posSide: string;
+            realizedPnl: string | null;
+            slTriggerPx: string | null;
+            state: string;
+            tpTriggerPx: string | null;
+            updatedAt: string;
+        };
+        /** RefusalList */
+        RefusalList: {
+            refusals: components["schemas"]["RiskRefusalRecord"][];
+        };
+        /** RiskDecision */
         RiskDecision: {
             actual: string | null;
             allowed: boolean;
             limit: string | null;
-            message: string | null;
+            message: string;
             needsApproval: boolean;
-            rule: string | null;
+            rule: string;
         };
+        /** RiskLimits */
         RiskLimits: {
             allowedInstIds: string[];
-            /** @enum {string} */
-            approvalMode: "auto" | "manual";
-            dailyLossLimitPct?: string;
-            maxExposurePct?: string;
+            approvalMode: string;
+            dailyLossLimitPct: string;
+            maxExposurePct: string;
             maxLeverage: string;
             maxOrderPct: string;
-            requireStopLoss?: boolean;
+            requireStopLoss: boolean;
         };
+        /** RiskRefusalError */
         RiskRefusalError: {
-            actual?: string | null;
+            actual?: string;
             detail: string;
-            limit?: string | null;
-            refusalId?: number;
+            limit?: string;
+            refusalId: number;
             rule: string;
             status_code: number;
         };
+        /** RiskRefusalRecord */
         RiskRefusalRecord: {
-            actual?: string | null;
+            actual: string | null;
             at: string;
             id: number;
             instId: string;
-            limit?: string | null;
+            limit: string | null;
             message: string;
             origin: string;
             rule: string;
-            runId?: string | null;
+            runId: string | null;
         };
+        /** RiskState */
         RiskState: {
             dailyLossLatched: boolean;
-            day?: string;
-            dayLoss?: string | null;
-            dayStartEquity?: string | null;
-            equity?: string | null;
-            latchedAt?: string | null;
-            maxDayLoss?: string | null;
+            day: string;
+            dayLoss: string | null;
+            dayStartEquity: string | null;
+            equity: string | null;
+            latchedAt: string | null;
+            maxDayLoss: string | null;
             openExposure: string;
-            openExposureByInst?: {
+            openExposureByInst: {
                 [key: string]: string;
             };
-            reopensAt?: string | null;
-            resetAt?: string | null;
+            reopensAt: string | null;
+            resetAt: string | null;
         };
+        /** RiskStatus */
         RiskStatus: {
             limits: components["schemas"]["RiskLimits"];
             state: components["schemas"]["RiskState"];
         };
-        /** @description One entry of a run's `orders` (agent/service.py order_record): the trading tool, its outcome `status` (placed, duplicate, pending_approval, canceled) and the order record's fields. */
+        /** RunOrder */
         RunOrder: {
+            accFillSz?: string | null;
             approvalId?: number | null;
+            approvalStatus?: string | null;
+            avgPx?: string | null;
             clOrdId?: string | null;
+            createdAt?: string | null;
+            duplicate?: boolean | null;
+            error?: string | null;
+            extra?: {
+                [key: string]: unknown;
+            };
+            fee?: string | null;
             instId?: string | null;
+            kind?: string | null;
+            lever?: string | null;
+            leverage?: number | null;
+            note?: string | null;
+            notionalUsdt?: string | null;
             ordId?: string | null;
             ordType?: string | null;
+            origin?: string | null;
+            posSide?: string | null;
+            purpose?: string | null;
             px?: string | null;
+            reduceOnly?: boolean | null;
+            risk?: string | null;
+            runId?: string | null;
             side?: string | null;
             slTriggerPx?: string | null;
             state?: string | null;
             status?: string | null;
             sz?: string | null;
+            tdMode?: string | null;
             tool: string;
             tpTriggerPx?: string | null;
-        } & {
-            [key: string]: unknown;
         };
+        /** RunToolCall */
         RunToolCall: {
             arguments?: unknown;
-            durationMs?: number;
+            durationMs?: number | null;
             error?: string | null;
-            id: string;
+            extra?: {
+                [key: string]: unknown;
+            };
+            id?: string | null;
             name: string;
-            ok: boolean;
-            result?: string;
+            ok?: boolean;
+            result?: string | null;
         };
         /** SchedulerInstrument */
         SchedulerInstrument: {
@@ -986,6 +1115,7 @@ export interface components {
             volTriggerEnabled: boolean;
             windowSecs: number | null;
         };
+        /** SnapshotPage */
         SnapshotPage: {
             initialEquity: components["schemas"]["InitialEquity"];
             nextAfter: number | null;
@@ -1013,7 +1143,7 @@ export interface components {
             inputTokens?: number | null;
             instId: string;
             model?: string | null;
-            orders?: unknown[];
+            orders?: components["schemas"]["RunOrder"][];
             outputTokens?: number | null;
             provider?: string | null;
             /** @enum {string} */
@@ -1021,7 +1151,7 @@ export interface components {
             startedAt?: string | null;
             status: string;
             summary?: string | null;
-            toolCalls?: unknown[];
+            toolCalls?: components["schemas"]["RunToolCall"][];
             triggeredAt: string;
             triggerPrice?: string | null;
         };
@@ -1031,9 +1161,21 @@ export interface components {
             runIds: string[];
             runs: components["schemas"]["AcceptedRun"][];
         };
+        /** StrategyRunRequest */
         StrategyRunRequest: {
-            instId?: string;
+            instId?: string | null;
         };
+        /** StreamEvents */
+        StreamEvents: {
+            account: components["schemas"]["AccountSyncReport"];
+            approval: components["schemas"]["Approval"];
+            balance: components["schemas"]["BalanceEvent"];
+            run: components["schemas"]["StrategyRun"];
+            scheduler: components["schemas"]["SchedulerStatus"];
+            ticker: components["schemas"]["StreamTicker"];
+            trigger: components["schemas"]["TriggerEvent"];
+        };
+        /** StreamTicker */
         StreamTicker: {
             askPx?: string;
             askSz?: string;
@@ -1081,6 +1223,21 @@ export interface components {
             tradeId: string;
             ts: string;
         };
+        /** TriggerEvent */
+        TriggerEvent: {
+            at: string;
+            baseline: string | null;
+            coalesced: boolean;
+            deviationBps: number | null;
+            followUp: boolean;
+            instId: string;
+            price: string | null;
+            reason: string;
+            runId: string | null;
+            /** @enum {string} */
+            source: "volatility" | "schedule" | "manual";
+        };
+        /** UsdtBalance */
         UsdtBalance: {
             available: string | null;
             cashBal: string | null;
@@ -1105,7 +1262,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1131,9 +1288,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["BalanceSnapshot"];
                 };
             };
         };
@@ -1150,7 +1305,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1188,15 +1343,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        fills: components["schemas"]["Fill"][];
-                    };
+                    "application/json": components["schemas"]["FillList"];
                 };
             };
             /** @description Bad request syntax or unsupported method */
@@ -1225,7 +1378,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1249,13 +1402,28 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["InitialEquity"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
                 };
             };
         };
@@ -1274,15 +1442,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        orders: components["schemas"]["Order"][];
-                    };
+                    "application/json": components["schemas"]["OrderList"];
                 };
             };
             /** @description Bad request syntax or unsupported method */
@@ -1313,15 +1479,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        positions: components["schemas"]["Position"][];
-                    };
+                    "application/json": components["schemas"]["PositionList"];
                 };
             };
             /** @description Bad request syntax or unsupported method */
@@ -1359,9 +1523,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PositionHistory"];
                 };
             };
             /** @description Bad request syntax or unsupported method */
@@ -1390,13 +1552,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Document created, URL follows */
-            201: {
+            /** @description Request fulfilled, document follows */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AccountSyncReport"];
                 };
             };
         };
@@ -1728,6 +1890,21 @@ export interface operations {
                     "application/json": components["schemas"]["StrategyRunAccepted"];
                 };
             };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
         };
     };
     ApiModelStrategyRunsStrategyRuns: {
@@ -1827,6 +2004,21 @@ export interface operations {
                     "application/json": components["schemas"]["SchedulerStatus"];
                 };
             };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
         };
     };
     ApiSchedulerResumeSchedulerResume: {
@@ -1878,13 +2070,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description An endless event stream; the schema maps each event name to its data */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "text/event-stream": components["schemas"]["StreamEvents"];
                 };
             };
         };
@@ -1901,15 +2093,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        approvals: components["schemas"]["Approval"][];
-                    };
+                    "application/json": components["schemas"]["ApprovalList"];
                 };
             };
             /** @description Bad request syntax or unsupported method */
@@ -1940,7 +2130,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Approved: the order was already recorded */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1949,7 +2139,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApprovalDecision"];
                 };
             };
-            /** @description OK */
+            /** @description Approved: the order is placed (risk re-checked) */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1973,6 +2163,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Refused by the risk guard (recorded: refusalId) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiskRefusalError"];
+                };
+            };
         };
     };
     ApiTradeApprovalsApprovalIdRejectReject: {
@@ -1986,7 +2185,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2025,13 +2224,28 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CancelResult"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
                 };
             };
         };
@@ -2049,7 +2263,16 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Close order placed */
+            /** @description An order with this clOrdId was already recorded: nothing new was sent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPlaced"];
+                };
+            };
+            /** @description The closing order, placed */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2058,13 +2281,28 @@ export interface operations {
                     "application/json": components["schemas"]["OrderPlaced"];
                 };
             };
-            /** @description Awaits approval */
+            /** @description An agent order awaits a person's approval (TRADE_APPROVAL_MODE=manual) */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ApprovalPending"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
                 };
             };
         };
@@ -2082,7 +2320,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Same clOrdId again */
+            /** @description An order with this clOrdId was already recorded: nothing new was sent */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2091,7 +2329,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderPlaced"];
                 };
             };
-            /** @description Placed */
+            /** @description Placed: the recorded order and the risk decision */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2100,7 +2338,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderPlaced"];
                 };
             };
-            /** @description Awaits approval */
+            /** @description An agent order awaits a person's approval (TRADE_APPROVAL_MODE=manual) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -2109,7 +2347,22 @@ export interface operations {
                     "application/json": components["schemas"]["ApprovalPending"];
                 };
             };
-            /** @description Refused by the risk guard */
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+            /** @description Refused by the risk guard (recorded: refusalId) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2129,7 +2382,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2151,15 +2404,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Request fulfilled, document follows */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        refusals: components["schemas"]["RiskRefusalRecord"][];
-                    };
+                    "application/json": components["schemas"]["RefusalList"];
                 };
             };
             /** @description Bad request syntax or unsupported method */
@@ -2188,13 +2439,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Document created, URL follows */
-            201: {
+            /** @description Request fulfilled, document follows */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RiskStatus"];
                 };
             };
         };

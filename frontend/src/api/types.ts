@@ -1,6 +1,6 @@
 // Names for the generated OpenAPI types the app uses. Nothing here is hand-typed: every alias
 // points into schema-api.ts / schema-agent.ts, produced by `pnpm gen:api` from the services'
-// exported documents (plus openapi/pending/*.json for what they do not declare yet).
+// exported documents (plus openapi/pending/*.json for what they do not declare yet: nothing, today).
 import type { components as ApiComponents } from './schema-api.ts';
 import type { components as AgentComponents } from './schema-agent.ts';
 
@@ -33,6 +33,9 @@ export type RunOrder = ApiSchema['RunOrder'];
 export type SchedulerStatus = ApiSchema['SchedulerStatus'];
 export type SchedulerInstrument = ApiSchema['SchedulerInstrument'];
 export type RunSource = StrategyRun['source'];
+/** The events of GET /api/stream: event name → its `data`. */
+export type StreamEvents = ApiSchema['StreamEvents'];
+export type TriggerEvent = ApiSchema['TriggerEvent'];
 
 export type AgentHealth = AgentSchema['AgentHealth'];
 export type ChatRequest = AgentSchema['ChatRequest'];

@@ -23,10 +23,9 @@ function parseJsonText(value: unknown): unknown {
 
 export function RunDetail({ run, tickSz, onClose }: { run: StrategyRun; tickSz?: string; onClose: () => void }) {
   const { t } = useI18n();
-  // StrategyRun declares toolCalls / orders as untyped lists; their items are the agent's
-  // RunToolCall / RunOrder (openapi/pending/api.json, checked against real runs by the e2e suite).
-  const toolCalls = (run.toolCalls ?? []) as RunToolCall[];
-  const orders = (run.orders ?? []) as RunOrder[];
+  // The agent's records, as the API declares them (keys it does not know yet arrive in `extra`).
+  const toolCalls: RunToolCall[] = run.toolCalls ?? [];
+  const orders: RunOrder[] = run.orders ?? [];
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onClose();
     window.addEventListener('keydown', onKey);
