@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agent.memory import MemoryStore
 from agent.offline_model import build_offline_router
 from agent.schemas import (
-    CHAT_EVENTS, AgentHealth, AnalysisError, AnalysisRequest, AnalysisResponse, AnalysisResult, ChatRequest, SessionDetail,
+    CHAT_EVENTS, RUN_ID_PATTERN, AgentHealth, AnalysisError, AnalysisRequest, AnalysisResponse, AnalysisResult, ChatRequest, SessionDetail,
     Session,
 )
 from agent.service import AgentService
@@ -161,7 +161,7 @@ def create_app(settings: AgentSettings) -> FastAPI:
         return found
 
     @app.get("/usage")
-    async def usage(request: Request, runId: str | None = Query(None, max_length=128)) -> dict[str, Any]:
+    async def usage(request: Request, runId: str | None = Query(None, pattern=RUN_ID_PATTERN)) -> dict[str, Any]:
         """Today's model usage and cost (UTC day), or the calls of one run."""
         from datetime import datetime, timezone
 

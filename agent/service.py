@@ -57,7 +57,7 @@ class AgentService:
 
     async def run_tool(self, name: str, arguments: dict[str, Any], run_id: str | None) -> ToolExecution:
         """Call a tool of the FastMCP server in-process; failures become readable text for the model."""
-        if name in TRADING_TOOLS and name != "cancel_order":
+        if name in TRADING_TOOLS:
             arguments = {**arguments, RUN_ID_PARAM: run_id}
         else:
             arguments = {k: v for k, v in arguments.items() if k != RUN_ID_PARAM}

@@ -246,6 +246,7 @@ def build_tools_server(get_api: Callable[[], TradingApi], default_bar: str = "3m
         instId: InstId,
         ordId: Annotated[str | None, Field(pattern=r"^[0-9]{1,32}$", description="Exchange order id (digits).", default=None)] = None,
         clOrdId: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9]{1,32}$", description="Client order id.", default=None)] = None,
+        runId: Annotated[str | None, Field(description="Strategy run id (set by the agent, not by the model).", default=None)] = None,
     ) -> dict[str, Any]:
         """Cancel a working order by `ordId` or `clOrdId` (one of them is needed; see get_open_orders).
         The answer: {"canceled": true, "ordId", "clOrdId", "order": the record with its `state` now}.
@@ -254,7 +255,10 @@ def build_tools_server(get_api: Callable[[], TradingApi], default_bar: str = "3m
         Example: cancel_order(instId="BTC-USDT-SWAP", ordId="645348448086081536")."""
         if not ordId and not clOrdId:
             raise ToolError("give ordId or clOrdId")
-        answer = await call("POST", "/api/trade/cancel", {"instId": instId, "ordId": ordId, "clOrdId": clOrdId})
+        body = {"instId": instId, "ordId": ordId, "clOrdId": clOrdId}
+        if runId:
+            body["runId"] = runId
+        answer = await call("POST", "/api/trade/cancel", body)
         if not isinstance(answer, dict):
             return {"result": answer}
         return {**answer, "order": compact_order(answer.get("order")) if answer.get("order") else None}

@@ -122,7 +122,8 @@ async def test_limit_order_is_listed_open_then_cancelled(stack: RealStack) -> No
         assert placed["status"] == "placed" and placed["state"] == "live" and placed["origin"] == "manual"
         [working] = (await data(client, "get_open_orders", {"instId": BTC}))["orders"]
         assert working["clOrdId"] == "toolsLimit1" and Decimal(working["px"]) == far_below
-        cancelled = await data(client, "cancel_order", {"instId": BTC, "ordId": working["ordId"]})
+        # A run id travels with the cancel (the API accepts it and logs which run cancelled).
+        cancelled = await data(client, "cancel_order", {"instId": BTC, "ordId": working["ordId"], "runId": "run-cancel-1"})
         assert cancelled["canceled"] is True and cancelled["order"]["state"] == "canceled"
         assert (await data(client, "get_open_orders", {"instId": BTC}))["orders"] == []
         assert "ordId" in await error_text(client, "cancel_order", {"instId": BTC, "ordId": "not-digits"})
