@@ -47,7 +47,11 @@ def load_environment(env_file: Path | None = None, environ: dict[str, str] | Non
     path = env_file if env_file is not None else Path(os.environ.get("AITRADER_ENV_FILE", REPO_ROOT / ".env"))
     merged: dict[str, str] = {}
     if path and Path(path).is_file():
-        merged.update(parse_env_file(Path(path).read_text(encoding="utf-8")))
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise SettingsError("AITRADER_ENV_FILE", f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+        merged.update(parse_env_file(text))
     merged.update(os.environ if environ is None else environ)
     return {k: v for k, v in merged.items() if v != ""}
 

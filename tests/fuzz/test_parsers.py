@@ -286,8 +286,6 @@ def test_env_file_parsing_never_raises(text: str) -> None:
     assert all("\n" not in k for k in values)
 
 
-@pytest.mark.xfail(strict=True, reason="shared/envfile.py load_environment reads .env with read_text(encoding='utf-8'): a "
-                   ".env that is not UTF-8 raises UnicodeDecodeError (a traceback at start-up) instead of SettingsError")
 def test_env_file_that_is_not_utf8_is_a_settings_error(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_bytes(b"API_TOKEN=caf\xe9-latin1-token\n")
