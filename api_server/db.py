@@ -14,6 +14,8 @@ from shared.migrate import apply_migrations
 
 log = logging.getLogger("aitrader.api.db")
 
+POOL_WAIT_SECS = 2.0
+
 
 async def wait_for_database(database_url: str, timeout_secs: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_secs
@@ -37,6 +39,8 @@ async def open_pool(database_url: str, *, min_size: int = 1, max_size: int = 10)
         min_size=min_size,
         max_size=max_size,
         open=False,
+        # With the database down a request waits at most this long for a connection, then answers 503.
+        timeout=POOL_WAIT_SECS,
         kwargs={"row_factory": dict_row, "autocommit": True},
         # A restarted database leaves dead connections in the pool: check them before handing out.
         check=AsyncConnectionPool.check_connection,

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from litestar import MediaType, Request, Response
+from psycopg_pool import PoolTimeout
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 
 from api_server.okx.errors import OkxAuthError, OkxError, OkxOrderRejected, OkxRateLimited, OkxRequestError, OkxUnavailable
@@ -87,6 +89,9 @@ def exception_to_http_response(request: Request, exc: Exception) -> Response:
             detail = f"OKX rejected the API credentials (code {exc.code}); check OKX_API_KEY / OKX_API_SECRET / OKX_PASSPHRASE"
         body = _body(status, detail, okxCode=exc.code or None, okxSCode=exc.s_code or None)
         log.warning("okx error on %s %s: %s", request.method, request.url.path, detail)
+    elif isinstance(exc, (PoolTimeout, psycopg.OperationalError)):
+        status, body = 503, _body(503, "database unavailable: try again shortly")
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
     elif isinstance(exc, ValidationException):
         field, message = _validation_field(exc)
         status, body = 400, _body(400, f"{field}: {message}" if field else message, field)

@@ -58,9 +58,5 @@ def test_postgres_outage_recovery_loses_nothing(outage: list) -> None:
     assert outage, "no request was made during the outage"
 
 
-@pytest.mark.xfail(strict=True, reason="api_server/db.py open_pool sets no getconn timeout (psycopg_pool default 30 s) and "
-                   "api_server/errors.py exception_to_http_response maps psycopg_pool.PoolTimeout / psycopg.OperationalError "
-                   "to the generic 500: with PostgreSQL down a read waits on the pool (no answer within 2.5 s in this campaign) "
-                   "instead of answering 503 naming the database at once")
 def test_postgres_outage_reads_answer_503_at_once(outage: list) -> None:
     assert all(code == 503 and secs < 2.5 for code, secs in outage), outage
