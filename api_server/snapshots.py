@@ -14,7 +14,7 @@ The loop that reads balances and writes rows lives elsewhere; this module only d
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 DEFAULT_MIN_ABS_CHANGE = Decimal("1")  # USDT
@@ -97,7 +97,10 @@ def _round_fraction(value: Fraction, quantum: Decimal) -> Decimal:
     """Round a Fraction half-even to `quantum` (a power of ten such as 0.0001)."""
     scale = Fraction(quantum)
     steps = round(value / scale)  # Fraction.__round__ is exact, half-even
-    return (Decimal(steps) * quantum).quantize(quantum)
+    with localcontext() as ctx:
+        # Enough digits for any ratio of two amounts the API accepts: quantize must not overflow the context.
+        ctx.prec = max(28, len(str(abs(steps))) + 8)
+        return (Decimal(steps) * quantum).quantize(quantum)
 
 
 def _fraction_to_decimal(value: Fraction) -> Decimal:

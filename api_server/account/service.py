@@ -211,6 +211,9 @@ def parse_decimal(field: str, value: Any, *, positive: bool = True) -> Decimal:
 _JSON_NUMBER = re.compile(rb"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
 
 
+MIN_INITIAL_EQUITY = Decimal("0.01")  # a cent: PnL% against less is meaningless
+
+
 def parse_initial_equity_body(raw: bytes) -> Decimal:
     """`{"amount": number}` with the number read exactly from its JSON text (no float)."""
     if not raw or not raw.strip():
@@ -229,6 +232,8 @@ def parse_initial_equity_body(raw: bytes) -> Decimal:
         raise BadRequest(f"amount must not be negative, got {plain_decimal(amount)}", field="amount")
     if amount.adjusted() > 30:
         raise BadRequest("amount is too large", field="amount")
+    if 0 < amount < MIN_INITIAL_EQUITY:
+        raise BadRequest(f"amount must be 0 or at least {MIN_INITIAL_EQUITY} USDT, got {plain_decimal(amount)}", field="amount")
     return amount
 
 

@@ -6,6 +6,7 @@ in the process that holds the scheduler (a non-leader process records the reques
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 import msgspec
@@ -20,6 +21,7 @@ from api_server.scheduler.state import StrategyMessage, StrategyRun
 from shared.instruments import is_valid_inst_id
 
 MAX_LIMIT = 500
+RUN_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 DEFAULT_RUNS_LIMIT = 100
 DEFAULT_CHAT_LIMIT = 50
 
@@ -86,8 +88,8 @@ async def strategy_runs(state: State, instId: str | None = None, limit: int | No
 
 @get("/api/model/strategy-runs/{run_id:str}", tags=["model"], summary="One strategy run")
 async def strategy_run_detail(state: State, run_id: str) -> StrategyRun:
-    if not 1 <= len(run_id) <= 128:
-        raise BadRequest("id: expected 1 to 128 characters", field="id")
+    if not RUN_ID_RE.fullmatch(run_id):
+        raise BadRequest("id: expected 1 to 128 letters, digits or _ . : -", field="id")
     run = await store.get_run(state.pool, run_id)
     if run is None:
         raise NotFound(f"no strategy run with id {run_id!r}", field="id")

@@ -225,3 +225,11 @@ def test_pnl_against_initial() -> None:
     assert pnl_against_initial(D("1"), D("3")) == (D("-2"), D("-66.6667"))
     assert pnl_against_initial(D("10"), None) == (None, None)
     assert pnl_against_initial(D("10"), D("0")) == (D("10"), None)
+
+
+def test_pnl_percent_against_a_tiny_baseline_does_not_overflow():
+    from api_server.snapshots import pnl_against_initial
+
+    pnl, pct = pnl_against_initial(Decimal("1000000000000"), Decimal("1e-30"))
+    assert pnl == Decimal("999999999999.999999999999999999999999999999")  # exact, not rounded to 28 digits
+    assert pct > Decimal("1e40")

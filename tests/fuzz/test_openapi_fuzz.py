@@ -38,7 +38,7 @@ SKIPPED = {"GET /api/stream"}
 API_PUBLIC = {"GET /api/health"}
 # Known defects, each pinned by its own strict xfail test below: a NUL byte reaching PostgreSQL is a 500 there.
 # Remove an entry with its fix, so the fuzzing watches that operation again.
-NUL_DEFECT_PINNED = {"GET /api/model/strategy-runs/{run_id}"}
+NUL_DEFECT_PINNED: set[str] = set()
 AGENT_PUBLIC = {"GET /health"}
 
 
@@ -235,8 +235,6 @@ def test_nul_bytes_in_api_query_parameters_are_a_4xx(stack: FullStack) -> None:
     assert not nul_answers(stack, NUL_PATHS_API[1:])
 
 
-@pytest.mark.xfail(strict=True, reason="api_server/routes/model.py strategy_run_detail() checks only the length of run_id: a NUL "
-                   "byte (GET /api/model/strategy-runs/run%00id) reaches PostgreSQL (psycopg.DataError) and is answered 500")
 def test_nul_byte_in_the_api_run_id_is_a_4xx(stack: FullStack) -> None:
     assert not nul_answers(stack, NUL_PATHS_API[:1])
 
@@ -246,10 +244,6 @@ def test_nul_byte_in_agent_usage_run_id_is_a_4xx(stack: FullStack) -> None:
     assert 400 <= response.status_code < 500, (response.status_code, response.text[:200])
 
 
-@pytest.mark.xfail(strict=True, reason="POST /api/account/initial-equity accepts a tiny positive amount (1e-30) with 200; "
-                   "afterwards GET /api/account/balances (and /balances/latest, /balances/snapshots once a snapshot exists) "
-                   "answer 500: decimal.InvalidOperation in the PnL-percent arithmetic (api_server/account/service.py "
-                   "pnl_against_initial / snapshot_with_pnl: equity / 1e-30 overflows the quantize precision)")
 def test_a_tiny_initial_equity_is_refused_or_harmless(stack: FullStack) -> None:
     api = stack.api
     try:
