@@ -24,6 +24,7 @@ from shared.envfile import load_environment  # noqa: E402
 PY = sys.executable
 ENV_FILE = Path(os.environ.get("AITRADER_ENV_FILE", ROOT / ".env"))
 LOG_DIR = ROOT / ".data" / "logs"
+OKX_CREDENTIALS = ("OKX_API_KEY", "OKX_API_SECRET", "OKX_PASSPHRASE")
 
 
 def ensure_token() -> str:
@@ -58,11 +59,16 @@ def main() -> None:
     child_env = dict(os.environ)
     child_env["PYTHONUNBUFFERED"] = "1"
     procs: list[tuple[str, subprocess.Popen]] = []
+    # The API's OKX credentials: those of the environment, or the simulator's generated ones.
+    okx_env = {k: os.environ[k] for k in OKX_CREDENTIALS if k in os.environ}
     local_pg = False
 
     def start(name: str, args: list[str], extra: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(LOG_DIR / f"{name}.log", "ab")
-        p = subprocess.Popen(args, cwd=ROOT, env={**child_env, **(extra or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # OKX credentials go to the trading API alone (the agent reaches OKX only through the API).
+        env = {k: v for k, v in child_env.items() if k not in OKX_CREDENTIALS}
+        env.update(extra or {})
+        p = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         procs.append((name, p))
         return p
 
@@ -99,8 +105,9 @@ def main() -> None:
                 "OKXSIM_INST_IDS": env.get("OKXSIM_INST_IDS", env.get("OKX_INST_IDS", "BTC-USDT-SWAP")),
             })
             wait_http(f"http://{sim_host}:{sim_port}/api/v5/public/time", sim, "okxsim")
+            okx_env.update({"OKX_API_KEY": sim_key, "OKX_API_SECRET": sim_secret, "OKX_PASSPHRASE": sim_pass})
             child_env.update({
-                "OKX_API_KEY": sim_key, "OKX_API_SECRET": sim_secret, "OKX_PASSPHRASE": sim_pass, "OKX_USE_SIMULATED": "true",
+                "OKX_USE_SIMULATED": "true",
                 "OKX_BASE_URL": f"http://{sim_host}:{sim_port}", "OKX_WS_PUBLIC_URL": f"ws://{sim_host}:{sim_port}/ws/v5/public",
             })
             print(f"OKX: no keys set, using the OKX simulator on {sim_host}:{sim_port}", flush=True)
@@ -109,7 +116,7 @@ def main() -> None:
 
         child_env.setdefault("AGENT_BASE_URL", env.get("AGENT_BASE_URL", f"http://{agent_host}:{agent_port}"))
         child_env.setdefault("API_BASE_URL", env.get("API_BASE_URL", f"http://{api_host}:{api_port}"))
-        api = start("api", [PY, "-m", "api_server"])
+        api = start("api", [PY, "-m", "api_server"], okx_env)
         wait_http(f"http://{api_host}:{api_port}/api/health", api, "api")
         if (ROOT / "agent" / "__main__.py").exists():
             agent = start("agent", [PY, "-m", "agent"])

@@ -318,9 +318,6 @@ def test_agent_tools_reach_only_the_api_and_cannot_bypass_the_risk_guard(stack: 
     assert all("httpx" not in ua for ua in agents), agents
 
 
-@pytest.mark.xfail(strict=True, reason="scripts/run.py: OKX_API_KEY/OKX_API_SECRET/OKX_PASSPHRASE are put into `child_env`, "
-                   "the environment of every child, so `make run` starts the agent with OKX credentials (docker-compose.yml "
-                   "`env_file: .env` and nginx/systemd/aitrader-agent.service `EnvironmentFile` do the same)")
 def test_make_run_starts_the_agent_without_okx_credentials(fresh_database_url: str, tmp_path: Path) -> None:
     env_file = tmp_path / "run.env"
     ports = {name: str(free_port()) for name in ("API_PORT", "AGENT_PORT", "OKXSIM_PORT", "WEB_PORT")}
