@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from openai import AsyncOpenAI
 from psycopg_pool import AsyncConnectionPool
 from sse_starlette import EventSourceResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.memory import MemoryStore
 from agent.offline_model import build_offline_router
@@ -59,6 +59,64 @@ class BearerAuthMiddleware:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over `limit` bytes with 413 before the app reads them: a declared Content-Length is
+    checked at once; a chunked body is read up to the limit (never more into memory) and replayed to the app."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({"error": f"request body over {self.limit} bytes", "field": "body"}).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close"),
+        ]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.limit
+            except ValueError:
+                too_big = False
+            if too_big:
+                await self._refuse(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse(send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 def create_app(settings: AgentSettings) -> FastAPI:
@@ -199,6 +257,7 @@ def create_app(settings: AgentSettings) -> FastAPI:
     app.include_router(build_offline_router(settings.okx_inst_ids[0]), prefix="/offline/v1")
     app.mount("/", mcp_app)  # last: serves /mcp; FastAPI routes above take precedence
     app.add_middleware(BearerAuthMiddleware, token=token)
+    app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
     # Outermost, so 401s are counted too.
     app.add_middleware(MetricsMiddleware, metrics=metrics.http)
     return app
