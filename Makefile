@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run test api agent okxsim bench replay venv frontend migrate-status backup restore deploy-build compose-config help
+.PHONY: run test soak api agent okxsim bench replay venv frontend migrate-status backup restore deploy-build compose-config help
 
 help:
 	@echo "make run       start PostgreSQL, OKX simulator (no keys), API, agent and web app; Ctrl-C stops all"
 	@echo "make test      install what is missing and run every test suite"
 	@echo "make api | agent | okxsim   run one service in the foreground (configured by environment / .env)"
 	@echo "make bench     run the benchmarks in bench/ and print their figures"
+	@echo "make soak      long fault campaign, load test (1,000 triggers, 5-min reads), longer fuzzing (~11 min)"
 	@echo "make replay FILE=data/candles/... [ARGS='--threshold-bps 80 --interval-secs 900']   trigger replay"
 	@echo "make migrate-status | backup [OUT=file] | restore BACKUP=file [TARGET=url] [CLEAN=1]"
 	@echo "make deploy-build [ARGS=...]   build the deployable artifact (dist-deploy/) for systemd + nginx"
@@ -26,6 +27,9 @@ run: venv frontend
 test:
 	@scripts/ensure_venv.sh
 	@scripts/test.sh
+
+soak: venv
+	@$(PY) scripts/soak.py
 
 api: venv
 	@$(PY) -m api_server
