@@ -36,8 +36,8 @@ EXPENSIVE = {"POST /analysis": 2, "POST /chat": 2, "POST /offline/v1/chat/comple
 # Infinite Server-Sent Events stream: no request would ever finish; covered by the security suite instead.
 SKIPPED = {"GET /api/stream"}
 API_PUBLIC = {"GET /api/health"}
-# Known defects, each pinned by its own strict xfail test below: a NUL byte reaching PostgreSQL is a 500 there.
-# Remove an entry with its fix, so the fuzzing watches that operation again.
+# Operations with a known NUL-byte defect pinned by its own strict xfail test (none open now): list one here with
+# its pin, remove it with the fix, so the fuzzing watches that operation again.
 NUL_DEFECT_PINNED: set[str] = set()
 AGENT_PUBLIC = {"GET /health"}
 
@@ -91,8 +91,8 @@ def fuzz_operations(schema: Any, base_url: str, headers: dict[str, str], *, mode
             response = case.call(base_url=base_url, headers=headers, timeout=30)
             sent += 1
             if label == "POST /api/account/initial-equity" and response.status_code == 200:
-                # A generated amount may hit the tiny-initial-equity defect (pinned by its own xfail test below): put a
-                # sane value back so the balance routes are fuzzed for their own faults, not that one again.
+                # Put a sane initial equity back after any accepted generated amount, so the balance routes are
+                # fuzzed with a realistic baseline.
                 httpx.post(base_url + "/api/account/initial-equity", json={"amount": 10000}, headers=headers, timeout=15)
             where = f"{label} {response.status_code} ({case.as_curl_command(base_url=base_url)})"
             if not authorized and label not in public:
