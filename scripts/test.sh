@@ -20,6 +20,8 @@ fi
 cleanup() { [ "$started_pg" = 1 ] && scripts/pg.sh stop pgtest || true; }
 trap cleanup EXIT
 status=0
+# The web app is built first: the security suite scans the built bundle for secrets.
+if [ -x frontend/scripts/build.sh ]; then frontend/scripts/build.sh || status=$?; fi
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@" || status=$?
 if [ -x frontend/scripts/test.sh ] && [ $# -eq 0 ]; then
   frontend/scripts/test.sh || status=$?

@@ -12,6 +12,7 @@ from litestar.datastructures import State
 
 from api_server.errors import BadRequest
 from api_server.okx.errors import OkxError, OkxOrderRejected, OkxRequestError
+from api_server.tickers import Ticker
 from shared.instruments import CANDLE_BARS, is_valid_bar, is_valid_inst_id
 
 # OKX codes that mean "this instrument does not exist / bad instId".
@@ -172,18 +173,18 @@ class MarketData:
             return candle
 
     async def ticker(self, inst_id: str) -> TickerOut:
-        held = self.book.get(inst_id)
+        t: Ticker | None = self.book.get(inst_id)
         now = time.time()
-        if held is not None and (now - held.received_at) <= self.settings.okx_ws_stale_secs:
-            t, source, received = as_builtin(held), held.source, held.received_at
+        if t is not None and (now - t.received_at) <= self.settings.okx_ws_stale_secs:
+            source, received = t.source, t.received_at
         else:
-            t = as_builtin(await okx_call(self.okx.get_ticker(inst_id)))
+            t = await okx_call(self.okx.get_ticker(inst_id))
             source, received = "rest", now
         candle = await self.bar_candle(inst_id)
+        # Field by field from the Struct: this is the hottest route, so no intermediate dict.
         return TickerOut(
-            instId=t["instId"], last=t["last"], lastSz=t.get("lastSz", ""), askPx=t.get("askPx", ""), askSz=t.get("askSz", ""),
-            bidPx=t.get("bidPx", ""), bidSz=t.get("bidSz", ""), open24h=t.get("open24h", ""), high24h=t.get("high24h", ""),
-            low24h=t.get("low24h", ""), vol24h=t.get("vol24h", ""), volCcy24h=t.get("volCcy24h", ""), ts=t.get("ts", ""),
+            instId=t.instId, last=t.last, lastSz=t.lastSz, askPx=t.askPx, askSz=t.askSz, bidPx=t.bidPx, bidSz=t.bidSz,
+            open24h=t.open24h, high24h=t.high24h, low24h=t.low24h, vol24h=t.vol24h, volCcy24h=t.volCcy24h, ts=t.ts,
             bar=self.settings.okx_ticker_bar, barCandle=candle, source=source, ageMs=max(0, int((now - received) * 1000)),
         )
 

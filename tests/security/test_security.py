@@ -146,29 +146,39 @@ def test_cors_allows_only_the_configured_origin(stack: FullStack) -> None:
     assert "access-control-allow-origin" not in httpx.get(stack.agent.url + "/health", headers={"Origin": ALLOWED_ORIGIN}).headers
 
 
+def post_oversized(url: str, **kwargs) -> httpx.Response:
+    """POST a body the server refuses before reading it. The server may answer 413 and close while the client is
+    still writing, which the client sees as a broken connection now and then: try again, a few times, for the answer."""
+    for attempt in range(5):
+        try:
+            return httpx.post(url, timeout=20, **kwargs)
+        except (httpx.RemoteProtocolError, httpx.WriteError, httpx.ReadError):
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 def test_request_bodies_over_the_limit_are_refused_by_the_api(stack: FullStack) -> None:
     body = b'{"instId": "' + b"A" * TWO_MB + b'"}'
     for path in ("/api/trade/order", "/api/model/strategy-run", "/api/account/initial-equity", "/api/scheduler/pause"):
         began = time.monotonic()
-        response = httpx.post(stack.api.url + path, content=body, headers={**stack.api.headers, "Content-Type": "application/json"},
-                              timeout=20)
+        response = post_oversized(stack.api.url + path, content=body, headers={**stack.api.headers, "Content-Type": "application/json"})
         assert response.status_code == 413, (path, response.status_code, response.text[:200])
         assert time.monotonic() - began < 5 and len(response.content) < 1000
     # Unauthenticated: refused before anything is read into memory.
-    response = httpx.post(stack.api.url + "/api/trade/order", content=body, timeout=20)
+    response = post_oversized(stack.api.url + "/api/trade/order", content=body)
     assert response.status_code in (401, 413)
 
 
 def test_request_bodies_over_the_limit_are_refused_by_the_agent(stack: FullStack) -> None:
     body = b'{"message": "' + b"A" * TWO_MB + b'"}'
     for path in ("/analysis", "/chat", "/mcp", "/offline/v1/chat/completions"):
-        response = httpx.post(stack.agent.url + path, content=body, headers={**stack.agent.headers, "Content-Type": "application/json"},
-                              timeout=20)
+        response = post_oversized(stack.agent.url + path, content=body, headers={**stack.agent.headers, "Content-Type": "application/json"})
         assert response.status_code == 413, (path, response.status_code, response.text[:200])
         assert len(response.content) < 1000
     # Without a Content-Length (chunked), the body is cut off at the limit all the same.
-    chunked = httpx.post(stack.agent.url + "/analysis", content=iter([body[i:i + 65536] for i in range(0, len(body), 65536)]),
-                         headers={**stack.agent.headers, "Content-Type": "application/json"}, timeout=20)
+    chunked = post_oversized(stack.agent.url + "/analysis", content=iter([body[i:i + 65536] for i in range(0, len(body), 65536)]),
+                             headers={**stack.agent.headers, "Content-Type": "application/json"})
     assert chunked.status_code == 413, (chunked.status_code, chunked.text[:200])
 
 
@@ -197,7 +207,7 @@ def drive_traffic(stack: FullStack) -> list[tuple[str, str]]:
         keep("405", http.delete(api.url + "/api/health"))
         keep("bad json", http.post(api.url + "/api/trade/order", content=b"{", headers={**api.headers, "Content-Type": "application/json"}))
         keep("bad instId", http.get(api.url + "/api/market/ticker", params={"instId": "NOPE"}, headers=api.headers))
-        keep("413", http.post(api.url + "/api/trade/order", content=b"x" * TWO_MB, headers=api.headers))
+        keep("413", post_oversized(api.url + "/api/trade/order", content=b"x" * TWO_MB, headers=api.headers))
         order = {"instId": "BTC-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "1"}
         keep("order", http.post(api.url + "/api/trade/order", json=order, headers=api.headers))
         # OKX failures: rate limit, outage, refused credentials; each surfaces as an error answer that must stay clean.
