@@ -36,12 +36,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
 from api_server.sizing import exact_product, exact_sum, notional_for_contracts, plain_decimal, shift_decimal_point
-from shared.envfile import SettingsError, get_bool, get_inst_ids
+from shared.envfile import SettingsError, get_bool, get_decimal, get_inst_ids
 
 Origin = Literal["manual", "agent", "exchange"]
 ApprovalMode = Literal["auto", "manual"]
@@ -213,20 +213,9 @@ RISK_ENV_VARIABLES: tuple[str, ...] = (
 
 
 def _get_decimal(env: dict[str, str], name: str, default: Decimal, maximum: Decimal) -> Decimal:
-    """A positive decimal in (0, maximum]; shared.envfile has no Decimal getter, so this mirrors its errors."""
-    raw = env.get(name)
-    if raw is None:
-        return default
-    try:
-        value = Decimal(raw.strip())
-    except InvalidOperation:
-        raise SettingsError(name, f"expected a number, got {raw!r}") from None
-    if not value.is_finite():
-        raise SettingsError(name, f"expected a finite number, got {raw!r}")
-    if value <= 0:
-        raise SettingsError(name, f"must be > 0, got {raw!r}")
-    if value > maximum:
-        raise SettingsError(name, f"must be <= {maximum}, got {raw!r}")
+    """A positive decimal in (0, maximum]."""
+    value = get_decimal(env, name, default, maximum=maximum, positive=True)
+    assert value is not None
     return value
 
 

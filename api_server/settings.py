@@ -6,12 +6,12 @@ A bad value stops start-up with a `SettingsError` naming the variable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import dataclasses
 
 from api_server.risk import RiskLimits
-from shared.envfile import SettingsError, get_bool, get_float, get_inst_ids, get_int, get_port, load_environment
+from shared.envfile import SettingsError, get_bool, get_decimal, get_float, get_inst_ids, get_int, get_port, load_environment
 from shared.instruments import CANDLE_BARS
 
 OKX_PUBLIC_URL = "https://www.okx.com"
@@ -63,19 +63,9 @@ class Settings:
         return bool(self.okx_api_key and self.okx_api_secret and self.okx_passphrase)
 
 
-def _decimal(env: dict[str, str], name: str, default: Decimal | None, *, non_negative: bool = True) -> Decimal | None:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    try:
-        value = Decimal(raw.strip())
-    except InvalidOperation:
-        raise SettingsError(name, f"expected a number, got {raw!r}") from None
-    if not value.is_finite():
-        raise SettingsError(name, f"expected a finite number, got {raw!r}")
-    if non_negative and value < 0:
-        raise SettingsError(name, f"must not be negative, got {raw!r}")
-    return value
+def _decimal(env: dict[str, str], name: str, default: Decimal | None) -> Decimal | None:
+    """A money amount or threshold: exact, never negative."""
+    return get_decimal(env, name, default, minimum=Decimal(0))
 
 
 def _url(env: dict[str, str], name: str, default: str, schemes: tuple[str, ...]) -> str:

@@ -6,10 +6,10 @@ A bad value stops start-up with a `SettingsError` naming the variable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
-from shared.envfile import SettingsError, get_bool, get_float, get_int, get_port, load_environment
+from shared.envfile import SettingsError, get_bool, get_decimal, get_float, get_int, get_port, load_environment
 from shared.instruments import is_valid_inst_id
 
 from okxsim.instruments import SPECS
@@ -50,15 +50,8 @@ class SimConfig:
 
 
 def _decimal(env: dict[str, str], name: str, default: Decimal, *, positive: bool) -> Decimal:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    try:
-        value = Decimal(raw.strip())
-    except InvalidOperation:
-        raise SettingsError(name, f"expected a number, got {raw!r}") from None
-    if not value.is_finite() or (positive and value <= 0):
-        raise SettingsError(name, f"expected a positive number, got {raw!r}")
+    value = get_decimal(env, name, default, positive=positive)
+    assert value is not None
     return value
 
 

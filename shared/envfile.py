@@ -6,6 +6,7 @@ Both services build their frozen settings object from the mapping returned by `l
 from __future__ import annotations
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +102,29 @@ def get_float(env: dict[str, str], name: str, default: float | None, *, minimum:
         raise SettingsError(name, f"must be >= {minimum}, got {value}")
     if maximum is not None and value > maximum:
         raise SettingsError(name, f"must be <= {maximum}, got {value}")
+    return value
+
+
+def get_decimal(
+    env: dict[str, str], name: str, default: Decimal | None, *, minimum: Decimal | None = None,
+    maximum: Decimal | None = None, positive: bool = False,
+) -> Decimal | None:
+    """An exact decimal (money, thresholds): no float rounding between the text and the value."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise SettingsError(name, f"expected a number, got {raw!r}") from None
+    if not value.is_finite():
+        raise SettingsError(name, f"expected a finite number, got {raw!r}")
+    if positive and value <= 0:
+        raise SettingsError(name, f"must be > 0, got {raw!r}")
+    if minimum is not None and value < minimum:
+        raise SettingsError(name, f"must not be less than {minimum}, got {raw!r}")
+    if maximum is not None and value > maximum:
+        raise SettingsError(name, f"must be <= {maximum}, got {raw!r}")
     return value
 
 
