@@ -13,6 +13,7 @@ import uvicorn
 
 from agent.app import create_app
 from agent.settings import AgentSettings, settings_from_env
+from tests.agent.scripted_llm import ScriptedModel
 from tests.agent.standin_api import TOKEN, StandInApi
 from tests.helpers import free_port
 from tests.stack import Api, Sim, api_env, api_server, okxsim
@@ -66,6 +67,16 @@ def real_stack(tmp_path_factory: pytest.TempPathFactory, module_database_url: st
 def stack(real_stack: RealStack) -> RealStack:
     real_stack.flatten()
     return real_stack
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[ScriptedModel]:
+    """A scripted OpenAI-compatible server playing DeepSeek; each test sets `model.steps`."""
+    scripted = await ScriptedModel(steps=[]).start()
+    try:
+        yield scripted
+    finally:
+        await scripted.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from decimal import Decimal
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -32,15 +32,6 @@ def requires_reasoning_back(expected: list[str], then: Reply):
             return status_reply(400, f"Missing reasoning_content in assistant messages: expected {expected}, got {got}")
         return then
     return step
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[ScriptedModel]:
-    scripted = await ScriptedModel(steps=[]).start()
-    try:
-        yield scripted
-    finally:
-        await scripted.stop()
 
 
 def order_from_ticker(body: dict[str, Any]) -> Reply:

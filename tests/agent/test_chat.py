@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
-import pytest
 
 from tests.agent.conftest import agent_settings, serve_agent
 from tests.agent.scripted_llm import Reply, ScriptedModel, text_reply, tool_calls_reply
 from tests.agent.standin_api import StandInApi
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[ScriptedModel]:
-    scripted = await ScriptedModel(steps=[]).start()
-    try:
-        yield scripted
-    finally:
-        await scripted.stop()
 
 
 async def read_events(client: httpx.AsyncClient, body: dict[str, Any], stop_after: str | None = None) -> list[tuple[str, Any]]:

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import AsyncIterator
 
 import httpx
-import pytest
 
 from tests.agent.conftest import agent_settings, analysis_body, serve_agent
 from tests.agent.scripted_llm import ScriptedModel, text_reply
 from tests.agent.standin_api import StandInApi
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[ScriptedModel]:
-    scripted = await ScriptedModel(steps=[]).start()
-    try:
-        yield scripted
-    finally:
-        await scripted.stop()
 
 
 def sample(text: str, name: str, **labels: str) -> float:

@@ -6,7 +6,7 @@ import json
 import socket
 import subprocess
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -24,15 +24,6 @@ def agent_env(database_url: str, api: StandInApi, port: int, model: ScriptedMode
     if model is not None:
         extra.update({"DEEPSEEK_API_KEY": "sk-scripted", "DEEPSEEK_BASE_URL": model.base_url})
     return base_env(**extra)
-
-
-@pytest.fixture
-async def model() -> AsyncIterator[ScriptedModel]:
-    scripted = await ScriptedModel(steps=[]).start()
-    try:
-        yield scripted
-    finally:
-        await scripted.stop()
 
 
 def test_bad_setting_stops_start_up_naming_the_variable(fresh_database_url: str) -> None:
