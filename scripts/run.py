@@ -106,6 +106,9 @@ def main() -> None:
             })
             wait_http(f"http://{sim_host}:{sim_port}/api/v5/public/time", sim, "okxsim")
             okx_env.update({"OKX_API_KEY": sim_key, "OKX_API_SECRET": sim_secret, "OKX_PASSPHRASE": sim_pass})
+            if not env.get("INITIAL_EQUITY"):
+                # The simulated account starts with OKXSIM_INITIAL_USDT: that is the baseline PnL% is measured against.
+                child_env["INITIAL_EQUITY"] = env.get("OKXSIM_INITIAL_USDT", "10000")
             child_env.update({
                 "OKX_USE_SIMULATED": "true",
                 "OKX_BASE_URL": f"http://{sim_host}:{sim_port}", "OKX_WS_PUBLIC_URL": f"ws://{sim_host}:{sim_port}/ws/v5/public",

@@ -39,6 +39,9 @@ def test_run_starts_the_system_on_the_simulator_and_stops_on_ctrl_c(fresh_databa
             seen.add(r.json()["last"])
             time.sleep(0.3)
         assert len(seen) >= 2, "simulated prices did not change"
+        # On the simulator the initial equity is the simulated account's starting balance, so PnL% shows at once.
+        initial = httpx.get(f"http://127.0.0.1:{ports['WEB_PORT']}/api/account/initial-equity", headers=headers, timeout=5).json()
+        assert initial["amount"] == "10000"
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=40)
