@@ -34,21 +34,30 @@ class Sim:
 
 
 @dataclass
-class Api:
+class Service:
+    """A running service of ours: its URL and an authenticated way to call it."""
+
     url: str
     port: int
     token: str = API_TOKEN
     env: dict = field(default_factory=dict)
+    get_timeout: float = 15
+    post_timeout: float = 15
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
     def get(self, path: str, **params) -> httpx.Response:
-        return httpx.get(self.url + path, params=params, headers=self.headers, timeout=15)
+        return httpx.get(self.url + path, params=params, headers=self.headers, timeout=self.get_timeout)
 
     def post(self, path: str, json: dict | None = None) -> httpx.Response:
-        return httpx.post(self.url + path, json=json, headers=self.headers, timeout=15)
+        return httpx.post(self.url + path, json=json, headers=self.headers, timeout=self.post_timeout)
+
+
+@dataclass
+class Api(Service):
+    """The trading API."""
 
 
 @contextlib.contextmanager
@@ -85,21 +94,11 @@ def api_server(log_dir: Path, env: dict[str, str]) -> Iterator[Api]:
 
 
 @dataclass
-class Agent:
-    url: str
-    port: int
-    token: str = API_TOKEN
-    env: dict = field(default_factory=dict)
+class Agent(Service):
+    """The agent (analyses are slower than API calls)."""
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def get(self, path: str, **params) -> httpx.Response:
-        return httpx.get(self.url + path, params=params, headers=self.headers, timeout=30)
-
-    def post(self, path: str, json: dict | None = None) -> httpx.Response:
-        return httpx.post(self.url + path, json=json, headers=self.headers, timeout=60)
+    get_timeout: float = 30
+    post_timeout: float = 60
 
 
 def agent_env(api_url: str, database_url: str, port: int | None = None, **env: str) -> dict[str, str]:
