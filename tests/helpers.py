@@ -15,6 +15,7 @@ from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from aiohttp import web
 import psycopg
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -95,3 +96,12 @@ def scratch_database(server_url: str, prefix: str = "t") -> Iterator[str]:
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+async def serve_app(app: web.Application, **runner_options) -> tuple[web.AppRunner, int]:
+    """Serve an aiohttp stand-in on 127.0.0.1; the kernel picks the port (no race with another free_port user)."""
+    runner = web.AppRunner(app, access_log=None, **runner_options)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]

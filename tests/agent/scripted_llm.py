@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from tests.helpers import free_port
+from tests.helpers import serve_app
 
 
 @dataclass
@@ -88,10 +88,7 @@ class ScriptedModel:
     async def start(self) -> "ScriptedModel":
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        self.port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._runner, self.port = await serve_app(app)
         return self
 
     async def stop(self) -> None:

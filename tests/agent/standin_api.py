@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.helpers import free_port
+from tests.helpers import serve_app
 
 TOKEN = "test-token-agent"
 
@@ -73,10 +73,7 @@ class StandInApi:
         app.router.add_post("/api/trade/cancel", self._cancel)
         app.router.add_post("/api/trade/close-position", self._close)
         app.router.add_get("/api/trade/risk", self._risk)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        self.port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._runner, self.port = await serve_app(app)
         return self
 
     async def stop(self) -> None:
