@@ -6,7 +6,6 @@ import asyncio
 import time
 from typing import Any
 
-import msgspec
 
 from api_server.routes.market import Instrument, as_builtin
 
@@ -46,6 +45,3 @@ class InstrumentCatalog:
 
     async def get(self, inst_id: str) -> Instrument | None:
         return (await self.specs([inst_id])).get(inst_id)
-
-    def as_dict(self, inst: Instrument) -> dict[str, Any]:
-        return msgspec.to_builtins(inst)

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sys
 
 from aiohttp import web
 
 from shared.envfile import SettingsError
+from shared.serve import port_is_free
 
 from okxsim.app import create_app
 from okxsim.config import SimConfig, load_config
-
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # SO_REUSEADDR as the server uses it: a port in TIME_WAIT is fine, a listening one is not.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 async def serve(config: SimConfig) -> None:
