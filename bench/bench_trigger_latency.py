@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import httpx  # noqa: E402
 
 from tests.api_server.stand_in_agent import StandInAgent  # noqa: E402
-from tests.helpers import PYTHON, base_env, free_port, running, scratch_database  # noqa: E402
+from tests.helpers import PYTHON, base_env, free_port, running, scratch_database, wait_until  # noqa: E402
 
 GOAL_P99_MS = 20.0
 TOKEN = "bench-trigger-latency-token-0123456789"
@@ -46,17 +46,6 @@ def server_url() -> str:
     if not url:
         sys.exit("bench_trigger_latency: set BENCH_DATABASE_URL (or TEST_DATABASE_URL / DATABASE_URL); `make bench` does")
     return url
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.002):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached within {timeout}s")
-        time.sleep(interval)
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -99,9 +88,9 @@ def main() -> int:
                     status = api.get("/api/scheduler/status").json()
                     return status["isLeader"] and not status["running"] and status["pending"] == 0
 
-                wait_until(lambda: api.get("/api/scheduler/status").json()["isLeader"], 15, "scheduler leadership")
+                wait_until(lambda: api.get("/api/scheduler/status").json()["isLeader"], 15, "scheduler leadership", interval=0.002)
                 agent.wait_for_answers(1, 15)  # the start-up run (no stored baseline)
-                wait_until(idle, 10, "start-up run finished")
+                wait_until(idle, 10, "start-up run finished", interval=0.002)
                 latencies_ms: list[float] = []
                 measured: list[tuple[float, object]] = []  # (wall clock at push, stand-in call)
                 price = LOW
@@ -118,7 +107,7 @@ def main() -> int:
                         latencies_ms.append((call.received_perf - started) * 1000)
                         measured.append((started_wall, call))
                     agent.wait_for_answers(expected, 10)
-                    wait_until(idle, 10, "run finished")
+                    wait_until(idle, 10, "run finished", interval=0.002)
                 runs = api.get("/api/model/strategy-runs", params={"limit": 500}).json()
     failed = [r for r in runs if r["status"] != "succeeded"]
     # Where the time goes (wall clocks of this machine, ms resolution of the run record's triggeredAt).

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 import uuid
-from typing import Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -42,6 +42,18 @@ def wait_for_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None
             last = exc
             time.sleep(0.05)
     raise TimeoutError(f"{url} did not answer within {timeout}s: {last}")
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition", interval: float = 0.05) -> Any:
+    """Poll `predicate` until it returns something truthy (returned), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
 
 
 def base_env(**extra: str) -> dict[str, str]:

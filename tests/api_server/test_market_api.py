@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.helpers import wait_until
 from tests.stack import api_env, api_server, okxsim
 
 
@@ -19,16 +19,6 @@ def stack(tmp_path_factory, request):
         env = api_env(sim, db, OKX_INST_IDS="BTC-USDT-SWAP,ETH-USDT-SWAP", OKX_TICKER_BAR="5m")
         with api_server(log_dir, env) as api:
             yield sim, api, log_dir
-
-
-def wait_until(check, timeout=15.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def test_health_is_public_and_reports_components(stack):

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import psycopg
@@ -22,7 +21,7 @@ from psycopg.rows import dict_row
 
 from shared.okx_auth import iso_timestamp, sign
 from tests.conftest import _server_url
-from tests.helpers import PYTHON, base_env, free_port, running, scratch_database
+from tests.helpers import PYTHON, base_env, free_port, running, scratch_database, wait_until
 
 SIM_KEY, SIM_SECRET, SIM_PASSPHRASE = "acct-sim-key", "acct-sim-secret-5f0c2a9e", "acct-sim-passphrase-77"
 API_TOKEN = "acct-test-token-" + uuid.uuid4().hex
@@ -89,17 +88,6 @@ class Stack:
         with psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row) as conn:
             cur = conn.execute(query, args)
             return cur.fetchall() if cur.description else []
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition", every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
 
 
 FAST_API_ENV = {

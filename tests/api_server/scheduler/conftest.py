@@ -5,7 +5,6 @@ all on free ports, against a fresh PostgreSQL database."""
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.api_server.stand_in_agent import StandInAgent
-from tests.helpers import PYTHON, base_env, free_port, running
+from tests.helpers import PYTHON, base_env, free_port, running, wait_until
 
 API_TOKEN = "scheduler-test-token-0123456789abcdef"
 SIM_KEY, SIM_SECRET, SIM_PASSPHRASE = "sched-sim-key", "sched-sim-secret", "sched-sim-pass"
@@ -94,17 +93,6 @@ class Api:
 
     def close(self) -> None:
         self.client.close()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached within {timeout}s")
-        time.sleep(interval)
 
 
 @pytest.fixture
