@@ -49,7 +49,7 @@ class Order(msgspec.Struct, kw_only=True):
     clOrdId: str | None
     ordId: str | None
     instId: str
-    origin: str  # manual | agent | exchange
+    origin: str  # manual | agent:run:<id> | agent:chat:<id> | mcp:<name> | exchange (older records: agent)
     runId: str | None
     purpose: str  # order | close | external
     side: str

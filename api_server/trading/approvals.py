@@ -32,13 +32,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("aitrader.api.account")
 
 
-async def hold_for_approval(pool: AsyncConnectionPool, events: EventHub, *, kind: str, inst_id: str, cl_ord_id: str,
-                            run_id: str | None, request: dict[str, Any]) -> Outcome:
+async def hold_for_approval(pool: AsyncConnectionPool, events: EventHub, *, kind: str, origin: str, inst_id: str,
+                            cl_ord_id: str, run_id: str | None, request: dict[str, Any]) -> Outcome:
     """Record the request as a pending approval (once per clOrdId) and answer 202."""
-    row, created = await q.insert_approval(pool, kind=kind, run_id=run_id, inst_id=inst_id, cl_ord_id=cl_ord_id,
+    row, created = await q.insert_approval(pool, kind=kind, origin=origin, run_id=run_id, inst_id=inst_id, cl_ord_id=cl_ord_id,
                                            request=request)
     if created:
-        log.info("agent %s for %s awaits approval %s (TRADE_APPROVAL_MODE=manual)", kind, inst_id, row["id"])
+        log.info("%s %s for %s awaits approval %s (TRADE_APPROVAL_MODE=manual)", origin, kind, inst_id, row["id"])
         events.publish("approval", approval_out(row))
     return Outcome(202, ApprovalPending(status=row["status"], approvalId=row["id"], clOrdId=cl_ord_id,
                                         approval=approval_out(row), duplicate=not created))
@@ -78,9 +78,11 @@ class ApprovalDesk:
         request = msgspec.json.encode(claimed["request"])
         try:
             if claimed["kind"] == "close":
-                outcome = await self.orders.close_position(decode_body(request, ClosePositionRequest), approval_id=approval_id)
+                outcome = await self.orders.close_position(decode_body(request, ClosePositionRequest), claimed["origin"],
+                                                           approval_id=approval_id)
             else:
-                outcome = await self.orders.place_order(decode_body(request, OrderRequest), approval_id=approval_id)
+                outcome = await self.orders.place_order(decode_body(request, OrderRequest), claimed["origin"],
+                                                        approval_id=approval_id)
         except RiskRefused as exc:
             await q.finish_approval(self.pool, approval_id, "refused", exc.detail)
             raise
