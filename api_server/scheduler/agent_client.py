@@ -45,12 +45,20 @@ class AnalysisResult(msgspec.Struct, tag_field="type", tag="analysis_result", kw
     provider: str | None = None
     model: str | None = None
     usage: AgentUsage | None = None
+    # the structured decision (COMMON interface 3); checked by `state.parse_decision`, so a malformed one loses
+    # only itself, never the run's summary, tool calls and orders
+    decision: Any = None
 
 
 class AnalysisError(msgspec.Struct, tag_field="type", tag="analysis_error", kw_only=True):
     runId: str
     instId: str
     error: str
+    reason: str | None = None  # step_limit | timeout | llm_error | finish_reason | memory_error | budget
+    toolCalls: list[Any] = msgspec.field(default_factory=list)  # what the failed run did before it failed
+    orders: list[Any] = msgspec.field(default_factory=list)
+    provider: str | None = None
+    model: str | None = None
 
 
 AgentAnswer = AnalysisResult | AnalysisError

@@ -33,6 +33,7 @@ from api_server.scheduler import state as store
 from api_server.scheduler.agent_client import (
     AgentCallFailed,
     AgentClient,
+    AnalysisError,
     AnalysisRequest,
     AnalysisResult,
     AnalysisTrigger,
@@ -323,6 +324,7 @@ class SchedulerEngine:
 
     async def _execute(self, inst_id: str, run: StrategyRun, start: RunStart) -> None:
         answer: AnalysisResult | None = None
+        failed: AnalysisError | None = None
         error: str | None = None
         cancelled = False
         try:
@@ -348,7 +350,8 @@ class SchedulerEngine:
             if isinstance(reply, AnalysisResult):
                 answer = reply
             else:
-                error = f"analysis_error: {reply.error}"
+                failed = reply
+                error = f"analysis_error{f' ({reply.reason})' if reply.reason else ''}: {reply.error}"
         except AgentCallFailed as exc:
             error = exc.reason
         except asyncio.CancelledError:
@@ -357,7 +360,7 @@ class SchedulerEngine:
             log.exception("strategy run %s failed unexpectedly", run.id)
             error = f"internal error: {exc.__class__.__name__}: {exc}"
         try:
-            await self._finish(inst_id, run, start, answer, error)
+            await self._finish(inst_id, run, start, answer, error, failed)
         finally:
             self._running = None
             self._run_task = None  # the permit is free again
@@ -366,12 +369,13 @@ class SchedulerEngine:
             raise asyncio.CancelledError
 
     async def _finish(
-        self, inst_id: str, run: StrategyRun, start: RunStart, answer: AnalysisResult | None, error: str | None
+        self, inst_id: str, run: StrategyRun, start: RunStart, answer: AnalysisResult | None, error: str | None,
+        failed: AnalysisError | None = None,
     ) -> None:
         now = self.clock()
         ok = answer is not None
         self.states[inst_id] = on_run_finished(self.states[inst_id], now, ok, self.cfg)
-        finished = finished_run(run, answer, error, now, start.started_at)
+        finished = finished_run(run, answer, error, now, start.started_at, failed)
         failures = 0 if ok else self.control.consecutive_failures + 1
         pause_now = not ok and failures >= self.max_failures and not self.control.paused
         if pause_now:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -161,6 +161,34 @@ def stored_record(record: RunToolCall | RunOrder | Any) -> Any:
     return {**data, **extra}
 
 
+DecisionAction = Literal["open_long", "open_short", "add", "reduce", "close", "hold", "no_trade"]
+
+
+class RunDecision(msgspec.Struct, kw_only=True):
+    """The agent's structured decision of a run (CONTRACT §5 `analysis_result.decision`)."""
+
+    action: DecisionAction
+    instId: str
+    size: str | None = None
+    entry: str | None = None
+    stop: str | None = None
+    target: str | None = None
+    invalidation: str | None = None
+    confidence: Annotated[int, msgspec.Meta(ge=0, le=100)]
+    reason: str
+
+
+def parse_decision(value: Any) -> RunDecision | None:
+    """The agent's decision as a `RunDecision`, or None (absent or malformed: logged, the run keeps the rest)."""
+    if value is None or isinstance(value, RunDecision):
+        return value
+    try:
+        return msgspec.convert(value, RunDecision)
+    except msgspec.ValidationError as exc:
+        log.warning("agent decision not recorded, it does not match the contract: %s", exc)
+        return None
+
+
 class StrategyRun(msgspec.Struct, kw_only=True):
     """One run as `GET /api/model/strategy-runs` returns it (CONTRACT §6 names); also the `run` SSE payload."""
 
@@ -181,6 +209,7 @@ class StrategyRun(msgspec.Struct, kw_only=True):
     orders: list[RunOrder] = msgspec.field(default_factory=list)
     provider: str | None = None
     model: str | None = None
+    decision: RunDecision | None = None
     inputTokens: int | None = None
     outputTokens: int | None = None
     costUsd: str | None = None
@@ -235,6 +264,7 @@ def _run_from_row(row: Mapping[str, Any]) -> StrategyRun:
         orders=row["orders"] or [],
         provider=row["provider"],
         model=row["model"],
+        decision=parse_decision(row["decision"]),
         inputTokens=row["input_tokens"],
         outputTokens=row["output_tokens"],
         costUsd=_dec_str(row["cost_usd"]),
@@ -244,7 +274,8 @@ def _run_from_row(row: Mapping[str, Any]) -> StrategyRun:
 
 _RUN_COLUMNS = (
     "id, inst_id, source, status, triggered_at, started_at, finished_at, trigger_price, baseline_price, deviation_bps, "
-    "error, summary, confidence, tool_calls, orders, provider, model, input_tokens, output_tokens, cost_usd, duration_ms"
+    "error, summary, confidence, tool_calls, orders, provider, model, decision, input_tokens, output_tokens, cost_usd, "
+    "duration_ms"
 )
 
 # --------------------------------------------------------------------------------------------- symbol states
@@ -431,11 +462,13 @@ async def record_run_finished(
         async with conn.transaction():
             await conn.execute(
                 "update strategy_runs set status = %s, finished_at = %s, error = %s, summary = %s, confidence = %s, "
-                "tool_calls = %s, orders = %s, provider = %s, model = %s, input_tokens = %s, output_tokens = %s, "
-                "cost_usd = %s, duration_ms = %s where id = %s",
+                "tool_calls = %s, orders = %s, provider = %s, model = %s, decision = %s, input_tokens = %s, "
+                "output_tokens = %s, cost_usd = %s, duration_ms = %s where id = %s",
                 (
                     run.status, _ts(finished_at), run.error, run.summary, run.confidence,
-                    Jsonb([stored_record(r) for r in run.toolCalls]), Jsonb([stored_record(r) for r in run.orders]), run.provider, run.model, run.inputTokens,
+                    Jsonb([stored_record(r) for r in run.toolCalls]), Jsonb([stored_record(r) for r in run.orders]),
+                    run.provider, run.model, None if run.decision is None else Jsonb(msgspec.to_builtins(run.decision)),
+                    run.inputTokens,
                     run.outputTokens, run.costUsd, run.durationMs, run.id,
                 ),
             )

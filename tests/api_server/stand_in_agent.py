@@ -43,6 +43,9 @@ class StandInAgent:
     max_concurrent: int = 0
     concurrent_violations: int = 0
     unauthorized: int = 0
+    decision: dict[str, Any] | None = None  # sent with every analysis_result when set
+    failed_calls: list[dict[str, Any]] = field(default_factory=list)  # toolCalls of an analysis_error
+    failed_orders: list[dict[str, Any]] = field(default_factory=list)  # orders of an analysis_error
 
     def __post_init__(self) -> None:
         self.port = free_port()
@@ -134,17 +137,20 @@ class StandInAgent:
                 return web.Response(status=500, text="stand-in agent: internal error")
             if mode == "analysis_error":
                 return web.json_response(
-                    {"type": "analysis_error", "runId": call.run_id, "instId": call.inst_id, "error": "model unavailable (stand-in)"}
+                    {"type": "analysis_error", "runId": call.run_id, "instId": call.inst_id, "error": "model unavailable (stand-in)",
+                     "reason": "llm_error", "toolCalls": self.failed_calls, "orders": self.failed_orders,
+                     "provider": "offline", "model": "stand-in"}
                 )
-            return web.json_response(
-                {
-                    "type": "analysis_result", "runId": call.run_id, "instId": call.inst_id,
-                    "summary": f"stand-in analysis of {call.inst_id} ({call.source}) at {call.trigger.get('price')}",
-                    "confidence": 60, "toolCalls": [{"name": "get_ticker", "arguments": {"instId": call.inst_id}}],
-                    "orders": [], "provider": "offline", "model": "stand-in",
-                    "usage": {"inputTokens": 10, "cachedInputTokens": 0, "outputTokens": 5, "modelCalls": 1, "costUsd": 0.0},
-                }
-            )
+            result = {
+                "type": "analysis_result", "runId": call.run_id, "instId": call.inst_id,
+                "summary": f"stand-in analysis of {call.inst_id} ({call.source}) at {call.trigger.get('price')}",
+                "confidence": 60, "toolCalls": [{"name": "get_ticker", "arguments": {"instId": call.inst_id}}],
+                "orders": [], "provider": "offline", "model": "stand-in",
+                "usage": {"inputTokens": 10, "cachedInputTokens": 0, "outputTokens": 5, "modelCalls": 1, "costUsd": 0.0},
+            }
+            if self.decision is not None:
+                result["decision"] = {**self.decision, "instId": call.inst_id}
+            return web.json_response(result)
         finally:
             with self._changed:
                 self._active -= 1
