@@ -114,7 +114,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         else:
             log.warning("no OKX API credentials: balance snapshots and the account sync are not started")
 
-        approvals = ApprovalDesk(pool=pool, orders=orders)
+        approvals = ApprovalDesk(pool=pool, orders=orders, events=events)
 
         async def decide_from_chat(approval_id: int, approve: bool) -> str:
             outcome = await approvals.decide(approval_id, approve)

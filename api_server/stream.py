@@ -12,6 +12,7 @@ from typing import AsyncGenerator
 import msgspec
 from litestar import get
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api_server.account.schemas import AccountSyncReport, BalanceEvent
@@ -50,19 +51,25 @@ class StreamEvents(msgspec.Struct, kw_only=True):
     approval: Approval  # an agent order awaits approval
 
 
-async def _events(hub: EventHub, tickers: TickerBook) -> AsyncGenerator[ServerSentEventMessage, None]:
-    queue = hub.subscribe()
+async def _events(hub: EventHub, tickers: TickerBook, last_event_id: str | None) -> AsyncGenerator[ServerSentEventMessage, None]:
+    queue = hub.subscribe_with_ids()
     try:
-        # Start every client with the current prices so the screen is never empty.
+        # A reconnecting client first gets what it missed (Last-Event-ID), then the current prices.
+        missed = hub.since(last_event_id)
+        replayed = {event_id for _, _, event_id in missed}
+        for event, payload, event_id in missed:
+            yield ServerSentEventMessage(event=event, data=msgspec.json.encode(payload).decode(), id=event_id)
         for ticker in tickers.snapshot().values():
             yield ServerSentEventMessage(event="ticker", data=msgspec.json.encode(ticker).decode())
         while True:
             try:
-                event, payload = await asyncio.wait_for(queue.get(), KEEPALIVE_SECS)
+                event, payload, event_id = await asyncio.wait_for(queue.get(), KEEPALIVE_SECS)
             except asyncio.TimeoutError:
                 yield ServerSentEventMessage(comment="keepalive")
                 continue
-            yield ServerSentEventMessage(event=event, data=msgspec.json.encode(payload).decode())
+            if event_id in replayed:
+                continue
+            yield ServerSentEventMessage(event=event, data=msgspec.json.encode(payload).decode(), id=event_id)
     finally:
         hub.unsubscribe(queue)
 
@@ -70,5 +77,7 @@ async def _events(hub: EventHub, tickers: TickerBook) -> AsyncGenerator[ServerSe
 @get("/api/stream", tags=["stream"], summary="Server-Sent Events: ticker, trigger, run, balance, scheduler, account, approval",
      responses={200: ResponseSpec(StreamEvents, generate_examples=False, media_type="text/event-stream",
                                   description="An endless event stream; the schema maps each event name to its data")})
-async def stream(events: EventHub, tickers: TickerBook) -> ServerSentEvent:
-    return ServerSentEvent(_events(events, tickers), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+async def stream(events: EventHub, tickers: TickerBook,
+                 last_event_id: str | None = Parameter(header="Last-Event-ID", default=None, required=False,
+                                                       description="the last event id seen: missed events are resent")) -> ServerSentEvent:
+    return ServerSentEvent(_events(events, tickers, last_event_id), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -58,9 +58,15 @@ async def earlier_answer(pool: AsyncConnectionPool, cl_ord_id: str, approval_id:
 
 
 class ApprovalDesk:
-    def __init__(self, *, pool: AsyncConnectionPool, orders: OrderPath) -> None:
+    def __init__(self, *, pool: AsyncConnectionPool, orders: OrderPath, events: EventHub) -> None:
         self.pool = pool
         self.orders = orders
+        self.events = events
+
+    async def _finish(self, approval_id: int, status: str, detail: str | None) -> dict[str, Any]:
+        row = await q.finish_approval(self.pool, approval_id, status, detail)
+        self.events.publish("approval", approval_out(row))  # the web app updates the approval at once
+        return row
 
     async def list(self, status: str | None, limit: int) -> list[dict[str, Any]]:
         return await q.list_approvals(self.pool, status, limit)
@@ -74,6 +80,7 @@ class ApprovalDesk:
             raise Conflict(f"approval {approval_id} is already {row['status']}", field="id", approvalStatus=row["status"])
         if not approve:
             log.info("approval %s rejected", approval_id)
+            self.events.publish("approval", approval_out(claimed))
             return Outcome(200, ApprovalDecision(approval=approval_out(claimed)))
         request = msgspec.json.encode(claimed["request"])
         try:
@@ -84,12 +91,12 @@ class ApprovalDesk:
                 outcome = await self.orders.place_order(decode_body(request, OrderRequest), claimed["origin"],
                                                         approval_id=approval_id)
         except RiskRefused as exc:
-            await q.finish_approval(self.pool, approval_id, "refused", exc.detail)
+            await self._finish(approval_id, "refused", exc.detail)
             raise
         except Exception as exc:
-            await q.finish_approval(self.pool, approval_id, "failed", getattr(exc, "detail", None) or str(exc))
+            await self._finish(approval_id, "failed", getattr(exc, "detail", None) or str(exc))
             raise
-        row = await q.finish_approval(self.pool, approval_id, "approved", None)
+        row = await self._finish(approval_id, "approved", None)
         log.info("approval %s approved and placed", approval_id)
         placed = outcome.body
         if not isinstance(placed, OrderPlaced):  # with an approval id the path never asks for approval again

@@ -46,6 +46,7 @@ class StandInAgent:
     decision: dict[str, Any] | None = None  # sent with every analysis_result when set
     failed_calls: list[dict[str, Any]] = field(default_factory=list)  # toolCalls of an analysis_error
     failed_orders: list[dict[str, Any]] = field(default_factory=list)  # orders of an analysis_error
+    failed_reason: str | None = None  # reason of an analysis_error (sent when set)
 
     def __post_init__(self) -> None:
         self.port = free_port()
@@ -136,11 +137,12 @@ class StandInAgent:
             if mode == "http500":
                 return web.Response(status=500, text="stand-in agent: internal error")
             if mode == "analysis_error":
-                return web.json_response(
-                    {"type": "analysis_error", "runId": call.run_id, "instId": call.inst_id, "error": "model unavailable (stand-in)",
-                     "reason": "llm_error", "toolCalls": self.failed_calls, "orders": self.failed_orders,
-                     "provider": "offline", "model": "stand-in"}
-                )
+                error = {"type": "analysis_error", "runId": call.run_id, "instId": call.inst_id,
+                         "error": "model unavailable (stand-in)", "toolCalls": self.failed_calls, "orders": self.failed_orders,
+                         "provider": "offline", "model": "stand-in"}
+                if self.failed_reason is not None:
+                    error["reason"] = self.failed_reason
+                return web.json_response(error)
             result = {
                 "type": "analysis_result", "runId": call.run_id, "instId": call.inst_id,
                 "summary": f"stand-in analysis of {call.inst_id} ({call.source}) at {call.trigger.get('price')}",

@@ -37,10 +37,11 @@ def test_decision_provider_model_and_a_failed_runs_work_are_recorded(start_api, 
                               {"name": "place_order", "arguments": {"instId": BTC, "side": "buy"}, "ok": True}]
         agent.failed_orders = [{"tool": "place_order", "status": "placed", "instId": BTC, "side": "buy",
                                 "clOrdId": "abc123", "sz": "0.5"}]
+        agent.failed_reason = "llm_error"
         agent.set_mode("analysis_error")
         [failed_id] = api.manual_run(BTC)
         failed = _finished_run(api, failed_id)
-        assert failed["status"] == "failed" and "llm_error" in failed["error"]
+        assert failed["status"] == "failed" and failed["error"] == "analysis_error: model unavailable (stand-in) (reason: llm_error)"
         assert [c["name"] for c in failed["toolCalls"]] == ["get_ticker", "place_order"]
         assert [(o["tool"], o["clOrdId"], o["status"]) for o in failed["orders"]] == [("place_order", "abc123", "placed")]
         assert (failed["provider"], failed["model"]) == ("offline", "stand-in") and failed["decision"] is None
