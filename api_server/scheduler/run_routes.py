@@ -16,8 +16,9 @@ from psycopg_pool import AsyncConnectionPool
 from api_server.bodies import decode_optional_body, json_body, optional_body_operation
 from api_server.errors import BadRequest, NotFound
 from api_server.scheduler import state as store
+from api_server.scheduler.decisions import SOURCES
 from api_server.scheduler.service import SchedulerService
-from api_server.scheduler.state import StrategyMessage, StrategyRun
+from api_server.scheduler.state import DECISION_ACTIONS, StrategyMessage, StrategyRun
 from shared.instruments import is_valid_inst_id
 
 MAX_LIMIT = 500
@@ -80,9 +81,27 @@ async def strategy_run(scheduler: SchedulerService, data: StrategyRunRequest | N
     )
 
 
-@get("/api/model/strategy-runs", tags=["model"], summary="Strategy runs, newest first")
-async def strategy_runs(pool: AsyncConnectionPool, instId: str | None = None, limit: int | None = None) -> list[StrategyRun]:
-    return await store.list_runs(pool, _inst_id(instId), _limit(limit, DEFAULT_RUNS_LIMIT))
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "skipped")
+
+
+def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in allowed:
+        raise BadRequest(f"{name} must be one of {', '.join(allowed)}, got {value[:40]!r}", field=name)
+    return value
+
+
+@get("/api/model/strategy-runs", tags=["model"],
+     summary="Strategy runs, newest first; filters instId, source, status, action (the decision's); page with before=<last run id>")
+async def strategy_runs(pool: AsyncConnectionPool, instId: str | None = None, limit: int | None = None,
+                        source: str | None = None, status: str | None = None, action: str | None = None,
+                        before: str | None = None) -> list[StrategyRun]:
+    if before is not None and not RUN_ID_RE.fullmatch(before):
+        raise BadRequest("before: expected a run id (1 to 128 letters, digits or _ . : -)", field="before")
+    return await store.list_runs(
+        pool, _inst_id(instId), _limit(limit, DEFAULT_RUNS_LIMIT), source=_one_of("source", source, SOURCES),
+        status=_one_of("status", status, RUN_STATUSES), action=_one_of("action", action, DECISION_ACTIONS), before=before)
 
 
 @get("/api/model/strategy-runs/{run_id:str}", tags=["model"], summary="One strategy run")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import typing
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -162,6 +163,7 @@ def stored_record(record: RunToolCall | RunOrder | Any) -> Any:
 
 
 DecisionAction = Literal["open_long", "open_short", "add", "reduce", "close", "hold", "no_trade"]
+DECISION_ACTIONS: tuple[str, ...] = typing.get_args(DecisionAction)
 
 
 class RunDecision(msgspec.Struct, kw_only=True):
@@ -482,18 +484,26 @@ async def record_run_finished(
                 await conn.execute(_UPSERT_STATES, _state_arrays(states))
 
 
-async def list_runs(pool: AsyncConnectionPool, inst_id: str | None, limit: int) -> list[StrategyRun]:
+async def list_runs(pool: AsyncConnectionPool, inst_id: str | None, limit: int, *, source: str | None = None,
+                    status: str | None = None, action: str | None = None, before: str | None = None) -> list[StrategyRun]:
+    """Runs newest first, filtered; `before`: a run id, the page continues after it (keyset on time and id)."""
+    where, args = ["true"], []
+    for column, value in (("inst_id", inst_id), ("source", source), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = %s")
+            args.append(value)
+    if action is not None:
+        where.append("decision ->> 'action' = %s")
+        args.append(action)
+    if before is not None:
+        where.append("(triggered_at, id) < (select triggered_at, id from strategy_runs where id = %s)")
+        args.append(before)
     async with pool.connection() as conn:
-        if inst_id is None:
-            cur = await conn.execute(
-                f"select {_RUN_COLUMNS} from strategy_runs order by triggered_at desc, id desc limit %s", (limit,)
-            )
-        else:
-            cur = await conn.execute(
-                f"select {_RUN_COLUMNS} from strategy_runs where inst_id = %s "
-                f"order by triggered_at desc, id desc limit %s",
-                (inst_id, limit),
-            )
+        cur = await conn.execute(
+            f"select {_RUN_COLUMNS} from strategy_runs where {' and '.join(where)} "
+            f"order by triggered_at desc, id desc limit %s",
+            (*args, limit),
+        )
         rows = await cur.fetchall()
     return [_run_from_row(row) for row in rows]
 

@@ -49,3 +49,17 @@ def test_decision_provider_model_and_a_failed_runs_work_are_recorded(start_api, 
         listed = {r["id"]: r for r in api.runs()}
         assert listed[ok_id]["decision"]["action"] == "open_long"
         assert listed[failed_id]["orders"][0]["clOrdId"] == "abc123"
+
+        # Filters and keyset paging over the same runs.
+        ids = lambda **q: [r["id"] for r in api.get("/api/model/strategy-runs", **q)]  # noqa: E731
+        assert ids(status="failed") == [failed_id]
+        assert ids(action="open_long") == [ok_id]
+        assert ids(source="manual", instId=BTC) == [failed_id, bad_id, ok_id]
+        assert ids(source="volatility") == []
+        assert ids(limit=1) == [failed_id]
+        assert ids(limit=1, before=failed_id) == [bad_id]
+        assert ids(limit=2, before=bad_id) == [ok_id]
+        assert ids(status="succeeded", before=failed_id) == [bad_id, ok_id]
+        for name, value in (("status", "done"), ("source", "cron"), ("action", "buy"), ("before", "not a run id!")):
+            resp = api.client.get("/api/model/strategy-runs", params={name: value})
+            assert resp.status_code == 400 and resp.json()["field"] == name, (name, resp.text)
