@@ -8,11 +8,12 @@ from __future__ import annotations
 import re
 
 from api_server.errors import BadRequest
+from shared.ids import ID_CHARS, RUN_ID_MAX
 
 ORIGIN_HEADER = "X-AiTrader-Origin"
 MANUAL = "manual"
 ORIGIN_PREFIXES = ("agent:run:", "agent:chat:", "mcp:")
-_ORIGIN_RE = re.compile(r"^(agent:run:|agent:chat:|mcp:)[A-Za-z0-9_.:-]{1,64}$")
+_ORIGIN_RE = re.compile(rf"^(agent:run:|agent:chat:|mcp:){ID_CHARS}{{1,{RUN_ID_MAX}}}$")
 
 
 def parse_origin(header: str | None) -> str:
@@ -36,5 +37,5 @@ def run_id_of(origin: str, body_run_id: str | None) -> str | None:
     if body_run_id:
         return body_run_id
     if origin.startswith("agent:run:"):
-        return origin[len("agent:run:"):][:64]
+        return origin[len("agent:run:"):][:RUN_ID_MAX]
     return None
