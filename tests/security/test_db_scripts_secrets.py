@@ -8,7 +8,10 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+
 from tests.helpers import REPO_ROOT, scratch_database
+from tests.security.test_local_postgres import Cluster
 
 PASSWORD = "pw/with@odd:chars-7d1e"
 ENCODED = "pw%2Fwith%40odd%3Achars-7d1e"
@@ -49,15 +52,31 @@ def run(args: list, **env: str) -> subprocess.CompletedProcess:
                           env={**clean, "AITRADER_ENV_FILE": "/dev/null", **env})
 
 
-def test_backup_and_restore_never_put_the_password_on_a_command_line(fresh_database_url: str, tmp_path: Path) -> None:
+def test_backup_and_restore_never_put_the_password_on_a_command_line(tmp_path: Path) -> None:
+    """Against a cluster that checks passwords (scripts/pg.sh, scram-sha-256), so the password must really arrive."""
+    cluster = Cluster()
+    try:
+        server = cluster.start()
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"alter role postgres password '{PASSWORD}'")
+            conn.execute("create table probe (id int primary key, note text)")
+            conn.execute("insert into probe values (1, 'kept')")
+        backup_and_restore(url_with_password(server), tmp_path)
+    finally:
+        cluster.remove()
+
+
+def backup_and_restore(source: str, tmp_path: Path) -> None:
     spy, log = spying_bindir(tmp_path)
-    source = url_with_password(fresh_database_url)
+    fresh_database_url = source
     dump = tmp_path / "b.dump"
     backup = run([REPO_ROOT / "scripts" / "db_backup.sh", "-o", dump], DATABASE_URL=source, PG_BINDIR=str(spy))
     assert backup.returncode == 0, backup.stderr
     with scratch_database(fresh_database_url, "r") as target:
         restore = run([REPO_ROOT / "scripts" / "db_restore.sh", dump, "--target", url_with_password(target)], PG_BINDIR=str(spy))
         assert restore.returncode == 0, restore.stderr
+        with psycopg.connect(target) as conn:
+            assert conn.execute("select note from probe").fetchall() == [("kept",)]
     calls = [line.split("\t") for line in log.read_text().splitlines()]
     assert {c[0] for c in calls} == set(TOOLS), calls
     connecting = [c for c in calls if "--dbname" in c[1]]
