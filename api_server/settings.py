@@ -55,6 +55,7 @@ class Settings:
     account_sync_interval_secs: float = 10.0
     risk: RiskLimits | None = None  # RISK_* and TRADE_APPROVAL_MODE; the allow-list is OKX_INST_IDS
     cors_origins: tuple[str, ...] = ()
+    stream_max_clients: int = 100  # API_STREAM_MAX_CLIENTS: open /api/stream connections at most (more get 503)
     log_format: str = "text"
     log_level: str = "INFO"
 
@@ -137,6 +138,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
         account_sync_interval_secs=get_float(env, "ACCOUNT_SYNC_INTERVAL_SECS", 10.0, minimum=0.05, maximum=3600),
         risk=dataclasses.replace(RiskLimits.from_env(env), allowed_inst_ids=frozenset(inst_ids)),
         cors_origins=origins,
+        stream_max_clients=get_int(env, "API_STREAM_MAX_CLIENTS", 100, minimum=1, maximum=10000),
         log_format=log_format,
         log_level=log_level,
     )

@@ -15,6 +15,8 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from api_server.errors import ServiceUnavailable
+from api_server.events import TooManySubscribers
 from api_server.account.views import AccountSyncReport, Approval, BalanceEvent
 from api_server.scheduler.loop import SchedulerStatus, TriggerEvent
 from api_server.scheduler.state import StrategyRun
@@ -49,9 +51,8 @@ class StreamEvents(msgspec.Struct, kw_only=True):
     approval: Approval  # an agent order awaits approval
 
 
-async def _events(state: State) -> AsyncGenerator[ServerSentEventMessage, None]:
+async def _events(state: State, queue) -> AsyncGenerator[ServerSentEventMessage, None]:
     hub = state.events
-    queue = hub.subscribe()
     try:
         # Start every client with the current prices so the screen is never empty.
         for ticker in state.tickers.snapshot().values():
@@ -71,4 +72,9 @@ async def _events(state: State) -> AsyncGenerator[ServerSentEventMessage, None]:
      responses={200: ResponseSpec(StreamEvents, generate_examples=False, media_type="text/event-stream",
                                   description="An endless event stream; the schema maps each event name to its data")})
 async def stream(state: State) -> ServerSentEvent:
-    return ServerSentEvent(_events(state), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    # Subscribe before answering, so a stream over API_STREAM_MAX_CLIENTS is refused with a 503 (not a 200 that ends).
+    try:
+        queue = state.events.subscribe()
+    except TooManySubscribers as exc:
+        raise ServiceUnavailable(str(exc), field=None, limit=exc.limit) from None
+    return ServerSentEvent(_events(state, queue), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
