@@ -69,13 +69,14 @@ def test_artifact_contents(artifact: tuple[Path, Path]) -> None:
 
 def test_systemd_units(artifact: tuple[Path, Path]) -> None:
     out, prefix = artifact
-    for name, module in (("aitrader-api.service", "api_server"), ("aitrader-agent.service", "agent")):
+    for name, module, user, env_file in (("aitrader-api.service", "api_server", "aitrader", "/etc/aitrader/aitrader.env"),
+                                         ("aitrader-agent.service", "agent", "aitrader-agent", "/etc/aitrader/agent.env")):
         unit = read_unit(out / "systemd" / name)
         service = unit["Service"]
         assert service["ExecStart"] == f"{prefix}/venv/bin/python -m {module}"
         assert service["Restart"] == "on-failure"
-        assert service["EnvironmentFile"] == "/etc/aitrader/aitrader.env"
-        assert service["User"] == "aitrader" and service["User"] != "root"
+        assert service["EnvironmentFile"] == env_file
+        assert service["User"] == user and service["Group"] == user
         assert service["WorkingDirectory"] == f"{prefix}/app"
         assert "AITRADER_ENV_FILE=/dev/null" in service["Environment"]
         assert service["NoNewPrivileges"] == "yes"
@@ -106,9 +107,11 @@ def test_install_into_destdir(artifact: tuple[Path, Path], tmp_path: Path) -> No
     env_file = dest / "etc" / "aitrader" / "aitrader.env"
     assert env_file.read_text() == (REPO_ROOT / ".env.example").read_text()
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o640
+    agent_env = dest / "etc" / "aitrader" / "agent.env"
+    assert stat.S_IMODE(agent_env.stat().st_mode) == 0o640 and "API_TOKEN=" in agent_env.read_text()
     assert (dest / "etc" / "systemd" / "system" / "aitrader-api.service").is_file()
     assert (dest / "etc" / "nginx" / "conf.d" / "aitrader.conf").read_text() == (out / "nginx" / "aitrader.conf").read_text()
-    assert "edit /etc/aitrader/aitrader.env" in result.stderr
+    assert "edit /etc/aitrader/aitrader.env" in result.stderr and "edit /etc/aitrader/agent.env" in result.stderr
     # The copied code is complete enough to import every service's entry modules.
     imported = run([sys.executable, "-c", "import api_server.settings, okxsim.config, shared.envfile, shared.metrics, shared.migrate"],
                    cwd=installed / "app", PYTHONPATH=str(installed / "app"))
