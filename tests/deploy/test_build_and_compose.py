@@ -177,8 +177,9 @@ def test_docker_compose_config(compose_project: Path) -> None:
 
     config = yaml.safe_load(result.stdout)
     services = config["services"]
-    assert set(services) == {"postgres", "api", "agent", "web", "okxsim"}
+    assert set(services) == {"postgres", "api", "agent", "web", "web-tls", "okxsim"}
     assert services["okxsim"]["profiles"] == ["sim"]  # started only with --profile sim
+    assert services["web-tls"]["profiles"] == ["tls"]
     assert services["okxsim"]["command"] == COMMANDS["okxsim"]
     assert all("profiles" not in services[name] for name in ("postgres", "api", "agent", "web"))
     assert re.fullmatch(r"postgres:\d+\.\d+-bookworm", services["postgres"]["image"])
@@ -190,7 +191,7 @@ def test_docker_compose_config(compose_project: Path) -> None:
         assert services[name]["command"] == COMMANDS[name]
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["api"]["environment"]["API_HOST"] == "0.0.0.0"
-    assert [(int(p["published"]), p["target"]) for p in services["web"]["ports"]] == [(8080, 8080)]
+    assert published_ports(services["web"]) == [("127.0.0.1", 8080, 8080)]  # loopback only (tests/security)
     assert {"api", "agent"} <= set(services["web"]["depends_on"])
 
     # Without the required secrets the file refuses to render, naming the variable.
@@ -201,6 +202,19 @@ def test_docker_compose_config(compose_project: Path) -> None:
         assert missing.returncode != 0 and "POSTGRES_PASSWORD" in missing.stderr
     finally:
         (compose_project / ".env").write_text((compose_project / ".env.bak").read_text())
+
+
+def published_ports(service: dict) -> list[tuple[str, int, int]]:
+    """(host ip, published, target) of each port, from either form docker-compose prints (1.29: strings; v2: maps)."""
+    ports = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            ports.append((port.get("host_ip", "0.0.0.0"), int(port["published"]), int(port["target"])))
+        else:
+            parts = str(port).split("/")[0].split(":")
+            host_ip = parts[0] if len(parts) == 3 else "0.0.0.0"
+            ports.append((host_ip, int(parts[-2]), int(parts[-1])))
+    return ports
 
 
 def dockerfile_cmd(path: Path) -> list[str]:
