@@ -118,6 +118,7 @@ def main() -> None:
         if not has_keys:
             sim_host, sim_port = env.get("OKXSIM_HOST", "127.0.0.1"), env.get("OKXSIM_PORT", "8010")
             sim_key, sim_secret, sim_pass = secrets.token_hex(8), secrets.token_hex(16), secrets.token_hex(6)
+            print("Starting the OKX simulator...", flush=True)
             sim = start("okxsim", [PY, "-m", "okxsim"], {
                 "OKXSIM_API_KEY": sim_key, "OKXSIM_API_SECRET": sim_secret, "OKXSIM_PASSPHRASE": sim_pass,
                 "OKXSIM_INST_IDS": env.get("OKXSIM_INST_IDS", env.get("OKX_INST_IDS", "BTC-USDT-SWAP")),
@@ -137,11 +138,14 @@ def main() -> None:
 
         child_env.setdefault("AGENT_BASE_URL", env.get("AGENT_BASE_URL", f"http://{agent_host}:{agent_port}"))
         child_env.setdefault("API_BASE_URL", env.get("API_BASE_URL", f"http://{api_host}:{api_port}"))
+        print("Starting the trading API (applies the database migrations the first time)...", flush=True)
         api = start("api", [PY, "-m", "api_server"], okx_env)
         wait_http(f"http://{api_host}:{api_port}/api/health", api, "api")
         if (ROOT / "agent" / "__main__.py").exists():
+            print("Starting the agent...", flush=True)
             agent = start("agent", [PY, "-m", "agent"])
             wait_http(f"http://{agent_host}:{agent_port}/health", agent, "agent")
+        print("Starting the web server...", flush=True)
         web = start("web", [PY, str(ROOT / "scripts" / "web_server.py"), "--port", web_port,
                             "--api", f"http://{api_host}:{api_port}", "--agent", f"http://{agent_host}:{agent_port}"])
         wait_http(f"http://127.0.0.1:{web_port}/", web, "web")

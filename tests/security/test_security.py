@@ -337,9 +337,14 @@ def test_make_run_starts_the_agent_without_okx_credentials(fresh_database_url: s
     proc = subprocess.Popen([PYTHON, str(REPO_ROOT / "scripts" / "run.py")], env=env, cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
+        printed = []
         for line in proc.stdout:
+            printed.append(line)
             if line.startswith("Access token:"):
                 break
+        # It says what it is doing while it starts (issue 14: no silent minute).
+        for step in ("Starting the OKX simulator", "Starting the trading API", "Starting the agent", "Starting the web server"):
+            assert any(line.startswith(step) for line in printed), (step, printed)
         agent_pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _is_agent(p, ports["AGENT_PORT"])]
         assert agent_pids, "agent process not found"
         environ = read_environ(agent_pids[0])
