@@ -17,7 +17,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_LOCATIONS = ROOT / "nginx" / "snippets" / "locations.conf.template"
 # The agent paths published under /agent/ (as nginx/snippets/locations.conf.template): the web app's and MCP's.
-AGENT_PUBLISHED = re.compile(r"^/(health|usage|sessions|sessions/(?!\.+$)[A-Za-z0-9_.:-]+|chat|mcp/?)$")
+AGENT_PUBLISHED = re.compile(r"^/(health|usage|sessions|sessions/(?!\.+$)[A-Za-z0-9_.:-]+|mcp-tokens|mcp-tokens/(?!\.+$)[A-Za-z0-9_.-]+|chat|mcp/?)$")
 
 
 def security_headers(locations_template: Path = NGINX_LOCATIONS) -> dict[str, str]:

@@ -16,11 +16,14 @@ from tests.deploy.test_nginx import NGINX, upstreams  # noqa: F401  (fixture)
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed and `apt-get install -y nginx` was not possible")
 
 PUBLISHED = [("GET", "/agent/health", "/health"), ("GET", "/agent/usage", "/usage"), ("GET", "/agent/sessions?limit=3", "/sessions?limit=3"),
-             ("GET", "/agent/sessions/chat-1a2b", "/sessions/chat-1a2b"), ("POST", "/agent/mcp", "/mcp"), ("POST", "/agent/mcp/", "/mcp/")]
+             ("GET", "/agent/sessions/chat-1a2b", "/sessions/chat-1a2b"), ("POST", "/agent/mcp", "/mcp"), ("POST", "/agent/mcp/", "/mcp/"),
+             ("GET", "/agent/mcp-tokens", "/mcp-tokens"), ("POST", "/agent/mcp-tokens", "/mcp-tokens"),
+             ("DELETE", "/agent/mcp-tokens/ci-bot", "/mcp-tokens/ci-bot")]
 HIDDEN = [("POST", "/agent/analysis"), ("GET", "/agent/offline/v1/models"), ("POST", "/agent/offline/v1/chat/completions"),
           ("GET", "/agent/docs"), ("GET", "/agent/openapi.json"), ("GET", "/agent/metrics"), ("GET", "/agent/"),
           ("GET", "/agent/sessions/../analysis"), ("GET", "/agent/sessions/x/../../analysis"), ("GET", "/agent/%61nalysis"),
-          ("GET", "/agent/healthz"), ("GET", "/agent/mcpx"), ("GET", "/agent//analysis"), ("GET", "/agent/chat/../analysis")]
+          ("GET", "/agent/healthz"), ("GET", "/agent/mcpx"), ("GET", "/agent//analysis"), ("GET", "/agent/chat/../analysis"),
+          ("GET", "/agent/mcp-tokens/a/b"), ("GET", "/agent/sessions/a/b")]
 
 
 @pytest.fixture
@@ -35,6 +38,7 @@ async def test_only_the_web_app_and_mcp_routes_of_the_agent_are_published(upstre
             for method, path, upstream_path in PUBLISHED:
                 answer = await client.request(method, path, json={} if method == "POST" else None)
                 assert answer.status_code == 200, (path, answer.status_code)
+                assert agent.seen[-1]["method"] == method
                 assert agent.seen[-1]["path"] == upstream_path, (path, agent.seen[-1])
             agent.seen.clear()
             for method, path in HIDDEN:
