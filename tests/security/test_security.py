@@ -8,6 +8,11 @@
 * The agent cannot reach OKX: no OKX credentials in its process environment, no import of the API's OKX client,
   and the simulator sees no request from it; its order tool cannot bypass the risk guard (422 via the tool).
 * Request bodies are size-limited: 2 MB → 413 on both services, promptly.
+
+The rest of the review (issue 17) has a module each here: test_local_postgres (no trust), test_db_scripts_secrets
+(no password in the process list), test_log_redaction, test_api_exposure (health/hello/docs, stream bound),
+test_nginx_exposure and test_web_server (published agent routes, stream limits, headers), test_systemd_separation,
+test_compose_exposure.
 """
 
 from __future__ import annotations
