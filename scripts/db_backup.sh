@@ -22,7 +22,7 @@ url=$(database_url) || exit 1
 split_password "$url"
 bindir=$(pg_bindir pg_dump) || exit 1
 if [ -z "$out" ]; then
-  mkdir -p "$root/.data/backups"
+  mkdir -p "$root/.data/backups" && chmod 700 "$root/.data/backups"
   out="$root/.data/backups/aitrader-$(date -u +%Y%m%dT%H%M%SZ).dump"
 fi
 mkdir -p "$(dirname "$out")"

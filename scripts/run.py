@@ -68,6 +68,7 @@ def wait_http(url: str, proc: subprocess.Popen, name: str, timeout: float = 60) 
 
 def main() -> None:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.chmod(0o700)  # the services' logs (orders, errors) are for this user alone on a shared machine
     token = ensure_token()
     env = load_environment(ENV_FILE)
     child_env = dict(os.environ)

@@ -350,6 +350,9 @@ def test_make_run_starts_the_agent_without_okx_credentials(fresh_database_url: s
         # It says what it is doing while it starts (issue 14: no silent minute).
         for step in ("Starting the OKX simulator", "Starting the trading API", "Starting the agent", "Starting the web server"):
             assert any(line.startswith(step) for line in printed), (step, printed)
+        # Its files are private: the env file (token, passwords) and the services' logs.
+        assert env_file.stat().st_mode & 0o777 == 0o600
+        assert (REPO_ROOT / ".data" / "logs").stat().st_mode & 0o777 == 0o700
         agent_pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _is_agent(p, ports["AGENT_PORT"])]
         assert agent_pids, "agent process not found"
         environ = read_environ(agent_pids[0])
