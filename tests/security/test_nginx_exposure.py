@@ -80,3 +80,28 @@ async def test_streams_are_bounded_per_client_and_in_total(upstreams, web_root: 
                 assert await hold_streams(client, "GET", "/api/stream", 2, stack) == [200, 200]
                 api.release_stream.set()
     assert "limiting connections" in nginx.error_log()
+
+
+def test_every_agent_route_the_web_app_calls_is_published_and_the_two_servers_agree() -> None:
+    """A new agent call in the web app fails here until nginx and `make run`'s web server publish it."""
+    import importlib.util
+    import re
+
+    from tests.helpers import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location("aitrader_web_server", REPO_ROOT / "scripts" / "web_server.py")
+    web_server = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(web_server)
+    sources = [p for p in (REPO_ROOT / "frontend" / "src").rglob("*.ts*") if "schema-" not in p.name and ".test." not in p.name]
+    called = {m.group(1) for p in sources for m in re.finditer(r"\bagent\.(?:get|post|put|delete|url)\(\s*'([^']+)'", p.read_text())}
+    assert {"/health", "/chat", "/sessions"} <= called, called
+    concrete = {re.sub(r"\{[^}]+\}", "sample-1", path) for path in called}
+    assert not [p for p in concrete if not web_server.AGENT_PUBLISHED.match(p)], concrete
+    template = (REPO_ROOT / "nginx" / "snippets" / "locations.conf.template").read_text()
+    for path in concrete:
+        exact = f"location = /agent{path} " in template
+        pattern = any(re.match(rx, f"/agent{path}") for rx in re.findall(r"location ~ (\^/agent\S+) \{", template))
+        assert exact or pattern, f"nginx does not publish /agent{path}"
+    # nginx's published list (checked live above) and the web server's rule are the same set.
+    for _, path, upstream in PUBLISHED:
+        assert web_server.AGENT_PUBLISHED.match(upstream.split("?")[0]), path
