@@ -109,8 +109,12 @@ def create_app(config: SimConfig) -> web.Application:
     async def business_ws(request: web.Request):
         return await sim.hub.handle(request, "business")
 
+    async def private_ws(request: web.Request):
+        return await sim.hub.handle(request, "private")
+
     app.router.add_get("/ws/v5/public", public_ws)
     app.router.add_get("/ws/v5/business", business_ws)
+    app.router.add_get("/ws/v5/private", private_ws)
     control.add_routes(app)
 
     async def start_loops(app: web.Application):
