@@ -25,6 +25,7 @@ from api_server.events import EventHub
 from api_server.instruments import InstrumentCatalog
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
+from api_server.okx.ws_private import private_feeds
 from api_server.routes.account import AccountController
 from api_server.routes.health import health
 from api_server.routes.market import MarketController, MarketData
@@ -87,6 +88,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         stack.push_async_callback(state.feed.stop)
         await stack.enter_async_context(scheduler_service(state))
         await stack.enter_async_context(account_service(state))
+        if state.okx.has_credentials and getattr(state, "account", None) is not None:  # fills within a second
+            state.private_feeds = await stack.enter_async_context(
+                private_feeds(settings, state.account.sync, state.events.publish, state.http))
         if getattr(state, "account", None) is not None:
             state.account.snapshots.metrics = state.metrics.snapshots
         log.info(
