@@ -111,45 +111,60 @@ def orders_history_archive(sim: "Simulator", query: Any) -> list[dict]:
 
 
 # ---- GET /api/v5/account/positions-history ------------------------------------------------------
-def position_record(sim: "Simulator", p: Any, *, closed: bool) -> dict | None:
-    """One positions-history record, replayed from the position's fills (close size, close average, max size)."""
-    engine = sim.engine
-    ct_val = engine.specs[p.inst_id].ct_val
-    held = max_held = closed_sz = ZERO
-    close_notional = fee = ZERO
-    fills = [f for f in engine.fills if f.order.inst_id == p.inst_id and f.order.td_mode == p.mgn_mode
-             and f.pos_side == p.pos_side and p.c_time <= f.ts <= p.u_time]
-    if not fills:
-        return None
-    # A closed net position holds pos 0, so its direction comes from the fill that opened it.
-    long = p.pos_side == "long" or (p.pos_side == "net" and fills[0].order.side == "buy")
+def lifetimes(fills: list, inst_id: str, mgn_mode: str, pos_side: str) -> list[dict]:
+    """Replay one position key's fills into position lifetimes (open -> back to zero), oldest first."""
+    out: list[dict] = []
+    cur: dict | None = None
+    held = ZERO  # signed
     for f in fills:
         o = f.order
-        same_way = (o.side == "buy") == long
-        if same_way:
-            held += f.sz
-            max_held = max(max_held, held)
-            fee += f.fee
-        else:
-            closing = min(f.sz, held)
-            if closing <= 0:
-                continue
-            held -= closing
-            closed_sz += closing
-            close_notional += f.px * closing
-            fee += f.fee * closing / f.sz
-    if closed_sz == 0:
+        if o.inst_id != inst_id or o.td_mode != mgn_mode or f.pos_side != pos_side:
+            continue
+        # net: buy +, sell -; long: buy opens (+); short: sell opens (+). A lifetime's size is its sign's magnitude.
+        signed = f.sz if (o.side == "buy") == (pos_side != "short") else -f.sz
+        remaining = signed
+        if held != 0 and (held > 0) != (signed > 0) and cur is not None:  # closing part
+            closing = min(abs(signed), abs(held))
+            cur["closed"] += closing
+            cur["close_notional"] += f.px * closing
+            cur["fee"] += f.fee * closing / f.sz
+            cur["last_trade"] = f.trade_id
+            held += closing if held < 0 else -closing
+            remaining = signed + (closing if signed < 0 else -closing)
+            if held == 0:
+                out.append(cur)
+                cur = None
+        if remaining != 0:  # opening part
+            if cur is None:
+                cur = {"long": remaining > 0, "closed": ZERO, "close_notional": ZERO, "fee": ZERO, "max": ZERO, "last_trade": ""}
+            held += remaining
+            cur["max"] = max(cur["max"], abs(held))
+            cur["fee"] += f.fee * abs(remaining) / f.sz
+            cur["last_trade"] = f.trade_id
+    if cur is not None:
+        out.append(cur)
+    return out
+
+
+def position_record(sim: "Simulator", p: Any, *, closed: bool) -> dict | None:
+    """One positions-history record: the position's lifetime replayed from its fills (close size and average, max size)."""
+    engine = sim.engine
+    ct_val = engine.specs[p.inst_id].ct_val
+    runs = lifetimes(engine.fills, p.inst_id, p.mgn_mode, p.pos_side)
+    life = next((r for r in runs if r["last_trade"] == p.trade_id), None) if closed else (runs[-1] if runs else None)
+    if life is None or life["closed"] == 0:
         return None
+    closed_sz, fee, max_held = life["closed"], life["fee"], life["max"]
     pnl = p.pnl
     realized = pnl + fee
     margin = p.avg_px * max_held * ct_val / Decimal(p.lever) if max_held else ZERO
     return {
-        "cTime": str(p.c_time), "ccy": "USDT", "closeAvgPx": fmt(close_notional / closed_sz), "closeTotalPos": fmt(closed_sz),
-        "direction": "long" if long else "short", "fee": fmt(fee), "fundingFee": "0", "instId": p.inst_id,
+        "cTime": str(p.c_time), "ccy": "USDT", "closeAvgPx": fmt(life["close_notional"] / closed_sz), "closeTotalPos": fmt(closed_sz),
+        "direction": "long" if life["long"] else "short", "fee": fmt(fee), "fundingFee": "0", "instId": p.inst_id,
         "instType": "SWAP", "lever": str(p.lever), "liqPenalty": "0", "mgnMode": p.mgn_mode, "nonSettleAvgPx": "",
         "openAvgPx": fmt(p.avg_px), "openMaxPos": fmt(max_held), "pnl": fmt(pnl),
-        "pnlRatio": fmt(realized / margin) if margin else "0", "posId": p.pos_id, "posSide": p.pos_side,
-        "realizedPnl": fmt(realized), "settledPnl": "", "triggerPx": "", "type": "2" if closed else "1",
+        "pnlRatio": fmt((realized / margin).quantize(Decimal("1e-12"))) if margin else "0", "posId": p.pos_id,
+        "posSide": p.pos_side, "realizedPnl": fmt(realized), "settledPnl": "", "triggerPx": "", "type": "2" if closed else "1",
         "uTime": str(p.u_time), "uly": p.inst_id.removesuffix("-SWAP"),
     }
 
