@@ -33,6 +33,7 @@ from api_server.market.service import MarketData
 from api_server.notify.service import running_notifier
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
+from api_server.okx.ws_private import private_feeds
 from api_server.scheduler.routes import SCHEDULER_ROUTES
 from api_server.scheduler.run_routes import MODEL_ROUTES
 from api_server.scheduler.service import SchedulerService
@@ -112,6 +113,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             sync_loop = SyncLoop(sync, settings.account_sync_interval_secs)
             sync_loop.start()
             stack.push_async_callback(sync_loop.stop)
+            # Fills, orders and positions within a second; REST (the loop above) stays the reconciler.
+            await stack.enter_async_context(private_feeds(settings, sync, events.publish, http))
         else:
             log.warning("no OKX API credentials: balance snapshots and the account sync are not started")
 
