@@ -16,7 +16,8 @@ from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api_server.account.schemas import AccountSyncReport, BalanceEvent
-from api_server.events import EventHub
+from api_server.errors import ServiceUnavailable
+from api_server.events import EventHub, TooManySubscribers
 from api_server.scheduler.state import StrategyRun
 from api_server.scheduler.status import SchedulerStatus, TriggerEvent
 from api_server.tickers import Ticker, TickerBook
@@ -51,8 +52,8 @@ class StreamEvents(msgspec.Struct, kw_only=True):
     approval: Approval  # an agent order awaits approval
 
 
-async def _events(hub: EventHub, tickers: TickerBook, last_event_id: str | None) -> AsyncGenerator[ServerSentEventMessage, None]:
-    queue = hub.subscribe_with_ids()
+async def _events(queue: asyncio.Queue, hub: EventHub, tickers: TickerBook,
+                  last_event_id: str | None) -> AsyncGenerator[ServerSentEventMessage, None]:
     try:
         # A reconnecting client first gets what it missed (Last-Event-ID), then the current prices.
         missed = hub.since(last_event_id)
@@ -80,4 +81,10 @@ async def _events(hub: EventHub, tickers: TickerBook, last_event_id: str | None)
 async def stream(events: EventHub, tickers: TickerBook,
                  last_event_id: str | None = Parameter(header="Last-Event-ID", default=None, required=False,
                                                        description="the last event id seen: missed events are resent")) -> ServerSentEvent:
-    return ServerSentEvent(_events(events, tickers, last_event_id), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    # Subscribe before answering, so a stream over API_STREAM_MAX_CLIENTS is refused with a 503 (not a 200 that ends).
+    try:
+        queue = events.subscribe_with_ids()
+    except TooManySubscribers as exc:
+        raise ServiceUnavailable(str(exc), field=None, limit=exc.limit) from None
+    return ServerSentEvent(_events(queue, events, tickers, last_event_id),
+                           headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
