@@ -18,7 +18,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from api_server.account.schemas import AccountSyncReport, BalanceEvent
 from api_server.errors import ServiceUnavailable
 from api_server.events import EventHub, TooManySubscribers
-from api_server.scheduler.state import StrategyRun
+from api_server.scheduler.runs import StrategyRun
 from api_server.scheduler.status import SchedulerStatus, TriggerEvent
 from api_server.tickers import Ticker, TickerBook
 from api_server.trading.schemas import Approval

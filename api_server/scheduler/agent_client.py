@@ -49,7 +49,7 @@ class AnalysisResult(msgspec.Struct, tag_field="type", tag="analysis_result", kw
     provider: str | None = None
     model: str | None = None
     usage: AgentUsage | None = None
-    # the structured decision (COMMON interface 3); checked by `state.parse_decision`, so a malformed one loses
+    # the structured decision (COMMON interface 3); checked by `runs.parse_decision`, so a malformed one loses
     # only itself, never the run's summary, tool calls and orders
     decision: Any = None
 

@@ -52,7 +52,8 @@ from api_server.scheduler.decisions import (
     on_startup,
     on_tick,
 )
-from api_server.scheduler.state import StrategyRun, iso
+from api_server.scheduler.runs import StrategyRun
+from api_server.scheduler.state import iso
 from api_server.scheduler.status import (
     SchedulerStatus,
     bps,

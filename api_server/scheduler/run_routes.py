@@ -16,8 +16,8 @@ from api_server.bodies import decode_optional_body, json_body, optional_body_ope
 from api_server.errors import BadRequest, NotFound
 from api_server.scheduler import state as store
 from api_server.scheduler.decisions import SOURCES
+from api_server.scheduler.runs import DECISION_ACTIONS, StrategyMessage, StrategyRun
 from api_server.scheduler.service import SchedulerService
-from api_server.scheduler.state import DECISION_ACTIONS, StrategyMessage, StrategyRun
 from shared.ids import RUN_ID_MAX, is_valid_inst_id, is_valid_run_id
 
 MAX_LIMIT = 500

@@ -19,7 +19,8 @@ from api_server.scheduler.decisions import (
     deviation_bps,
     measuring_baseline,
 )
-from api_server.scheduler.state import StrategyRun, iso, parse_decision
+from api_server.scheduler.runs import StrategyRun, parse_decision
+from api_server.scheduler.state import iso
 from api_server.tickers import Ticker
 
 
