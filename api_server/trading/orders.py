@@ -118,7 +118,12 @@ class OrderPath:
             for p in positions:
                 if p.instId == order.inst_id and (p.posSide or "net") == pos_side and p.mgnMode == order.td_mode and dec(p.pos):
                     held = dec(p.pos)
-            closing = order.reduce_only or order_reduces_position(order.side, pos_side, sz, held)
+            # A pure reduction: an order that can only shrink a held position (reduce-only: OKX caps its size at
+            # the position). Everything else, a reduce-only order with nothing to reduce too, passes every
+            # opening rule (allow-list, leverage, size, exposure).
+            reduce_only_reduces = order.reduce_only and held != 0 and \
+                order_reduces_position(order.side, pos_side, min(sz, abs(held)), held)
+            closing = reduce_only_reduces or order_reduces_position(order.side, pos_side, sz, held)
             if order.tp is not None or order.sl is not None:
                 check_stops(order, price, closing)
             current = await self._current_leverage(order.inst_id, order.td_mode, positions)

@@ -129,10 +129,11 @@ def test_a_closing_order_never_changes_the_leverage(launch):
     plain_close = s.post("/api/trade/order", {"instId": INST, "side": "sell", "ordType": "market", "sz": "0.1", "leverage": 50})
     assert plain_close.status_code == 201, plain_close.text
     assert len([r for r in s.sim_requests() if r["target"] == "/api/v5/account/set-leverage"]) == 1
-    # An instrument outside the allow-list: a reduce-only order there cannot set any leverage either.
+    # An instrument outside the allow-list: with no position there a reduce-only order reduces nothing, so it
+    # is checked like any opening order (refused, nothing sent, no leverage set).
     eth = s.post("/api/trade/order", {"instId": "ETH-USDT-SWAP", "side": "sell", "ordType": "market", "sz": "1",
                                       "reduceOnly": True, "leverage": 100})
-    assert eth.status_code != 201
+    assert eth.status_code == 422 and eth.json()["rule"] == "instrument_not_allowed", eth.text
     assert len([r for r in s.sim_requests() if r["target"] == "/api/v5/account/set-leverage"]) == 1
     # Opening past the allow-list is still refused.
     opening = s.post("/api/trade/order", {"instId": "ETH-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "1"})
