@@ -65,13 +65,15 @@ class InstrumentRules:
     @classmethod
     def from_okx(cls, row: Any) -> "InstrumentRules":
         """From an OKX instrument row (object with OKX's string attributes, or a dict)."""
-        get = row.get if isinstance(row, dict) else lambda name, default="": getattr(row, name, default)
-        tick, lot, minimum = _dec(get("tickSz", "")), _dec(get("lotSz", "")), _dec(get("minSz", ""))
+        def get(name: str) -> Any:
+            return _field(row, name)
+
+        tick, lot, minimum = _dec(get("tickSz")), _dec(get("lotSz")), _dec(get("minSz"))
         if tick is None or lot is None or minimum is None:
-            raise RuleViolation("instId", f"OKX gives no tickSz/lotSz/minSz for {get('instId', '')}")
-        return cls(inst_id=get("instId", ""), tick_sz=tick, lot_sz=lot, min_sz=minimum, max_mkt_sz=_dec(get("maxMktSz", "")),
-                   max_lmt_sz=_dec(get("maxLmtSz", "")), max_lever=_dec(get("lever", "")), state=get("state", "") or LIVE,
-                   ct_type=get("ctType", "") or "linear")
+            raise RuleViolation("instId", f"OKX gives no tickSz/lotSz/minSz for {get('instId')}")
+        return cls(inst_id=get("instId"), tick_sz=tick, lot_sz=lot, min_sz=minimum, max_mkt_sz=_dec(get("maxMktSz")),
+                   max_lmt_sz=_dec(get("maxLmtSz")), max_lever=_dec(get("lever")), state=get("state") or LIVE,
+                   ct_type=get("ctType") or "linear")
 
 
 def round_to_tick(value: Decimal, tick: Decimal, direction: Direction) -> Decimal:
@@ -153,13 +155,16 @@ def closing_orders_pending(pending: Iterable[Any], inst_id: str, pos_side: str, 
     `pending`: OKX orders (objects or dicts with instId, side, posSide, reduceOnly)."""
     closing_side = "sell" if position_long else "buy"
     for order in pending:
-        get = order.get if isinstance(order, dict) else lambda name, default="": getattr(order, name, default)
-        if get("instId", "") != inst_id or get("side", "") != closing_side:
+        if _field(order, "instId") != inst_id or _field(order, "side") != closing_side:
             continue
-        side = get("posSide", "") or "net"
+        side = _field(order, "posSide") or "net"
         if pos_side in ("long", "short"):
             if side == pos_side:  # in long/short mode every order on the closing side of that position closes it
                 return True
-        elif str(get("reduceOnly", "")).lower() == "true":
+        elif str(_field(order, "reduceOnly")).lower() == "true":
             return True
     return False
+
+
+def _field(row: Any, name: str) -> Any:
+    return row.get(name, "") if isinstance(row, dict) else getattr(row, name, "")

@@ -28,6 +28,7 @@ import aiohttp
 import msgspec
 import yarl
 
+from api_server.okx.algo import AlgoMethods
 from api_server.okx.clock import ServerClock
 from api_server.okx.errors import (
     TIMESTAMP_EXPIRED,
@@ -56,7 +57,7 @@ from api_server.okx.models import (
     Trade,
 )
 from api_server.okx.ratelimit import SlidingWindowLimiter, limit_key
-from api_server.okx.trading import CL_ORD_ID_RE, WINDOW_MARGIN_MS, TradingMethods, new_cl_ord_id
+from api_server.okx.trading import CL_ORD_ID_RE, WINDOW_MARGIN_MS, new_cl_ord_id
 from api_server.tickers import Ticker
 from shared.backoff import Backoff
 from shared.okx_auth import iso_timestamp, sign
@@ -101,7 +102,7 @@ def _error_key(exc: OkxError) -> str:
     return type(exc).__name__
 
 
-class OkxRestClient(TradingMethods):
+class OkxRestClient(AlgoMethods):
     """One per process; created in the API's lifespan with the shared aiohttp session."""
 
     def __init__(
