@@ -109,6 +109,16 @@ def trigger_price(field: str, px: Decimal, position_long: bool, rules: Instrumen
     return _rounded(field, px, rules, "up" if up else "down")
 
 
+def check_stop_sides(position_long: bool, price: Decimal, tp: Decimal | None, sl: Decimal | None) -> None:
+    """A long's TP above and SL below `price` (a short's the other way), else RuleViolation naming the leg."""
+    if tp is not None and (tp <= price if position_long else tp >= price):
+        raise RuleViolation("tpTriggerPx", f"tpTriggerPx {_plain(tp)} must be {'above' if position_long else 'below'} "
+                                           f"the price {_plain(price)} for a {'long' if position_long else 'short'}")
+    if sl is not None and (sl >= price if position_long else sl <= price):
+        raise RuleViolation("slTriggerPx", f"slTriggerPx {_plain(sl)} must be {'below' if position_long else 'above'} "
+                                           f"the price {_plain(price)} for a {'long' if position_long else 'short'}")
+
+
 def check_size(sz: Decimal, ord_type: str, rules: InstrumentRules) -> Decimal:
     """`sz` (contracts) as OKX would take it, or RuleViolation naming `sz`."""
     if not sz.is_finite() or sz <= 0:

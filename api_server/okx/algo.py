@@ -136,7 +136,8 @@ class AlgoMethods(TradingMethods):
         for ord_type in ord_types:
             params = {"ordType": ord_type, "instType": inst_type, "instId": inst_id}
             found.extend(await self._call("GET", "/api/v5/trade/orders-algo-pending", AlgoOrder, params=params, private=True))
-        return found
+        unique = {a.algoId: a for a in found}
+        return list(unique.values())
 
     async def find_algo_order(self, inst_id: str, algo_cl_ord_id: str) -> AlgoOrder | object:
         try:

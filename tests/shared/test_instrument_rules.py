@@ -157,3 +157,15 @@ def test_closing_orders_pending():
     assert not closing_orders_pending([net_close], "ETH-USDT-SWAP", "net", True)
     assert closing_orders_pending([hedge_close], "BTC-USDT-SWAP", "long", True)
     assert not closing_orders_pending([hedge_close], "BTC-USDT-SWAP", "short", False)
+
+
+def test_stop_sides():
+    from shared.instrument_rules import check_stop_sides
+
+    check_stop_sides(True, Decimal("100"), Decimal("110"), Decimal("90"))
+    check_stop_sides(False, Decimal("100"), Decimal("90"), Decimal("110"))
+    for long, tp, sl, field in [(True, Decimal("95"), None, "tpTriggerPx"), (True, None, Decimal("100"), "slTriggerPx"),
+                                (False, Decimal("105"), None, "tpTriggerPx"), (False, None, Decimal("99"), "slTriggerPx")]:
+        with pytest.raises(RuleViolation) as err:
+            check_stop_sides(long, Decimal("100"), tp, sl)
+        assert err.value.field == field
