@@ -95,7 +95,6 @@ class TradingMethods:
         """`send()` once; on an unknown outcome reconcile with `lookup()` (result, ABSENT, or raises)."""
         sends = 0
         while True:
-            sent_at_ms = self.clock.server_ms()
             sends += 1
             try:
                 return await send()
@@ -103,8 +102,10 @@ class TradingMethods:
                 if not outcome_unknown(exc):
                     raise
                 error = str(exc)
+            # Measured from the failure, which comes after the request left (the rate limiter may have held it):
+            # never earlier than the expTime OKX was given.
+            window_ends_ms = self.clock.server_ms() + int(self.send_window_secs * 1000) + self.window_margin_ms
             log.warning("OKX %s for %s: outcome unknown (%s); looking it up, not resending", path, ident, error)
-            window_ends_ms = sent_at_ms + int(self.send_window_secs * 1000) + self.window_margin_ms
             found = await self._reconcile(path, ident, lookup, window_ends_ms, error)
             if found is not ABSENT:
                 self.stats["recovered_orders"] += 1
