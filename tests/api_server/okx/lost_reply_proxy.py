@@ -59,3 +59,43 @@ class LostReplyProxy:
                 request.transport.abort()  # executed upstream; the reply never reaches the client
             return web.Response(status=500)
         return web.Response(status=status, body=payload, headers={"Content-Type": content_type})
+
+
+# -- as a process (for tests that start the trading API as a subprocess) --------------------------------
+# python -m tests.api_server.okx.lost_reply_proxy UPSTREAM PORT
+# control: POST /_proxy/lose {"method", "path", "count"}; GET /_proxy/dropped; DELETE /_proxy/lose (clear)
+async def _serve(upstream: str, port: int) -> None:
+    import asyncio
+
+    proxy = LostReplyProxy(upstream)
+    proxy._session = aiohttp.ClientSession(auto_decompress=False)
+
+    async def lose(request: web.Request) -> web.Response:
+        body = await request.json()
+        proxy.lose_next(body["method"], body["path"], int(body.get("count", 1)))
+        return web.json_response({"armed": [list(k) + [v] for k, v in proxy.drop.items()]})
+
+    async def clear(request: web.Request) -> web.Response:
+        proxy.drop.clear()
+        return web.json_response({"armed": []})
+
+    async def dropped(request: web.Request) -> web.Response:
+        return web.json_response({"dropped": [list(d) for d in proxy.dropped],
+                                  "forwarded": [list(f) for f in proxy.forwarded]})
+
+    app = web.Application()
+    app.router.add_post("/_proxy/lose", lose)
+    app.router.add_delete("/_proxy/lose", clear)
+    app.router.add_get("/_proxy/dropped", dropped)
+    app.router.add_route("*", "/{tail:.*}", proxy._handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    import asyncio
+    import sys
+
+    asyncio.run(_serve(sys.argv[1], int(sys.argv[2])))
