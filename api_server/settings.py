@@ -5,13 +5,22 @@ A bad value stops start-up with a `SettingsError` naming the variable.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import dataclasses
-
-from api_server.risk import RiskLimits
-from shared.envfile import SettingsError, get_bool, get_database_url, get_decimal, get_float, get_inst_ids, get_int, get_port, load_environment
+from api_server.trading.risk import RiskLimits
+from shared.envfile import (
+    SettingsError,
+    get_bool,
+    get_database_url,
+    get_decimal,
+    get_float,
+    get_inst_ids,
+    get_int,
+    get_port,
+    load_environment,
+)
 from shared.instruments import CANDLE_BARS
 
 OKX_PUBLIC_URL = "https://www.okx.com"
