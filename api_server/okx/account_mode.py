@@ -15,9 +15,12 @@ Inverse (coin-margined) swaps in OKX_INST_IDS are refused at start-up: sizing he
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
+
+log = logging.getLogger("aitrader.api.okx.account")
 
 ACCOUNT_MODES = {"1": "Spot mode", "2": "Futures mode", "3": "Multi-currency margin mode", "4": "Portfolio margin mode"}
 MARGIN_CCY = "USDT"
@@ -52,6 +55,9 @@ class AccountMode:
     def cross_currency(self) -> bool:
         """Multi-currency or portfolio margin: equity is the account's adjEq, not one currency's."""
         return self.acct_lv in ("3", "4")
+
+
+FUTURES_MODE = AccountMode(acct_lv="2", pos_mode="net_mode")  # until /account/config has been read
 
 
 def check_account_config(config: Any) -> AccountMode:
@@ -100,3 +106,23 @@ def refuse_inverse(inst_ids: Iterable[str], instruments: dict[str, Any]) -> None
         raise AccountSetupError(
             f"OKX_INST_IDS lists inverse (coin-margined) swaps {', '.join(inverse)}: this system sizes and risks in "
             "USDT and trades linear USDT-margined swaps only (e.g. BTC-USDT-SWAP); remove them from OKX_INST_IDS")
+
+
+async def verify_account(okx: Any, inst_ids: Iterable[str], instruments: Any) -> AccountMode:
+    """Start-up: the account mode from OKX (AccountSetupError when it cannot trade swaps) and no inverse swaps
+    in OKX_INST_IDS. OKX unreachable: Futures-mode rules (USDT equity, the conservative reading) and a warning."""
+    from api_server.okx.errors import OkxError
+
+    inst_ids = list(inst_ids)
+    try:
+        mode = check_account_config(await okx.get_account_config())
+        refuse_inverse(inst_ids, await instruments.specs(inst_ids))
+    except AccountSetupError as exc:
+        log.critical("cannot trade with this OKX account: %s", exc)
+        raise
+    except OkxError as exc:
+        log.warning("could not read the OKX account mode at start-up (%s); using Futures-mode rules (USDT equity)", exc)
+        return FUTURES_MODE
+    log.info("OKX account: %s (acctLv %s), %s; trading equity = %s", mode.name, mode.acct_lv, mode.pos_mode,
+             "adjEq" if mode.cross_currency else "USDT eq")
+    return mode

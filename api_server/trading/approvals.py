@@ -79,6 +79,12 @@ class ApprovalDesk:
         try:
             if claimed["kind"] == "close":
                 outcome = await self.orders.close_position(decode_body(request, ClosePositionRequest), approval_id=approval_id)
+            elif claimed["kind"] == "tpsl":
+                from api_server.trading.position_tpsl import PositionTpslRequest, set_position_tpsl
+
+                outcome = await set_position_tpsl(self.orders, decode_body(request, PositionTpslRequest), approval_id=approval_id)
+                row = await q.finish_approval(self.pool, approval_id, "approved", None)
+                return Outcome(outcome.status_code, ApprovalDecision(approval=approval_out(row)))
             else:
                 outcome = await self.orders.place_order(decode_body(request, OrderRequest), approval_id=approval_id)
         except RiskRefused as exc:

@@ -131,7 +131,7 @@ class OrderPath:
         intent = OrderIntent(inst_id=order.inst_id, side=order.side, pos_side=pos_side, sz=sz, price=price, ct_val=ct_val,
                              leverage=leverage, closing=closing, has_stop_loss=order.sl is not None, origin=origin)
         request = {**msgspec.to_builtins(body), "clOrdId": cl_ord_id}
-        decision = await self.guard.check(intent, reading.total_eq, await self.guard.exposure(positions), request, order.run_id)
+        decision = await self.guard.check(intent, reading.trading_eq, await self.guard.exposure(positions), request, order.run_id)
         if decision.needs_approval and approval_id is None:
             return await hold_for_approval(self.pool, self.events, kind="order", inst_id=order.inst_id, cl_ord_id=cl_ord_id,
                                            run_id=order.run_id, request=request)
@@ -199,7 +199,7 @@ class OrderPath:
                              has_stop_loss=False, origin=origin)
         request = {**msgspec.to_builtins(body), "clOrdId": cl_ord_id}
         reading = await self.balances.read_balance()
-        decision = await self.guard.check(intent, reading.total_eq, {}, request, run_id)
+        decision = await self.guard.check(intent, reading.trading_eq, {}, request, run_id)
         if decision.needs_approval and approval_id is None:
             return await hold_for_approval(self.pool, self.events, kind="close", inst_id=inst_id, cl_ord_id=cl_ord_id,
                                            run_id=run_id, request=request)
