@@ -70,3 +70,24 @@ def test_inverse_swaps_in_the_list_are_refused():
     refuse_inverse(["BTC-USDT-SWAP"], specs)
     with pytest.raises(AccountSetupError, match="BTC-USD-SWAP.*OKX_INST_IDS"):
         refuse_inverse(["BTC-USDT-SWAP", "BTC-USD-SWAP"], specs)
+
+
+# -- start-up check against a stand-in on a real socket --------------------------------------------------
+async def test_start_up_refuses_spot_mode_and_inverse_swaps_and_survives_okx_down(okx, client):
+    from api_server.market.instruments import InstrumentCatalog
+    from api_server.okx.account_mode import FUTURES_MODE, verify_account
+
+    config = fixture("rest_account_config.docs.json")
+    swap = json.loads((FIXTURES / "rest_public_instruments.swap_item.recorded.json").read_text())
+    inverse = {**swap, "instId": "BTC-USD-SWAP", "ctType": "inverse", "settleCcy": "BTC"}
+    okx.script("GET", "/api/v5/public/instruments", (200, json.dumps({"code": "0", "msg": "", "data": [swap, inverse]})))
+    okx.script("GET", "/api/v5/account/config", (200, json.dumps({"code": "0", "msg": "", "data": [config]})))
+    mode = await verify_account(client, ["BTC-USDT-SWAP"], InstrumentCatalog(client))
+    assert mode == AccountMode("2", "long_short_mode")
+    with pytest.raises(AccountSetupError, match="inverse"):
+        await verify_account(client, ["BTC-USDT-SWAP", "BTC-USD-SWAP"], InstrumentCatalog(client))
+    okx.script("GET", "/api/v5/account/config", (200, json.dumps({"code": "0", "msg": "", "data": [{**config, "acctLv": "1"}]})))
+    with pytest.raises(AccountSetupError, match="Spot mode"):
+        await verify_account(client, ["BTC-USDT-SWAP"], InstrumentCatalog(client))
+    okx.script("GET", "/api/v5/account/config", (503, "down"))
+    assert await verify_account(client, ["BTC-USDT-SWAP"], InstrumentCatalog(client)) == FUTURES_MODE
