@@ -373,10 +373,6 @@ class OkxRestClient(AlgoMethods):
         items = await self._call("POST", "/api/v5/account/set-leverage", LeverageResult, body=body, private=True)
         return self._one(items, "/api/v5/account/set-leverage")
 
-    async def get_leverage_info(self, inst_id: str, mgn_mode: str) -> list[LeverageResult]:
-        params = {"instId": inst_id, "mgnMode": mgn_mode}
-        return await self._call("GET", "/api/v5/account/leverage-info", LeverageResult, params=params, private=True)
-
 
 __all__ = [
     "OkxRestClient",
