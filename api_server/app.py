@@ -30,6 +30,7 @@ from api_server.health import health
 from api_server.market.instruments import InstrumentCatalog
 from api_server.market.routes import MarketController
 from api_server.market.service import MarketData
+from api_server.notify.service import running_notifier
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
 from api_server.scheduler.routes import SCHEDULER_ROUTES
@@ -116,11 +117,23 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         else:
             log.warning("no OKX API credentials: balance snapshots and the account sync are not started")
 
+        approvals = ApprovalDesk(pool=pool, orders=orders)
+
+        async def decide_from_chat(approval_id: int, approve: bool) -> str:
+            outcome = await approvals.decide(approval_id, approve)
+            if not approve:
+                return "rejected"
+            order = getattr(outcome.body, "order", None)
+            return f"approved: order {getattr(order, 'state', 'sent')}"
+
+        await stack.enter_async_context(running_notifier(
+            settings.notify, http, events, decide=decide_from_chat, feed_connected=lambda: feed.state == "connected"))
+
         state.services = Services(
             settings=settings, http=http, pool=pool, okx=okx, events=events, tickers=tickers, feed=feed,
             instruments=instruments, market=MarketData(settings=settings, okx=okx, book=tickers, instruments=instruments),
             balances=balances, positions=PositionReader(pool=pool, okx=okx), sync=sync, guard=guard, orders=orders,
-            approvals=ApprovalDesk(pool=pool, orders=orders), scheduler=scheduler,
+            approvals=approvals, scheduler=scheduler,
         )
         # the health route reads these (it is the security engineer's to change)
         state.http, state.pool, state.feed = http, pool, feed
