@@ -223,6 +223,7 @@ class BalanceEvent(msgspec.Struct, kw_only=True):
     """The `balance` event of `GET /api/stream`: every balance reading (stored or not)."""
 
     totalEq: str
+    tradingEq: str  # the equity the curve, PnL% and risk use (USDT eq, or adjEq in multi-currency margin)
     usdtAvailable: Text
     usdtFrozen: Text
     upl: Text
