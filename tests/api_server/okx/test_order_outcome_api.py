@@ -116,3 +116,41 @@ def test_off_tick_prices_never_reach_okx_unrounded_and_bad_sizes_are_refused(los
     reduce = stack.post("/api/trade/order", {"instId": INST, "side": "sell", "ordType": "market", "sz": "1000",
                                             "reduceOnly": True})
     assert reduce.status_code == 400 and reduce.json()["field"] in ("sz", "reduceOnly")
+
+
+def test_a_cancel_whose_outcome_stays_unknown_is_503_naming_the_order(lossy_stack):
+    stack, proxy, sim = lossy_stack
+    last = Decimal(stack.get(f"/api/market/ticker?instId={INST}").json()["last"])
+    (spec,) = stack.get(f"/api/market/instruments?instId={INST}").json()
+    px = (last * Decimal("0.5")).quantize(Decimal(spec["tickSz"]))
+    placed = stack.post("/api/trade/order", {"instId": INST, "side": "buy", "ordType": "limit", "px": str(px), "sz": "1",
+                                            "clOrdId": "cxlunknown1", "slTriggerPx": str(px / 2)})
+    assert placed.status_code == 201, placed.text
+    lose(proxy, "POST", "/api/v5/trade/cancel-order")
+    lose(proxy, "GET", "/api/v5/trade/order", 10_000)
+    resp = stack.post("/api/trade/cancel", {"instId": INST, "clOrdId": "cxlunknown1"})
+    assert resp.status_code == 503, resp.text
+    body = resp.json()
+    assert body["clOrdId"] == "cxlunknown1" and body["state"] == "unknown"
+    forwarded = httpx.get(f"{proxy}/_proxy/dropped").json()["forwarded"]
+    assert forwarded.count(["POST", "/api/v5/trade/cancel-order"]) == 1  # never resent
+    assert [o["state"] for o in sim_orders(sim, "cxlunknown1")] == ["canceled"]  # it did land
+
+
+def test_close_position_with_closing_orders_pending_sends_autocxl(lossy_stack):
+    stack, proxy, sim = lossy_stack
+    opened = stack.post("/api/trade/order", {"instId": INST, "side": "buy", "ordType": "market", "sz": "2", "slTriggerPx": "1000"})
+    assert opened.status_code == 201, opened.text
+    last = Decimal(stack.get(f"/api/market/ticker?instId={INST}").json()["last"])
+    (spec,) = stack.get(f"/api/market/instruments?instId={INST}").json()
+    far = (last * Decimal("1.5")).quantize(Decimal(spec["tickSz"]))
+    closing = stack.post("/api/trade/order", {"instId": INST, "side": "sell", "ordType": "limit", "px": str(far), "sz": "1",
+                                             "reduceOnly": True})
+    assert closing.status_code == 201, closing.text
+    too_much = stack.post("/api/trade/order", {"instId": INST, "side": "sell", "ordType": "market", "sz": "3", "reduceOnly": True})
+    assert too_much.status_code == 400 and too_much.json()["field"] == "sz"  # refused, not trimmed
+    resp = stack.post("/api/trade/close-position", {"instId": INST})
+    assert resp.status_code == 201, resp.text
+    sent = [json.loads(r["body"]) for r in stack.sim_requests()
+            if r["method"] == "POST" and r["target"] == "/api/v5/trade/close-position"]
+    assert sent and sent[-1]["autoCxl"] is True and len(sent[-1]["clOrdId"]) == 32
