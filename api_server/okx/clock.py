@@ -24,6 +24,9 @@ LocalNow = Callable[[], datetime]
 Monotonic = Callable[[], float]
 
 RESYNC_SECS = 300.0
+# After a failed sync, signed calls go out with the kept offset for this long before the next attempt (no extra
+# /public/time request per call while OKX's time endpoint is down).
+RETRY_AFTER_FAILURE_SECS = 10.0
 # Drift worth a log line: a third of OKX's 30 s tolerance.
 WARN_OFFSET_MS = 10_000
 
@@ -42,6 +45,7 @@ class ServerClock:
         self.offset_ms: float = 0.0
         self.synced_at: float | None = None  # monotonic time of the last successful sync
         self.syncs = 0
+        self._retry_at: float | None = None
         self._lock = asyncio.Lock()
 
     def local_ms(self) -> float:
@@ -56,7 +60,14 @@ class ServerClock:
 
     @property
     def stale(self) -> bool:
-        return self.synced_at is None or self._monotonic() - self.synced_at >= self.resync_secs
+        now = self._monotonic()
+        if self._retry_at is not None and now < self._retry_at:
+            return False
+        return self.synced_at is None or now - self.synced_at >= self.resync_secs
+
+    def failed(self) -> None:
+        """A sync failed: keep the offset, try again in RETRY_AFTER_FAILURE_SECS (a forced sync still goes at once)."""
+        self._retry_at = self._monotonic() + RETRY_AFTER_FAILURE_SECS
 
     async def sync(self, fetch_server_ms: Callable[[], Awaitable[int]], *, force: bool = False) -> float:
         """Measure the offset once (concurrent callers share one measurement); returns it in ms."""
@@ -72,6 +83,7 @@ class ServerClock:
             previous = self.offset_ms
             self.offset_ms = measured_offset_ms(before, server, after)
             self.synced_at = self._monotonic()
+            self._retry_at = None
             self.syncs += 1
         if abs(self.offset_ms) >= WARN_OFFSET_MS or abs(self.offset_ms - previous) >= WARN_OFFSET_MS:
             log.warning("this machine's clock is %.1f s %s OKX's; signing with OKX's time",

@@ -288,6 +288,7 @@ class OkxRestClient(AlgoMethods):
         try:
             await self.clock.sync(self.get_server_time, force=force)
         except OkxError as exc:
+            self.clock.failed()
             log.warning("OKX clock sync failed (signing keeps offset %.0f ms): %s", self.clock.offset_ms, exc)
             return False
         self.stats["clock_resyncs"] += 1

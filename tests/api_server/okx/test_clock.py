@@ -84,3 +84,6 @@ async def test_a_failed_sync_keeps_the_old_offset(okx, make_client):
     okx.script("GET", "/api/v5/account/balance", (200, fixture_text("rest_account_balance.docs.json")))
     await client.get_balance()  # the sync failed; the call still went out, signed with the kept offset
     assert clock.offset_ms == 1234.0 and okx.count("GET", "/api/v5/account/balance") == 1
+    time_calls = okx.count("GET", "/api/v5/public/time")
+    await client.get_balance()  # no new sync attempt right after a failure
+    assert okx.count("GET", "/api/v5/public/time") == time_calls
