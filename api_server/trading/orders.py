@@ -169,8 +169,11 @@ class OrderPath:
         log.info("order placed: %s %s %s %s sz=%s clOrdId=%s ordId=%s origin=%s%s", order.inst_id, order.side, order.ord_type,
                  pos_side, plain_decimal(sz), cl_ord_id, result.ordId, origin,
                  f" run={order.run_id}" if order.run_id else "")
-        return Outcome(201, OrderPlaced(order=await self._after_send(cl_ord_id, result.ordId), duplicate=False,
-                                        risk=risk_out(decision)))
+        placed = await self._after_send(cl_ord_id, result.ordId)
+        if closing and held and order.ord_type == "market" and sz >= abs(held):
+            # a market order that closed the whole position: its TP/SL algo orders at OKX are orphans now
+            await self._cancel_orphan_stops(order.inst_id, pos_side, held > 0 if pos_side == "net" else pos_side == "long")
+        return Outcome(201, OrderPlaced(order=placed, duplicate=False, risk=risk_out(decision)))
 
     async def close_position(self, body: ClosePositionRequest, *, approval_id: int | None = None) -> Outcome:
         inst_id = require_inst_id(body.instId)
