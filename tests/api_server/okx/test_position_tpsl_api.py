@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from tests.api_server.account.conftest import INST, launch  # noqa: F401 - fixture
 
 
@@ -35,6 +37,8 @@ def test_refusals_name_the_field(launch):  # noqa: F811
     assert unknown.status_code == 400
 
 
+@pytest.mark.xfail(reason="needs the simulator's algo-order endpoints (sim-rest engineer, issue 11); remove this "
+                          "marker after that merge", strict=False)
 def test_round_trip_needs_the_simulators_algo_orders(launch):  # noqa: F811
     stack = launch()
     position = open_long(stack)
