@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_server.okx.errors import OkxError, order_rejected
+from api_server.okx.errors import OkxError, OkxRequestError, order_rejected
 from api_server.okx.models import AlgoOrder, AlgoOrderResult
 from api_server.okx.trading import ABSENT, TradingMethods, _check_id, _item_or_raise, _not_found, _same, new_cl_ord_id
 
@@ -85,7 +85,7 @@ class AlgoMethods(TradingMethods):
             return _item_or_raise(items, path, algo_id, "algo cancel")
 
         async def lookup() -> Any:
-            algo = await self.get_algo_order(algo_id=algo_id)
+            algo = await self.algo_by_id(inst_id, algo_id)
             if algo.state == "canceled":
                 return AlgoOrderResult(algoId=algo_id, algoClOrdId=algo.algoClOrdId, sCode="0",
                                        sMsg="canceled (found after a lost reply)", recovered=True)
@@ -113,7 +113,7 @@ class AlgoMethods(TradingMethods):
             return _item_or_raise(items, path, algo_id, "algo amend")
 
         async def lookup() -> Any:
-            algo = await self.get_algo_order(algo_id=algo_id)
+            algo = await self.algo_by_id(inst_id, algo_id)
             if ((new_tp_trigger_px is None or _same(algo.tpTriggerPx or "0", new_tp_trigger_px))
                     and (new_sl_trigger_px is None or _same(algo.slTriggerPx or "0", new_sl_trigger_px))):
                 return AlgoOrderResult(algoId=algo_id, algoClOrdId=algo.algoClOrdId, reqId=body["reqId"], sCode="0",
@@ -140,12 +140,31 @@ class AlgoMethods(TradingMethods):
         return list(unique.values())
 
     async def find_algo_order(self, inst_id: str, algo_cl_ord_id: str) -> AlgoOrder | object:
+        """The algo order with this algoClOrdId, or ABSENT when neither OKX's details nor its lists have it."""
+        return await self._find_algo(inst_id, lambda a: a.algoClOrdId == algo_cl_ord_id, algo_cl_ord_id=algo_cl_ord_id)
+
+    async def algo_by_id(self, inst_id: str, algo_id: str) -> AlgoOrder:
+        found = await self._find_algo(inst_id, lambda a: a.algoId == algo_id, algo_id=algo_id)
+        if found is ABSENT:
+            raise OkxError(f"algo order {algo_id} not found at OKX", path="/api/v5/trade/order-algo")
+        return found
+
+    async def _find_algo(self, inst_id: str, match: Any, **ids: str) -> AlgoOrder | object:
+        # GET /trade/order-algo first; an endpoint a gateway (or a simulator) lacks, or 51603, falls back to the
+        # lists: live ones, then the history (triggered = effective, canceled) of each TP/SL type.
         try:
-            return await self.get_algo_order(algo_cl_ord_id=algo_cl_ord_id)
-        except OkxError as exc:
-            if not _not_found(exc):
+            return await self.get_algo_order(**ids)
+        except OkxRequestError as exc:
+            if not (_not_found(exc) or exc.http_status in (404, 405)):
                 raise
         for algo in await self.get_algo_orders_pending(inst_type=None, inst_id=inst_id):
-            if algo.algoClOrdId == algo_cl_ord_id:
+            if match(algo):
                 return algo
+        for ord_type in ALGO_TPSL_TYPES:
+            for state in ("effective", "canceled"):
+                params = {"ordType": ord_type, "state": state, "instType": "SWAP", "instId": inst_id}
+                for algo in await self._call("GET", "/api/v5/trade/orders-algo-history", AlgoOrder, params=params,
+                                             private=True):
+                    if match(algo):
+                        return algo
         return ABSENT
