@@ -246,3 +246,38 @@ async def test_a_machine_clock_60s_off_still_gets_balances(sim, http):
     assert -62_000 < client.clock.offset_ms < -58_000
     placed = await client.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1")
     assert placed.sCode == "0"  # writes sign with OKX's time too
+
+
+# -- the same two faults through the simulator's own controls (added by the sim-rest engineer) ------------
+NEEDS_SIM_REST = pytest.mark.xfail(reason="needs the simulator's execute-then-drop fault and /_sim/clock (sim-rest "
+                                          "engineer, issue 11); remove this marker after that merge", strict=False)
+
+
+@NEEDS_SIM_REST
+async def test_the_simulators_lost_reply_fault_after_a_fill_leaves_one_order(okx, sim, http):
+    try:
+        async with http.post(f"{sim}/_sim/faults", json={"execute": True, "dropReply": True, "count": 1,
+                                                         "pathPrefix": "/api/v5/trade/order"}) as resp:
+            assert resp.status == 200 and (await resp.json())["faults"][0]["dropReply"] is True
+        result = await okx.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1",
+                                       cl_ord_id="simfault1")
+    finally:
+        async with http.delete(f"{sim}/_sim/faults"):
+            pass
+    assert result.recovered is True
+    orders = [o for o in await sim_orders(http, sim) if o["clOrdId"] == "simfault1"]
+    assert len(orders) == 1 and orders[0]["state"] == "filled"
+
+
+@NEEDS_SIM_REST
+async def test_the_simulators_clock_60s_ahead_still_answers_balances(sim, http):
+    async with http.post(f"{sim}/_sim/clock", json={"offsetMs": 60_000}) as resp:
+        assert resp.status == 200
+    try:
+        client = OkxRestClient(http, base_url=sim, api_key=KEY, api_secret=SECRET, passphrase=PASSPHRASE, simulated=True,
+                               max_retries=1, backoff_base=0.01, backoff_max=0.05)
+        assert Decimal((await client.get_balance()).totalEq) > 0
+        assert 58_000 < client.clock.offset_ms < 62_000
+    finally:
+        async with http.post(f"{sim}/_sim/clock", json={"offsetMs": 0}):
+            pass
