@@ -12,7 +12,7 @@ from okxsim.control_state import Fault
 from okxsim.wire import SIM_KEY, encode, fmt
 
 if TYPE_CHECKING:
-    from okxsim.app import Simulator
+    from okxsim.sim_api import SimulatorApi as Simulator
 
 
 class PriceBody(msgspec.Struct):

@@ -17,7 +17,7 @@ from okxsim.engine import OrderRejected, OrderRequest, RequestRejected
 from okxsim.wire import SIM_KEY, ParamError, error, gateway_error, json_response, ok
 
 if TYPE_CHECKING:
-    from okxsim.app import Simulator
+    from okxsim.sim_api import SimulatorApi as Simulator
 
 
 # ---- request bodies (the typed boundary) --------------------------------------------------------

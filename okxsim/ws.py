@@ -17,7 +17,7 @@ from okxsim.auth import check_ws_login
 from okxsim.wire import encode
 
 if TYPE_CHECKING:
-    from okxsim.app import Simulator
+    from okxsim.sim_api import SimulatorApi as Simulator
 
 CANDLE_CHANNELS = {"candle" + bar: bar for bar in CANDLE_BARS}
 IDLE_CLOSE_CODE = 4004
