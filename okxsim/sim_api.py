@@ -35,6 +35,7 @@ class SimulatorApi(Protocol):
     requests: RequestLog
     limiter: RateLimiter
     hub: WsHub
+    clock_offset_ms: int
 
     def now_ms(self) -> int:
         """The simulator's clock in ms (the wall clock plus any skew set through /_sim/clock)."""

@@ -129,14 +129,14 @@ def position_view(engine: Engine, p: Position, quote: Quote, eq: Decimal) -> dic
         "clSpotInUseAmt": "",
         "closeOrderAlgo": [
             {
-                "algoId": a.attach_algo_id,
+                "algoId": a.algo_id,
                 "slTriggerPx": fmt(a.sl_trigger_px),
                 "slTriggerPxType": "last" if a.sl_trigger_px is not None else "",
                 "tpTriggerPx": fmt(a.tp_trigger_px),
                 "tpTriggerPxType": "last" if a.tp_trigger_px is not None else "",
                 "closeFraction": "1",
             }
-            for a in p.algos
+            for a in engine.position_algos(p)
         ],
         "deltaBS": "",
         "deltaPA": "",
@@ -198,85 +198,3 @@ def positions_view(engine: Engine, quotes: Mapping[str, Quote], inst_ids: set[st
         for p in sorted(engine.positions.values(), key=lambda p: p.u_time, reverse=True)
         if inst_ids is None or p.inst_id in inst_ids
     ]
-
-def balance_view(engine: Engine, quotes: Mapping[str, Quote], now_ms: int) -> dict:
-    t = engine.totals(quotes)
-    iso_eq = ZERO
-    for p in engine.positions.values():
-        if p.mgn_mode == "isolated":
-            _, imr, upl = position_numbers(engine.specs[p.inst_id], p, quotes[p.inst_id].last)
-            iso_eq += imr + upl
-    u_time = str(engine.u_time or now_ms)
-    mgn_ratio = fmt(t["eq"] / t["mmr"]) if t["mmr"] else ""
-    detail = {
-        "autoLendStatus": "off",
-        "autoLendMtAmt": "0",
-        "availBal": fmt(t["avail_bal"]),
-        "availEq": fmt(t["avail_eq"]),
-        "borrowFroz": "0",
-        "cashBal": fmt(engine.cash),
-        "ccy": "USDT",
-        "crossLiab": "0",
-        "colRes": "0",
-        "collateralEnabled": False,
-        "collateralRestrict": False,
-        "colBorrAutoConversion": "0",
-        "disEq": fmt(t["eq"]),
-        "eq": fmt(t["eq"]),
-        "eqUsd": fmt(t["eq"]),
-        "smtSyncEq": "0",
-        "spotCopyTradingEq": "0",
-        "fixedBal": "0",
-        "frozenBal": fmt(t["frozen"]),
-        "frpType": "0",
-        "imr": fmt(t["imr"]),
-        "interest": "0",
-        "isoEq": fmt(iso_eq),
-        "isoLiab": "0",
-        "isoUpl": "0",
-        "liab": "0",
-        "maxLoan": "0",
-        "mgnRatio": mgn_ratio,
-        "mmr": fmt(t["mmr"]),
-        "notionalLever": fmt(t["notional"] / t["eq"]) if t["eq"] > 0 else "",
-        "ordFrozen": fmt(t["ord_frozen"]),
-        "rewardBal": "0",
-        "spotInUseAmt": "",
-        "clSpotInUseAmt": "",
-        "maxSpotInUse": "",
-        "spotIsoBal": "0",
-        "stgyEq": "0",
-        "twap": "0",
-        "uTime": u_time,
-        "upl": fmt(t["upl"]),
-        "uplLiab": "0",
-        "spotBal": "",
-        "openAvgPx": "",
-        "accAvgPx": "",
-        "spotUpl": "",
-        "spotUplRatio": "",
-        "totalPnl": "",
-        "totalPnlRatio": "",
-    }
-    return {
-        "adjEq": fmt(t["eq"]),
-        "availEq": fmt(t["avail_eq"]),
-        "borrowFroz": "0",
-        "delta": "0",
-        "deltaLever": "0",
-        "deltaNeutralStatus": "0",
-        "details": [detail],
-        "imr": fmt(t["imr"]),
-        "isoEq": fmt(iso_eq),
-        "mgnRatio": mgn_ratio,
-        "mmr": fmt(t["mmr"]),
-        "notionalUsd": fmt(t["notional"]),
-        "notionalUsdForBorrow": "0",
-        "notionalUsdForFutures": "0",
-        "notionalUsdForOption": "0",
-        "notionalUsdForSwap": fmt(t["notional"]),
-        "ordFroz": fmt(t["ord_frozen"]),
-        "totalEq": fmt(t["eq"]),
-        "uTime": u_time,
-        "upl": fmt(t["upl"]),
-    }

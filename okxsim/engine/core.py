@@ -10,28 +10,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from okxsim import views
+from okxsim import views, views_account
+from okxsim.engine.algos import AlgoMixin
 from okxsim.engine.ids import IdSequences
 from okxsim.engine.ledger import LedgerMixin
 from okxsim.engine.margin import account_totals, position_numbers
 from okxsim.engine.matching import MatchingMixin
 from okxsim.engine.model import (
-    CL_ORD_ID_RE,
     DEFAULT_LEVER,
     MSG_51001,
+    MSG_51006,
     MSG_51008,
-    MSG_51016,
-    MSG_51020,
+    MSG_51023,
+    MSG_51112,
+    MSG_51115,
     MSG_51121,
     MSG_51169,
     MSG_51400,
+    MSG_51503,
     MSG_51603,
-    ORD_TYPES,
-    PRICED_TYPES,
-    TAG_RE,
+    MSG_59102,
     TAKER_RATE,
     ZERO,
-    AttachedAlgo,
+    AlgoOrder,
     Fill,
     Order,
     OrderRejected,
@@ -41,17 +42,23 @@ from okxsim.engine.model import (
     is_multiple,
     parse_decimal,
 )
+from okxsim.engine.rules import RulesMixin
 from okxsim.instruments import InstrumentSpec
 from okxsim.prices import Quote
 from okxsim.wire import ParamError
 
 
-class Engine(LedgerMixin, MatchingMixin):
-    def __init__(self, specs: Mapping[str, InstrumentSpec], *, initial_usdt: Decimal, pos_mode: str, id_base: int) -> None:
+class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
+    def __init__(self, specs: Mapping[str, InstrumentSpec], *, initial_usdt: Decimal, pos_mode: str, id_base: int,
+                 holdings: Mapping[str, Decimal] | None = None, acct_lv: str = "2", cl_ord_id_live_only: bool = True) -> None:
         self.specs = specs
         self.initial_usdt = initial_usdt
         self.initial_pos_mode = pos_mode
-        self.ids = IdSequences(id_base, trade_start=700_000_000)
+        self.initial_holdings = dict(holdings or {})
+        self.initial_acct_lv = acct_lv
+        # OKX frees a clOrdId once its order is terminal; False keeps every clOrdId taken forever (the old rule).
+        self.cl_ord_id_live_only = cl_ord_id_live_only
+        self.ids = IdSequences(id_base)
         self.reset()
 
     def reset(self) -> None:
@@ -63,6 +70,11 @@ class Engine(LedgerMixin, MatchingMixin):
         self.cl_ids: dict[str, str] = {}
         self.fills: list[Fill] = []
         self.leverage: dict[tuple[str, str], int] = {}
+        self.algos: dict[str, AlgoOrder] = {}
+        # Coins other than USDT held in the account (multi-currency: totalEq != USDT eq); not margin.
+        self.holdings: dict[str, Decimal] = dict(self.initial_holdings)
+        self.acct_lv = self.initial_acct_lv
+        self.inst_state: dict[str, str] = {}
         self.u_time = 0
 
     def spec(self, inst_id: str) -> InstrumentSpec:
@@ -94,7 +106,7 @@ class Engine(LedgerMixin, MatchingMixin):
         return views.positions_view(self, quotes, inst_ids)
 
     def balance_view(self, quotes: Mapping[str, Quote], now_ms: int) -> dict:
-        return views.balance_view(self, quotes, now_ms)
+        return views_account.balance_view(self, quotes, now_ms)
 
     def set_leverage(self, inst_id: str, lever_text: str, mgn_mode: str) -> int:
         if mgn_mode not in ("cross", "isolated"):
@@ -108,8 +120,10 @@ class Engine(LedgerMixin, MatchingMixin):
             lever = int(Decimal(lever_text))
         except (InvalidOperation, ValueError, TypeError):
             raise ParamError("lever", empty=not lever_text) from None
-        if lever < 1 or lever > spec.max_lever or Decimal(lever_text) != lever:
+        if lever < 1 or Decimal(lever_text) != lever:
             raise ParamError("lever")
+        if lever > spec.max_lever:
+            raise RequestRejected("59102", MSG_59102)
         self.leverage[(inst_id, mgn_mode)] = lever
         for p in self.positions.values():
             if p.inst_id == inst_id and p.mgn_mode == mgn_mode:
@@ -123,60 +137,19 @@ class Engine(LedgerMixin, MatchingMixin):
             raise RequestRejected("59000", "Settings failed. Please close any open positions or orders before modifying settings.")
         self.pos_mode = mode
 
-    def _validate(self, req: OrderRequest) -> tuple[InstrumentSpec, Decimal, Decimal | None, str]:
-        if not req.inst_id:
-            raise ParamError("instId", empty=True)
-        if req.side not in ("buy", "sell"):
-            raise ParamError("side", empty=not req.side)
-        if req.ord_type not in ORD_TYPES:
-            raise ParamError("ordType", empty=not req.ord_type)
-        if req.td_mode not in ("cross", "isolated"):
-            raise ParamError("tdMode", empty=not req.td_mode)
-        sz = parse_decimal(req.sz, "sz")
-        px = parse_decimal(req.px, "px") if req.ord_type in PRICED_TYPES else None
-        if req.cl_ord_id and not CL_ORD_ID_RE.match(req.cl_ord_id):
-            raise ParamError("clOrdId")
-        if not TAG_RE.match(req.tag):
-            raise ParamError("tag")
-        spec = self.spec(req.inst_id)
-        if self.pos_mode == "net_mode":
-            if req.pos_side not in ("", "net"):
-                raise OrderRejected("51000", "Parameter posSide error")
-            pos_side = "net"
-        else:
-            if req.pos_side not in ("long", "short"):
-                raise OrderRejected("51000", "Parameter posSide error")
-            pos_side = req.pos_side
-        if sz < spec.min_sz:
-            raise OrderRejected("51020", MSG_51020)
-        if not is_multiple(sz, spec.lot_sz):
-            raise OrderRejected("51121", MSG_51121)
-        if px is not None and not is_multiple(px, spec.tick_sz):
-            raise OrderRejected("51000", "Parameter px error")
-        if req.cl_ord_id and req.cl_ord_id in self.cl_ids:
-            raise OrderRejected("51016", MSG_51016)
-        return spec, sz, px, pos_side
+    def set_account_level(self, acct_lv: str) -> None:
+        """POST /account/set-account-level: 1 Spot, 2 Futures (single-currency margin), 3 Multi-currency, 4 Portfolio."""
+        if acct_lv not in ("1", "2", "3", "4"):
+            raise ParamError("acctLv", empty=not acct_lv)
+        if acct_lv != self.acct_lv and (self.positions or self.live):
+            raise RequestRejected("59000", "Settings failed. Please close any open positions or orders before modifying settings.")
+        self.acct_lv = acct_lv
 
-    def _parse_algos(self, items: list[dict]) -> list[AttachedAlgo]:
-        algos = []
-        for item in items:
-            if not isinstance(item, dict):
-                raise ParamError("attachAlgoOrds")
-            tp = parse_decimal(item["tpTriggerPx"], "tpTriggerPx") if item.get("tpTriggerPx") else None
-            sl = parse_decimal(item["slTriggerPx"], "slTriggerPx") if item.get("slTriggerPx") else None
-            if tp is None and sl is None:
-                raise ParamError("attachAlgoOrds")
-            tp_px = None if tp is None or str(item.get("tpOrdPx", "-1")) == "-1" else parse_decimal(str(item["tpOrdPx"]), "tpOrdPx")
-            sl_px = None if sl is None or str(item.get("slOrdPx", "-1")) == "-1" else parse_decimal(str(item["slOrdPx"]), "slOrdPx")
-            cl = str(item.get("attachAlgoClOrdId", ""))
-            if cl and not CL_ORD_ID_RE.match(cl):
-                raise ParamError("attachAlgoClOrdId")
-            algos.append(AttachedAlgo(self.ids.next("algo"), cl, tp, tp_px, sl, sl_px))
-        return algos
-
-    def place_order(self, req: OrderRequest, quotes: Mapping[str, Quote], now_ms: int, *, source: str = "", algo_id: str = "") -> Order:
-        spec, sz, px, pos_side = self._validate(req)
-        algos = self._parse_algos(req.attach_algo_ords) if req.attach_algo_ords else []
+    def place_order(self, req: OrderRequest, quotes: Mapping[str, Quote], now_ms: int, *, source: str = "", algo_id: str = "",
+                    trusted: bool = False) -> Order:
+        """Place one order. `trusted`: placed by a firing algo order (no account/price-limit checks, as OKX)."""
+        spec, sz, px, pos_side = self._validate(req, quotes, trusted=trusted)
+        algos = self._parse_algos(req.attach_algo_ords, req.inst_id) if req.attach_algo_ords else []
         closing, opening = self._split(req.inst_id, req.td_mode, req.side, pos_side, sz)
         held = self.positions.get((req.inst_id, req.td_mode, pos_side))
         if pos_side != "net" and closing > 0 and (held is None or closing + self._pending_close(req.inst_id, req.td_mode, pos_side) > held.size):
@@ -184,7 +157,9 @@ class Engine(LedgerMixin, MatchingMixin):
         if req.reduce_only:
             if closing == 0:
                 raise OrderRejected("51169", MSG_51169)
-            opening = ZERO  # a reduce-only order only ever closes (trimmed to the position when it fills)
+            if opening > 0:
+                # OKX rejects a reduce-only order larger than the position; it does not trim it.
+                raise OrderRejected("51112", MSG_51112)
         quote = quotes[req.inst_id]
         lever = self.lever_for(req.inst_id, req.td_mode)
         ref_px = px if px is not None else (quote.ask if req.side == "buy" else quote.bid)
@@ -198,8 +173,6 @@ class Engine(LedgerMixin, MatchingMixin):
             side=req.side, pos_side=pos_side, ord_type=req.ord_type, sz=sz, px=px, reduce_only=req.reduce_only, lever=lever,
             c_time=now_ms, u_time=now_ms, source=source, algo_id=algo_id, attach_algos=algos,
         )
-        for algo in algos:
-            algo.sz = sz
         self.orders[order.ord_id] = order
         if order.cl_ord_id:
             self.cl_ids[order.cl_ord_id] = order.ord_id
@@ -248,6 +221,49 @@ class Engine(LedgerMixin, MatchingMixin):
         self.u_time = now_ms
         return order
 
+    def amend_order(self, inst_id: str, ord_id: str, cl_ord_id: str, new_sz: str, new_px: str, quotes: Mapping[str, Quote],
+                    now_ms: int) -> Order:
+        """POST /trade/amend-order: new size and/or price of a live order; a price that now crosses fills at once."""
+        if not inst_id:
+            raise ParamError("instId", empty=True)
+        if not ord_id and not cl_ord_id:
+            raise OrderRejected("51000", "Parameter ordId error")
+        if not new_sz and not new_px:
+            raise OrderRejected("51000", "Parameter newSz error")
+        spec = self.spec(inst_id)
+        order = self.find_order(inst_id, ord_id, cl_ord_id)
+        if order is None or order.ord_id not in self.live:
+            raise OrderRejected("51503", MSG_51503)
+        sz = parse_decimal(new_sz, "newSz") if new_sz else order.sz
+        px = parse_decimal(new_px, "newPx") if new_px else order.px
+        if new_sz and (not is_multiple(sz, spec.lot_sz)):
+            raise OrderRejected("51121", MSG_51121)
+        if new_sz and sz <= order.acc_fill_sz:
+            raise OrderRejected("51000", "Parameter newSz error")
+        if px is not None and new_px:
+            if order.px is None:
+                raise OrderRejected("51000", "Parameter newPx error")
+            if not is_multiple(px, spec.tick_sz):
+                raise OrderRejected("51000", "Parameter newPx error")
+            buy_lmt, sell_lmt = self.price_limit(inst_id, quotes)
+            if (order.side == "buy" and px > buy_lmt) or (order.side == "sell" and px < sell_lmt):
+                raise OrderRejected("51006", MSG_51006.format(buy=buy_lmt, sell=sell_lmt))
+        if order.reduce_only and new_sz:
+            pos = self.positions.get((inst_id, order.td_mode, order.pos_side))
+            if pos is None or sz - order.acc_fill_sz > pos.size:
+                raise OrderRejected("51112", MSG_51112)
+        order.sz, order.px, order.u_time = sz, px, now_ms
+        quote = quotes[inst_id]
+        taker_px = quote.ask if order.side == "buy" else quote.bid
+        if px is not None and (px >= taker_px if order.side == "buy" else px <= taker_px):
+            if order.ord_type == "post_only":
+                order.state, order.cancel_source, order.frozen = "canceled", "20", ZERO
+                self.live.pop(order.ord_id, None)
+            else:
+                self._fill(order, taker_px, order.sz - order.acc_fill_sz, "T", now_ms)
+        self.u_time = now_ms
+        return order
+
     def get_order(self, inst_id: str, ord_id: str, cl_ord_id: str) -> Order:
         if not inst_id:
             raise ParamError("instId", empty=True)
@@ -260,7 +276,8 @@ class Engine(LedgerMixin, MatchingMixin):
             raise RequestRejected("51603", MSG_51603)
         return order
 
-    def close_position(self, inst_id: str, mgn_mode: str, pos_side: str, quotes: Mapping[str, Quote], now_ms: int, *, cl_ord_id: str = "", tag: str = "") -> Position:
+    def close_position(self, inst_id: str, mgn_mode: str, pos_side: str, quotes: Mapping[str, Quote], now_ms: int, *,
+                       cl_ord_id: str = "", tag: str = "", auto_cxl: bool = False) -> Position:
         if not inst_id:
             raise ParamError("instId", empty=True)
         if mgn_mode not in ("cross", "isolated"):
@@ -274,12 +291,17 @@ class Engine(LedgerMixin, MatchingMixin):
             raise OrderRejected("51000", "Parameter posSide error ")
         pos = self.positions.get((inst_id, mgn_mode, pos_side))
         if pos is None:
-            raise OrderRejected("51023", "Position does not exist.")
-        # OKX cancels the position's pending close orders and TP/SL before closing it at market.
-        for order in list(self.live.values()):
-            closes = order.reduce_only or (pos_side != "net" and self._split(inst_id, mgn_mode, order.side, pos_side, order.sz)[0] > 0)
-            if order.inst_id == inst_id and order.td_mode == mgn_mode and order.pos_side == pos_side and closes:
-                self.cancel_order(inst_id, order.ord_id, "", now_ms)
+            raise OrderRejected("51023", MSG_51023)
+        closing_orders = [
+            o for o in self.live.values()
+            if o.inst_id == inst_id and o.td_mode == mgn_mode and o.pos_side == pos_side
+            and (o.reduce_only or (pos_side != "net" and self._split(inst_id, mgn_mode, o.side, pos_side, o.sz)[0] > 0))
+        ]
+        # OKX refuses while closing orders are pending, unless autoCxl=true asks it to cancel them first.
+        if closing_orders and not auto_cxl:
+            raise OrderRejected("51115", MSG_51115)
+        for order in closing_orders:
+            self.cancel_order(inst_id, order.ord_id, "", now_ms)
         side = "sell" if pos.direction > 0 else "buy"
         order = Order(self.ids.next("ord"), cl_ord_id, tag, inst_id, mgn_mode, side, pos_side, "market", pos.size, None, True,
                       pos.lever, now_ms, now_ms)

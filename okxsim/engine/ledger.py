@@ -75,6 +75,7 @@ class LedgerMixin:
             if pos.pos == 0:
                 # Any fee on this fill belongs to the closed position's realised PnL; it is gone now.
                 del self.positions[key]
+                self._cancel_position_algos(pos, now_ms)
                 pos = None
         if opening > 0:
             sub_type = sub_type or ("3" if (order.side == "buy") else "4")
@@ -107,12 +108,10 @@ class LedgerMixin:
         if order.state == "filled":
             self.live.pop(order.ord_id, None)
             order.frozen = ZERO
-        if opening > 0 and pos is not None and order.attach_algos:
-            for algo in order.attach_algos:
-                algo.sz = min(algo.sz, pos.size) if algo.sz else pos.size
-                if algo not in pos.algos:
-                    pos.algos.append(algo)
-        fill = Fill(trade_id, self.ids.next("bill"), order, px, sz, fee, pnl, exec_type, sub_type or ("1" if order.side == "buy" else "2"), order.pos_side, now_ms)
+        if opening > 0 and order.attach_algos:
+            self._attach_on_fill(order, opening, now_ms)
+        fill = Fill(trade_id, self.ids.next("bill"), order, px, sz, fee, pnl, exec_type, sub_type or ("1" if order.side == "buy" else "2"),
+                    order.pos_side, now_ms, self.cash)
         self.fills.append(fill)
         if len(self.fills) > MAX_FILLS_KEPT:
             del self.fills[:1000]

@@ -27,8 +27,20 @@ MSG_51121 = "Order quantity must be a multiple of the lot size."
 MSG_51169 = "Order failed because you don't have any positions in this direction for this contract."
 MSG_51400 = "Order cancellation failed as the order has been filled, canceled or does not exist."
 MSG_51603 = "Order does not exist."
-# OKX's `source` for a normal order placed by a triggered TP/SL algo order.
+MSG_51503 = "Your order has already been filled or canceled."
+MSG_51202 = "Market order amount exceeds the maximum amount."
+MSG_51006 = "Order price is not within the price limit (max buy price: {buy} , min sell price: {sell} )"
+MSG_51010 = "The current account mode does not support this API interface. "
+MSG_51022 = "Contract suspended."
+MSG_51112 = "Close order size exceeds your available size."
+MSG_51115 = "Cancel all pending close-orders before liquidation."
+MSG_59102 = "Leverage exceeds the maximum leverage. Please adjust the leverage"
+MSG_51023 = "Position does not exist."
+# Price-limit band around the last price (OKX publishes buyLmt/sellLmt per instrument; the band is ours).
+PRICE_LIMIT_BAND = Decimal("0.05")
+# OKX's `source` for a normal order placed by a triggered TP/SL (7) or trigger (8) algo order.
 SOURCE_TP_SL = "7"
+SOURCE_TRIGGER = "8"
 
 
 class OrderRejected(Exception):
@@ -146,7 +158,6 @@ class Position:
     realized_pnl: Decimal = ZERO
     pnl: Decimal = ZERO
     fee: Decimal = ZERO
-    algos: list[AttachedAlgo] = field(default_factory=list)
 
     @property
     def direction(self) -> int:
@@ -173,6 +184,45 @@ class Fill:
     sub_type: str
     pos_side: str
     ts: int
+    bal: Decimal = ZERO  # USDT cash balance right after this fill (for the bill)
+
+
+@dataclass
+class AlgoOrder:
+    """An OKX algo order: `conditional` (one TP or SL leg, or both), `oco` (both legs, first hit wins) or
+    `trigger` (place `order_px` when `trigger_px` is crossed). Attached TP/SL become one of these on fill."""
+
+    algo_id: str
+    algo_cl_ord_id: str
+    inst_id: str
+    td_mode: str
+    side: str
+    pos_side: str
+    ord_type: str
+    sz: Decimal  # contracts; ZERO with close_fraction "1" = the whole position
+    reduce_only: bool
+    lever: int
+    c_time: int
+    u_time: int
+    tag: str = ""
+    close_fraction: str = ""
+    cxl_on_close_pos: bool = False
+    tp_trigger_px: Decimal | None = None
+    tp_ord_px: Decimal | None = None  # None: market ("-1")
+    sl_trigger_px: Decimal | None = None
+    sl_ord_px: Decimal | None = None
+    trigger_px: Decimal | None = None
+    order_px: Decimal | None = None
+    trigger_up: bool = True  # trigger orders: fire when last >= trigger_px (else <=)
+    state: str = "live"  # live, effective, canceled, order_failed
+    ord_id: str = ""  # the order placed when it fired
+    actual_side: str = ""  # "tp" / "sl" once fired
+    actual_px: Decimal | None = None
+    actual_sz: Decimal = ZERO
+    trigger_time: int | None = None
+    fail_code: str = ""
+    attached_to: str = ""  # ordId whose attached TP/SL this is
+    attach_algo_cl_ord_id: str = ""
 
 
 def parse_decimal(value: str, name: str, *, positive: bool = True) -> Decimal:
