@@ -70,7 +70,7 @@ async def account_config(ctx: Ctx) -> web.Response:
 
 async def account_set_leverage(ctx: Ctx) -> web.Response:
     body = decode_body(ctx.body, SetLeverageBody)
-    lever = ctx.sim.engine.set_leverage(body.instId, body.lever, body.mgnMode)
+    lever = ctx.sim.engine.set_leverage(body.instId, str(body.lever), body.mgnMode)
     return ok([{"lever": str(lever), "mgnMode": body.mgnMode, "instId": body.instId, "posSide": body.posSide}])
 
 

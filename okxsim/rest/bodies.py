@@ -58,7 +58,7 @@ class AmendOrderBody(msgspec.Struct):
 
 
 class SetLeverageBody(msgspec.Struct):
-    lever: str = ""
+    lever: str | int = ""  # ccxt sends a JSON number, python-okx a string; OKX takes both
     mgnMode: str = ""
     instId: str = ""
     ccy: str = ""
