@@ -45,7 +45,7 @@ from okxsim.engine.model import (
 from okxsim.engine.rules import RulesMixin
 from okxsim.instruments import InstrumentSpec
 from okxsim.prices import Quote
-from okxsim.wire import ParamError
+from okxsim.wire import ParamError, fmt
 
 
 class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
@@ -247,7 +247,7 @@ class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
                 raise OrderRejected("51000", "Parameter newPx error")
             buy_lmt, sell_lmt = self.price_limit(inst_id, quotes)
             if (order.side == "buy" and px > buy_lmt) or (order.side == "sell" and px < sell_lmt):
-                raise OrderRejected("51006", MSG_51006.format(buy=buy_lmt, sell=sell_lmt))
+                raise OrderRejected("51006", MSG_51006.format(buy=fmt(buy_lmt), sell=fmt(sell_lmt)))
         if order.reduce_only and new_sz:
             pos = self.positions.get((inst_id, order.td_mode, order.pos_side))
             if pos is None or sz - order.acc_fill_sz > pos.size:

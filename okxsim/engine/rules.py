@@ -31,7 +31,7 @@ from okxsim.engine.model import (
 )
 from okxsim.instruments import InstrumentSpec
 from okxsim.prices import Quote
-from okxsim.wire import ParamError
+from okxsim.wire import ParamError, fmt
 
 if TYPE_CHECKING:
     from okxsim.engine.core import Engine
@@ -107,7 +107,7 @@ class RulesMixin:
                 raise OrderRejected("51000", "Parameter px error")
             buy_lmt, sell_lmt = self.price_limit(req.inst_id, quotes)
             if not trusted and ((req.side == "buy" and px > buy_lmt) or (req.side == "sell" and px < sell_lmt)):
-                raise OrderRejected("51006", MSG_51006.format(buy=buy_lmt, sell=sell_lmt))
+                raise OrderRejected("51006", MSG_51006.format(buy=fmt(buy_lmt), sell=fmt(sell_lmt)))
         if req.cl_ord_id and self._cl_ord_id_taken(req.cl_ord_id):
             raise OrderRejected("51016", MSG_51016)
         return spec, sz, px, pos_side
