@@ -69,6 +69,7 @@ class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
         self.live: dict[str, Order] = {}
         self.cl_ids: dict[str, str] = {}
         self.fills: list[Fill] = []
+        self.closed_positions: list[Position] = []  # read by okxsim/history.py (positions-history)
         self.leverage: dict[tuple[str, str], int] = {}
         self.algos: dict[str, AlgoOrder] = {}
         # Coins other than USDT held in the account (multi-currency: totalEq != USDT eq); not margin.

@@ -74,6 +74,7 @@ class LedgerMixin:
             pos.trade_id = trade_id
             if pos.pos == 0:
                 # Any fee on this fill belongs to the closed position's realised PnL; it is gone now.
+                self.closed_positions.append(pos)
                 del self.positions[key]
                 self._cancel_position_algos(pos, now_ms)
                 pos = None
