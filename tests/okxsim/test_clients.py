@@ -16,7 +16,6 @@ import ccxt.async_support as ccxt_async
 import pytest
 from okx import Account, PublicData, Trade
 
-from okxsim.rest import ROUTES
 from tests.okxsim.conftest import OkxClient
 
 BTC = "BTC-USDT-SWAP"
@@ -98,6 +97,11 @@ async def test_python_okx_drives_a_whole_trading_cycle(client: OkxClient):
     assert len(fills) == 4 and len({f["tradeId"] for f in fills}) == 4
     history = ok(await call(trade.get_orders_history, instType="SWAP"))
     assert {o["state"] for o in history} == {"filled", "canceled"} and len(history) == 5
+    # History (3 months) endpoints, served by okxsim/history.py.
+    assert [f["tradeId"] for f in ok(await call(trade.get_fills_history, instType="SWAP"))] == [f["tradeId"] for f in fills]
+    assert len(ok(await call(trade.get_orders_history_archive, instType="SWAP"))) == 5
+    closed = ok(await call(account.get_positions_history, instType="SWAP"))
+    assert len(closed) == 2 and all(p["instId"] == BTC for p in closed)
     bills = ok(await call(account.get_account_bills, instType="SWAP"))
     assert [b["billId"] for b in bills] == [f["billId"] for f in fills]
     balance = ok(await call(account.get_account_balance))[0]
@@ -170,9 +174,8 @@ async def test_ccxt_drives_a_whole_trading_cycle(client: OkxClient, ccxt_okx):
     await ex.close_position(symbol, None, {"mgnMode": "cross"})
     assert await ex.fetch_positions([symbol]) == []
 
-    if ("GET", "/api/v5/trade/fills-history") in ROUTES:  # served once the sim-ws branch (history endpoints) is merged
-        trades = await ex.fetch_my_trades(symbol)
-        assert len(trades) == 4 and len({t["id"] for t in trades}) == 4
+    trades = await ex.fetch_my_trades(symbol)  # GET /trade/fills-history
+    assert len(trades) == 4 and len({t["id"] for t in trades}) == 4
     status, body = await client.call("GET", "/api/v5/trade/fills?instType=SWAP")
     assert len(body["data"]) == 4 and len({f["tradeId"] for f in body["data"]}) == 4
     closed = await ex.fetch_closed_orders(symbol)
