@@ -293,3 +293,46 @@ def test_close_position_closes_at_market_and_reset_restores_start():
     assert e.fills[-1].order.side == "sell" and e.fills[-1].pnl > 0
     e.reset()
     assert e.cash == D("10000") and e.orders == {} and e.fills == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(held=st.integers(1, 50), extra=st.integers(-49, 50))
+def test_reduce_only_is_rejected_above_the_position_and_never_flips_it(held, extra):
+    e = engine(usdt="1000000")
+    q = quotes("50000")
+    e.place_order(market("buy", str(D(held) / 10)), q, T0)
+    sz = D(held + extra) / 10
+    if sz <= 0:
+        return
+    before = e.positions_view(q)[0]["pos"]
+    if extra > 0:
+        with pytest.raises(OrderRejected) as exc:
+            e.place_order(market("sell", str(sz), reduce_only=True), q, T0)
+        assert exc.value.s_code == "51112" and e.positions_view(q)[0]["pos"] == before
+    else:
+        e.place_order(market("sell", str(sz), reduce_only=True), q, T0)
+        rows = e.positions_view(q)
+        assert (rows == []) if extra == 0 else (D(rows[0]["pos"]) == D(-extra) / 10 > 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(last=st.decimals(min_value=D("1000"), max_value=D("200000"), places=1))
+def test_price_limit_is_on_the_tick_and_brackets_the_last_price(last):
+    e = engine()
+    q = quotes(str(last))
+    buy, sell = e.price_limit(BTC, q)
+    assert sell <= last <= buy and buy % D("0.1") == 0 and sell % D("0.1") == 0
+    e.place_order(OrderRequest(BTC, "cross", "buy", "limit", "0.1", px=str(buy)), q, T0)  # at the limit: accepted
+    with pytest.raises(OrderRejected) as exc:
+        e.place_order(OrderRequest(BTC, "cross", "buy", "limit", "0.1", px=str(buy + D("0.1"))), q, T0)
+    assert exc.value.s_code == "51006"
+
+
+def test_ids_of_a_later_start_are_all_larger():
+    first, later = engine(), Engine({BTC: SPECS[BTC]}, initial_usdt=D("10000"), pos_mode="net_mode", id_base=(T0 + 1) * 1_000_000)
+    q = quotes("50000")
+    for _ in range(1000):
+        first.place_order(market("buy", "0.1"), q, T0)
+    a, b = first.fills[-1], later.place_order(market("buy", "0.1"), {BTC: q[BTC]}, T0 + 1)
+    assert int(later.fills[-1].trade_id) > int(a.trade_id) and int(b.ord_id) > int(a.order.ord_id)
+    assert int(later.fills[-1].bill_id) > int(a.bill_id)
