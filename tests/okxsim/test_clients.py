@@ -11,7 +11,6 @@ import asyncio
 import warnings
 from decimal import Decimal as D
 
-import aiohttp
 import ccxt.async_support as ccxt_async
 import pytest
 from okx import Account, PublicData, Trade
@@ -192,8 +191,7 @@ async def test_ccxt_sees_okx_rejections_as_its_exceptions(client: OkxClient, ccx
         await ex.create_order("BTC/USDT:USDT", "limit", "buy", 1, 70000, {"tdMode": "cross"})
     with pytest.raises(ccxt_async.OrderNotFound):
         await ex.fetch_order("123", "BTC/USDT:USDT")
-    async with aiohttp.ClientSession() as session:
-        async with session.post(client.server.base + "/_sim/clock", json={"offsetMs": 60_000}) as resp:
-            assert resp.status == 200
+    status, _ = await client.control("POST", "/_sim/clock", {"offsetMs": 60_000})
+    assert status == 200
     with pytest.raises(ccxt_async.InvalidNonce):  # 50102: timestamp more than 30 s from the (skewed) server clock
         await ex.fetch_balance()

@@ -29,7 +29,7 @@ async def rejected(client: OkxClient, path: str, body: dict) -> dict:
 
 
 async def orders_count(client: OkxClient) -> int:
-    status, state = await client.control("GET", "/_sim/state")
+    _, state = await client.control("GET", "/_sim/state")
     return len(state["orders"]["pending"]) + len(state["orders"]["history"])
 
 
@@ -55,7 +55,7 @@ async def test_price_limit_endpoint_matches_the_rule(client: OkxClient):
     await price(client, "60000")
     (limit,) = (await client.get(f"/api/v5/public/price-limit?instId={BTC}"))["data"]
     assert (limit["buyLmt"], limit["sellLmt"], limit["enabled"]) == ("63000", "57000", True)
-    status, reply = await client.post(ORDER, order(ordType="limit", px=limit["buyLmt"]))
+    _, reply = await client.post(ORDER, order(ordType="limit", px=limit["buyLmt"]))
     assert reply["code"] == "0"  # exactly at the limit is accepted
 
 
@@ -94,7 +94,7 @@ async def test_close_position_with_pending_closing_orders_needs_auto_cxl(client:
     item = await rejected(client, "/api/v5/trade/close-position", close)
     assert item["sCode"] == "51115"
     assert len((await client.get("/api/v5/account/positions"))["data"]) == 1
-    status, reply = await client.post("/api/v5/trade/close-position", {**close, "autoCxl": True})
+    _, reply = await client.post("/api/v5/trade/close-position", {**close, "autoCxl": True})
     assert reply["code"] == "0"
     ord_id = resting["data"][0]["ordId"]
     assert (await client.get(f"/api/v5/trade/order?instId={BTC}&ordId={ord_id}"))["data"][0]["state"] == "canceled"
@@ -105,7 +105,7 @@ async def test_spot_mode_rejects_swap_orders_and_multi_currency_mode_reports_adj
     assert (await client.get("/api/v5/account/config"))["data"][0]["acctLv"] == "1"
     item = await rejected(client, ORDER, order())
     assert item["sCode"] == "51010"
-    status, reply = await client.post("/api/v5/account/set-account-level", {"acctLv": "3"})
+    _, reply = await client.post("/api/v5/account/set-account-level", {"acctLv": "3"})
     assert reply["code"] == "0"
     bal = (await client.get("/api/v5/account/balance"))["data"][0]
     usdt = next(d for d in bal["details"] if d["ccy"] == "USDT")
@@ -171,8 +171,8 @@ async def test_ids_never_repeat_across_restarts():
                 client = OkxClient(session, server)
                 await client.post(ORDER, order())
                 (fill,) = (await client.get("/api/v5/trade/fills"))["data"]
-                for key in seen:
-                    seen[key].append(int(fill[key]))
+                for key, ids in seen.items():
+                    ids.append(int(fill[key]))
         finally:
             await server.runner.cleanup()
     for key, (old, new) in seen.items():
