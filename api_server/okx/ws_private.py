@@ -334,12 +334,14 @@ def _open(p: WsPosition) -> bool:
 
 @contextlib.asynccontextmanager
 async def private_feeds(settings: Any, sync: Any, publish: Callable[[str, Any], None],
-                        session: aiohttp.ClientSession) -> AsyncIterator[list[PrivateFeed]]:
+                        session: aiohttp.ClientSession, *,
+                        timestamp_s: Callable[[], float] = time.time) -> AsyncIterator[list[PrivateFeed]]:
     """Lifespan part: both feeds, logged in with the API's OKX keys (only called when keys are configured)."""
     private_url, business_url = private_urls(settings.okx_ws_public_url)
     pushes = AccountPushes(sync, publish)
     common = dict(api_key=settings.okx_api_key, api_secret=settings.okx_api_secret, passphrase=settings.okx_passphrase,
-                  session=session, on_subscribed=sync.request_catch_up, ping_after_secs=settings.okx_ws_ping_secs)
+                  session=session, on_subscribed=sync.request_catch_up, ping_after_secs=settings.okx_ws_ping_secs,
+                  timestamp_s=timestamp_s)  # the login is signed with OKX's time (the REST client's offset)
     feeds = [PrivateFeed(private_url, PRIVATE_CHANNELS, pushes, **common),
              PrivateFeed(business_url, BUSINESS_CHANNELS, pushes, **common)]
     for feed in feeds:
