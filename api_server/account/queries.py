@@ -21,12 +21,13 @@ Row = dict[str, Any]
 
 async def insert_snapshot(pool: AsyncConnectionPool, *, taken_at: datetime, total_eq: Decimal, usdt_eq: Decimal | None,
                           usdt_available: Decimal | None, usdt_frozen: Decimal | None, upl: Decimal | None,
-                          details: list[dict[str, Any]]) -> Row:
+                          details: list[dict[str, Any]], trading_eq: Decimal | None = None) -> Row:
     async with pool.connection() as conn:
         cur = await conn.execute(
-            """insert into balance_snapshots (taken_at, total_eq, usdt_eq, usdt_available, usdt_frozen, upl, details)
-               values (%s, %s, %s, %s, %s, %s, %s) returning *""",
-            (taken_at, total_eq, usdt_eq, usdt_available, usdt_frozen, upl, Jsonb(details)),
+            """insert into balance_snapshots (taken_at, total_eq, usdt_eq, usdt_available, usdt_frozen, upl, details,
+                                              trading_eq)
+               values (%s, %s, %s, %s, %s, %s, %s, %s) returning *""",
+            (taken_at, total_eq, usdt_eq, usdt_available, usdt_frozen, upl, Jsonb(details), trading_eq),
         )
         return await cur.fetchone()
 

@@ -87,6 +87,13 @@ class ApprovalDesk:
             if claimed["kind"] == "close":
                 outcome = await self.orders.close_position(decode_body(request, ClosePositionRequest), claimed["origin"],
                                                            approval_id=approval_id)
+            elif claimed["kind"] == "tpsl":
+                from api_server.trading.position_tpsl import PositionTpslRequest, set_position_tpsl
+
+                outcome = await set_position_tpsl(self.orders, decode_body(request, PositionTpslRequest), claimed["origin"],
+                                                  approval_id=approval_id)
+                row = await self._finish(approval_id, "approved", None)
+                return Outcome(outcome.status_code, ApprovalDecision(approval=approval_out(row)))
             else:
                 outcome = await self.orders.place_order(decode_body(request, OrderRequest), claimed["origin"],
                                                         approval_id=approval_id)

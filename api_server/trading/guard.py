@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from api_server.account import queries as account_q
 from api_server.account.balances import BalanceService
 from api_server.account.schemas import num
-from api_server.account.snapshot_loop import BalanceReading
+from api_server.account.snapshot_loop import BalanceReading, snapshot_equity
 from api_server.account.sync import dec
 from api_server.errors import Unprocessable
 from api_server.market.instruments import InstrumentCatalog
@@ -79,7 +79,7 @@ class RiskGuard:
 
     async def _on_reading(self, reading: BalanceReading, now: datetime) -> None:
         # Every balance reading also advances the daily-loss latch (new UTC day, crossing the limit).
-        await self.daily_loss(reading.total_eq, now)
+        await self.daily_loss(reading.trading_eq, now)
 
     # -- daily-loss state ------------------------------------------------------------------------------
     async def daily_loss(self, equity: Decimal, now: datetime) -> DailyLossState:
@@ -89,7 +89,7 @@ class RiskGuard:
             if row is None or row["day"] != today.date():
                 # The day's baseline: the equity stored last before 00:00 UTC, else the equity now.
                 before = await account_q.snapshot_before(self.pool, today)
-                base = before["total_eq"] if before is not None else equity
+                base = snapshot_equity(before) if before is not None else equity
                 row = await q.start_risk_day(self.pool, today.date(), base)
             state = daily_loss_state(row["day_start_equity"], equity, self.limits.daily_loss_limit_pct, row["latched_at"],
                                      row["reset_at"], now)
@@ -104,8 +104,8 @@ class RiskGuard:
         now = self.now()
         reading = await self.balances.read_balance()
         async with self._lock:
-            await q.reset_risk_day(self.pool, utc_day_start(now).date(), reading.total_eq, now)
-        log.warning("daily loss latch reset by hand; new day-start equity %s", plain_decimal(reading.total_eq))
+            await q.reset_risk_day(self.pool, utc_day_start(now).date(), reading.trading_eq, now)
+        log.warning("daily loss latch reset by hand; new day-start equity %s", plain_decimal(reading.trading_eq))
         return await self.status()
 
     # -- exposure --------------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ class RiskGuard:
     async def status(self) -> RiskStatus:
         now = self.now()
         reading = await self.balances.read_balance()
-        state = await self.daily_loss(reading.total_eq, now)
+        state = await self.daily_loss(reading.trading_eq, now)
         exposure = await self.exposure(await self.okx.get_positions(inst_type="SWAP"))
         row = await q.get_risk_day(self.pool)
         return RiskStatus(
@@ -179,7 +179,7 @@ class RiskGuard:
                 approvalMode=self.limits.approval_mode,
             ),
             state=RiskState(
-                equity=num(reading.total_eq),
+                equity=num(reading.trading_eq),
                 day=state.day.isoformat(),
                 dayStartEquity=num(state.day_start_equity),
                 dayLoss=num(state.loss),

@@ -23,17 +23,19 @@ from api_server.account import queries as q
 from api_server.account.balances import BalanceService
 from api_server.account.schemas import Order, order_out
 from api_server.account.sync import AccountSync, dec
-from api_server.errors import BadRequest, NotFound
+from api_server.errors import BadRequest, NotFound, ServiceUnavailable
 from api_server.events import EventHub
 from api_server.fields import choice, require_inst_id
 from api_server.fields import cl_ord_id as valid_cl_ord_id
 from api_server.fields import run_id as valid_run_id
 from api_server.market.instruments import InstrumentCatalog
 from api_server.market.schemas import Instrument
-from api_server.okx.errors import OkxError, OkxOrderRejected
+from api_server.okx.errors import OkxError, OkxOrderRejected, OrderOutcomeUnknown
 from api_server.okx.rest import OkxRestClient, new_cl_ord_id
+from api_server.okx.tpsl import cancel_position_stops
 from api_server.tickers import TickerBook
 from api_server.trading.approvals import earlier_answer, hold_for_approval
+from api_server.trading.exchange_rules import checked_size, instrument_rules, on_the_tick, unknown_outcome
 from api_server.trading.guard import RiskGuard
 from api_server.trading.origins import MANUAL, origin_kind, run_id_of
 from api_server.trading.risk import OrderIntent, RiskDecision, order_reduces_position
@@ -48,6 +50,7 @@ from api_server.trading.schemas import (
 from api_server.trading.schemas import RiskDecision as RiskDecisionOut
 from api_server.trading.sizing import SizingError, contracts_for_notional, plain_decimal, validate_size
 from api_server.trading.validation import ValidOrder, check_stops, validate_order_body
+from shared.instrument_rules import closing_orders_pending
 
 log = logging.getLogger("aitrader.api.account")
 
@@ -100,6 +103,8 @@ class OrderPath:
         ct_val, lot_sz, min_sz = dec(spec.ctVal), dec(spec.lotSz), dec(spec.minSz)
         if not (ct_val and lot_sz and min_sz):
             raise BadRequest(f"instId: OKX gives no contract specs for {order.inst_id}", field="instId")
+        rules = await instrument_rules(self.instruments, order.inst_id)
+        order = on_the_tick(order, rules)
         price = order.px if order.px is not None else await self._last_price(order.inst_id)
         try:
             sz = (validate_size(order.sz, lot_sz, min_sz) if order.sz is not None
@@ -118,6 +123,7 @@ class OrderPath:
             for p in positions:
                 if p.instId == order.inst_id and (p.posSide or "net") == pos_side and p.mgnMode == order.td_mode and dec(p.pos):
                     held = dec(p.pos)
+            sz = checked_size(sz, order, rules, positions, pos_side)
             # A pure reduction: an order that can only shrink a held position (reduce-only: OKX caps its size at
             # the position). Everything else, a reduce-only order with nothing to reduce too, passes every
             # opening rule (allow-list, leverage, size, exposure).
@@ -137,7 +143,7 @@ class OrderPath:
             intent = OrderIntent(inst_id=order.inst_id, side=order.side, pos_side=pos_side, sz=sz, price=price,
                                  ct_val=ct_val, leverage=leverage, closing=closing, has_stop_loss=order.sl is not None,
                                  origin=origin_kind(origin))
-            decision = await self.guard.check(intent, reading.total_eq, await self.guard.exposure(positions), request,
+            decision = await self.guard.check(intent, reading.trading_eq, await self.guard.exposure(positions), request,
                                               run_id, origin)
             if decision.needs_approval and approval_id is None:
                 return await hold_for_approval(self.pool, self.events, kind="order", origin=origin, inst_id=order.inst_id,
@@ -160,6 +166,8 @@ class OrderPath:
                     pos_side=None if pos_side == "net" else pos_side, cl_ord_id=cl_ord_id,
                     reduce_only=True if order.reduce_only else None, attach_algo_ords=attached_stops(order.tp, order.sl),
                 )
+            except OrderOutcomeUnknown as exc:
+                return await self._outcome_unknown(cl_ord_id, exc)
             except OkxError as exc:
                 await self._send_failed(cl_ord_id, exc)
                 raise
@@ -167,6 +175,9 @@ class OrderPath:
                      order.ord_type, pos_side, plain_decimal(sz), cl_ord_id, result.ordId, origin,
                      f" run={run_id}" if run_id else "")
             placed = await self._after_send(cl_ord_id, result.ordId)
+        if closing and held and order.ord_type == "market" and sz >= abs(held):
+            # a market order that closed the whole position: its TP/SL algo orders at OKX are orphans now
+            await self._cancel_orphan_stops(order.inst_id, pos_side, held > 0 if pos_side == "net" else pos_side == "long")
         return Outcome(201, OrderPlaced(order=placed, duplicate=False, risk=risk_out(decision)))
 
     @staticmethod
@@ -211,7 +222,7 @@ class OrderPath:
                              has_stop_loss=False, origin=origin_kind(origin))
         request = {**msgspec.to_builtins(body), "clOrdId": cl_ord_id}
         reading = await self.balances.read_balance()
-        decision = await self.guard.check(intent, reading.total_eq, {}, request, run_id, origin)
+        decision = await self.guard.check(intent, reading.trading_eq, {}, request, run_id, origin)
         if decision.needs_approval and approval_id is None:
             return await hold_for_approval(self.pool, self.events, kind="close", origin=origin, inst_id=inst_id,
                                            cl_ord_id=cl_ord_id, run_id=run_id, request=request)
@@ -221,12 +232,18 @@ class OrderPath:
             reduce_only=True, lever=dec(p.lever), tp=None, sl=None, request=request)
         if row is None:
             return await earlier_answer(self.pool, cl_ord_id, approval_id) or Outcome(200, OrderPlaced(duplicate=True, clOrdId=cl_ord_id))
+        # OKX refuses to close while closing orders are pending unless told to cancel them (autoCxl).
+        auto_cxl = closing_orders_pending(await self.okx.get_orders_pending(inst_id=inst_id), inst_id, pos_side, long)
         try:
-            await self.okx.close_position(inst_id, p.mgnMode, pos_side=pos_side, cl_ord_id=cl_ord_id)
+            await self.okx.close_position(inst_id, p.mgnMode, pos_side=pos_side, cl_ord_id=cl_ord_id,
+                                          auto_cxl=True if auto_cxl else None)
+        except OrderOutcomeUnknown as exc:
+            return await self._outcome_unknown(cl_ord_id, exc)
         except OkxError as exc:
             await self._send_failed(cl_ord_id, exc)
             raise
         log.info("position closed: %s %s sz=%s clOrdId=%s origin=%s", inst_id, pos_side, plain_decimal(abs(size)), cl_ord_id, origin)
+        await self._cancel_orphan_stops(inst_id, pos_side, long)
         return Outcome(201, OrderPlaced(order=await self._after_send(cl_ord_id, None), duplicate=False, risk=risk_out(decision)))
 
     async def cancel(self, body: CancelRequest, origin: str = MANUAL) -> CancelResult:
@@ -237,7 +254,12 @@ class OrderPath:
             raise BadRequest("ordId must be digits", field="ordId")
         cl_ord_id = valid_cl_ord_id(body.clOrdId) if body.clOrdId else None
         run_id = valid_run_id(body.runId)
-        result = await self.okx.cancel_order(inst_id, ord_id=body.ordId or None, cl_ord_id=cl_ord_id)
+        try:
+            result = await self.okx.cancel_order(inst_id, ord_id=body.ordId or None, cl_ord_id=cl_ord_id)
+        except OrderOutcomeUnknown as exc:
+            raise ServiceUnavailable(f"the cancel was sent but its outcome is not known yet ({exc.last_error}); "
+                                     "check the order's state before cancelling again", field=None,
+                                     clOrdId=cl_ord_id, ordId=body.ordId, state="unknown") from None
         # The order records have no column for who canceled (run_id is the run that placed the order): the
         # cancelling run is logged.
         log.info("order canceled: %s ordId=%s clOrdId=%s origin=%s%s", inst_id, result.ordId or body.ordId,
@@ -293,6 +315,20 @@ class OrderPath:
             log.warning("immediate sync after order %s failed: %s", cl_ord_id, exc)
         row = await q.order_by_cl_ord_id(self.pool, cl_ord_id)
         return order_out(row)
+
+    async def _outcome_unknown(self, cl_ord_id: str, exc: OrderOutcomeUnknown) -> Outcome:
+        # Left 'submitting' (its reservation still counts): the account sync looks it up by clOrdId until OKX
+        # answers (found, or 51603).
+        await q.mark_order(self.pool, cl_ord_id, state="submitting", error=f"outcome unknown: {exc.last_error}")
+        log.error("order %s: outcome unknown after the reply was lost; answered 202, the sync settles it", cl_ord_id)
+        return Outcome(202, unknown_outcome(exc))
+
+    async def _cancel_orphan_stops(self, inst_id: str, pos_side: str, long: bool) -> None:
+        """The position is closed by us: its TP/SL algo orders at OKX would be orphans (best effort, logged)."""
+        try:
+            await cancel_position_stops(self.okx, inst_id, pos_side, long)
+        except OkxError as exc:
+            log.warning("could not cancel the TP/SL algo orders of closed %s %s: %s", inst_id, pos_side, exc)
 
     async def _send_failed(self, cl_ord_id: str, exc: OkxError) -> None:
         if isinstance(exc, OkxOrderRejected) or not exc.temporary:

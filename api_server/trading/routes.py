@@ -23,6 +23,7 @@ from api_server.trading.approvals import ApprovalDesk
 from api_server.trading.guard import RiskGuard
 from api_server.trading.orders import OrderPath
 from api_server.trading.origins import ORIGIN_HEADER, parse_origin
+from api_server.trading.position_tpsl import PositionTpslRequest, PositionTpslResult, set_position_tpsl
 from api_server.trading.schemas import (
     ApprovalDecision,
     ApprovalList,
@@ -80,6 +81,15 @@ class TradeController(Controller):
     async def close_position(self, orders: OrderPath, data: ClosePositionRequest | None = None,
                              origin: str | None = ORIGIN) -> Response[OrderPlaced | ApprovalPending]:
         return answer(await orders.close_position(require_body(data), parse_origin(origin)))
+
+    @post("/position-tpsl", status_code=200,
+          dto=json_body(PositionTpslRequest, partial(decode_body, kind=PositionTpslRequest)), return_dto=None,
+          responses={200: ResponseSpec(PositionTpslResult, generate_examples=False, description="The position's TP/SL as set at OKX"),
+                     202: AWAITS_APPROVAL, 422: REFUSED},
+          summary="Set (replace) the TP/SL of an open position as one OKX algo order; null or absent removes that leg")
+    async def position_tpsl(self, orders: OrderPath, data: PositionTpslRequest | None = None,
+                            origin: str | None = ORIGIN) -> Response[PositionTpslResult | ApprovalPending]:
+        return answer(await set_position_tpsl(orders, require_body(data), parse_origin(origin)))
 
     @get("/risk", summary="Risk limits and the current state (equity, day loss, latch, exposure)")
     async def risk(self, guard: RiskGuard) -> RiskStatus:

@@ -98,7 +98,7 @@ class CancelResult(msgspec.Struct, kw_only=True):
 @dataclass
 class Outcome:
     status_code: int
-    body: OrderPlaced | ApprovalPending | ApprovalDecision
+    body: Any  # OrderPlaced | ApprovalPending | ApprovalDecision | exchange_rules.OrderOutcomePending | PositionTpslResult
 
 
 
