@@ -66,6 +66,7 @@ class Settings:
     risk: RiskLimits | None = None  # RISK_* and TRADE_APPROVAL_MODE; the allow-list is OKX_INST_IDS
     notify: NotifySettings = field(default_factory=NotifySettings)  # NOTIFY_*: alert channels
     cors_origins: tuple[str, ...] = ()
+    stream_max_clients: int = 100  # API_STREAM_MAX_CLIENTS: open /api/stream connections at most (more get 503)
     log_format: str = "text"
     log_level: str = "INFO"
 
@@ -149,6 +150,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
         risk=dataclasses.replace(RiskLimits.from_env(env), allowed_inst_ids=frozenset(inst_ids)),
         notify=load_notify_settings(env),
         cors_origins=origins,
+        stream_max_clients=get_int(env, "API_STREAM_MAX_CLIENTS", 100, minimum=1, maximum=10000),
         log_format=log_format,
         log_level=log_level,
     )
