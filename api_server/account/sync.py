@@ -187,6 +187,7 @@ class AccountSync:
         self.last_catch_up: CatchUpReport | None = None
         self.last_caught_up_at: datetime | None = None
         self.catch_up_requested = asyncio.Event()
+        self._background: set[asyncio.Task] = set()
         self.catch_up_requested.set()  # start-up is the first catch-up
 
     # -- catch-up and pushes ---------------------------------------------------------------------------
@@ -237,12 +238,18 @@ class AccountSync:
             self._on_change(report)
 
     async def _refine(self, report: SyncReport) -> None:
-        """Closed records get OKX's own close type and realised PnL (positions-history); best effort."""
+        """Closed records get OKX's own close type and realised PnL (positions-history, 1 request per 10 s): in
+        the background, so an order's immediate sync never waits for that rate limit."""
         if not report.closed:
             return
+        task = asyncio.create_task(self._refine_now(list(report.closed)), name="account-close-refine")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _refine_now(self, closed: list[dict[str, Any]]) -> None:
         try:
-            await refine_closes(self.pool, self.okx, report.closed)
-        except OkxError as exc:
+            await refine_closes(self.pool, self.okx, closed)
+        except Exception as exc:  # noqa: BLE001 - best effort: the order-based reason stays
             log.warning("positions-history for the close reason failed (the order-based reason stays): %s", exc)
 
     async def sync(self) -> SyncReport:

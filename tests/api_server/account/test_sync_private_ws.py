@@ -85,6 +85,11 @@ async def scalar(pool, sql: str, *args):
     return next(iter(row.values()))
 
 
+async def _like(value, text: str):
+    result = await value
+    return result if result and text in result else None
+
+
 def market(side: str = "buy", sz: str = "1") -> OrderRequest:
     return OrderRequest(inst_id=BTC, td_mode="cross", side=side, ord_type="market", sz=sz)
 
@@ -143,6 +148,11 @@ async def test_a_fill_on_the_simulator_reaches_the_database_within_a_second(sim,
             return await scalar(pool, "select count(*) from trade_positions where state = 'closed'")
         await until(closed, timeout=2.0, what="the closed position record")
         assert await scalar(pool, "select count(*) from trade_fills") == 2
+
+        async def refined():  # OKX's own account of the close (positions-history), added in the background
+            return await scalar(pool, "select close_detail from trade_positions where state = 'closed'")
+        detail = await until(lambda: _like(refined(), "positions-history"), timeout=5.0, what="the close refined")
+        assert "closed, close avg" in detail and "realised PnL" in detail
     finally:
         for feed in feeds:
             await feed.stop()
