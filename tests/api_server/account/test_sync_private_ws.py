@@ -220,3 +220,20 @@ async def test_three_days_offline_the_catch_up_pages_through_every_fill(sim, ses
     again = await sync.catch_up()
     assert again.fills_read == 1 and again.fills_inserted == 1
     assert await scalar(pool, "select count(*) from trade_fills") == 451
+
+
+async def test_notice_64008_moves_to_a_fresh_connection_at_once_and_asks_for_a_catch_up(sim, session, pool):
+    sync = AccountSync(pool, rest_client(session, sim))
+    feed = make_feeds(sim, session, sync, [])[0]
+    await feed.start()
+    try:
+        await asyncio.wait_for(feed.subscribed_event.wait(), 10)
+        sync.catch_up_requested.clear()
+        assert await sim.sim.hub.broadcast_notice() >= 1
+
+        async def resubscribed():
+            return feed.reconnects == 1 and feed.state == "subscribed"
+        await until(resubscribed, timeout=5, what="a fresh subscribed connection")
+        assert feed.last_error.startswith("notice 64008") and sync.catch_up_requested.is_set()
+    finally:
+        await feed.stop()
