@@ -23,7 +23,7 @@ from shared.migrate import apply_migrations
 from tests.okxsim.conftest import QUIET, start_server
 
 BTC = "BTC-USDT-SWAP"
-FAST = dict(ping_after_secs=5.0, pong_timeout_secs=2.0, stale_after_secs=30.0, backoff=Backoff(0.05, 0.2, "equal"))
+FAST = {"ping_after_secs": 5.0, "pong_timeout_secs": 2.0, "stale_after_secs": 30.0, "backoff": Backoff(0.05, 0.2, "equal")}
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def pool(fresh_database_url):
 
 @pytest.fixture
 async def sim():
-    srv = await start_server(dataclasses.replace(QUIET, initial_usdt=Decimal("100000000")))
+    srv = await start_server(dataclasses.replace(QUIET, initial_usdt=Decimal(100000000)))
     try:
         yield srv
     finally:
@@ -62,8 +62,8 @@ def ws(sim, path: str) -> str:
 def make_feeds(sim, session, sync, published, *, secret: str | None = None) -> list[PrivateFeed]:
     pushes = AccountPushes(sync, lambda name, payload: published.append((name, payload)))
     cfg = sim.config
-    common = dict(api_key=cfg.api_key, api_secret=secret or cfg.api_secret, passphrase=cfg.passphrase, session=session,
-                  on_subscribed=sync.request_catch_up, **FAST)
+    common = {"api_key": cfg.api_key, "api_secret": secret or cfg.api_secret, "passphrase": cfg.passphrase,
+              "session": session, "on_subscribed": sync.request_catch_up, **FAST}
     return [PrivateFeed(ws(sim, "/ws/v5/private"), PRIVATE_CHANNELS, pushes, **common),
             PrivateFeed(ws(sim, "/ws/v5/business"), BUSINESS_CHANNELS, pushes, **common)]
 
