@@ -10,7 +10,7 @@ from okxsim.ws.connection import ERROR_60018, ERROR_64001, Connection
 from shared.instruments import CANDLE_BARS
 
 if TYPE_CHECKING:
-    from okxsim.app import Simulator
+    from okxsim.sim_api import SimulatorApi as Simulator
 
 CANDLE_CHANNELS = {"candle" + bar: bar for bar in CANDLE_BARS}
 CANDLE_PUSH_INTERVAL_S = 1.0
