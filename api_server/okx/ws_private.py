@@ -342,7 +342,9 @@ async def private_feeds(settings: Any, sync: Any, publish: Callable[[str, Any], 
     pushes = AccountPushes(sync, publish)
     common: dict[str, Any] = {"api_key": settings.okx_api_key, "api_secret": settings.okx_api_secret,
                               "passphrase": settings.okx_passphrase, "session": session,
-                              "on_subscribed": sync.request_catch_up, "ping_after_secs": settings.okx_ws_ping_secs}
+                              "on_subscribed": sync.request_catch_up, "ping_after_secs": settings.okx_ws_ping_secs,
+                              # The login timestamp on OKX's clock (the REST client's offset), like every REST signature.
+                              "timestamp_s": lambda: sync.okx.clock.server_ms() / 1000}
     feeds = [PrivateFeed(private_url, PRIVATE_CHANNELS, pushes, **common),
              PrivateFeed(business_url, BUSINESS_CHANNELS, pushes, **common)]
     for feed in feeds:
