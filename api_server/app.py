@@ -117,8 +117,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             sync_loop.start()
             stack.push_async_callback(sync_loop.stop)
             # Fills, orders and positions within a second; REST (the loop above) stays the reconciler.
-            await stack.enter_async_context(private_feeds(
-                settings, sync, events.publish, http, timestamp_s=lambda: okx.clock.server_ms() / 1000))
+            await stack.enter_async_context(private_feeds(settings, sync, events.publish, http))
         else:
             log.warning("no OKX API credentials: balance snapshots and the account sync are not started")
 
