@@ -347,7 +347,27 @@ def _analysis_reply(inst_id: str, tool_names: set[str], by_name: dict[str, str])
         if decision.close_pos_side in ("long", "short"):
             args["posSide"] = decision.close_pos_side
         return Reply(tool_calls=[("close_position", args)])
-    return Reply(text=_summary(inst_id, decision, price, by_name.get(trade_tool) if trade_tool else None))
+    summary = _summary(inst_id, decision, price, by_name.get(trade_tool) if trade_tool else None)
+    if DECISION_TOOL in tool_names and DECISION_TOOL not in by_name:
+        return Reply(text=summary, tool_calls=[(DECISION_TOOL, structured_decision(inst_id, decision, price, summary))])
+    return Reply(text=summary)
+
+
+def structured_decision(inst_id: str, decision: Decision, price: Decimal, summary: str) -> dict[str, Any]:
+    """The rule's decision in the schema of agent.decision (submit_decision's arguments)."""
+    action = {"none": "no_trade"}.get(decision.action, decision.action)
+    confidence = CONFIDENCE_LINE.findall(summary)
+    is_open = decision.action.startswith("open_")
+    return {
+        "action": action, "instId": inst_id, "size": _plain(decision.contracts) if is_open else None,
+        "entry": _plain(price) if is_open else None, "stop": _plain(decision.stop_px), "target": _plain(decision.take_px),
+        "invalidation": ("EMA12 crosses back over EMA26 against the position" if is_open or decision.action == "hold" else None),
+        "confidence": int(confidence[-1]) if confidence else decision.confidence, "reason": decision.reason[:1000],
+    }
+
+
+DECISION_TOOL = "submit_decision"  # agent.decision.DECISION_TOOL (not imported: the offline model is a separate "server")
+CONFIDENCE_LINE = re.compile(r"^Confidence: (\d+)$", re.MULTILINE)
 
 
 def _plain(value: Decimal | None) -> str | None:
@@ -445,6 +465,8 @@ def _stream(request: ChatCompletionRequest, reply: Reply) -> Iterator[str]:
 
     yield chunk({"role": "assistant", "content": ""})
     if reply.tool_calls:
+        if reply.text:  # the final summary may come with the decision call (content and tool calls in one message)
+            yield chunk({"content": reply.text})
         for index, ((name, args), call_id) in enumerate(zip(reply.tool_calls, _tool_call_ids(reply, request.messages))):
             yield chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]})
             encoded = json.dumps(args, ensure_ascii=False)

@@ -84,7 +84,7 @@ class StandInApi:
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         body = await request.json() if request.can_read_body else None
         self.requests.append({"method": request.method, "path": request.path, "query": dict(request.query), "body": body,
-                              "auth": request.headers.get("Authorization")})
+                              "auth": request.headers.get("Authorization"), "origin": request.headers.get("X-AiTrader-Origin")})
         if request.path != "/api/health" and request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"error": "unauthorized"}, status=401)
         if request.path in self.fail_paths:
