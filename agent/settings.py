@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from agent.llm.pricing import ModelPrice, PriceTable, parse_price_overrides
 from agent.llm.providers import PROVIDERS, Provider
-from shared.envfile import SettingsError, get_inst_ids, load_environment
+from shared.envfile import SettingsError, get_database_url, get_inst_ids, load_environment
 from shared.instruments import CANDLE_BARS
 
 # A default cap on model spending per UTC day (USD): a runaway loop or many chats stop here, not at the card limit.
@@ -76,12 +76,11 @@ class AgentSettings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str) -> str:
-        # Same rule as the API (api_server/settings.py): the SQLAlchemy-style driver suffix is accepted.
-        if value.startswith("postgresql+psycopg://"):
-            return "postgresql://" + value.removeprefix("postgresql+psycopg://")
-        if not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("expected a postgresql:// URL")
-        return value
+        # The API's loader (shared/envfile.get_database_url), so both accept the same URLs.
+        try:
+            return get_database_url({"DATABASE_URL": value})
+        except SettingsError as exc:
+            raise ValueError(exc.problem) from None
 
     @field_validator("okx_inst_ids", mode="before")
     @classmethod

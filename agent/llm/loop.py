@@ -131,6 +131,8 @@ class ToolLoop:
             if not message.tool_calls:
                 return await self._finish(transcript, message)
             if await self._run_calls(transcript, message):
+                # The answer text came with the final tool call: kept as a plain answer too, so memory replays it.
+                self.state.new_messages.append({"role": "assistant", "content": message.content})
                 return LoopResult(message.content, self.state)
         self.state.forced_final = True
         message = await self._ask(transcript, tool_choice="none")
@@ -175,7 +177,14 @@ class ToolLoop:
             choice = {"type": "function", "function": {"name": self.final_tool}}
             transcript.append({"role": "assistant", "content": final_text})
             self.state.new_messages.append({"role": "assistant", "content": final_text})
-            forced = await self._ask(transcript, tool_choice=choice)
+            try:
+                forced = await self._ask(transcript, tool_choice=choice)
+            except LlmError as exc:
+                if exc.reason == "budget":
+                    raise
+                # The answer exists; only its structured form is missing: the caller derives one.
+                log.warning("the model ended without %s and the follow-up call failed: %s", self.final_tool, exc)
+                return LoopResult(final_text, self.state)
             if forced.tool_calls:
                 await self._run_calls(transcript, forced)
             return LoopResult(final_text, self.state)

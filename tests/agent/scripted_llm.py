@@ -69,6 +69,20 @@ def tool_calls_reply(calls: list[tuple[str, str, str]], split: int = 3, reasonin
     return Reply(chunks=chunks)
 
 
+def decision_args(action: str = "hold", confidence: int = 50, inst_id: str = "BTC-USDT-SWAP", **fields: Any) -> dict[str, Any]:
+    return {"action": action, "instId": inst_id, "size": None, "entry": None, "stop": None, "target": None,
+            "invalidation": None, "confidence": confidence, "reason": f"scripted {action}", **fields}
+
+
+def final_reply(text: str, decision: dict[str, Any] | None = None, call_id: str = "dec1",
+                usage: dict[str, Any] | None = None, finish_reason: str = "tool_calls") -> Reply:
+    """The analysis' last message: the answer text and a submit_decision call in one message (ends the loop)."""
+    reply = tool_calls_reply([(call_id, "submit_decision", json.dumps(decision or decision_args()))], usage=usage)
+    reply.chunks.insert(1, {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]})
+    reply.chunks[-2] = {"choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]}
+    return reply
+
+
 def status_reply(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
     return Reply(status=status, error={"error": {"message": message, "type": "scripted", "code": status}}, headers=headers or {})
 

@@ -74,8 +74,9 @@ async def test_chat_streams_tool_calls_results_text_and_final(
         assert [s["id"] for s in listed] == [session_id]
         assert set(listed[0]) == {"id", "title", "instId", "kind", "createdAt", "updatedAt", "messageCount"}
         assert (await client.get("/sessions/chat:nothing")).status_code == 404
-        assert (await client.get("/sessions", params={"kind": "other"})).status_code == 422
-        assert (await client.post("/chat", json={"message": ""})).status_code == 422
+        assert (await client.get("/sessions", params={"kind": "other"})).status_code == 400
+        empty = await client.post("/chat", json={"message": ""})
+        assert empty.status_code == 400 and empty.json()["field"] == "message"
 
 
 async def test_chat_error_is_an_event(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:
