@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 
 from agent.decision import DECISION_TOOL, Decision, check_decision, decision_tool_schema, derived_decision
-from agent.llm import LlmError, LoopState, ToolExecution, ToolLoop
+from agent.llm import LlmError, LoopState, ToolExecution
 from agent.memory import analysis_session_id
 from agent.origin import acting_as, run_origin
 from agent.prompt import ANALYSIS_SYSTEM_PROMPT, AnalysisTrigger, build_analysis_context, fetch_snapshot, parse_final_answer, trigger_line

@@ -46,7 +46,7 @@ def error_body(status: int, detail: str, field: str | None) -> dict[str, Any]:
     return {"status_code": status, "detail": detail, "field": field}
 
 
-async def send_error(send: Send, status: int, detail: str, field: str | None, extra: list[tuple[bytes, bytes]] = []) -> None:
+async def send_error(send: Send, status: int, detail: str, field: str | None, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     body = json.dumps(error_body(status, detail, field)).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra,
@@ -71,11 +71,11 @@ class BearerAuthMiddleware:
                 caller = await self._mcp_caller(supplied)
                 if caller is None:
                     await send_error(send, 401, "missing, wrong or revoked MCP token (create one: make mcp-token)",
-                                     "Authorization", [(b"www-authenticate", b"Bearer")])
+                                     "Authorization", ((b"www-authenticate", b"Bearer"),))
                     return
                 scope.setdefault("state", {})[MCP_CALLER_STATE] = {"name": caller.name, "scopes": list(caller.scopes)}
             elif not hmac.compare_digest(supplied, self.expected):
-                await send_error(send, 401, "missing or wrong bearer token", "Authorization", [(b"www-authenticate", b"Bearer")])
+                await send_error(send, 401, "missing or wrong bearer token", "Authorization", ((b"www-authenticate", b"Bearer"),))
                 return
         await self.app(scope, receive, send)
 
@@ -111,7 +111,7 @@ class BodyLimitMiddleware:
         self.limit = limit
 
     async def _refuse(self, send: Send) -> None:
-        await send_error(send, 413, f"request body over {self.limit} bytes", "body", [(b"connection", b"close")])
+        await send_error(send, 413, f"request body over {self.limit} bytes", "body", ((b"connection", b"close"),))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -92,6 +92,8 @@ class ScriptedModel:
     steps: list[Step]
     requests: list[dict[str, Any]] = field(default_factory=list)
     disconnects: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -113,6 +115,14 @@ class ScriptedModel:
         body = await request.json()
         index = len(self.requests)
         self.requests.append(body)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request, body, index)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request, body: dict[str, Any], index: int) -> web.StreamResponse:
         if index >= len(self.steps):
             return web.json_response({"error": {"message": f"script exhausted at request {index + 1}"}}, status=500)
         reply = self.steps[index](body)
