@@ -45,6 +45,7 @@ class StandInApi:
     positions: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail_paths: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    forming_close: float | None = None  # when set: one more, still-forming candle (confirm "0") at this close
     trade_delay: float = 0.0  # seconds each trading write takes (to see whether writes overlap)
     trades_in_flight: int = 0
     max_trades_in_flight: int = 0
@@ -135,6 +136,10 @@ class StandInApi:
              "volCcy": "0.1", "volCcyQuote": "6000", "confirm": "1"}
             for i, c in enumerate(closes)
         ]
+        if self.forming_close is not None:
+            c = self.forming_close
+            rows.append({"ts": str(1700000000000 + len(rows) * 180000), "o": str(c), "h": str(c), "l": str(c), "c": str(c),
+                         "vol": "1", "volCcy": "0.01", "volCcyQuote": "600", "confirm": "0"})
         return web.json_response({"instId": inst, "bar": request.query.get("bar", "3m"), "candles": rows})
 
     async def _instruments(self, request: web.Request) -> web.Response:
