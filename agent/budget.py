@@ -70,7 +70,7 @@ class BudgetGuard:
             )
             row = await cur.fetchone()
             spent = float(row[0]) if row else 0.0
-            if spent + reserve > self.daily_budget_usd:
+            if spent >= self.daily_budget_usd or spent + reserve > self.daily_budget_usd:  # 0 = no model calls
                 raise BudgetExhausted(
                     f"budget exhausted: spent or reserved ${spent:.4f} of the daily LLM budget ${self.daily_budget_usd:.4f} "
                     f"(LLM_DAILY_BUDGET_USD) since 00:00 UTC; the next call would reserve ${reserve:.4f}"
