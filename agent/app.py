@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agent.llm import ModelClient
 from agent.mcp_tokens import SCOPES, McpCaller, McpTokenStore, TokenRequestError
 from agent.memory import MemoryStore
-from agent.offline_model import build_offline_router
+from agent.offline_server import build_offline_router
 from agent.schemas import (
     CHAT_EVENTS, RUN_ID_PATTERN, AgentHealth, AnalysisError, AnalysisRequest, AnalysisResponse, AnalysisResult, ChatRequest, SessionDetail,
     Session,

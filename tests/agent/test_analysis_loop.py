@@ -158,7 +158,7 @@ async def test_bad_json_unknown_tool_and_invalid_arguments_go_back_to_the_model(
     assert "unknown tool 'get_weather'" in results["b2"] and "get_ticker" in results["b2"]
     assert "invalid arguments for get_ticker" in results["b3"] and "instId" in results["b3"]
     assert "must be a JSON object" in results["b4"]
-    assert [c["ok"] for c in answer["toolCalls"]] == [False, False, False, False]
+    assert [c["ok"] for c in answer["toolCalls"]] == [False, False, False, False, True]  # then submit_decision
     assert not [r for r in standin_api.requests if r["path"] == "/api/market/ticker" and r["query"].get("instId") != "BTC-USDT-SWAP"]
 
 
