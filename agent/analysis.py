@@ -53,7 +53,7 @@ async def run_analysis(service: "AgentService", request: AnalysisRequest) -> Ana
                 request.instId, reason, len(state.records), len(orders), message)
     await _keep_partial_turn(service, request, state, held, reason, message)
     return AnalysisError(runId=request.runId, instId=request.instId, error=message, reason=reason,
-                         toolCalls=[r.public() for r in state.records], orders=orders)
+                         toolCalls=public_tool_calls(state), orders=orders)
 
 
 async def _analyse(service: "AgentService", request: AnalysisRequest, started: float, state: LoopState,
@@ -103,10 +103,15 @@ async def _analyse(service: "AgentService", request: AnalysisRequest, started: f
     return AnalysisResult(
         runId=request.runId, instId=request.instId, summary=answer.summary or decision.reason,
         confidence=answer.confidence if answer.confidence is not None else decision.confidence,
-        decision=decision.model_dump(), toolCalls=[r.public() for r in state.records], orders=orders,
+        decision=decision.model_dump(), toolCalls=public_tool_calls(state), orders=orders,
         provider=settings.llm_provider, model=settings.model, usage=report, sessionId=session_id,
         durationMs=round(total_ms, 2), modelMs=round(state.model_seconds * 1000, 2),
     )
+
+
+def public_tool_calls(state: LoopState) -> list[dict[str, Any]]:
+    """The run's tool calls for the record; submit_decision is not one of them (it is the `decision` field)."""
+    return [r.public() for r in state.records if r.name != DECISION_TOOL]
 
 
 async def _keep_partial_turn(service: "AgentService", request: AnalysisRequest, state: LoopState, held: dict[str, Any],

@@ -72,7 +72,7 @@ async def test_streamed_parallel_tool_calls_reasoning_passback_and_order(
     assert answer["runId"] == "run-42" and answer["instId"] == "BTC-USDT-SWAP"
     assert answer["summary"] == "Opened a 0.5-contract long with stop and target."
     assert answer["confidence"] == 70
-    assert [c["name"] for c in answer["toolCalls"]] == ["get_ticker", "get_candles", "get_positions", "place_order", "submit_decision"]
+    assert [c["name"] for c in answer["toolCalls"]] == ["get_ticker", "get_candles", "get_positions", "place_order"]
     assert answer["decision"] == decision_args("open_long", 70, size="0.5")
     assert (answer["provider"], answer["model"]) == ("deepseek", "deepseek-flash")
     assert all(c["ok"] and c["error"] is None for c in answer["toolCalls"]), answer["toolCalls"]
@@ -158,7 +158,7 @@ async def test_bad_json_unknown_tool_and_invalid_arguments_go_back_to_the_model(
     assert "unknown tool 'get_weather'" in results["b2"] and "get_ticker" in results["b2"]
     assert "invalid arguments for get_ticker" in results["b3"] and "instId" in results["b3"]
     assert "must be a JSON object" in results["b4"]
-    assert [c["ok"] for c in answer["toolCalls"]] == [False, False, False, False, True]  # then submit_decision
+    assert [c["ok"] for c in answer["toolCalls"]] == [False, False, False, False]
     assert not [r for r in standin_api.requests if r["path"] == "/api/market/ticker" and r["query"].get("instId") != "BTC-USDT-SWAP"]
 
 
