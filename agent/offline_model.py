@@ -317,7 +317,11 @@ def _analysis_reply(inst_id: str, tool_names: set[str], by_name: dict[str, str])
     indicators = (_json(by_name["get_candles"]) or {}).get("indicators") or {}
     spec_row = _first_dict(_json(by_name["get_instrument"]))
     price = _num(ticker.get("last"))
-    equity = find_equity(_json(by_name["get_account_balance"]))
+    # Size against the equity the risk guard measures (USDT trading equity), not totalEq: totalEq also counts
+    # coin holdings (e.g. spot BTC) that do not margin a USDT swap and would over-size every order.
+    risk_state = (_json(by_name["get_risk_limits"]) or {}).get("state") or {}
+    equity = _num(risk_state.get("equity")) if isinstance(risk_state, dict) else None
+    equity = equity if equity is not None and equity > 0 else find_equity(_json(by_name["get_account_balance"]))
     if price is None or indicators.get("ema12") is None or indicators.get("ema26") is None or indicators.get("rsi14") is None:
         return Reply(text=f"{LABEL} No action on {inst_id}: not enough market history for EMA26/RSI14.\nConfidence: 0")
     market = MarketView(price, float(indicators["ema12"]), float(indicators["ema26"]), float(indicators["rsi14"]))

@@ -19,6 +19,7 @@ Each request is one strategy trigger for one instrument, with a market and accou
 
 Rules, in order of priority:
 1. Risk first. Never risk more than 1-2% of account equity on one position (distance to the stop x size).
+   Size against the risk guard's equity (get_risk_limits state.equity, USDT), not totalEq (it counts coin holdings).
    Keep leverage modest (at most 5x). If the data is missing or contradictory, do nothing.
 2. Every position has an exit plan: when you open one, attach a stop-loss (slTriggerPx) and a take-profit
    (tpTriggerPx). An open position without a stop is an error to fix: attach one with set_position_tpsl

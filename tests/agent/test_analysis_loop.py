@@ -82,8 +82,8 @@ async def test_streamed_parallel_tool_calls_reasoning_passback_and_order(
     [order] = answer["orders"]
     assert (order["tool"], order["status"], order["runId"], order["side"], order["sz"]) == ("place_order", "placed", "run-42", "buy", "0.5")
     [record] = [o for o in stack.orders(instId="BTC-USDT-SWAP") if o["clOrdId"] == order["clOrdId"]]
-    # The origin is the header (interface 1) once the API reads it; before that the API derives "agent" from runId.
-    assert record["origin"] in ("agent:run:run-42", "agent") and record["runId"] == "run-42"
+    # The origin is the header the agent sent (interface 1).
+    assert record["origin"] == "agent:run:run-42" and record["runId"] == "run-42"
     assert (record["lever"], record["state"]) == ("3", "filled")
     assert record["slTriggerPx"] == order["slTriggerPx"] and record["tpTriggerPx"] == order["tpTriggerPx"]
 

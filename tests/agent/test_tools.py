@@ -52,8 +52,8 @@ async def error_text(mcp: FastMCP, name: str, args: dict[str, Any], run: str | N
 
 
 def run_origin_recorded(value: str, run_id: str) -> bool:
-    """The header origin (interface 1) once the API reads it; "agent" (from the body's runId) before that merge."""
-    return value in (f"agent:run:{run_id}", "agent")
+    """The API records the origin the header carried (interface 1)."""
+    return value == f"agent:run:{run_id}"
 
 
 def last_price(stack: RealStack, inst_id: str = BTC) -> Decimal:
