@@ -203,3 +203,25 @@ async def test_wrong_token_is_a_readable_refusal(stack: RealStack, path: str) ->
         else:
             text = await error_text(client, "place_order", {"instId": BTC, "side": "buy", "sz": "1"})
     assert "HTTP 401" in text
+
+
+async def test_position_tpsl_and_move_stop_against_the_real_api(stack: RealStack) -> None:
+    price = last_price(stack)
+    stop, target = (price * Decimal("0.97")).quantize(Decimal("0.1")), (price * Decimal("1.05")).quantize(Decimal("0.1"))
+    moved = (price * Decimal("0.99")).quantize(Decimal("0.1"))
+    async with tools(stack.api.url, stack.api.headers) as client:
+        await data(client, "place_order", {"instId": BTC, "side": "buy", "sz": "1"}, run="run-tpsl-1")
+        set_ = await data(client, "set_position_tpsl", {"instId": BTC, "slTriggerPx": str(stop), "tpTriggerPx": str(target)},
+                          run="run-tpsl-1")
+        assert set_["status"] == "set" and set_["algoIds"], set_
+        assert (Decimal(set_["slTriggerPx"]), Decimal(set_["tpTriggerPx"])) == (stop, target)
+        after_move = await data(client, "move_stop", {"instId": BTC, "slTriggerPx": str(moved)}, run="run-tpsl-1")
+        assert Decimal(after_move["slTriggerPx"]) == moved and Decimal(after_move["tpTriggerPx"]) == target
+        [position] = (await data(client, "get_positions", {"instId": BTC}))["positions"]
+        assert Decimal(position["slTriggerPx"]) == moved and Decimal(position["tpTriggerPx"]) == target
+        wrong_side = await error_text(client, "set_position_tpsl", {"instId": BTC, "slTriggerPx": str(price * 2)},
+                                      run="run-tpsl-1")
+        assert "HTTP 400" in wrong_side or "HTTP 422" in wrong_side, wrong_side
+        await data(client, "close_position", {"instId": BTC}, run="run-tpsl-1")
+        none_open = await error_text(client, "move_stop", {"instId": BTC, "slTriggerPx": str(moved)}, run="run-tpsl-1")
+        assert "no open position" in none_open
