@@ -97,6 +97,13 @@ class FieldHTTPException(HTTPException):
         self.field = field
 
 
+class ErrorBody(BaseModel):
+    """The one error shape of every service."""
+    status_code: int
+    detail: str
+    field: str | None
+
+
 class McpTokenCreate(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$", description="becomes the origin mcp:<name> of its trading calls")
     scopes: list[str] = Field(default_factory=lambda: ["read"], description=f"any of {', '.join(SCOPES)}")
@@ -315,6 +322,16 @@ def create_app(settings: AgentSettings) -> FastAPI:
                 for name, inner in definition.pop("$defs", {}).items():
                     components.setdefault(name, inner)
                 components[model.__name__] = definition
+            # Bad input is answered 400 in the one error shape (invalid_request above), not FastAPI's 422.
+            components["ErrorBody"] = ErrorBody.model_json_schema()
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+                    if responses.pop("422", None) is not None:
+                        responses["400"] = {"description": "Bad input: the field is named", "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
             app.openapi_schema = schema
         return app.openapi_schema
 
