@@ -135,9 +135,10 @@ class TurnLimiter:
             async with asyncio.timeout(self.wait_secs):
                 await self._slots.acquire()
         except TimeoutError:
-            raise BudgetExhausted(
+            # reason llm_error, not budget: the API alerts "LLM budget spent" on budget, and this is only busy.
+            raise LlmError(
                 f"too many concurrent LLM turns: {self.limit} already running (LLM_MAX_CONCURRENT_TURNS); "
-                f"waited {self.wait_secs:g}s (LLM_TURN_WAIT_SECS)"
+                f"waited {self.wait_secs:g}s (LLM_TURN_WAIT_SECS)", "llm_error"
             ) from None
         try:
             yield
