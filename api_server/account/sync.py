@@ -226,6 +226,14 @@ class AccountSync:
 
     async def apply_positions(self, positions: list[Any]) -> SyncReport:
         """Every open position OKX holds (from the `positions` channel): records opened, updated, closed."""
+        live = {(p.instId, p.mgnMode, p.posSide or "net") for p in positions if dec(p.pos)}
+        async with self.pool.connection() as conn:
+            records = {(r["inst_id"], r["mgn_mode"], r["pos_side"]) for r in await q.open_positions(conn)}
+        if records - live:
+            # A position is gone: its close reason comes from the order that closed it, and that order's push
+            # may not have arrived yet (the positions channel can be first). The REST pass reads orders before
+            # positions, so the closing order is recorded when the reason is decided.
+            return await self.sync()
         report = SyncReport()
         async with self._lock, self.pool.connection() as conn, conn.transaction():
             await self._sync_positions(conn, positions, report)

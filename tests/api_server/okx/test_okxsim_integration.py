@@ -248,12 +248,7 @@ async def test_a_machine_clock_60s_off_still_gets_balances(sim, http):
     assert placed.sCode == "0"  # writes sign with OKX's time too
 
 
-# -- the same two faults through the simulator's own controls (added by the sim-rest engineer) ------------
-NEEDS_SIM_REST = pytest.mark.xfail(reason="needs the simulator's execute-then-drop fault and /_sim/clock (sim-rest "
-                                          "engineer, issue 11); remove this marker after that merge", strict=False)
-
-
-@NEEDS_SIM_REST
+# -- the same two faults through the simulator's own controls (execute-then-drop fault, /_sim/clock) -------
 async def test_the_simulators_lost_reply_fault_after_a_fill_leaves_one_order(okx, sim, http):
     try:
         async with http.post(f"{sim}/_sim/faults", json={"execute": True, "dropReply": True, "count": 1,
@@ -269,7 +264,6 @@ async def test_the_simulators_lost_reply_fault_after_a_fill_leaves_one_order(okx
     assert len(orders) == 1 and orders[0]["state"] == "filled"
 
 
-@NEEDS_SIM_REST
 async def test_the_simulators_clock_60s_ahead_still_answers_balances(sim, http):
     async with http.post(f"{sim}/_sim/clock", json={"offsetMs": 60_000}) as resp:
         assert resp.status == 200

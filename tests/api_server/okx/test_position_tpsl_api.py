@@ -1,15 +1,12 @@
 """POST /api/trade/position-tpsl (COMMON.md interface 2) through the real API and the real simulator.
 
-The refusals run against today's simulator. The round trip (the TP/SL placed as an OKX algo order, shown with
-the position, replaced, removed) needs the simulator's algo-order endpoints, which the sim-rest engineer is
-adding: until that merge it fails at OKX with "unknown path" — see the report.
+The round trip: the TP/SL placed as one OKX algo order (the simulator models algo orders), shown with the
+position, replaced, removed; refusals name the field.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-
-import pytest
 
 from tests.api_server.account.conftest import INST, launch  # noqa: F401 - fixture
 
@@ -37,8 +34,6 @@ def test_refusals_name_the_field(launch):  # noqa: F811
     assert unknown.status_code == 400
 
 
-@pytest.mark.xfail(reason="needs the simulator's algo-order endpoints (sim-rest engineer, issue 11); remove this "
-                          "marker after that merge", strict=False)
 def test_round_trip_needs_the_simulators_algo_orders(launch):  # noqa: F811
     stack = launch()
     position = open_long(stack)
