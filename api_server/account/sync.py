@@ -241,6 +241,11 @@ class AccountSync:
         self._changed(report)
         return report
 
+    @staticmethod
+    def no_changes() -> dict[str, Any]:
+        """The `account` event's shape with nothing changed (pushes that carry other news keep the same keys)."""
+        return SyncReport().as_dict()
+
     def _changed(self, report: SyncReport) -> None:
         if report.changes and self._on_change is not None:
             self._on_change(report)

@@ -296,11 +296,11 @@ class AccountPushes:
             await self._on_positions(message.eventType, message.lastPage, _positions(raw))
         elif channel == "balance_and_position":
             for item in _items(raw):
-                self.publish("account", {"source": "ws", "channel": channel, "eventType": item.get("eventType", ""),
+                self.publish("account", {**self.sync.no_changes(), "source": "ws", "channel": channel, "eventType": item.get("eventType", ""),
                                          "balData": item.get("balData", []), "trades": item.get("trades", [])})
         elif channel == "orders-algo":
             for algo in _items(raw):
-                self.publish("account", {"source": "ws", "channel": channel, "algoId": algo.get("algoId", ""),
+                self.publish("account", {**self.sync.no_changes(), "source": "ws", "channel": channel, "algoId": algo.get("algoId", ""),
                                          "instId": algo.get("instId", ""), "state": algo.get("state", ""),
                                          "ordType": algo.get("ordType", ""), "ordId": algo.get("ordId", ""),
                                          "tpTriggerPx": algo.get("tpTriggerPx", ""), "slTriggerPx": algo.get("slTriggerPx", "")})

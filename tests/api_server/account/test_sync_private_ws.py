@@ -141,6 +141,9 @@ async def test_a_fill_on_the_simulator_reaches_the_database_within_a_second(sim,
             return await scalar(pool, "select count(*) from trade_positions where state = 'open' and inst_id = %s", BTC)
         await until(position_open, timeout=2.0, what="the position record")
         assert any(name == "account" and payload.get("fillsInserted") == 1 for name, payload in published)
+        # Every `account` event keeps the sync report's keys, pushes included (consumers read `fillsInserted`).
+        assert all("fillsInserted" in payload for name, payload in published if name == "account")
+        assert any(payload.get("channel") == "balance_and_position" for _, payload in published)
         # Closed on the app: the position record closes through the pushes too.
         sim.sim.engine.close_position(BTC, "cross", "", sim.sim.quotes(), sim.sim.now_ms())
 
