@@ -120,7 +120,7 @@ async def dispatch(request: web.Request) -> web.Response:
         limit = RATE_LIMITS.get((request.method, request.path))
         if limit is not None:
             key = (request.method, request.path) + _rate_key(limit[1], request, body if isinstance(body, dict) else None)
-            if not sim.limiter.allow(key, limit[0], time.monotonic()):
+            if not sim.limiter.allow(key, limit[0], time.monotonic(), limit[2]):
                 return gateway_error("50011", 429)
     try:
         return await handler(Ctx(sim, request, body, in_us))
