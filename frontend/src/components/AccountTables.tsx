@@ -2,6 +2,7 @@ import type { Fill, Instrument, Order, Position } from '../api/types.ts';
 import { useAction } from '../hooks/useAction.ts';
 import { useI18n } from '../i18n.tsx';
 import { formatDateTime, formatDecimal, formatPrice, formatUsd } from '../lib/format.ts';
+import { OriginLabel } from './OriginLabel.tsx';
 import { Empty, ErrorBox } from './State.tsx';
 
 function sideOf(position: Position): string {
@@ -17,11 +18,11 @@ export function PositionsTable({ positions, instruments, onClose }: { positions:
     <>
       {action.error && <ErrorBox error={action.error} />}
       <div className="table-wrap">
-        <table data-testid="positions-table">
+        <table className="stack" data-testid="positions-table">
           <thead>
             <tr>
               <th>{t('col.instrument')}</th><th>{t('col.side')}</th><th className="num">{t('col.size')}</th><th className="num">{t('col.entry')}</th>
-              <th className="num">{t('col.mark')}</th><th className="num">{t('col.upl')}</th><th>{t('col.tpsl')}</th><th className="num">{t('col.lever')}</th><th />
+              <th className="num">{t('col.mark')}</th><th className="num">{t('col.upl')}</th><th>{t('col.tpsl')}</th><th className="num">{t('col.lever')}</th><th className="sticky-action" />
             </tr>
           </thead>
           <tbody>
@@ -31,18 +32,19 @@ export function PositionsTable({ positions, instruments, onClose }: { positions:
               const upl = p.upl ?? null;
               return (
                 <tr key={`${p.instId}-${p.posSide}`}>
-                  <td>{p.instId}</td>
-                  <td className={side === 'long' ? 'up' : 'down'}>{side}</td>
-                  <td className="num" data-testid="position-size">{formatDecimal(p.pos)}</td>
-                  <td className="num">{formatPrice(p.avgPx, tick)}</td>
-                  <td className="num">{formatPrice(p.markPx, tick)}</td>
-                  <td className={`num ${upl?.startsWith('-') ? 'down' : 'up'}`}>{formatUsd(upl, { signed: true })}</td>
-                  <td>{formatPrice(p.tpTriggerPx, tick)} / {formatPrice(p.slTriggerPx, tick)}</td>
-                  <td className="num">{p.lever ? `${p.lever}×` : '—'}</td>
-                  <td>
+                  <td data-label={t('col.instrument')}>{p.instId}</td>
+                  <td data-label={t('col.side')} className={side === 'long' ? 'up' : 'down'}>{side}</td>
+                  <td data-label={t('col.size')} className="num" data-testid="position-size">{formatDecimal(p.pos)}</td>
+                  <td data-label={t('col.entry')} className="num">{formatPrice(p.avgPx, tick)}</td>
+                  <td data-label={t('col.mark')} className="num">{formatPrice(p.markPx, tick)}</td>
+                  <td data-label={t('col.upl')} className={`num ${upl?.startsWith('-') ? 'down' : 'up'}`}>{formatUsd(upl, { signed: true })} USDT</td>
+                  <td data-label={t('col.tpsl')}>{formatPrice(p.tpTriggerPx, tick)} / {formatPrice(p.slTriggerPx, tick)}</td>
+                  <td data-label={t('col.lever')} className="num">{p.lever ? `${p.lever}×` : '—'}</td>
+                  <td className="sticky-action">
                     <button
                       type="button"
                       className="btn btn-small btn-danger"
+                      data-testid="close-position"
                       disabled={action.busy}
                       onClick={() => {
                         if (window.confirm(t('positions.confirmClose', { instId: p.instId, posSide: p.posSide }))) void action.run(() => onClose(p));
@@ -69,27 +71,27 @@ export function OrdersTable({ orders, instruments, onCancel }: { orders: Order[]
     <>
       {action.error && <ErrorBox error={action.error} />}
       <div className="table-wrap">
-        <table data-testid="orders-table">
+        <table className="stack" data-testid="orders-table">
           <thead>
             <tr>
               <th>{t('col.time')}</th><th>{t('col.instrument')}</th><th>{t('col.side')}</th><th>{t('col.type')}</th><th className="num">{t('col.price')}</th>
-              <th className="num">{t('col.size')}</th><th className="num">{t('col.filled')}</th><th>{t('col.state')}</th><th>{t('col.origin')}</th><th />
+              <th className="num">{t('col.size')}</th><th className="num">{t('col.filled')}</th><th>{t('col.state')}</th><th>{t('col.origin')}</th><th className="sticky-action" />
             </tr>
           </thead>
           <tbody>
             {orders.map((o) => (
               <tr key={o.id}>
-                <td>{formatDateTime(o.okxCreatedAt ?? o.createdAt)}</td>
-                <td>{o.instId}</td>
-                <td className={o.side === 'buy' ? 'up' : 'down'}>{o.side}</td>
-                <td>{o.ordType}</td>
-                <td className="num">{o.ordType === 'market' ? '—' : formatPrice(o.px, instruments[o.instId]?.tickSz)}</td>
-                <td className="num">{formatDecimal(o.sz)}</td>
-                <td className="num">{formatDecimal(o.accFillSz ?? '0')}</td>
-                <td>{o.state}</td>
-                <td>{o.origin}</td>
-                <td>
-                  <button type="button" className="btn btn-small" disabled={action.busy} onClick={() => void action.run(() => onCancel(o))}>
+                <td data-label={t('col.time')}>{formatDateTime(o.okxCreatedAt ?? o.createdAt)}</td>
+                <td data-label={t('col.instrument')}>{o.instId}</td>
+                <td data-label={t('col.side')} className={o.side === 'buy' ? 'up' : 'down'}>{o.side}</td>
+                <td data-label={t('col.type')}>{o.ordType}</td>
+                <td data-label={t('col.price')} className="num">{o.ordType === 'market' ? '—' : formatPrice(o.px, instruments[o.instId]?.tickSz)}</td>
+                <td data-label={t('col.size')} className="num">{formatDecimal(o.sz)}</td>
+                <td data-label={t('col.filled')} className="num">{formatDecimal(o.accFillSz ?? '0')}</td>
+                <td data-label={t('col.state')}>{o.state}</td>
+                <td data-label={t('col.origin')}><OriginLabel origin={o.origin} /></td>
+                <td className="sticky-action">
+                  <button type="button" className="btn btn-small" data-testid="cancel-order" disabled={action.busy} onClick={() => void action.run(() => onCancel(o))}>
                     {t('orders.cancel')}
                   </button>
                 </td>
@@ -107,7 +109,7 @@ export function FillsTable({ fills, instruments }: { fills: Fill[]; instruments:
   if (fills.length === 0) return <Empty>{t('fills.none')}</Empty>;
   return (
     <div className="table-wrap">
-      <table data-testid="fills-table">
+      <table className="stack" data-testid="fills-table">
         <thead>
           <tr>
             <th>{t('col.time')}</th><th>{t('col.instrument')}</th><th>{t('col.side')}</th><th className="num">{t('col.price')}</th><th className="num">{t('col.size')}</th><th className="num">{t('col.fee')}</th>
@@ -116,12 +118,12 @@ export function FillsTable({ fills, instruments }: { fills: Fill[]; instruments:
         <tbody>
           {fills.map((f) => (
             <tr key={`${f.instId}-${f.tradeId}`}>
-              <td>{formatDateTime(f.filledAt)}</td>
-              <td>{f.instId}</td>
-              <td className={f.side === 'buy' ? 'up' : 'down'}>{f.side}</td>
-              <td className="num">{formatPrice(f.fillPx, instruments[f.instId]?.tickSz)}</td>
-              <td className="num">{formatDecimal(f.fillSz)}</td>
-              <td className="num">{formatDecimal(f.fee)} {f.feeCcy ?? ''}</td>
+              <td data-label={t('col.time')}>{formatDateTime(f.filledAt)}</td>
+              <td data-label={t('col.instrument')}>{f.instId}</td>
+              <td data-label={t('col.side')} className={f.side === 'buy' ? 'up' : 'down'}>{f.side}</td>
+              <td data-label={t('col.price')} className="num">{formatPrice(f.fillPx, instruments[f.instId]?.tickSz)}</td>
+              <td data-label={t('col.size')} className="num">{formatDecimal(f.fillSz)}</td>
+              <td data-label={t('col.fee')} className="num">{formatDecimal(f.fee)} {f.feeCcy ?? ''}</td>
             </tr>
           ))}
         </tbody>

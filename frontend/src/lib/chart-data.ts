@@ -134,3 +134,47 @@ export function toRunMarkers(runs: readonly RunRecord[], candles: readonly Candl
 export function toChartSeconds(ms: number, timezoneOffsetMinutes: number): number {
   return Math.floor(ms / 1000) - timezoneOffsetMinutes * 60;
 }
+
+/** What the candle chart shows: whose candles (instrument and bar) and the first bar and count. */
+export interface ShownSeries {
+  seriesKey: string;
+  firstTs: number;
+  length: number;
+}
+
+/**
+ * How to bring the chart from `shown` to `next`: a live tick of the same series touches only the last
+ * bar (or adds one) → 'update' keeps the user's scroll and zoom; anything else (another instrument or
+ * bar, a reload that changed history) → 'replace'. Another series is always replaced, even when its
+ * first timestamp and length happen to match (two instruments loaded with the same bar do).
+ */
+export function chartUpdateKind(shown: ShownSeries | null, next: ShownSeries | null): 'update' | 'replace' {
+  if (!shown || !next || shown.seriesKey !== next.seriesKey || shown.firstTs !== next.firstTs) return 'replace';
+  return next.length === shown.length || next.length === shown.length + 1 ? 'update' : 'replace';
+}
+
+export interface SnapshotPageAnswer<S> {
+  snapshots: S[];
+  nextAfter: number | null;
+}
+
+/**
+ * The stored equity curve, fetched incrementally: only the snapshots after the last id already held
+ * are asked for (the API pages with the cursor `after` = the last id seen), appended oldest first.
+ * The first load starts at 0; at most `maxPages` pages per call, the rest follows on the next refresh.
+ */
+export async function loadSnapshotsAfter<S extends { id: number }>(
+  held: readonly S[],
+  fetchPage: (after: number) => Promise<SnapshotPageAnswer<S>>,
+  maxPages = 20,
+): Promise<S[]> {
+  const all = [...held];
+  let after: number | null = held.length > 0 ? held[held.length - 1]!.id : 0;
+  for (let page = 0; page < maxPages && after !== null; page += 1) {
+    const answer = await fetchPage(after);
+    const fresh = answer.snapshots.filter((s) => s.id > (all[all.length - 1]?.id ?? 0));
+    all.push(...fresh);
+    after = answer.nextAfter;
+  }
+  return all;
+}

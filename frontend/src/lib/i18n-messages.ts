@@ -1,5 +1,7 @@
 // UI strings in English and Chinese. Keys are shared; zh must have every key of en (a unit test checks).
-export const en = {
+import { enCockpit, zhCockpit } from './i18n-cockpit.ts';
+
+const enBase = {
   'app.title': 'AiTrader',
   'nav.dashboard': 'Dashboard',
   'nav.strategy': 'Strategy',
@@ -171,9 +173,11 @@ export const en = {
   'common.lang': '中文',
 } as const;
 
+export const en = { ...enBase, ...enCockpit } as const;
+
 export type MessageKey = keyof typeof en;
 
-export const zh: Record<MessageKey, string> = {
+const zhBase: Record<keyof typeof enBase, string> = {
   'app.title': 'AiTrader',
   'nav.dashboard': '总览',
   'nav.strategy': '策略',
@@ -344,6 +348,8 @@ export const zh: Record<MessageKey, string> = {
   'common.field': '字段',
   'common.lang': 'English',
 };
+
+export const zh: Record<MessageKey, string> = { ...zhBase, ...zhCockpit };
 
 export type Lang = 'en' | 'zh';
 

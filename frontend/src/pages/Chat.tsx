@@ -1,5 +1,5 @@
 import { useEffect, useReducer, useRef, useState } from 'react';
-import { agent } from '../api/client.ts';
+import { AGENT_PREFIX, agent, apiUrl, unwrap } from '../api/client.ts';
 import { fetchSse } from '../api/sse-fetch.ts';
 import type { ChatSession } from '../api/types.ts';
 import { JsonBlock } from '../components/RunDetail.tsx';
@@ -14,7 +14,7 @@ export function Chat() {
   const [state, dispatch] = useReducer(chatReducer, initialChatState);
   const [input, setInput] = useState('');
   const [loadError, setLoadError] = useState<Error | null>(null);
-  const sessions = useApiData<ChatSession[]>((signal) => agent.get('/sessions', { query: { limit: 50 }, signal }), 'chat-sessions');
+  const sessions = useApiData<ChatSession[]>((signal) => unwrap(agent.GET('/sessions', { params: { query: { limit: 50 } }, signal })), 'chat-sessions');
   const streamRef = useRef<AbortController | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
 
@@ -28,7 +28,7 @@ export function Chat() {
     streamRef.current?.abort();
     setLoadError(null);
     try {
-      const detail = await agent.get('/sessions/{session_id}', { path: { session_id: id } });
+      const detail = await unwrap(agent.GET('/sessions/{session_id}', { params: { path: { session_id: id } } }));
       dispatch({ type: 'history', sessionId: detail.id, messages: detail.messages });
     } catch (error) {
       setLoadError(error as Error);
@@ -44,7 +44,7 @@ export function Chat() {
     dispatch({ type: 'send', id: `u-${Date.now()}`, text });
     let finished = false;
     try {
-      await fetchSse(agent.url('/chat'), { method: 'POST', body: { message: text, sessionId: state.sessionId }, signal: controller.signal }, {
+      await fetchSse(apiUrl(AGENT_PREFIX + '/chat'), { method: 'POST', body: { message: text, sessionId: state.sessionId }, signal: controller.signal }, {
         onEvent: (name, payload) => {
           const action = chatEventToAction(name, payload);
           if (!action) return;

@@ -2,17 +2,18 @@
 // the biggest dependency and the dashboard is usable before it arrives).
 import { useEffect, useRef } from 'react';
 import { CandlestickSeries, createChart, createSeriesMarkers, type IChartApi, type ISeriesApi, type ISeriesMarkersPluginApi, type SeriesMarker, type Time, type UTCTimestamp } from 'lightweight-charts';
-import type { CandlePoint, RunMarker } from '../../lib/chart-data.ts';
+import { type CandlePoint, type RunMarker, type ShownSeries, chartUpdateKind } from '../../lib/chart-data.ts';
 import { chartColors, darkChartOptions, localSeconds } from './chart-kit.ts';
 
 const SOURCE_LETTER = { volatility: 'V', schedule: 'S', manual: 'M' } as const;
 
-export default function CandleChart({ candles, markers, priceDecimals }: { candles: CandlePoint[]; markers: RunMarker[]; priceDecimals: number }) {
+/** `seriesKey` names whose candles these are (instrument and bar): another key always replaces the data. */
+export default function CandleChart({ seriesKey, candles, markers, priceDecimals }: { seriesKey: string; candles: CandlePoint[]; markers: RunMarker[]; priceDecimals: number }) {
   const container = useRef<HTMLDivElement>(null);
   const chartRef = useRef<IChartApi | null>(null);
   const seriesRef = useRef<ISeriesApi<'Candlestick'> | null>(null);
   const markersRef = useRef<ISeriesMarkersPluginApi<Time> | null>(null);
-  const shown = useRef<{ firstTs: number; length: number } | null>(null);
+  const shown = useRef<ShownSeries | null>(null);
 
   useEffect(() => {
     if (!container.current) return undefined;
@@ -42,16 +43,25 @@ export default function CandleChart({ candles, markers, priceDecimals }: { candl
     const toBar = (c: CandlePoint) => ({ time: localSeconds(c.ts) as UTCTimestamp, open: c.open, high: c.high, low: c.low, close: c.close });
     const first = candles[0];
     const last = candles[candles.length - 1];
+    const next = first ? { seriesKey, firstTs: first.ts, length: candles.length } : null;
     const previous = shown.current;
     // live ticks touch only the last bar (or add one): update() keeps the user's scroll and zoom
-    if (previous && first && last && previous.firstTs === first.ts && (candles.length === previous.length || candles.length === previous.length + 1)) {
+    if (last && chartUpdateKind(previous, next) === 'update') {
       series.update(toBar(last));
     } else {
       series.setData(candles.map(toBar));
-      if (!previous) chartRef.current?.timeScale().fitContent();
+      if (!previous || previous.seriesKey !== seriesKey) chartRef.current?.timeScale().fitContent();
     }
-    shown.current = first ? { firstTs: first.ts, length: candles.length } : null;
-  }, [candles]);
+    shown.current = next;
+    // what the series really holds, for the end-to-end tests (a canvas cannot be read)
+    const held = series.data();
+    const heldLast = held[held.length - 1] as { close?: number } | undefined;
+    if (container.current) {
+      container.current.dataset.seriesKey = seriesKey;
+      container.current.dataset.bars = String(held.length);
+      container.current.dataset.lastClose = heldLast?.close !== undefined ? String(heldLast.close) : '';
+    }
+  }, [candles, seriesKey]);
 
   useEffect(() => {
     const list: SeriesMarker<Time>[] = markers.map((m) => ({
