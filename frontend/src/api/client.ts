@@ -115,7 +115,7 @@ const fetchOrNetworkError = async (request: Request): Promise<Response> => {
   }
 };
 
-function makeClient<P extends {}>(prefix: string) {
+function makeClient<P extends object>(prefix: string) {
   const client = createClient<P>({ baseUrl: prefix, Request: SameOriginRequest, fetch: fetchOrNetworkError });
   client.use(auth);
   return client;

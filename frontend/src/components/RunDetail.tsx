@@ -3,6 +3,7 @@ import type { RunView } from '../api/extensions.ts';
 import type { RunOrder, RunToolCall } from '../api/types.ts';
 import { DecisionBlock } from './Decision.tsx';
 import { OriginLabel } from './OriginLabel.tsx';
+import { useNow } from '../hooks/useNow.ts';
 import { useI18n } from '../i18n.tsx';
 import { formatBps, formatDateTime, formatDecimal, formatDuration, formatPrice } from '../lib/format.ts';
 import { runDeviationBps, runDurationMs } from '../lib/strategy.ts';
@@ -26,6 +27,7 @@ function parseJsonText(value: unknown): unknown {
 
 export function RunDetail({ run, tickSz, onClose }: { run: RunView; tickSz?: string; onClose: () => void }) {
   const { t } = useI18n();
+  const now = useNow(1000);
   // The agent's records, as the API declares them (keys it does not know yet arrive in `extra`).
   const toolCalls: RunToolCall[] = run.toolCalls ?? [];
   const orders: RunOrder[] = run.orders ?? [];
@@ -45,7 +47,7 @@ export function RunDetail({ run, tickSz, onClose }: { run: RunView; tickSz?: str
           <Tag kind="source" value={run.source} /> <Tag kind="status" value={run.status} />
           {run.provider === 'offline' && <span className="tag tag-offline">{t('run.offline')}</span>}
           <span className="muted small">
-            {formatDateTime(run.triggeredAt)} · {formatDuration(runDurationMs(run.triggeredAt, run.finishedAt, Date.now()))} · {formatPrice(run.triggerPrice, tickSz)} / {formatPrice(run.baselinePrice, tickSz)} · {formatBps(runDeviationBps(run))}
+            {formatDateTime(run.triggeredAt)} · {formatDuration(runDurationMs(run.triggeredAt, run.finishedAt, now))} · {formatPrice(run.triggerPrice, tickSz)} / {formatPrice(run.baselinePrice, tickSz)} · {formatBps(runDeviationBps(run))}
             {run.costUsd ? ` · $${formatDecimal(run.costUsd, 4)}` : ''}
             {run.provider ? ` · ${run.provider}` : ''}
             {run.model ? ` / ${run.model}` : ''}
