@@ -9,7 +9,7 @@ import { useInstruments } from '../hooks/useInstruments.ts';
 import { useLastPrice } from '../hooks/stream.tsx';
 import { useI18n } from '../i18n.tsx';
 import { contractsToUsdt } from '../lib/contracts.ts';
-import { formatDateTime, formatDecimal, formatPrice, formatUsd } from '../lib/format.ts';
+import { contractsKey, formatDateTime, formatDecimal, formatPrice, formatUsd } from '../lib/format.ts';
 import { OriginLabel } from './OriginLabel.tsx';
 import { Empty, ErrorBox } from './State.tsx';
 
@@ -39,7 +39,7 @@ function ApprovalRow({ approval, busy, onDecide }: { approval: ApprovalView; bus
       <td data-label={t('col.instrument')}>{approval.instId}</td>
       <td data-label={t('col.side')} className={order.side === 'buy' ? 'up' : order.side === 'sell' ? 'down' : ''}>{side}</td>
       <td data-label={t('col.price')} className="num">{px ? formatPrice(px, spec?.tickSz) : `${t('trade.market')} ≈ ${formatPrice(last, spec?.tickSz)}`}</td>
-      <td data-label={t('col.size')} className="num">{sz ? t('unit.contracts', { n: formatDecimal(sz) }) : '—'}</td>
+      <td data-label={t('col.size')} className="num">{sz ? t(contractsKey(sz), { n: formatDecimal(sz) }) : '—'}</td>
       <td data-label={t('col.notional')} className="num">{notional ? `${formatUsd(notional)} USDT` : '—'}</td>
       <td data-label={t('col.lever')} className="num">{text(order.leverage) ? `${text(order.leverage)}×` : '—'}</td>
       <td data-label={t('col.tpsl')}>{formatPrice(text(order.tpTriggerPx), spec?.tickSz)} / {formatPrice(text(order.slTriggerPx), spec?.tickSz)}</td>

@@ -3,7 +3,7 @@
 import { type RunView, runDecision } from '../api/extensions.ts';
 import { useI18n } from '../i18n.tsx';
 import type { MessageKey } from '../lib/i18n-messages.ts';
-import { formatDecimal, formatPrice } from '../lib/format.ts';
+import { contractsKey, formatDecimal, formatPrice } from '../lib/format.ts';
 
 function useActionLabel() {
   const { t } = useI18n();
@@ -37,7 +37,7 @@ export function DecisionBlock({ run, tickSz }: { run: RunView; tickSz?: string }
       <h3>{t('run.decision')}</h3>
       <p><strong>{label(decision.action)}</strong> {decision.instId ?? run.instId}{typeof decision.confidence === 'number' ? ` · ${t('run.confidence')} ${decision.confidence}%` : ''}</p>
       <dl className="facts">
-        <dt>{t('decision.size')}</dt><dd>{decision.size ? t('unit.contracts', { n: formatDecimal(decision.size) }) : '—'}</dd>
+        <dt>{t('decision.size')}</dt><dd>{decision.size ? t(contractsKey(decision.size), { n: formatDecimal(decision.size) }) : '—'}</dd>
         <dt>{t('decision.entry')}</dt><dd>{formatPrice(decision.entry, tickSz)}</dd>
         <dt>{t('decision.stop')}</dt><dd>{formatPrice(decision.stop, tickSz)}</dd>
         <dt>{t('decision.target')}</dt><dd>{formatPrice(decision.target, tickSz)}</dd>

@@ -119,3 +119,9 @@ export function browserTimeZone(now = new Date()): string {
   const text = offset === 0 ? 'UTC' : `UTC${offset > 0 ? '+' : '-'}${hours}${minutes ? ':' + String(minutes).padStart(2, '0') : ''}`;
   return zone === 'UTC' || zone === 'Etc/UTC' ? text : `${zone} (${text})`;
 }
+
+/** "1 contract" but "0.5 contracts", "2 contracts": the message key for a contract count. */
+export function contractsKey(value: string | number | null | undefined): 'unit.contract' | 'unit.contracts' {
+  const parsed = parseDecimal(value);
+  return parsed && normalize(parsed).coef === 1n && normalize(parsed).scale === 0 ? 'unit.contract' : 'unit.contracts';
+}

@@ -14,7 +14,7 @@ import { useNow } from '../hooks/useNow.ts';
 import { useI18n } from '../i18n.tsx';
 import { toEquityPoints } from '../lib/chart-data.ts';
 import { parseDecimal, toNumber } from '../lib/decimal.ts';
-import { formatDateTime, formatDecimal, formatPct, formatPrice, formatUsd, parseTime } from '../lib/format.ts';
+import { contractsKey, formatDateTime, formatDecimal, formatPct, formatPrice, formatUsd, parseTime } from '../lib/format.ts';
 import type { MessageKey } from '../lib/i18n-messages.ts';
 import { type Period, PERIODS, byOrigin, closedPositionsCsv, dailyPnl, inPeriod, maxDrawdown, performanceStats, periodStart } from '../lib/performance.ts';
 import { pageOf } from '../lib/run-filter.ts';
@@ -163,7 +163,7 @@ export function Performance() {
                         <td data-label={t('perf.closedAt')}>{formatDateTime(p.closedAt)}</td>
                         <td data-label={t('col.instrument')}>{p.instId}</td>
                         <td data-label={t('col.side')}>{p.posSide === 'net' ? (p.pos.startsWith('-') ? 'short' : 'long') : p.posSide}</td>
-                        <td data-label={t('col.size')} className="num">{t('unit.contracts', { n: formatDecimal(p.pos.replace(/^-/, '')) })}</td>
+                        <td data-label={t('col.size')} className="num">{t(contractsKey(p.pos.replace(/^-/, '')), { n: formatDecimal(p.pos.replace(/^-/, '')) })}</td>
                         <td data-label={t('col.entry')} className="num">{formatPrice(p.avgPx, instruments[p.instId]?.tickSz)}</td>
                         <td data-label={t('col.lever')} className="num">{p.lever ? `${p.lever}×` : '—'}</td>
                         <td data-label={t('perf.pnl')} className={`num ${tone(p.realizedPnl)}`}>{formatUsd(p.realizedPnl, { signed: true })} USDT</td>

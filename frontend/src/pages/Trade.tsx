@@ -9,7 +9,7 @@ import { useAction } from '../hooks/useAction.ts';
 import { useInstruments } from '../hooks/useInstruments.ts';
 import { useLastPrice, useTickerOrder } from '../hooks/stream.tsx';
 import { useI18n } from '../i18n.tsx';
-import { formatDecimal, formatPrice, formatUsd } from '../lib/format.ts';
+import { contractsKey, formatDecimal, formatPrice, formatUsd } from '../lib/format.ts';
 import { errorMessageKey } from '../lib/error-text.ts';
 import { type OrderForm, buildOrder } from '../lib/order-form.ts';
 
@@ -85,7 +85,7 @@ export function Trade() {
           )}
           <dl className="facts order-facts" data-testid="order-facts">
             <dt>{t('trade.available')}</dt><dd data-testid="available">{hints.available ? `${formatUsd(hints.available)} USDT` : '—'}</dd>
-            <dt>{t('trade.maxSize')}</dt><dd data-testid="max-size">{hints.maxContracts ? t('unit.contracts', { n: formatDecimal(hints.maxContracts) }) : '—'}{hints.maxNotional ? ` ≈ ${formatUsd(hints.maxNotional)} USDT` : ''}</dd>
+            <dt>{t('trade.maxSize')}</dt><dd data-testid="max-size">{hints.maxContracts ? t(contractsKey(hints.maxContracts), { n: formatDecimal(hints.maxContracts) }) : '—'}{hints.maxNotional ? ` ≈ ${formatUsd(hints.maxNotional)} USDT` : ''}</dd>
           </dl>
           <div className="row">
             <label className="grow">
@@ -102,7 +102,7 @@ export function Trade() {
           </div>
           {built.ok && (
             <p className="preview" data-testid="order-preview">
-              ≈ {t('unit.contracts', { n: formatDecimal(built.contracts) })} ≈ {formatUsd(built.notionalUsdt)} USDT
+              ≈ {t(contractsKey(built.contracts), { n: formatDecimal(built.contracts) })} ≈ {formatUsd(built.notionalUsdt)} USDT
               {hints.margin && <> · {t('trade.margin', { usdt: formatUsd(hints.margin), lever: hints.marginLeverage })}</>}
             </p>
           )}
