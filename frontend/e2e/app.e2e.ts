@@ -15,7 +15,10 @@ const ARTIFACTS = path.join(frontendRoot, 'e2e-artifacts');
 const BTC = 'BTC-USDT-SWAP';
 const ETH = 'ETH-USDT-SWAP';
 const DESKTOP = { width: 1280, height: 800 };
+const WIDE = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
+const WIDTHS = [WIDE, DESKTOP, PHONE] as const;
+type Route = 'dashboard' | 'strategy' | 'performance' | 'chat' | 'trade';
 
 let stack: Stack;
 let browser: Browser;
@@ -23,6 +26,28 @@ let closeBrowser: () => Promise<void>;
 let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
+
+/**
+ * The button is fully on screen and nothing covers it: its box lies inside the viewport and inside every
+ * scrolling ancestor's visible box, and the element at its centre is the button (or inside it).
+ */
+async function assertFullyVisible(locator: ReturnType<Page['locator']>, what: string): Promise<void> {
+  await locator.scrollIntoViewIfNeeded();
+  const problem = await locator.evaluate((el) => {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) return 'has no size';
+    if (box.left < 0 || box.top < 0 || box.right > window.innerWidth + 0.5 || box.bottom > window.innerHeight + 0.5) return `is outside the viewport: ${JSON.stringify(box)} vs ${window.innerWidth}x${window.innerHeight}`;
+    for (let parent = el.parentElement; parent; parent = parent.parentElement) {
+      const style = getComputedStyle(parent);
+      if (!/(auto|scroll|hidden)/.test(style.overflowX + style.overflowY)) continue;
+      const clip = parent.getBoundingClientRect();
+      if (box.left < clip.left - 0.5 || box.right > clip.right + 0.5 || box.top < clip.top - 0.5 || box.bottom > clip.bottom + 0.5) return `is clipped by ${parent.className || parent.tagName}: ${JSON.stringify(box)} vs ${JSON.stringify(clip)}`;
+    }
+    const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    return hit && (hit === el || el.contains(hit)) ? null : `is covered by ${hit?.tagName}.${hit?.className}`;
+  });
+  expect(problem, `${what} ${problem}`).toBeNull();
+}
 
 async function shot(name: string, fullPage = true): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage });
@@ -55,7 +80,7 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
   }
 }
 
-async function go(route: 'dashboard' | 'strategy' | 'chat' | 'trade'): Promise<void> {
+async function go(route: Route): Promise<void> {
   await page.click(`nav a[href="#/${route}"]`);
   await page.waitForFunction((name) => window.location.hash === `#/${name}`, route);
 }
@@ -141,6 +166,23 @@ describe('web app against the real stack', () => {
     await sim('resume');
   });
 
+  it('switching the chart to another instrument shows that instrument’s candles (not the previous ones)', async () => {
+    const chart = page.getByTestId('candle-chart');
+    await page.waitForFunction((id) => document.querySelector('[data-testid=candle-chart]')?.getAttribute('data-series-key')?.startsWith(id) ?? false, BTC);
+    const btcClose = Number(await chart.getAttribute('data-last-close'));
+    await page.getByTestId(`ticker-${ETH}`).click();
+    await page.waitForFunction((id) => document.querySelector('[data-testid=candle-chart]')?.getAttribute('data-series-key')?.startsWith(id) ?? false, ETH);
+    const ethPrice = Number(((await page.getByTestId(`ticker-${ETH}`).getByTestId('ticker-last').textContent()) ?? '').replace(/,/g, ''));
+    // the series itself holds ETH's bars: its last close is near ETH's price, far from BTC's
+    await until('the chart to hold ETH candles', async () => {
+      const close = Number(await chart.getAttribute('data-last-close'));
+      return Math.abs(close - ethPrice) / ethPrice < 0.05 && Math.abs(close - btcClose) / btcClose > 0.5;
+    }, 15_000);
+    await shot('dashboard-eth-chart-1280', false);
+    await page.getByTestId(`ticker-${BTC}`).click();
+    await until('the chart to hold BTC candles again', async () => Math.abs(Number(await chart.getAttribute('data-last-close')) - btcClose) / btcClose < 0.05, 15_000);
+  });
+
   it('runs an analysis now and shows the run with its summary and tool calls', async () => {
     await go('strategy');
     const card = page.getByTestId(`inst-${BTC}`);
@@ -166,6 +208,23 @@ describe('web app against the real stack', () => {
     await detail.waitFor({ state: 'detached' });
   });
 
+  it('run history shows a signed deviation, the decision column, and every column on a phone', async () => {
+    const { body: runs } = await apiJson<{ id: string; triggerPrice: string | null; baselinePrice: string | null }[]>(`/api/model/strategy-runs?instId=${BTC}`);
+    const withPrices = runs.find((r) => r.triggerPrice && r.baselinePrice && r.triggerPrice !== r.baselinePrice);
+    if (withPrices) {
+      const expected = Number(withPrices.triggerPrice) < Number(withPrices.baselinePrice) ? '-' : '+';
+      const cell = page.getByTestId('run-row').filter({ hasText: BTC }).first().getByTestId('run-deviation');
+      expect((await cell.textContent())?.charAt(0)).toBe(expected);
+    }
+    await page.setViewportSize(PHONE);
+    const row = page.getByTestId('run-row').first();
+    for (const label of ['Time', 'Instrument', 'Source', 'Decision', 'Deviation', 'Status', 'Duration']) {
+      await assertFullyVisible(row.locator(`td[data-label="${label}"]`), `phone run history cell ${label}`);
+    }
+    await shot('strategy-history-390');
+    await page.setViewportSize(DESKTOP);
+  });
+
   it('pauses automation with a reason and resumes it', async () => {
     await page.fill('[data-testid=automation] input', 'e2e: watching the market myself');
     await page.getByRole('button', { name: 'Pause automation' }).click();
@@ -174,6 +233,9 @@ describe('web app against the real stack', () => {
     const paused = await apiJson<{ paused: boolean; pausedReason: string | null }>('/api/scheduler/status');
     expect(paused.body).toMatchObject({ paused: true, pausedReason: 'e2e: watching the market myself' });
     await shot('strategy-paused', false);
+    await go('dashboard');
+    await page.getByTestId('banner-paused').waitFor(); // the pause shows on every page
+    await go('strategy');
     await page.getByRole('button', { name: 'Resume automation' }).click();
     await page.getByTestId('automation-state').filter({ hasText: 'Automation is active' }).waitFor();
     expect((await apiJson<{ paused: boolean }>('/api/scheduler/status')).body.paused).toBe(false);
@@ -216,6 +278,12 @@ describe('web app against the real stack', () => {
     await row.waitFor();
     expect(await row.getByTestId('position-size').textContent()).toBe('1');
     await shot('dashboard-position');
+    for (const size of WIDTHS) {
+      await page.setViewportSize(size);
+      await assertFullyVisible(row.getByTestId('close-position'), `Close at ${size.width} px`);
+      await shot(`dashboard-position-${size.width}`);
+    }
+    await page.setViewportSize(DESKTOP);
     await row.getByRole('button').click(); // confirms in a dialog (accepted by the page handler)
     await row.waitFor({ state: 'detached' });
     const { body } = await apiJson<{ positions: { instId: string }[] }>('/api/account/positions');
@@ -235,6 +303,79 @@ describe('web app against the real stack', () => {
     await shot('trade-refused', false);
     const { body } = await apiJson<{ refusals: { rule: string; origin: string }[] }>('/api/trade/risk/refusals');
     expect(body.refusals[0]).toMatchObject({ rule: 'max_leverage', origin: 'manual' });
+  });
+
+  it('an open order’s Cancel button stays on screen at 1440, 1280 and 390 px, and cancels', async () => {
+    await go('trade');
+    await page.selectOption('select[name=instId]', ETH);
+    await page.getByRole('button', { name: 'Limit' }).click();
+    const spec = (await apiJson<{ instId: string; tickSz: string }[]>('/api/market/instruments')).body.find((i) => i.instId === ETH)!;
+    const ethLast = Number((await apiJson<{ instId: string; last: string }[]>('/api/market/tickers')).body.find((t) => t.instId === ETH)!.last);
+    const decimals = spec.tickSz.includes('.') ? spec.tickSz.split('.')[1]!.length : 0;
+    const far = (Math.floor((ethLast * 0.5) / Number(spec.tickSz)) * Number(spec.tickSz)).toFixed(decimals);
+    await page.fill('input[name=px]', `${far}${decimals ? '' : '.'}5`); // one digit past the tick: caught before submit
+    await page.fill('input[name=size]', '1');
+    await page.getByTestId('order-form-error').filter({ hasText: 'tick size' }).waitFor();
+    expect(await page.getByTestId('place-order').isDisabled()).toBe(true);
+    await page.fill('input[name=px]', far);
+    await page.getByTestId('place-order').click();
+    await page.getByTestId('order-result').waitFor();
+    await go('dashboard');
+    const row = page.getByTestId('orders-table').locator('tr', { hasText: ETH });
+    await row.waitFor();
+    for (const size of WIDTHS) {
+      await page.setViewportSize(size);
+      await assertFullyVisible(row.getByTestId('cancel-order'), `Cancel at ${size.width} px`);
+      await shot(`dashboard-orders-${size.width}`);
+    }
+    await page.setViewportSize(DESKTOP);
+    await row.getByTestId('cancel-order').click();
+    await row.waitFor({ state: 'detached' });
+  });
+
+  it('shows performance: the closed position, statistics and CSV export', async () => {
+    await go('performance');
+    await page.getByTestId('closed-row').first().waitFor();
+    expect(Number(await page.getByTestId('perf-trades').textContent())).toBeGreaterThanOrEqual(1);
+    expect(await page.getByTestId('perf-winrate').textContent()).toMatch(/%$/);
+    const download = page.waitForEvent('download');
+    await page.getByTestId('export-csv').click();
+    const file = await download;
+    const csv = fs.readFileSync(await file.path(), 'utf8');
+    expect(csv.split('\r\n')[0]).toContain('realizedPnl');
+    expect(csv).toContain(ETH);
+    await shot('performance-1280');
+  });
+
+  it('shows the risk panel with the guard’s limits and the leverage placeholder from its maximum', async () => {
+    await go('trade');
+    const { body } = await apiJson<{ limits: { maxLeverage: string } }>('/api/trade/risk');
+    await page.getByTestId('risk-max-leverage').filter({ hasText: `${body.limits.maxLeverage}×` }).waitFor();
+    const spec = (await apiJson<{ instId: string; lever: string }[]>('/api/market/instruments')).body.find((i) => i.instId === ETH)!;
+    await page.selectOption('select[name=instId]', ETH);
+    const placeholder = await page.getAttribute('input[name=leverage]', 'placeholder');
+    expect(placeholder).toBe(`≤ ${Math.min(Number(spec.lever), Number(body.limits.maxLeverage))}`);
+    expect((await page.getByTestId('time-zone').textContent())?.length).toBeGreaterThan(2);
+  });
+
+  it('every page at 1440, 1280 and 390 px, in English and 中文: no sideways overflow, screenshots', async () => {
+    const routes: Route[] = ['dashboard', 'strategy', 'performance', 'chat', 'trade'];
+    for (const lang of ['en', 'zh'] as const) {
+      if (lang === 'zh') await page.getByRole('button', { name: '中文' }).click();
+      for (const route of routes) {
+        await go(route);
+        for (const size of WIDTHS) {
+          await page.setViewportSize(size);
+          await page.waitForTimeout(150);
+          const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+          expect(overflow, `${route} ${lang} ${size.width} px: horizontal overflow (px)`).toBeLessThanOrEqual(1);
+          await shot(`page-${route}-${lang}-${size.width}`);
+        }
+      }
+    }
+    await page.setViewportSize(DESKTOP);
+    await page.getByRole('button', { name: 'English' }).click();
+    await go('dashboard');
   });
 
   it('fits a phone-width screen and speaks Chinese', async () => {
