@@ -315,11 +315,13 @@ describe('web app against the real stack', () => {
     const far = (Math.floor((ethLast * 0.5) / Number(spec.tickSz)) * Number(spec.tickSz)).toFixed(decimals);
     await page.fill('input[name=px]', `${far}${decimals ? '' : '.'}5`); // one digit past the tick: caught before submit
     await page.fill('input[name=size]', '1');
+    await page.fill('input[name=leverage]', ''); // the refusal step before left 50 in the form
     await page.getByTestId('order-form-error').filter({ hasText: 'tick size' }).waitFor();
     expect(await page.getByTestId('place-order').isDisabled()).toBe(true);
     await page.fill('input[name=px]', far);
     await page.getByTestId('place-order').click();
-    await page.getByTestId('order-result').waitFor();
+    await page.locator('[data-testid=order-result], [role=alert]').first().waitFor();
+    expect(await page.locator('[role=alert]').count(), (await page.locator('[role=alert]').allTextContents()).join(' | ')).toBe(0);
     await go('dashboard');
     const row = page.getByTestId('orders-table').locator('tr', { hasText: ETH });
     await row.waitFor();

@@ -136,3 +136,15 @@ export async function unwrap<R extends { data?: unknown; error?: unknown; respon
   return result.data as Exclude<R['data'], undefined>;
 }
 
+
+/**
+ * POST /api/trade/position-tpsl (interface 2). Not in the generated schema until the lead regenerates
+ * it, so it is sent with fetch and typed by api/extensions.ts; same token, same error handling.
+ */
+export async function setPositionTpsl(body: import('./extensions.ts').PositionTpslRequest): Promise<import('./extensions.ts').PositionTpslResult> {
+  const response = await fetchOrNetworkError(new Request(apiUrl('/api/trade/position-tpsl'), {
+    method: 'POST', headers: authHeaders({ 'Content-Type': 'application/json' }), body: JSON.stringify(body),
+  }));
+  await ensureOk(response);
+  return (await response.json()) as import('./extensions.ts').PositionTpslResult;
+}

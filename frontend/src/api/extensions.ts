@@ -36,3 +36,19 @@ export function runDecision(run: RunView): RunDecision | null {
   const decision = run.decision;
   return decision && typeof decision === 'object' && typeof decision.action === 'string' ? decision : null;
 }
+
+/** POST /api/trade/position-tpsl (interface 2): sets (replaces) the TP/SL of an open position; null removes a leg. */
+export interface PositionTpslRequest {
+  instId: string;
+  posSide?: 'net' | 'long' | 'short';
+  tpTriggerPx?: string | null;
+  slTriggerPx?: string | null;
+}
+
+export interface PositionTpslResult {
+  instId: string;
+  posSide: string;
+  tpTriggerPx: string | null;
+  slTriggerPx: string | null;
+  algoIds: string[];
+}

@@ -1,4 +1,6 @@
+import { useState } from 'react';
 import type { Fill, Instrument, Order, Position } from '../api/types.ts';
+import { offTick } from '../lib/order-form.ts';
 import { useAction } from '../hooks/useAction.ts';
 import { useI18n } from '../i18n.tsx';
 import { formatDateTime, formatDecimal, formatPrice, formatUsd } from '../lib/format.ts';
@@ -10,9 +12,15 @@ function sideOf(position: Position): string {
   return position.pos.trim().startsWith('-') ? 'short' : 'long';
 }
 
-export function PositionsTable({ positions, instruments, onClose }: { positions: Position[]; instruments: Record<string, Instrument>; onClose: (p: Position) => Promise<unknown> }) {
+export function PositionsTable({ positions, instruments, onClose, onSetTpsl }: {
+  positions: Position[];
+  instruments: Record<string, Instrument>;
+  onClose: (p: Position) => Promise<unknown>;
+  onSetTpsl?: (p: Position, tpTriggerPx: string | null, slTriggerPx: string | null) => Promise<unknown>;
+}) {
   const { t } = useI18n();
   const action = useAction();
+  const [editing, setEditing] = useState<Position | null>(null);
   if (positions.length === 0) return <Empty>{t('positions.none')}</Empty>;
   return (
     <>
@@ -40,7 +48,10 @@ export function PositionsTable({ positions, instruments, onClose }: { positions:
                   <td data-label={t('col.upl')} className={`num ${upl?.startsWith('-') ? 'down' : 'up'}`}>{formatUsd(upl, { signed: true })} USDT</td>
                   <td data-label={t('col.tpsl')}>{formatPrice(p.tpTriggerPx, tick)} / {formatPrice(p.slTriggerPx, tick)}</td>
                   <td data-label={t('col.lever')} className="num">{p.lever ? `${p.lever}×` : '—'}</td>
-                  <td className="sticky-action">
+                  <td className="sticky-action actions">
+                    {onSetTpsl && (
+                      <button type="button" className="btn btn-small" data-testid="edit-tpsl" disabled={action.busy} onClick={() => setEditing(p)}>{t('positions.tpsl')}</button>
+                    )}
                     <button
                       type="button"
                       className="btn btn-small btn-danger"
@@ -59,7 +70,29 @@ export function PositionsTable({ positions, instruments, onClose }: { positions:
           </tbody>
         </table>
       </div>
+      {editing && onSetTpsl && (
+        <TpslForm position={editing} tickSz={instruments[editing.instId]?.tickSz} onCancel={() => setEditing(null)} onSave={async (tp, sl) => { await onSetTpsl(editing, tp, sl); setEditing(null); }} />
+      )}
     </>
+  );
+}
+
+function TpslForm({ position, tickSz, onSave, onCancel }: { position: Position; tickSz?: string; onSave: (tp: string | null, sl: string | null) => Promise<void>; onCancel: () => void }) {
+  const { t } = useI18n();
+  const [tp, setTp] = useState(position.tpTriggerPx ?? '');
+  const [sl, setSl] = useState(position.slTriggerPx ?? '');
+  const action = useAction();
+  const badTick = [tp, sl].some((v) => v.trim() !== '' && offTick(v, tickSz));
+  return (
+    <form className="inline-form tpsl-form" data-testid="tpsl-form" onSubmit={(e) => { e.preventDefault(); if (!badTick) void action.run(() => onSave(tp.trim() || null, sl.trim() || null)); }}>
+      <span className="muted small">{t('positions.tpslTitle', { instId: position.instId })}</span>
+      <input name="tpTriggerPx" inputMode="decimal" aria-label={t('trade.tp')} placeholder={t('trade.tp')} value={tp} onChange={(e) => setTp(e.target.value)} />
+      <input name="slTriggerPx" inputMode="decimal" aria-label={t('trade.sl')} placeholder={t('trade.sl')} value={sl} onChange={(e) => setSl(e.target.value)} />
+      <button type="submit" className="btn btn-small btn-primary" disabled={action.busy || badTick}>{t('positions.tpslSave')}</button>
+      <button type="button" className="btn btn-small" onClick={onCancel}>{t('account.cancel')}</button>
+      {badTick && <p className="field-error">{t('trade.err.offTick', { tickSz: tickSz ?? '' })}</p>}
+      {action.error && <ErrorBox error={action.error} />}
+    </form>
   );
 }
 

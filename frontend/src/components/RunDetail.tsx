@@ -3,6 +3,7 @@ import type { RunView } from '../api/extensions.ts';
 import type { RunOrder, RunToolCall } from '../api/types.ts';
 import { DecisionBlock } from './Decision.tsx';
 import { OriginLabel } from './OriginLabel.tsx';
+import { ToolResult } from './ToolResult.tsx';
 import { useNow } from '../hooks/useNow.ts';
 import { useI18n } from '../i18n.tsx';
 import { formatBps, formatDateTime, formatDecimal, formatDuration, formatPrice } from '../lib/format.ts';
@@ -79,7 +80,7 @@ export function RunDetail({ run, tickSz, onClose }: { run: RunView; tickSz?: str
                       {typeof call.durationMs === 'number' ? <span className="muted small"> {formatDuration(call.durationMs)}</span> : null}
                     </summary>
                     <JsonBlock value={parseJsonText(call.arguments)} />
-                    <JsonBlock value={parseJsonText(call.result)} />
+                    <ToolResult value={parseJsonText(call.result)} />
                   </details>
                 </li>
               ))}

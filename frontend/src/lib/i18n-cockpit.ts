@@ -2,6 +2,11 @@
 // server errors), in English and Chinese; merged into the messages of i18n-messages.ts.
 export const enCockpit = {
   'nav.performance': 'Performance',
+  'chat.moreRows': '… {n} more rows',
+  'chat.approvalNote': 'Orders asked for in chat go through approval when approval mode is manual.',
+  'positions.tpsl': 'TP/SL',
+  'positions.tpslSave': 'Set',
+  'positions.tpslTitle': 'Take-profit / stop-loss of the {instId} position (empty = remove)',
   'common.timeZone': 'Times are shown in this time zone',
   'common.all': 'All',
   'common.page': 'Page {page} of {pages}',
@@ -118,6 +123,11 @@ export const enCockpit = {
 
 export const zhCockpit: Record<keyof typeof enCockpit, string> = {
   'nav.performance': '绩效',
+  'chat.moreRows': '… 另有 {n} 行',
+  'chat.approvalNote': '审批模式为手动时，对话中要求的订单需要审批。',
+  'positions.tpsl': '止盈止损',
+  'positions.tpslSave': '设置',
+  'positions.tpslTitle': '{instId} 仓位的止盈 / 止损（留空即移除）',
   'common.timeZone': '时间按此时区显示',
   'common.all': '全部',
   'common.page': '第 {page} / {pages} 页',

@@ -3,6 +3,7 @@ import { AGENT_PREFIX, agent, apiUrl, unwrap } from '../api/client.ts';
 import { fetchSse } from '../api/sse-fetch.ts';
 import type { ChatSession } from '../api/types.ts';
 import { JsonBlock } from '../components/RunDetail.tsx';
+import { ToolResult } from '../components/ToolResult.tsx';
 import { DataState, ErrorBox } from '../components/State.tsx';
 import { useApiData } from '../hooks/useApiData.ts';
 import { useI18n } from '../i18n.tsx';
@@ -95,6 +96,7 @@ export function Chat() {
           <div ref={bottom} />
         </div>
         {state.error && <div className="state state-error" role="alert">{state.error}</div>}
+        <p className="muted small" data-testid="chat-note">{t('chat.approvalNote')}</p>
         <form className="chat-input" onSubmit={(e) => { e.preventDefault(); void send(); }}>
           <textarea
             value={input}
@@ -133,7 +135,7 @@ function MessageView({ message }: { message: ChatMessage }) {
               {t('chat.tool')} <code>{part.name}</code> {part.status === 'running' ? <span className="pulse">{t('chat.toolRunning')}</span> : part.status === 'error' ? '✕' : '✓'}
             </summary>
             <JsonBlock value={part.arguments} />
-            <JsonBlock value={part.result} />
+            <ToolResult value={part.result} />
           </details>
         ),
       )}

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { api, unwrap } from '../api/client.ts';
+import { api, setPositionTpsl, unwrap } from '../api/client.ts';
 import type { Balance, BalanceEvent, StrategyRun } from '../api/types.ts';
 import { AccountCards } from '../components/AccountCards.tsx';
 import { FillsTable, OrdersTable, PositionsTable } from '../components/AccountTables.tsx';
@@ -109,6 +109,10 @@ export function Dashboard() {
             <PositionsTable
               positions={data}
               instruments={instruments}
+              onSetTpsl={async (p, tpTriggerPx, slTriggerPx) => {
+                await setPositionTpsl({ instId: p.instId, posSide: p.posSide as 'net' | 'long' | 'short', tpTriggerPx, slTriggerPx });
+                positions.reload();
+              }}
               onClose={async (p) => {
                 await unwrap(api.POST('/api/trade/close-position', { body: { instId: p.instId, posSide: p.posSide as 'net' | 'long' | 'short' } }));
                 balance.reload();

@@ -11,6 +11,7 @@ import { orderHints } from '../../../src/lib/order-hints.ts';
 import { originGroup, parseOrigin } from '../../../src/lib/origin.ts';
 import { EMPTY_RUN_FILTER, filterRuns, pageOf } from '../../../src/lib/run-filter.ts';
 import { runDeviationBps } from '../../../src/lib/strategy.ts';
+import { toolTable } from '../../../src/lib/tool-table.ts';
 import type { RunView } from '../../../src/api/extensions.ts';
 
 describe('run deviation has its sign', () => {
@@ -141,5 +142,20 @@ describe('run history filters and paging', () => {
     expect(pageOf(rows, 0, 25)).toMatchObject({ pages: 3, page: 0 });
     expect(pageOf(rows, 9, 25)).toEqual({ rows: [50], pages: 3, page: 2 });
     expect(pageOf([], 0, 25)).toEqual({ rows: [], pages: 1, page: 0 });
+  });
+});
+
+describe('chat tool results as tables', () => {
+  it('a list of records (or an object holding one) becomes columns and rows', () => {
+    expect(toolTable('{"positions": [{"instId": "BTC-USDT-SWAP", "pos": "1"}, {"instId": "ETH-USDT-SWAP", "upl": -2}]}')).toEqual({
+      columns: ['instId', 'pos', 'upl'], rows: [['BTC-USDT-SWAP', '1', '—'], ['ETH-USDT-SWAP', '—', '-2']], more: 0,
+    });
+    expect(toolTable([{ a: 1 }, { a: 2 }, { a: 3 }], 2)).toEqual({ columns: ['a'], rows: [['1'], ['2']], more: 1 });
+  });
+  it('a flat record becomes key / value; anything else stays JSON', () => {
+    expect(toolTable({ instId: 'BTC-USDT-SWAP', last: '65000' })).toEqual({ columns: ['key', 'value'], rows: [['instId', 'BTC-USDT-SWAP'], ['last', '65000']], more: 0 });
+    expect(toolTable('not json')).toBeNull();
+    expect(toolTable({ nested: { a: 1 } })).toBeNull();
+    expect(toolTable([])).toBeNull();
   });
 });
