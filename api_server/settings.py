@@ -5,13 +5,22 @@ A bad value stops start-up with a `SettingsError` naming the variable.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import dataclasses
-
-from api_server.risk import RiskLimits
-from shared.envfile import SettingsError, get_bool, get_decimal, get_float, get_inst_ids, get_int, get_port, load_environment
+from api_server.trading.risk import RiskLimits
+from shared.envfile import (
+    SettingsError,
+    get_bool,
+    get_database_url,
+    get_decimal,
+    get_float,
+    get_inst_ids,
+    get_int,
+    get_port,
+    load_environment,
+)
 from shared.instruments import CANDLE_BARS
 
 OKX_PUBLIC_URL = "https://www.okx.com"
@@ -96,9 +105,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
     token = env.get("API_TOKEN", "")
     if token and len(token) < 16:
         raise SettingsError("API_TOKEN", "must be at least 16 characters")
-    database_url = env.get("DATABASE_URL", "").strip()
-    if database_url and not database_url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-        raise SettingsError("DATABASE_URL", "expected a postgresql:// URL")
+    database_url = get_database_url(env)
     key, secret, passphrase = env.get("OKX_API_KEY", ""), env.get("OKX_API_SECRET", ""), env.get("OKX_PASSPHRASE", "")
     if any((key, secret, passphrase)) and not all((key, secret, passphrase)):
         missing = [n for n, v in (("OKX_API_KEY", key), ("OKX_API_SECRET", secret), ("OKX_PASSPHRASE", passphrase)) if not v]
