@@ -1,7 +1,7 @@
 // A stand-in of the trading API on a real socket for the component tests: canned JSON per route (typed
 // with the generated schema types by the tests), every request recorded, and an SSE stream the test
 // pushes events into. The app under test talks to it through its real clients (openapi-fetch, fetchSse).
-import { render } from '@testing-library/react';
+import { configure, render } from '@testing-library/react';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ReactNode } from 'react';
@@ -10,6 +10,9 @@ import { setApiOrigin, setToken } from '../../../src/api/client.ts';
 import { createQueryClient } from '../../../src/api/query.ts';
 import { StreamProvider } from '../../../src/hooks/stream.tsx';
 import { I18nProvider } from '../../../src/i18n.tsx';
+
+// the machine running the suite may be busy (two cores shared): give the screens time, not a race
+configure({ asyncUtilTimeout: 10_000 });
 
 export interface Seen {
   method: string;
