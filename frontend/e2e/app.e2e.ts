@@ -284,7 +284,7 @@ describe('web app against the real stack', () => {
       await shot(`dashboard-position-${size.width}`);
     }
     await page.setViewportSize(DESKTOP);
-    await row.getByRole('button').click(); // confirms in a dialog (accepted by the page handler)
+    await row.getByTestId('close-position').click(); // confirms in a dialog (accepted by the page handler)
     await row.waitFor({ state: 'detached' });
     const { body } = await apiJson<{ positions: { instId: string }[] }>('/api/account/positions');
     expect(body.positions.filter((p) => p.instId === ETH)).toEqual([]);

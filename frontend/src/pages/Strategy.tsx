@@ -46,7 +46,8 @@ export function Strategy() {
   const runNow = (instId?: string) =>
     action.run(async () => {
       const accepted = await unwrap(api.POST('/api/model/strategy-run', { body: instId ? { instId } : {} }));
-      setNotice(`${t('strategy.started')} ${accepted.runIds.join(', ')}`);
+      setNotice(t('strategy.started'));
+      void accepted;
       runs.reload();
       status.reload();
     });
