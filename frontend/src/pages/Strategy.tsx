@@ -45,9 +45,8 @@ export function Strategy() {
 
   const runNow = (instId?: string) =>
     action.run(async () => {
-      const accepted = await unwrap(api.POST('/api/model/strategy-run', { body: instId ? { instId } : {} }));
-      setNotice(t('strategy.started'));
-      void accepted;
+      await unwrap(api.POST('/api/model/strategy-run', { body: instId ? { instId } : {} }));
+      setNotice(t('strategy.started')); // the run ids are for machines: the run appears in the history
       runs.reload();
       status.reload();
     });
