@@ -143,6 +143,7 @@ describe('web app against the real stack', () => {
     await page.fill('input[name=token]', 'not-the-token');
     await page.click('form[data-testid=signin-form] button[type=submit]');
     await page.getByText('The token was refused.').waitFor();
+    expect(await page.getByText('Your session ended').count(), 'a wrong first token is not an ended session').toBe(0);
     await shot('signin-refused', false);
     await page.fill('input[name=token]', stack.token);
     await page.click('form[data-testid=signin-form] button[type=submit]');
@@ -179,6 +180,9 @@ describe('web app against the real stack', () => {
       return Math.abs(close - ethPrice) / ethPrice < 0.05 && Math.abs(close - btcClose) / btcClose > 0.5;
     }, 15_000);
     await shot('dashboard-eth-chart-1280', false);
+    // another timeframe: another series
+    await page.selectOption('select[name=bar]', '1m');
+    await page.waitForFunction((key) => document.querySelector('[data-testid=candle-chart]')?.getAttribute('data-series-key') === key, `${ETH}:1m`);
     await page.getByTestId(`ticker-${BTC}`).click();
     await until('the chart to hold BTC candles again', async () => Math.abs(Number(await chart.getAttribute('data-last-close')) - btcClose) / btcClose < 0.05, 15_000);
   });
@@ -277,6 +281,8 @@ describe('web app against the real stack', () => {
     const row = page.getByTestId('positions-table').locator('tr', { hasText: ETH });
     await row.waitFor();
     expect(await row.getByTestId('position-size').textContent()).toBe('1');
+    await page.getByTestId(`ticker-${ETH}`).click();
+    await page.waitForFunction(() => (document.querySelector('[data-testid=candle-chart]')?.getAttribute('data-price-lines') ?? '').includes('entry'));
     await shot('dashboard-position');
     for (const size of WIDTHS) {
       await page.setViewportSize(size);

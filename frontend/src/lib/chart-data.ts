@@ -178,3 +178,10 @@ export async function loadSnapshotsAfter<S extends { id: number }>(
   }
   return all;
 }
+
+/** A horizontal line on the candle chart: the open position's entry, take-profit or stop-loss. */
+export interface PriceLine {
+  price: number;
+  kind: 'entry' | 'tp' | 'sl';
+  title: string;
+}

@@ -2,6 +2,8 @@
 // server errors), in English and Chinese; merged into the messages of i18n-messages.ts.
 export const enCockpit = {
   'nav.performance': 'Performance',
+  'chart.timeframe': 'Timeframe',
+  'chart.entry': 'Entry',
   'chat.moreRows': '… {n} more rows',
   'chat.approvalNote': 'Orders asked for in chat go through approval when approval mode is manual.',
   'positions.tpsl': 'TP/SL',
@@ -123,6 +125,8 @@ export const enCockpit = {
 
 export const zhCockpit: Record<keyof typeof enCockpit, string> = {
   'nav.performance': '绩效',
+  'chart.timeframe': '周期',
+  'chart.entry': '开仓价',
   'chat.moreRows': '… 另有 {n} 行',
   'chat.approvalNote': '审批模式为手动时，对话中要求的订单需要审批。',
   'positions.tpsl': '止盈止损',

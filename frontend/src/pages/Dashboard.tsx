@@ -11,19 +11,22 @@ import { useEquitySnapshots } from '../hooks/useEquity.ts';
 import { tickSizeMap, useInstruments } from '../hooks/useInstruments.ts';
 import { useStreamEvent, useTickerOrder, useTickers } from '../hooks/stream.tsx';
 import { useI18n } from '../i18n.tsx';
-import { type CandlePoint, applyTick, barMs, toCandlePoints, toEquityPoints, toRunMarkers } from '../lib/chart-data.ts';
+import { type CandlePoint, type PriceLine, applyTick, barMs, toCandlePoints, toEquityPoints, toRunMarkers } from '../lib/chart-data.ts';
 import { parseDecimal, stepDecimals, toNumber } from '../lib/decimal.ts';
 import { parseTime } from '../lib/format.ts';
 import { runsReducer } from '../lib/runs.ts';
 
 const DEFAULT_BAR = '3m';
+const BARS = ['1m', '3m', '5m', '15m', '1H', '4H', '1D'] as const;
 export function Dashboard() {
   const { t } = useI18n();
   const order = useTickerOrder();
   const { byId: instruments } = useInstruments();
   const [chosen, setChosen] = useState<string | null>(null);
   const instId = chosen ?? order[0] ?? Object.keys(instruments)[0] ?? null;
-  const bar = useTickers((state) => (instId ? state.byInstId[instId]?.ticker.bar : null)) || DEFAULT_BAR;
+  const feedBar = useTickers((state) => (instId ? state.byInstId[instId]?.ticker.bar : null)) || DEFAULT_BAR;
+  const [chosenBar, setChosenBar] = useState<string | null>(null);
+  const bar = chosenBar ?? feedBar;
   const length = barMs(bar);
 
   const candles = useApiData<CandlePoint[]>(
@@ -57,6 +60,14 @@ export function Dashboard() {
     setLiveBalanceAt(Date.now());
   });
 
+  const positionLines = useMemo(() => {
+    const open = (positions.data ?? []).find((p) => p.instId === instId);
+    if (!open) return [];
+    const lines: PriceLine[] = [{ price: Number(open.avgPx), kind: 'entry', title: t('chart.entry') }];
+    if (open.tpTriggerPx) lines.push({ price: Number(open.tpTriggerPx), kind: 'tp', title: 'TP' });
+    if (open.slTriggerPx) lines.push({ price: Number(open.slTriggerPx), kind: 'sl', title: 'SL' });
+    return lines.filter((line) => Number.isFinite(line.price) && line.price > 0);
+  }, [positions.data, instId, t]);
   const markers = useMemo(() => toRunMarkers(runs.data ?? [], candles.data ?? [], length), [runs.data, candles.data, length]);
   const equityPoints = useMemo(
     () => toEquityPoints(snapshots.data ?? [], balance.data?.totalEq && liveBalanceAt ? { totalEq: balance.data.totalEq, ts: liveBalanceAt } : null),
@@ -72,11 +83,14 @@ export function Dashboard() {
       <div className="grid grid-main">
         <section className="panel">
           <header className="panel-head">
-            <h2>{t('chart.title')} · {instId ?? '—'} · {bar}</h2>
+            <h2>{t('chart.title')} · {instId ?? '—'}</h2>
+            <select name="bar" aria-label={t('chart.timeframe')} value={bar} onChange={(e) => setChosenBar(e.target.value)} className="bar-select">
+              {[...new Set([...BARS, bar])].map((b) => <option key={b} value={b}>{b}</option>)}
+            </select>
             <span className="legend">{t('chart.legend')}</span>
           </header>
           <DataState data={candles.data} error={candles.error} loading={candles.loading} reload={candles.reload} isEmpty={(d) => d.length === 0}>
-            {(data) => <CandleChart seriesKey={`${instId}:${bar}`} candles={data} markers={markers} priceDecimals={priceDecimals} />}
+            {(data) => <CandleChart seriesKey={`${instId}:${bar}`} candles={data} markers={markers} priceDecimals={priceDecimals} priceLines={positionLines} />}
           </DataState>
         </section>
         <section className="panel">

@@ -1,14 +1,15 @@
 // Candlestick chart with strategy runs marked by source. Loaded lazily (lightweight-charts is
 // the biggest dependency and the dashboard is usable before it arrives).
 import { useEffect, useRef } from 'react';
-import { CandlestickSeries, createChart, createSeriesMarkers, type IChartApi, type ISeriesApi, type ISeriesMarkersPluginApi, type SeriesMarker, type Time, type UTCTimestamp } from 'lightweight-charts';
-import { type CandlePoint, type RunMarker, type ShownSeries, chartUpdateKind } from '../../lib/chart-data.ts';
+import { CandlestickSeries, LineStyle, createChart, type IPriceLine, createSeriesMarkers, type IChartApi, type ISeriesApi, type ISeriesMarkersPluginApi, type SeriesMarker, type Time, type UTCTimestamp } from 'lightweight-charts';
+import { type CandlePoint, type PriceLine, type RunMarker, type ShownSeries, chartUpdateKind } from '../../lib/chart-data.ts';
 import { chartColors, darkChartOptions, localSeconds } from './chart-kit.ts';
 
 const SOURCE_LETTER = { volatility: 'V', schedule: 'S', manual: 'M' } as const;
 
 /** `seriesKey` names whose candles these are (instrument and bar): another key always replaces the data. */
-export default function CandleChart({ seriesKey, candles, markers, priceDecimals }: { seriesKey: string; candles: CandlePoint[]; markers: RunMarker[]; priceDecimals: number }) {
+export default function CandleChart({ seriesKey, candles, markers, priceDecimals, priceLines = [] }: { seriesKey: string; candles: CandlePoint[]; markers: RunMarker[]; priceDecimals: number; priceLines?: PriceLine[] }) {
+  const linesRef = useRef<IPriceLine[]>([]);
   const container = useRef<HTMLDivElement>(null);
   const chartRef = useRef<IChartApi | null>(null);
   const seriesRef = useRef<ISeriesApi<'Candlestick'> | null>(null);
@@ -73,6 +74,15 @@ export default function CandleChart({ seriesKey, candles, markers, priceDecimals
     }));
     markersRef.current?.setMarkers(list);
   }, [markers]);
+
+  useEffect(() => {
+    const series = seriesRef.current;
+    if (!series) return;
+    for (const line of linesRef.current) series.removePriceLine(line);
+    const color = { entry: chartColors.baseline, tp: chartColors.up, sl: chartColors.down } as const;
+    linesRef.current = priceLines.map((line) => series.createPriceLine({ price: line.price, color: color[line.kind], lineStyle: line.kind === 'entry' ? LineStyle.Solid : LineStyle.Dashed, lineWidth: 1, axisLabelVisible: true, title: line.title }));
+    if (container.current) container.current.dataset.priceLines = priceLines.map((line) => line.kind).join(',');
+  }, [priceLines]);
 
   return <div ref={container} className="chart" data-testid="candle-chart" />;
 }
