@@ -120,6 +120,8 @@ beforeAll(async () => {
     OKXSIM_TICK_MS: '300',
     BALANCE_SNAPSHOT_INTERVAL_SECS: '1',
     BALANCE_SNAPSHOT_MIN_ABS_CHANGE: '0.01',
+    // AI orders wait for a person: the approvals badge step needs one
+    TRADE_APPROVAL_MODE: 'manual',
   });
   ({ browser, close: closeBrowser } = await launchBrowser());
   context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
@@ -184,7 +186,21 @@ describe('web app against the real stack', () => {
     await page.selectOption('select[name=bar]', '1m');
     await page.waitForFunction((key) => document.querySelector('[data-testid=candle-chart]')?.getAttribute('data-series-key') === key, `${ETH}:1m`);
     await page.getByTestId(`ticker-${BTC}`).click();
-    await until('the chart to hold BTC candles again', async () => Math.abs(Number(await chart.getAttribute('data-last-close')) - btcClose) / btcClose < 0.05, 15_000);
+    await page.waitForFunction((key) => document.querySelector('[data-testid=candle-chart]')?.getAttribute('data-series-key') === key, `${BTC}:1m`);
+    const btcPrice = async () => Number(((await page.getByTestId(`ticker-${BTC}`).getByTestId('ticker-last').textContent()) ?? '').replace(/,/g, ''));
+    let seen = '';
+    try {
+      await until('the chart to hold BTC candles again', async () => {
+        const close = Number(await chart.getAttribute('data-last-close'));
+        const price = await btcPrice();
+        seen = `chart ${await chart.getAttribute('data-series-key')} bars ${await chart.getAttribute('data-bars')} last close ${close}, BTC ${price}, BTC 3m close ${btcClose}`;
+        return Math.abs(close - price) / price < 0.05;
+      }, 15_000);
+    } catch (error) {
+      await shot('chart-btc-failed', false);
+      throw new Error(`${(error as Error).message}: ${seen}`);
+    }
+    await page.selectOption('select[name=bar]', '3m');
   });
 
   it('runs an analysis now and shows the run with its summary and tool calls', async () => {
@@ -364,6 +380,43 @@ describe('web app against the real stack', () => {
     const placeholder = await page.getAttribute('input[name=leverage]', 'placeholder');
     expect(placeholder).toBe(`≤ ${Math.min(Number(spec.lever), Number(body.limits.maxLeverage))}`);
     expect((await page.getByTestId('time-zone').textContent())?.length).toBeGreaterThan(2);
+  });
+
+  it('an AI order awaiting approval shows in the badge on any page, with its details; approving it places it', async () => {
+    const { body: runs } = await apiJson<{ id: string }[]>('/api/model/strategy-runs?limit=1');
+    const runId = runs[0]!.id;
+    // what the agent sends for a run's order (interface 1: the origin header; the API before it: the body's runId)
+    const response = await fetch(`${stack.apiUrl}/api/trade/order`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${stack.token}`, 'Content-Type': 'application/json', 'X-AiTrader-Origin': `agent:run:${runId}` },
+      body: JSON.stringify({ instId: ETH, side: 'buy', ordType: 'market', sz: '2', runId }),
+    });
+    expect(response.status, await response.clone().text()).toBe(202);
+    await go('performance');
+    const badge = page.getByTestId('approvals-badge');
+    await badge.waitFor();
+    await badge.click();
+    const panel = page.getByTestId('approvals-panel');
+    const row = panel.getByTestId('approval-row').filter({ hasText: ETH }).filter({ hasText: '2 contracts' });
+    await row.waitFor();
+    expect(await row.getByTestId('origin').textContent()).toBe('AI analysis');
+    expect(await row.textContent()).toMatch(/USDT/); // the notional
+    for (const size of WIDTHS) {
+      await page.setViewportSize(size);
+      await assertFullyVisible(row.getByRole('button', { name: 'Approve' }), `Approve at ${size.width} px`);
+      await shot(`approvals-${size.width}`, false);
+    }
+    await page.setViewportSize(DESKTOP);
+    await row.getByRole('button', { name: 'Approve' }).click();
+    await row.waitFor({ state: 'detached' });
+    await until('the approval to be decided', async () => {
+      const { body } = await apiJson<{ approvals: { runId: string | null; status: string; request: { sz?: string } }[] }>('/api/trade/approvals?status=all');
+      return body.approvals.find((a) => a.runId === runId && a.request.sz === '2' && a.status !== 'pending');
+    });
+    await page.keyboard.press('Escape');
+    if (await panel.count()) await panel.getByRole('button', { name: 'Close' }).click();
+    const closed = await apiJson('/api/trade/close-position', { method: 'POST', body: { instId: ETH } });
+    expect([200, 201]).toContain(closed.status);
   });
 
   it('every page at 1440, 1280 and 390 px, in English and 中文: no sideways overflow, screenshots', async () => {
