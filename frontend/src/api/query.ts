@@ -6,7 +6,8 @@ import { ApiError } from './client.ts';
 
 /** Key prefixes of the cached reads; an event names the prefixes it makes stale. */
 export const STALE_ON_EVENT: Record<string, readonly string[]> = {
-  balance: ['balance', 'positions', 'orders', 'fills', 'risk'],
+  // the balance itself is patched from the event's numbers (Dashboard); what moved it is refetched
+  balance: ['positions', 'orders', 'fills'],
   account: ['positions', 'orders', 'fills', 'positions-history', 'orders-history', 'fills-history', 'risk', 'balance'],
   approval: ['approvals', 'runs'],
   run: ['positions', 'orders', 'fills', 'approvals', 'scheduler-status'],

@@ -87,6 +87,9 @@ describe('SSE events invalidate the reads they make stale', () => {
   it('an account event refreshes positions, orders, fills (and their histories), risk and balance', () => {
     expect(keysStaleAfter('account', keys).sort()).toEqual(['balance', 'fills', 'fills-history', 'orders', 'positions', 'risk']);
   });
+  it('a balance event refetches what moved the balance, not the balance itself (patched from the event)', () => {
+    expect(keysStaleAfter('balance', keys)).toEqual(['positions', 'orders', 'fills']);
+  });
   it('tickers invalidate nothing (they go to the ticker store)', () => {
     expect(keysStaleAfter('ticker', keys)).toEqual([]);
   });
