@@ -28,12 +28,17 @@ let page: Page;
 const pageErrors: string[] = [];
 
 /**
- * The button is fully on screen and nothing covers it: its box lies inside the viewport and inside every
- * scrolling ancestor's visible box, and the element at its centre is the button (or inside it).
+ * The button is fully on screen without scrolling sideways and nothing covers it: its box lies inside the
+ * viewport and inside every scrolling ancestor's visible box, and the element at its centre is the button.
  */
 async function assertFullyVisible(locator: ReturnType<Page['locator']>, what: string): Promise<void> {
-  await locator.scrollIntoViewIfNeeded();
+  await locator.waitFor();
   const problem = await locator.evaluate((el) => {
+    // as a person first sees it: every sideways-scrolling box at its start, the page scrolled (vertically
+    // only) to the element; a button that needs a sideways scroll to be reached counts as off-screen
+    for (let parent = el.parentElement; parent; parent = parent.parentElement) parent.scrollLeft = 0;
+    const before = el.getBoundingClientRect();
+    window.scrollTo({ left: 0, top: window.scrollY + before.top - window.innerHeight / 2, behavior: 'instant' });
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.height === 0) return 'has no size';
     if (box.left < 0 || box.top < 0 || box.right > window.innerWidth + 0.5 || box.bottom > window.innerHeight + 0.5) return `is outside the viewport: ${JSON.stringify(box)} vs ${window.innerWidth}x${window.innerHeight}`;
