@@ -14,7 +14,7 @@ from litestar import Litestar, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api_server.account.balances import BalanceService
@@ -23,14 +23,17 @@ from api_server.account.routes import AccountController
 from api_server.account.sync import AccountSync, SyncLoop
 from api_server.auth import OPENAPI_PATH, require_token
 from api_server.db import open_pool
+from api_server.docs_page import LocalSwaggerPlugin, swagger_asset
 from api_server.errors import exception_to_http_response
 from api_server.events import EventHub
 from api_server.health import health
 from api_server.market.instruments import InstrumentCatalog
 from api_server.market.routes import MarketController
 from api_server.market.service import MarketData
+from api_server.notify.service import running_notifier
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
+from api_server.okx.ws_private import private_feeds
 from api_server.scheduler.routes import SCHEDULER_ROUTES
 from api_server.scheduler.run_routes import MODEL_ROUTES
 from api_server.scheduler.service import SchedulerService
@@ -70,7 +73,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         okx.metrics = metrics.okx
         pool = await open_pool(settings.database_url)
         stack.push_async_callback(pool.close)
-        events = EventHub()
+        events = EventHub(max_subscribers=settings.stream_max_clients)
         tickers = TickerBook()
         tickers.add_listener(lambda ticker: events.publish("ticker", ticker))
         feed_age = FeedAgeCollector(lambda: {i: t.received_at for i, t in tickers.snapshot().items()})
@@ -110,14 +113,28 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             sync_loop = SyncLoop(sync, settings.account_sync_interval_secs)
             sync_loop.start()
             stack.push_async_callback(sync_loop.stop)
+            # Fills, orders and positions within a second; REST (the loop above) stays the reconciler.
+            await stack.enter_async_context(private_feeds(settings, sync, events.publish, http))
         else:
             log.warning("no OKX API credentials: balance snapshots and the account sync are not started")
+
+        approvals = ApprovalDesk(pool=pool, orders=orders)
+
+        async def decide_from_chat(approval_id: int, approve: bool) -> str:
+            outcome = await approvals.decide(approval_id, approve)
+            if not approve:
+                return "rejected"
+            order = getattr(outcome.body, "order", None)
+            return f"approved: order {getattr(order, 'state', 'sent')}"
+
+        await stack.enter_async_context(running_notifier(
+            settings.notify, http, events, decide=decide_from_chat, feed_connected=lambda: feed.state == "connected"))
 
         state.services = Services(
             settings=settings, http=http, pool=pool, okx=okx, events=events, tickers=tickers, feed=feed,
             instruments=instruments, market=MarketData(settings=settings, okx=okx, book=tickers, instruments=instruments),
             balances=balances, positions=PositionReader(pool=pool, okx=okx), sync=sync, guard=guard, orders=orders,
-            approvals=ApprovalDesk(pool=pool, orders=orders), scheduler=scheduler,
+            approvals=approvals, scheduler=scheduler,
         )
         # the health route reads these (it is the security engineer's to change)
         state.http, state.pool, state.feed = http, pool, feed
@@ -129,9 +146,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     log.info("trading API stopped")
 
 
-@get("/api/hello", opt={"public": True}, include_in_schema=False)
+@get("/api/hello", include_in_schema=False)
 async def hello() -> dict[str, str]:
-    """A bare route for the benchmark's baseline."""
+    """A bare route for the benchmark's baseline (behind the token like the routes it is compared with)."""
     return {"hello": "world"}
 
 
@@ -157,14 +174,15 @@ def create_app(settings: Settings, metrics: ApiServiceMetrics | None = None) -> 
         title="AiTrader trading API",
         version="0.1.0",
         path=OPENAPI_PATH,
-        render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+        # The Swagger page's assets come from the API itself, never a CDN (api_server/docs_page.py).
+        render_plugins=[JsonRenderPlugin(), LocalSwaggerPlugin()],
         components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         security=[{"bearer": []}],
         use_handler_docstrings=True,
     )
     cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"]) if settings.cors_origins else None
     return Litestar(
-        route_handlers=[health, hello, prometheus_metrics, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController],
+        route_handlers=[health, hello, swagger_asset, prometheus_metrics, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController],
         state=State({"settings": settings, "metrics": metrics}),
         dependencies=service_dependencies(),
         guards=[require_token],

@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from api_server.notify.settings import NotifySettings, load_notify_settings
 from api_server.trading.risk import RiskLimits
 from shared.envfile import (
     SettingsError,
@@ -63,7 +64,9 @@ class Settings:
     scheduler_leader_poll_secs: float = 2.0
     account_sync_interval_secs: float = 10.0
     risk: RiskLimits | None = None  # RISK_* and TRADE_APPROVAL_MODE; the allow-list is OKX_INST_IDS
+    notify: NotifySettings = field(default_factory=NotifySettings)  # NOTIFY_*: alert channels
     cors_origins: tuple[str, ...] = ()
+    stream_max_clients: int = 100  # API_STREAM_MAX_CLIENTS: open /api/stream connections at most (more get 503)
     log_format: str = "text"
     log_level: str = "INFO"
 
@@ -145,7 +148,9 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
         scheduler_leader_poll_secs=get_float(env, "SCHEDULER_LEADER_POLL_SECS", 2.0, minimum=0.05, maximum=9.0),
         account_sync_interval_secs=get_float(env, "ACCOUNT_SYNC_INTERVAL_SECS", 10.0, minimum=0.05, maximum=3600),
         risk=dataclasses.replace(RiskLimits.from_env(env), allowed_inst_ids=frozenset(inst_ids)),
+        notify=load_notify_settings(env),
         cors_origins=origins,
+        stream_max_clients=get_int(env, "API_STREAM_MAX_CLIENTS", 100, minimum=1, maximum=10000),
         log_format=log_format,
         log_level=log_level,
     )

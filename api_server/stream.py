@@ -15,7 +15,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api_server.account.schemas import AccountSyncReport, BalanceEvent
-from api_server.events import EventHub
+from api_server.errors import ServiceUnavailable
+from api_server.events import EventHub, TooManySubscribers
 from api_server.scheduler.state import StrategyRun
 from api_server.scheduler.status import SchedulerStatus, TriggerEvent
 from api_server.tickers import Ticker, TickerBook
@@ -50,8 +51,7 @@ class StreamEvents(msgspec.Struct, kw_only=True):
     approval: Approval  # an agent order awaits approval
 
 
-async def _events(hub: EventHub, tickers: TickerBook) -> AsyncGenerator[ServerSentEventMessage, None]:
-    queue = hub.subscribe()
+async def _events(queue: asyncio.Queue, hub: EventHub, tickers: TickerBook) -> AsyncGenerator[ServerSentEventMessage, None]:
     try:
         # Start every client with the current prices so the screen is never empty.
         for ticker in tickers.snapshot().values():
@@ -71,4 +71,9 @@ async def _events(hub: EventHub, tickers: TickerBook) -> AsyncGenerator[ServerSe
      responses={200: ResponseSpec(StreamEvents, generate_examples=False, media_type="text/event-stream",
                                   description="An endless event stream; the schema maps each event name to its data")})
 async def stream(events: EventHub, tickers: TickerBook) -> ServerSentEvent:
-    return ServerSentEvent(_events(events, tickers), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    # Subscribe before answering, so a stream over API_STREAM_MAX_CLIENTS is refused with a 503 (not a 200 that ends).
+    try:
+        queue = events.subscribe()
+    except TooManySubscribers as exc:
+        raise ServiceUnavailable(str(exc), field=None, limit=exc.limit) from None
+    return ServerSentEvent(_events(queue, events, tickers), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

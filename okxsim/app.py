@@ -11,7 +11,7 @@ import traceback
 
 from aiohttp import web
 
-from okxsim import control, rest
+from okxsim import control, history, rest
 from okxsim.config import SimConfig
 from okxsim.control_state import Faults, RateLimiter, RequestLog
 from okxsim.engine import Engine
@@ -100,6 +100,7 @@ def create_app(config: SimConfig) -> web.Application:
     sim = Simulator(config)
     app = web.Application(middlewares=[request_middleware], client_max_size=1024 * 1024)
     app[SIM_KEY] = sim
+    rest.ROUTES.update(history.ROUTES)
     app.router.add_route("GET", "/api/v5/{tail:.*}", rest.dispatch)
     app.router.add_route("POST", "/api/v5/{tail:.*}", rest.dispatch)
 
@@ -109,8 +110,12 @@ def create_app(config: SimConfig) -> web.Application:
     async def business_ws(request: web.Request):
         return await sim.hub.handle(request, "business")
 
+    async def private_ws(request: web.Request):
+        return await sim.hub.handle(request, "private")
+
     app.router.add_get("/ws/v5/public", public_ws)
     app.router.add_get("/ws/v5/business", business_ws)
+    app.router.add_get("/ws/v5/private", private_ws)
     control.add_routes(app)
 
     async def start_loops(app: web.Application):

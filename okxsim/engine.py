@@ -223,6 +223,7 @@ class Engine:
         self.live: dict[str, Order] = {}
         self.cl_ids: dict[str, str] = {}
         self.fills: list[Fill] = []
+        self.closed_positions: list[Position] = []  # read by okxsim/history.py (positions-history)
         self.leverage: dict[tuple[str, str], int] = {}
         self.u_time = 0
 
@@ -460,6 +461,7 @@ class Engine:
             pos.trade_id = trade_id
             if pos.pos == 0:
                 # Any fee on this fill belongs to the closed position's realised PnL; it is gone now.
+                self.closed_positions.append(pos)
                 del self.positions[key]
                 pos = None
         if opening > 0:

@@ -92,8 +92,9 @@ class Notifier:
                     log.exception("notify %s: %s alert failed", channel.name, alert.kind)
                     break
 
-    async def run(self, hub: EventSource, stop: asyncio.Event, tick_secs: float = 5.0) -> None:
-        """Listen to the hub and deliver until `stop` is set."""
+    async def run(self, hub: EventSource, stop: asyncio.Event, tick_secs: float = 5.0,
+                  feed_connected: Callable[[], bool] | None = None) -> None:
+        """Listen to the hub and deliver until `stop` is set; `feed_connected` is probed every tick (feed down)."""
         events = hub.subscribe()
         workers = [asyncio.create_task(self._deliver(c, stop)) for c in self.channels]
         try:
@@ -101,6 +102,8 @@ class Notifier:
                 try:
                     event, payload = await asyncio.wait_for(events.get(), tick_secs)
                 except TimeoutError:
+                    if feed_connected is not None:
+                        self.submit("feed", {"connected": feed_connected()})
                     self.tick()
                     continue
                 try:
