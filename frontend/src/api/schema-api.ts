@@ -163,7 +163,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness and the state of database, OKX feed and agent */
+        /** Liveness (public); with the bearer token also the state of database, OKX feed and agent */
         get: operations["ApiHealthHealth"];
         put?: never;
         post?: never;
@@ -778,11 +778,11 @@ export interface components {
         };
         /** Health */
         Health: {
-            agent: components["schemas"]["ComponentHealth"];
-            database: components["schemas"]["ComponentHealth"];
-            okx: components["schemas"]["OkxHealth"];
+            agent?: components["schemas"]["ComponentHealth"] | null;
+            database?: components["schemas"]["ComponentHealth"] | null;
+            okx?: components["schemas"]["OkxHealth"] | null;
             status: string;
-            uptimeSecs: number;
+            uptimeSecs?: number | null;
         };
         /** InitialEquity */
         InitialEquity: {
