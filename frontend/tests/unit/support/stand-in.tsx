@@ -21,7 +21,9 @@ export interface Seen {
   authorization: string | undefined;
 }
 
-type Answer = { status?: number; body: unknown } | ((url: URL, body: string) => { status?: number; body: unknown });
+/** JSON (`body`), or a finished Server-Sent Events answer (`sse`: the events in order). */
+type Reply = { status?: number; body: unknown } | { sse: { event: string; data: unknown }[] };
+type Answer = Reply | ((url: URL, body: string) => Reply);
 
 export class StandIn {
   readonly seen: Seen[] = [];
@@ -54,6 +56,11 @@ export class StandIn {
         const answer = typeof found === 'function' ? found(url, body) : found;
         if (!answer) {
           res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status_code: 404, detail: `stand-in has no ${req.method} ${url.pathname}` }));
+          return;
+        }
+        if ('sse' in answer) {
+          res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+          res.end(answer.sse.map((e) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`).join(''));
           return;
         }
         res.writeHead(answer.status ?? 200, { 'Content-Type': 'application/json' }).end(JSON.stringify(answer.body));
