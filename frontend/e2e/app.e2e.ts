@@ -304,6 +304,8 @@ describe('web app against the real stack', () => {
     expect(await row.getByTestId('position-size').textContent()).toBe('1');
     await page.getByTestId(`ticker-${ETH}`).click();
     await page.waitForFunction(() => (document.querySelector('[data-testid=candle-chart]')?.getAttribute('data-price-lines') ?? '').includes('entry'));
+    // the fill is marked on the chart (▲ buy)
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=candle-chart]')?.getAttribute('data-fill-markers') ?? '0') > 0);
     await shot('dashboard-position');
     for (const size of WIDTHS) {
       await page.setViewportSize(size);

@@ -185,3 +185,62 @@ export interface PriceLine {
   kind: 'entry' | 'tp' | 'sl';
   title: string;
 }
+
+export interface FillMarker {
+  /** open time of the bar the fills fall in */
+  ts: number;
+  side: 'buy' | 'sell';
+  /** how many fills of that side in that bar */
+  count: number;
+}
+
+/** The open of the bar holding `ts` (greatest bar open not after it), or null outside the bars shown. */
+function barOpenFor(ts: number, barTimes: readonly number[], lengthMs: number | null): number | null {
+  const first = barTimes[0];
+  const last = barTimes[barTimes.length - 1];
+  if (first === undefined || last === undefined || ts < first) return null;
+  if (lengthMs !== null && ts >= last + lengthMs) return null;
+  let lo = 0;
+  let hi = barTimes.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (barTimes[mid]! <= ts) lo = mid;
+    else hi = mid - 1;
+  }
+  return barTimes[lo]!;
+}
+
+/** Fills of one instrument → one marker per bar and side (with the count), ascending. */
+export function toFillMarkers(fills: readonly { filledAt: string; side: string; instId: string }[], instId: string, candles: readonly CandlePoint[], lengthMs: number | null): FillMarker[] {
+  const barTimes = candles.map((c) => c.ts);
+  const byKey = new Map<string, FillMarker>();
+  for (const fill of fills) {
+    if (fill.instId !== instId || (fill.side !== 'buy' && fill.side !== 'sell')) continue;
+    const at = parseTime(fill.filledAt);
+    const ts = at === null ? null : barOpenFor(at, barTimes, lengthMs);
+    if (ts === null) continue;
+    const key = `${ts}:${fill.side}`;
+    const marker = byKey.get(key) ?? { ts, side: fill.side, count: 0 };
+    marker.count += 1;
+    byKey.set(key, marker);
+  }
+  return [...byKey.values()].sort((a, b) => a.ts - b.ts || (a.side < b.side ? -1 : 1));
+}
+
+export interface GroupedRunMarker extends RunMarker {
+  /** runs in the same bar with the same source and outcome, shown as one marker "V×3" */
+  count: number;
+}
+
+/** Many runs in one bar stay readable: one marker per bar, source and outcome, with the count. */
+export function groupRunMarkers(markers: readonly RunMarker[]): GroupedRunMarker[] {
+  const groups = new Map<string, GroupedRunMarker>();
+  for (const marker of markers) {
+    const failed = marker.status === 'failed';
+    const key = `${marker.ts}:${marker.source}:${failed}`;
+    const group = groups.get(key);
+    if (group) group.count += 1;
+    else groups.set(key, { ...marker, count: 1 });
+  }
+  return [...groups.values()].sort((a, b) => a.ts - b.ts);
+}

@@ -11,7 +11,7 @@ import { useEquitySnapshots } from '../hooks/useEquity.ts';
 import { tickSizeMap, useInstruments } from '../hooks/useInstruments.ts';
 import { useStreamEvent, useTickerOrder, useTickers } from '../hooks/stream.tsx';
 import { useI18n } from '../i18n.tsx';
-import { type CandlePoint, type PriceLine, applyTick, barMs, toCandlePoints, toEquityPoints, toRunMarkers } from '../lib/chart-data.ts';
+import { type CandlePoint, type PriceLine, applyTick, barMs, toCandlePoints, toEquityPoints, toFillMarkers, toRunMarkers } from '../lib/chart-data.ts';
 import { parseDecimal, stepDecimals, toNumber } from '../lib/decimal.ts';
 import { parseTime } from '../lib/format.ts';
 import { runsReducer } from '../lib/runs.ts';
@@ -69,6 +69,7 @@ export function Dashboard() {
     return lines.filter((line) => Number.isFinite(line.price) && line.price > 0);
   }, [positions.data, instId, t]);
   const markers = useMemo(() => toRunMarkers(runs.data ?? [], candles.data ?? [], length), [runs.data, candles.data, length]);
+  const fillMarkers = useMemo(() => (instId ? toFillMarkers(fills.data ?? [], instId, candles.data ?? [], length) : []), [fills.data, instId, candles.data, length]);
   const equityPoints = useMemo(
     () => toEquityPoints(snapshots.data ?? [], balance.data?.totalEq && liveBalanceAt ? { totalEq: balance.data.totalEq, ts: liveBalanceAt } : null),
     [snapshots.data, balance.data, liveBalanceAt],
@@ -90,7 +91,7 @@ export function Dashboard() {
             <span className="legend">{t('chart.legend')}</span>
           </header>
           <DataState data={candles.data} error={candles.error} loading={candles.loading} reload={candles.reload} isEmpty={(d) => d.length === 0}>
-            {(data) => <CandleChart seriesKey={`${instId}:${bar}`} candles={data} markers={markers} priceDecimals={priceDecimals} priceLines={positionLines} />}
+            {(data) => <CandleChart seriesKey={`${instId}:${bar}`} candles={data} markers={markers} priceDecimals={priceDecimals} priceLines={positionLines} fills={fillMarkers} />}
           </DataState>
         </section>
         <section className="panel">

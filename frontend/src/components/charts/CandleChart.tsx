@@ -2,13 +2,13 @@
 // the biggest dependency and the dashboard is usable before it arrives).
 import { useEffect, useRef } from 'react';
 import { CandlestickSeries, LineStyle, createChart, type IPriceLine, createSeriesMarkers, type IChartApi, type ISeriesApi, type ISeriesMarkersPluginApi, type SeriesMarker, type Time, type UTCTimestamp } from 'lightweight-charts';
-import { type CandlePoint, type PriceLine, type RunMarker, type ShownSeries, chartUpdateKind } from '../../lib/chart-data.ts';
+import { type CandlePoint, type FillMarker, type PriceLine, type RunMarker, type ShownSeries, chartUpdateKind, groupRunMarkers } from '../../lib/chart-data.ts';
 import { chartColors, darkChartOptions, localSeconds } from './chart-kit.ts';
 
 const SOURCE_LETTER = { volatility: 'V', schedule: 'S', manual: 'M' } as const;
 
 /** `seriesKey` names whose candles these are (instrument and bar): another key always replaces the data. */
-export default function CandleChart({ seriesKey, candles, markers, priceDecimals, priceLines = [] }: { seriesKey: string; candles: CandlePoint[]; markers: RunMarker[]; priceDecimals: number; priceLines?: PriceLine[] }) {
+export default function CandleChart({ seriesKey, candles, markers, priceDecimals, priceLines = [], fills = [] }: { seriesKey: string; candles: CandlePoint[]; markers: RunMarker[]; priceDecimals: number; priceLines?: PriceLine[]; fills?: FillMarker[] }) {
   const linesRef = useRef<IPriceLine[]>([]);
   const container = useRef<HTMLDivElement>(null);
   const chartRef = useRef<IChartApi | null>(null);
@@ -65,15 +65,24 @@ export default function CandleChart({ seriesKey, candles, markers, priceDecimals
   }, [candles, seriesKey]);
 
   useEffect(() => {
-    const list: SeriesMarker<Time>[] = markers.map((m) => ({
+    const runs: SeriesMarker<Time>[] = groupRunMarkers(markers).map((m) => ({
       time: localSeconds(m.ts) as UTCTimestamp,
       position: 'aboveBar',
       shape: m.status === 'failed' ? 'square' : 'arrowDown',
       color: m.status === 'failed' ? chartColors.failed : chartColors[m.source],
-      text: SOURCE_LETTER[m.source],
+      text: m.count > 1 ? `${SOURCE_LETTER[m.source]}×${m.count}` : SOURCE_LETTER[m.source],
     }));
-    markersRef.current?.setMarkers(list);
-  }, [markers]);
+    const trades: SeriesMarker<Time>[] = fills.map((f) => ({
+      time: localSeconds(f.ts) as UTCTimestamp,
+      position: f.side === 'buy' ? 'belowBar' : 'aboveBar',
+      shape: f.side === 'buy' ? 'arrowUp' : 'arrowDown',
+      color: f.side === 'buy' ? chartColors.up : chartColors.down,
+      text: `${f.side === 'buy' ? 'buy' : 'sell'}${f.count > 1 ? ` ×${f.count}` : ''}`,
+    }));
+    // the markers plugin wants them in time order
+    markersRef.current?.setMarkers([...runs, ...trades].sort((a, b) => (a.time as number) - (b.time as number)));
+    if (container.current) container.current.dataset.fillMarkers = String(trades.length);
+  }, [markers, fills]);
 
   useEffect(() => {
     const series = seriesRef.current;

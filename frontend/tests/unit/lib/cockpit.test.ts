@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { keysStaleAfter } from '../../../src/api/query.ts';
-import { chartUpdateKind, loadSnapshotsAfter } from '../../../src/lib/chart-data.ts';
+import { chartUpdateKind, groupRunMarkers, loadSnapshotsAfter, toFillMarkers } from '../../../src/lib/chart-data.ts';
 import { errorMessageKey } from '../../../src/lib/error-text.ts';
 import { formatBps } from '../../../src/lib/format.ts';
 import { orderHints } from '../../../src/lib/order-hints.ts';
@@ -160,5 +160,23 @@ describe('chat tool results as tables', () => {
     expect(toolTable('not json')).toBeNull();
     expect(toolTable({ nested: { a: 1 } })).toBeNull();
     expect(toolTable([])).toBeNull();
+  });
+});
+
+describe('chart markers', () => {
+  const bars = [0, 60_000, 120_000].map((ts) => ({ ts, open: 1, high: 1, low: 1, close: 1 }));
+  it('fills of the instrument become one marker per bar and side, with the count; others are left out', () => {
+    const at = (ms: number) => new Date(ms).toISOString();
+    const fills = [
+      { instId: 'BTC-USDT-SWAP', side: 'buy', filledAt: at(61_000) }, { instId: 'BTC-USDT-SWAP', side: 'buy', filledAt: at(119_000) },
+      { instId: 'BTC-USDT-SWAP', side: 'sell', filledAt: at(130_000) }, { instId: 'ETH-USDT-SWAP', side: 'buy', filledAt: at(61_000) },
+      { instId: 'BTC-USDT-SWAP', side: 'sell', filledAt: at(999_000) }, // after the last bar
+    ];
+    expect(toFillMarkers(fills, 'BTC-USDT-SWAP', bars, 60_000)).toEqual([{ ts: 60_000, side: 'buy', count: 2 }, { ts: 120_000, side: 'sell', count: 1 }]);
+  });
+  it('many runs in one bar become one marker with the count (failed ones apart)', () => {
+    const run = (runId: string, status: string, source: 'volatility' | 'schedule' = 'volatility') => ({ ts: 60_000, source, status, runId });
+    expect(groupRunMarkers([run('a', 'succeeded'), run('b', 'succeeded'), run('c', 'failed'), run('d', 'succeeded', 'schedule')]).map((m) => [m.source, m.status, m.count]))
+      .toEqual([['volatility', 'succeeded', 2], ['volatility', 'failed', 1], ['schedule', 'succeeded', 1]]);
   });
 });
