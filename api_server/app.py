@@ -18,6 +18,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api_server.account.balances import BalanceService
+from api_server.okx.account_mode import verify_account
 from api_server.account.positions import PositionReader
 from api_server.account.routes import AccountController
 from api_server.account.sync import AccountSync, SyncLoop
@@ -107,6 +108,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         guard = RiskGuard(pool=pool, okx=okx, instruments=instruments, balances=balances, limits=settings.risk)
         orders = OrderPath(pool=pool, okx=okx, instruments=instruments, tickers=tickers, events=events, balances=balances,
                            guard=guard, sync=sync, stale_after_secs=settings.okx_ws_stale_secs)
+        if okx.has_credentials:  # a Spot-mode account or an inverse swap in OKX_INST_IDS stops start-up here
+            balances.mode = await verify_account(okx, settings.okx_inst_ids, instruments)
         await balances.start()
         stack.push_async_callback(balances.stop)
         if okx.has_credentials:
@@ -118,7 +121,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         else:
             log.warning("no OKX API credentials: balance snapshots and the account sync are not started")
 
-        approvals = ApprovalDesk(pool=pool, orders=orders)
+        approvals = ApprovalDesk(pool=pool, orders=orders, events=events)
 
         async def decide_from_chat(approval_id: int, approve: bool) -> str:
             outcome = await approvals.decide(approval_id, approve)

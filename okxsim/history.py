@@ -17,7 +17,7 @@ from aiohttp import web
 from okxsim.wire import ParamError, fmt, ok
 
 if TYPE_CHECKING:
-    from okxsim.app import Simulator
+    from okxsim.sim_api import SimulatorApi as Simulator
 
 ZERO = Decimal(0)
 WINDOW_MS = 90 * 24 * 3600 * 1000  # "the last 3 months"

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from okxsim.views_algo import algo_view as engine_algo_view
 from okxsim.wire import fmt
 
 if TYPE_CHECKING:
-    from okxsim.app import Simulator
+    from okxsim.sim_api import SimulatorApi as Simulator
 
 ZERO = Decimal(0)
 TERMINAL = ("filled", "canceled")
@@ -161,10 +162,9 @@ class AccountObserver:
         return sorted((engine.orders[i] for i in ids if i in engine.orders), key=lambda o: int(o.ord_id))
 
     # ---- positions ----------------------------------------------------------------------
-    @staticmethod
-    def _pos_signature(p: Any) -> tuple:
+    def _pos_signature(self, p: Any) -> tuple:
         return (p.pos_id, p.pos, p.avg_px, p.lever, p.u_time,
-                tuple((a.attach_algo_id, a.tp_trigger_px, a.sl_trigger_px) for a in p.algos))
+                tuple((a.algo_id, a.tp_trigger_px, a.sl_trigger_px) for a in self.sim.engine.position_algos(p)))
 
     def _changed_positions(self, quotes: dict) -> list[dict]:
         engine = self.sim.engine
@@ -188,11 +188,9 @@ class AccountObserver:
 
     # ---- algo orders (attached TP/SL) ---------------------------------------------------
     def _live_algos(self) -> list[dict]:
-        views = []
-        for p in self.sim.engine.positions.values():
-            for algo in p.algos:
-                views.append(algo_view(p, algo, self.sim.now_ms()))
-        return views
+        # The engine keeps algo orders (attached TP/SL included) as OKX does: okxsim/engine/algos.py.
+        return [{**engine_algo_view(a), "amendResult": "", "reqId": "", "notionalUsd": ""}
+                for a in self.sim.engine.algos.values() if a.state == "live"]
 
     def _changed_algos(self) -> list[dict]:
         live = {v["algoId"]: v for v in self._live_algos()}
@@ -200,14 +198,11 @@ class AccountObserver:
         for algo_id, last in list(self._algos.items()):
             if algo_id in live:
                 continue
-            triggered = next((o for o in reversed(self.sim.engine.orders.values()) if o.algo_id == algo_id), None)
-            now = str(self.sim.now_ms())
-            if triggered is not None:
-                out.append({**last, "state": "effective", "ordId": triggered.ord_id, "ordIdList": [triggered.ord_id],
-                            "actualSz": fmt(triggered.sz), "actualPx": fmt(triggered.avg_px or triggered.px),
-                            "actualSide": "tp" if (triggered.pnl or ZERO) > 0 else "sl", "triggerTime": now, "uTime": now})
-            else:
-                out.append({**last, "state": "canceled", "uTime": now})
+            algo = self.sim.engine.algos.get(algo_id)
+            if algo is not None:
+                out.append({**last, **engine_algo_view(algo)})
+            else:  # gone with a /_sim/reset
+                out.append({**last, "state": "canceled", "uTime": str(self.sim.now_ms())})
             del self._algos[algo_id]
         for algo_id, view in live.items():
             known = self._algos.get(algo_id)

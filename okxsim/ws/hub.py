@@ -23,7 +23,7 @@ from okxsim.ws.private import AccountChannels, is_account_channel
 from okxsim.ws.public import CANDLE_CHANNELS, MarketChannels, is_market_channel
 
 if TYPE_CHECKING:
-    from okxsim.app import Simulator
+    from okxsim.sim_api import SimulatorApi as Simulator
 
 __all__ = ["Hub", "CANDLE_CHANNELS", "IDLE_CLOSE_CODE"]
 

@@ -22,7 +22,7 @@ from okxsim.ws.account_events import AccountEvents, AccountObserver, bal_pos_ite
 from okxsim.ws.connection import ERROR_60018, PLEASE_LOG_IN, SIM_UID, Connection
 
 if TYPE_CHECKING:
-    from okxsim.app import Simulator
+    from okxsim.sim_api import SimulatorApi as Simulator
 
 log = logging.getLogger("okxsim.ws.private")
 

@@ -11,7 +11,7 @@ from okxsim.wire import encode
 from okxsim.ws.connection import ERROR_60018, ERROR_64001, Connection
 
 if TYPE_CHECKING:
-    from okxsim.app import Simulator
+    from okxsim.sim_api import SimulatorApi as Simulator
 
 CANDLE_CHANNELS = {"candle" + bar: bar for bar in CANDLE_BARS}
 CANDLE_PUSH_INTERVAL_S = 1.0
