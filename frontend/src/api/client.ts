@@ -138,13 +138,9 @@ export async function unwrap<R extends { data?: unknown; error?: unknown; respon
 
 
 /**
- * POST /api/trade/position-tpsl (interface 2). Not in the generated schema until the lead regenerates
- * it, so it is sent with fetch and typed by api/extensions.ts; same token, same error handling.
+ * POST /api/trade/position-tpsl (interface 2): sets (replaces) the TP/SL of the open position; null removes
+ * a leg. Answers the new TP/SL (200) or, for an agent in approval mode, the pending approval (202).
  */
-export async function setPositionTpsl(body: import('./extensions.ts').PositionTpslRequest): Promise<import('./extensions.ts').PositionTpslResult> {
-  const response = await fetchOrNetworkError(new Request(apiUrl('/api/trade/position-tpsl'), {
-    method: 'POST', headers: authHeaders({ 'Content-Type': 'application/json' }), body: JSON.stringify(body),
-  }));
-  await ensureOk(response);
-  return (await response.json()) as import('./extensions.ts').PositionTpslResult;
+export function setPositionTpsl(body: import('./extensions.ts').PositionTpslRequest) {
+  return unwrap(api.POST('/api/trade/position-tpsl', { body }));
 }

@@ -133,7 +133,7 @@ describe('order hints', () => {
 
 describe('run history filters and paging', () => {
   const run = (id: string, over: Partial<RunView> = {}): RunView => ({ id, instId: 'BTC-USDT-SWAP', source: 'manual', status: 'succeeded', triggeredAt: '2026-12-01T00:00:00Z', orders: [], toolCalls: [], ...over });
-  const runs = [run('a', { decision: { action: 'open_long', confidence: 70 } }), run('b', { instId: 'ETH-USDT-SWAP', source: 'schedule' }), run('c', { status: 'failed', decision: { action: 'hold' } })];
+  const runs = [run('a', { decision: { action: 'open_long', instId: 'BTC-USDT-SWAP', confidence: 70, reason: 'breakout' } }), run('b', { instId: 'ETH-USDT-SWAP', source: 'schedule' }), run('c', { status: 'failed', decision: { action: 'hold', instId: 'BTC-USDT-SWAP', confidence: 50, reason: 'range' } })];
   it('filters by instrument, source, status and decision (runs without a decision drop out of a decision filter)', () => {
     expect(filterRuns(runs, EMPTY_RUN_FILTER).map((r) => r.id)).toEqual(['a', 'b', 'c']);
     expect(filterRuns(runs, { ...EMPTY_RUN_FILTER, instId: 'ETH-USDT-SWAP' }).map((r) => r.id)).toEqual(['b']);
