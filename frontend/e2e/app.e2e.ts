@@ -313,6 +313,17 @@ describe('web app against the real stack', () => {
       await shot(`dashboard-position-${size.width}`);
     }
     await page.setViewportSize(DESKTOP);
+    // a stop-loss set from the table reaches OKX (interface 2: POST /api/trade/position-tpsl)
+    const open = (await apiJson<{ positions: { instId: string; avgPx: string }[] }>('/api/account/positions')).body.positions.find((p) => p.instId === ETH)!;
+    const stop = (Math.floor(Number(open.avgPx) * 0.9 * 100) / 100).toFixed(2);
+    await row.getByTestId('edit-tpsl').click();
+    await page.getByTestId('tpsl-form').locator('input[name=slTriggerPx]').fill(stop);
+    await page.getByTestId('tpsl-form').getByRole('button', { name: 'Set' }).click();
+    await page.getByTestId('tpsl-form').waitFor({ state: 'detached' });
+    await until('the stop-loss on the position', async () => {
+      const { body } = await apiJson<{ positions: { instId: string; slTriggerPx: string | null }[] }>('/api/account/positions');
+      return body.positions.find((p) => p.instId === ETH && p.slTriggerPx !== null && Number(p.slTriggerPx) === Number(stop));
+    });
     await row.getByTestId('close-position').click(); // confirms in a dialog (accepted by the page handler)
     await row.waitFor({ state: 'detached' });
     const { body } = await apiJson<{ positions: { instId: string }[] }>('/api/account/positions');
