@@ -12,6 +12,8 @@ export const STALE_ON_EVENT: Record<string, readonly string[]> = {
   approval: ['approvals', 'runs'],
   run: ['positions', 'orders', 'fills', 'approvals', 'scheduler-status'],
   trigger: ['scheduler-status'],
+  // the daily-loss latch set or cleared
+  risk: ['risk'],
 };
 
 /** The cached keys an SSE event makes stale (keys are `prefix` or `prefix:…`). */

@@ -1,6 +1,6 @@
 // One connection to GET /api/stream for the whole app. Tickers go into a small store that components
 // read through selectors (useTicker*), so a tick re-renders only what shows that price; the other
-// events (run, trigger, balance, scheduler, approval, account) invalidate the cached reads they make
+// events (run, trigger, balance, scheduler, approval, account, risk) invalidate the cached reads they make
 // stale (api/query.ts) and are handed to whichever screen subscribed. When the stream drops or goes
 // quiet the status turns `stale`, and it reconnects with backoff on its own, sending Last-Event-ID.
 import { useQueryClient } from '@tanstack/react-query';
@@ -13,8 +13,8 @@ import { reconnectDelayMs } from '../lib/sse.ts';
 import { type TickerAction, type TickerState, initialTickerState, tickerReducer } from '../lib/tickers.ts';
 
 export type StreamStatus = 'connecting' | 'live' | 'stale';
-export type StreamEventName = 'run' | 'trigger' | 'balance' | 'scheduler' | 'ticker' | 'approval' | 'account';
-const EVENT_NAMES: ReadonlySet<string> = new Set<StreamEventName>(['run', 'trigger', 'balance', 'scheduler', 'ticker', 'approval', 'account']);
+export type StreamEventName = 'run' | 'trigger' | 'balance' | 'scheduler' | 'ticker' | 'approval' | 'account' | 'risk';
+const EVENT_NAMES: ReadonlySet<string> = new Set<StreamEventName>(['run', 'trigger', 'balance', 'scheduler', 'ticker', 'approval', 'account', 'risk']);
 type Listener = (payload: unknown) => void;
 
 /** No byte for this long (the API sends a heartbeat comment more often) → warn and reconnect. */

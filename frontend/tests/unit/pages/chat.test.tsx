@@ -10,7 +10,7 @@ import { StandIn, renderApp } from '../support/stand-in.tsx';
 const session: ChatSessionEvent = { sessionId: 'chat-1' };
 const call: ChatToolCallEvent = { id: 'c1', name: 'get_positions', arguments: '{}' };
 const result: ChatToolResultEvent = { id: 'c1', name: 'get_positions', isError: false, result: JSON.stringify({ positions: [{ instId: 'BTC-USDT-SWAP', pos: '1', upl: '12.5' }] }) };
-const final: ChatFinalEvent = { content: 'You hold 1 BTC contract.', model: 'aitrader-offline-rules-v1', provider: 'offline', sessionId: 'chat-1', usage: { cachedInputTokens: 0, costUsd: 0, inputTokens: 1, outputTokens: 1 } };
+const final: ChatFinalEvent = { content: 'You hold 1 BTC contract.', model: 'aitrader-offline-rules-v1', provider: 'offline', sessionId: 'chat-1', usage: { cachedInputTokens: 0, costUsd: 0, inputTokens: 1, outputTokens: 1, reasoningTokens: 0 } };
 const sessions: ChatSession[] = [];
 
 const standIn = new StandIn()
