@@ -314,7 +314,8 @@ def test_agent_tools_reach_only_the_api_and_cannot_bypass_the_risk_guard(stack: 
     refusals_before = len(api.get("/api/trade/risk/refusals").json()["refusals"])
 
     # /mcp takes only named MCP tokens (never the master token): make one with the trade scope.
-    created = agent.post("/mcp-tokens", {"name": "sec-audit", "scopes": ["read", "trade"]})
+    created = httpx.post(f"{agent.url}/mcp-tokens", json={"name": "sec-audit", "scopes": ["read", "trade"]},
+                         headers=agent.headers, timeout=15)
     assert created.status_code == 201, created.text
     mcp_token = created.json()["token"]
 
