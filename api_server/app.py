@@ -105,7 +105,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         balances = BalanceService(pool=pool, okx=okx, events=events, settings=settings)
         balances.snapshots.metrics = metrics.snapshots
         sync = AccountSync(pool, okx, on_change=lambda report: events.publish("account", report.as_dict()))
-        guard = RiskGuard(pool=pool, okx=okx, instruments=instruments, balances=balances, limits=settings.risk)
+        guard = RiskGuard(pool=pool, okx=okx, instruments=instruments, balances=balances, limits=settings.risk,
+                          publish=events.publish)
         orders = OrderPath(pool=pool, okx=okx, instruments=instruments, tickers=tickers, events=events, balances=balances,
                            guard=guard, sync=sync, stale_after_secs=settings.okx_ws_stale_secs)
         if okx.has_credentials:  # a Spot-mode account or an inverse swap in OKX_INST_IDS stops start-up here

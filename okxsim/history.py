@@ -9,8 +9,9 @@ shares the last record's uTime in the same page. Only records of the last 90 day
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -66,7 +67,7 @@ def _page(rows: list[tuple[int, Any]], after: int | None, before: int | None, li
 
 
 # ---- GET /api/v5/trade/fills-history ------------------------------------------------------------
-def fills_history(sim: "Simulator", query: Any) -> list[dict]:
+def fills_history(sim: Simulator, query: Any) -> list[dict]:
     swap = _inst_type(query, required=True)
     after, before = _id(query, "after"), _id(query, "before")
     begin, end = _id(query, "begin"), _id(query, "end")
@@ -87,7 +88,7 @@ def fills_history(sim: "Simulator", query: Any) -> list[dict]:
 
 
 # ---- GET /api/v5/trade/orders-history-archive ---------------------------------------------------
-def orders_history_archive(sim: "Simulator", query: Any) -> list[dict]:
+def orders_history_archive(sim: Simulator, query: Any) -> list[dict]:
     swap = _inst_type(query, required=True)
     after, before = _id(query, "after"), _id(query, "before")
     begin, end = _id(query, "begin"), _id(query, "end")
@@ -146,7 +147,7 @@ def lifetimes(fills: list, inst_id: str, mgn_mode: str, pos_side: str) -> list[d
     return out
 
 
-def position_record(sim: "Simulator", p: Any, *, closed: bool) -> dict | None:
+def position_record(sim: Simulator, p: Any, *, closed: bool) -> dict | None:
     """One positions-history record: the position's lifetime replayed from its fills (close size and average, max size)."""
     engine = sim.engine
     ct_val = engine.specs[p.inst_id].ct_val
@@ -169,7 +170,7 @@ def position_record(sim: "Simulator", p: Any, *, closed: bool) -> dict | None:
     }
 
 
-def positions_history(sim: "Simulator", query: Any) -> list[dict]:
+def positions_history(sim: Simulator, query: Any) -> list[dict]:
     swap = _inst_type(query, required=False)
     after, before = _id(query, "after"), _id(query, "before")
     limit = _limit(query)
@@ -197,7 +198,7 @@ def positions_history(sim: "Simulator", query: Any) -> list[dict]:
 
 
 # ---- routing --------------------------------------------------------------------------------------
-def _handler(view: Callable[["Simulator", Any], list[dict]]) -> Callable[[Any], Awaitable[web.Response]]:
+def _handler(view: Callable[[Simulator, Any], list[dict]]) -> Callable[[Any], Awaitable[web.Response]]:
     async def handle(ctx: Any) -> web.Response:
         return ok(view(ctx.sim, ctx.query))
     handle.__name__ = view.__name__

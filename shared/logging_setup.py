@@ -15,7 +15,7 @@ import re
 import sys
 import threading
 import time
-from typing import Iterable, Mapping
+from typing import IO, Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
 MASK = "***"
@@ -152,7 +152,7 @@ def _environment() -> dict[str, str]:
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str | None] = (),
-                      environment: Mapping[str, str] | None = None, stream=None) -> logging.Handler:
+                      environment: Mapping[str, str] | None = None, stream: IO[str] | None = None) -> logging.Handler:
     """One stderr handler on the root logger whose every line is redacted; returns it."""
     REGISTRY.add(*secrets)
     REGISTRY.add(*secrets_in_environment(_environment() if environment is None else environment))

@@ -17,10 +17,11 @@ one by one for our own open records).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 from api_server.account import queries as q
 from api_server.okx import history

@@ -21,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from api_server.account import queries as q
 from api_server.account.catchup import CatchUpReport, catch_up, refine_closes
@@ -59,7 +60,7 @@ def ms_time(value: Any) -> datetime | None:
         ms = int(value)
     except (TypeError, ValueError):
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms > 0 else None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms > 0 else None
 
 
 def _attached_stop(order: Any, name: str) -> Decimal | None:
@@ -108,13 +109,13 @@ def fill_values(fill: Any) -> dict[str, Any]:
             "inst_id": fill.instId, "trade_id": fill.tradeId, "ord_id": fill.ordId, "cl_ord_id": fill.clOrdId or "",
             "bill_id": "", "side": fill.side, "pos_side": fill.posSide or "", "fill_px": dec(fill.fillPx),
             "fill_sz": dec(fill.fillSz), "fill_pnl": dec(fill.fillPnl), "fee": dec(fill.fillFee), "fee_ccy": fill.fillFeeCcy or "",
-            "exec_type": fill.execType or "", "filled_at": ms_time(fill.fillTime) or datetime.now(timezone.utc),
+            "exec_type": fill.execType or "", "filled_at": ms_time(fill.fillTime) or datetime.now(UTC),
         }
     return {
         "inst_id": fill.instId, "trade_id": fill.tradeId, "ord_id": fill.ordId, "cl_ord_id": fill.clOrdId or "",
         "bill_id": fill.billId or "", "side": fill.side, "pos_side": fill.posSide or "", "fill_px": dec(fill.fillPx),
         "fill_sz": dec(fill.fillSz), "fill_pnl": dec(fill.fillPnl), "fee": dec(fill.fee), "fee_ccy": fill.feeCcy or "",
-        "exec_type": fill.execType or "", "filled_at": ms_time(fill.fillTime or fill.ts) or datetime.now(timezone.utc),
+        "exec_type": fill.execType or "", "filled_at": ms_time(fill.fillTime or fill.ts) or datetime.now(UTC),
     }
 
 
@@ -174,7 +175,7 @@ def _camel(name: str) -> str:
 
 class AccountSync:
     def __init__(self, pool: Any, okx: Any, *, on_change: Callable[[SyncReport], None] | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.pool = pool
         self.okx = okx
         self._lock = asyncio.Lock()  # one writer of position records at a time (REST sync or WebSocket push)
@@ -187,6 +188,7 @@ class AccountSync:
         self.last_catch_up: CatchUpReport | None = None
         self.last_caught_up_at: datetime | None = None
         self.catch_up_requested = asyncio.Event()
+        self._background: set[asyncio.Task] = set()
         self.catch_up_requested.set()  # start-up is the first catch-up
 
     # -- catch-up and pushes ---------------------------------------------------------------------------
@@ -224,25 +226,43 @@ class AccountSync:
 
     async def apply_positions(self, positions: list[Any]) -> SyncReport:
         """Every open position OKX holds (from the `positions` channel): records opened, updated, closed."""
+        live = {(p.instId, p.mgnMode, p.posSide or "net") for p in positions if dec(p.pos)}
+        async with self.pool.connection() as conn:
+            records = {(r["inst_id"], r["mgn_mode"], r["pos_side"]) for r in await q.open_positions(conn)}
+        if records - live:
+            # A position is gone: its close reason comes from the order that closed it, and that order's push
+            # may not have arrived yet (the positions channel can be first). The REST pass reads orders before
+            # positions, so the closing order is recorded when the reason is decided.
+            return await self.sync()
         report = SyncReport()
-        async with self._lock:
-            async with self.pool.connection() as conn, conn.transaction():
-                await self._sync_positions(conn, positions, report)
+        async with self._lock, self.pool.connection() as conn, conn.transaction():
+            await self._sync_positions(conn, positions, report)
         await self._refine(report)
         self._changed(report)
         return report
+
+    @staticmethod
+    def no_changes() -> dict[str, Any]:
+        """The `account` event's shape with nothing changed (pushes that carry other news keep the same keys)."""
+        return SyncReport().as_dict()
 
     def _changed(self, report: SyncReport) -> None:
         if report.changes and self._on_change is not None:
             self._on_change(report)
 
     async def _refine(self, report: SyncReport) -> None:
-        """Closed records get OKX's own close type and realised PnL (positions-history); best effort."""
+        """Closed records get OKX's own close type and realised PnL (positions-history, 1 request per 10 s): in
+        the background, so an order's immediate sync never waits for that rate limit."""
         if not report.closed:
             return
+        task = asyncio.create_task(self._refine_now(list(report.closed)), name="account-close-refine")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _refine_now(self, closed: list[dict[str, Any]]) -> None:
         try:
-            await refine_closes(self.pool, self.okx, report.closed)
-        except OkxError as exc:
+            await refine_closes(self.pool, self.okx, closed)
+        except Exception as exc:  # noqa: BLE001 - best effort: the order-based reason stays
             log.warning("positions-history for the close reason failed (the order-based reason stays): %s", exc)
 
     async def sync(self) -> SyncReport:
@@ -389,7 +409,7 @@ class SyncLoop:
             except OkxError as exc:
                 self.sync.last_error = str(exc)
                 log.warning("account sync failed: %s", exc)
-            except Exception:  # noqa: BLE001 - the loop must survive a bad tick
+            except Exception:  # the loop must survive a bad tick
                 self.sync.last_error = "internal error"
                 log.exception("account sync failed")
             await asyncio.sleep(self.interval_secs)

@@ -47,7 +47,7 @@ class PositionHistory(msgspec.Struct):
 
 
 async def _read(okx: Any, path: str, item_type: Any, params: dict[str, Any]) -> list[Any]:
-    return await okx._call("GET", path, item_type, params=params, private=True)  # noqa: SLF001 - the client's one request path
+    return await okx._call("GET", path, item_type, params=params, private=True)  # the client's one request path
 
 
 async def fills_history(okx: Any, *, inst_type: str = "SWAP", after: str | None = None, before: str | None = None,

@@ -23,7 +23,8 @@ import contextlib
 import logging
 import random
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -334,11 +335,7 @@ class TickerFeed:
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         handle = self.handle_frame
         async for message in ws:
-            if message.type is aiohttp.WSMsgType.TEXT:
-                reason = handle(message.data)
-                if reason is not None:
-                    return reason
-            elif message.type is aiohttp.WSMsgType.BINARY:
+            if message.type is aiohttp.WSMsgType.TEXT or message.type is aiohttp.WSMsgType.BINARY:
                 reason = handle(message.data)
                 if reason is not None:
                     return reason

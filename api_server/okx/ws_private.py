@@ -18,7 +18,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -33,6 +34,7 @@ UPGRADE_NOTICE = "64008"
 PRIVATE_CHANNELS = [{"channel": "orders", "instType": "SWAP"}, {"channel": "positions", "instType": "SWAP"},
                     {"channel": "balance_and_position"}]
 BUSINESS_CHANNELS = [{"channel": "orders-algo", "instType": "SWAP"}]
+RECONNECT_BACKOFF = Backoff(base=0.5, cap=30.0, jitter="equal")  # equal jitter: waits keep growing, never spin
 
 
 class WsOrder(Order):
@@ -92,7 +94,7 @@ class PrivateFeed:
                  api_key: str, api_secret: str, passphrase: str, session: aiohttp.ClientSession,
                  on_subscribed: Callable[[], None] | None = None, ping_after_secs: float = 25.0,
                  pong_timeout_secs: float = 5.0, stale_after_secs: float = 60.0, login_timeout_secs: float = 10.0,
-                 backoff: Backoff = Backoff(base=0.5, cap=30.0, jitter="equal"),
+                 backoff: Backoff = RECONNECT_BACKOFF,
                  clock: Callable[[], float] = time.monotonic, timestamp_s: Callable[[], float] = time.time) -> None:
         self.url = url
         self.channels = channels
@@ -223,7 +225,7 @@ class PrivateFeed:
             elif len(message.data):
                 try:
                     await self.handler(message)
-                except Exception:  # noqa: BLE001 - a failed write is logged; the REST catch-up reconciles it
+                except Exception:  # a failed write is logged; the REST catch-up reconciles it
                     log.exception("OKX private feed: applying a %s push failed", message.arg.channel if message.arg else "?")
                     if self.on_subscribed is not None:
                         self.on_subscribed()
@@ -294,11 +296,11 @@ class AccountPushes:
             await self._on_positions(message.eventType, message.lastPage, _positions(raw))
         elif channel == "balance_and_position":
             for item in _items(raw):
-                self.publish("account", {"source": "ws", "channel": channel, "eventType": item.get("eventType", ""),
+                self.publish("account", {**self.sync.no_changes(), "source": "ws", "channel": channel, "eventType": item.get("eventType", ""),
                                          "balData": item.get("balData", []), "trades": item.get("trades", [])})
         elif channel == "orders-algo":
             for algo in _items(raw):
-                self.publish("account", {"source": "ws", "channel": channel, "algoId": algo.get("algoId", ""),
+                self.publish("account", {**self.sync.no_changes(), "source": "ws", "channel": channel, "algoId": algo.get("algoId", ""),
                                          "instId": algo.get("instId", ""), "state": algo.get("state", ""),
                                          "ordType": algo.get("ordType", ""), "ordId": algo.get("ordId", ""),
                                          "tpTriggerPx": algo.get("tpTriggerPx", ""), "slTriggerPx": algo.get("slTriggerPx", "")})
@@ -338,8 +340,11 @@ async def private_feeds(settings: Any, sync: Any, publish: Callable[[str, Any], 
     """Lifespan part: both feeds, logged in with the API's OKX keys (only called when keys are configured)."""
     private_url, business_url = private_urls(settings.okx_ws_public_url)
     pushes = AccountPushes(sync, publish)
-    common = dict(api_key=settings.okx_api_key, api_secret=settings.okx_api_secret, passphrase=settings.okx_passphrase,
-                  session=session, on_subscribed=sync.request_catch_up, ping_after_secs=settings.okx_ws_ping_secs)
+    common: dict[str, Any] = {"api_key": settings.okx_api_key, "api_secret": settings.okx_api_secret,
+                              "passphrase": settings.okx_passphrase, "session": session,
+                              "on_subscribed": sync.request_catch_up, "ping_after_secs": settings.okx_ws_ping_secs,
+                              # The login timestamp on OKX's clock (the REST client's offset), like every REST signature.
+                              "timestamp_s": lambda: sync.okx.clock.server_ms() / 1000}
     feeds = [PrivateFeed(private_url, PRIVATE_CHANNELS, pushes, **common),
              PrivateFeed(business_url, BUSINESS_CHANNELS, pushes, **common)]
     for feed in feeds:

@@ -361,6 +361,9 @@ class SchedulerEngine:
             else:
                 failed = reply
                 error = f"analysis_error: {reply.error}" + (f" (reason: {reply.reason})" if reply.reason else "")
+                if reply.reason == "budget":  # the agent's daily LLM budget is spent: announce it (alerts, web app)
+                    self.events.publish("llm_budget", {"day": time.strftime("%Y-%m-%d", time.gmtime()),
+                                                       "runId": run.id, "detail": reply.error})
         except AgentCallFailed as exc:
             error, unreachable = exc.reason, exc.unreachable
         except asyncio.CancelledError:

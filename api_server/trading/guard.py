@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Callable, AsyncIterator
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -50,8 +50,10 @@ class RiskRefused(Unprocessable):
 
 class RiskGuard:
     def __init__(self, *, pool: AsyncConnectionPool, okx: OkxRestClient, instruments: InstrumentCatalog,
-                 balances: BalanceService, limits: RiskLimits) -> None:
+                 balances: BalanceService, limits: RiskLimits,
+                 publish: Callable[[str, Any], None] | None = None) -> None:
         self.pool = pool
+        self.publish = publish  # the event hub: the latch is announced (web app, alerts)
         self.okx = okx
         self.instruments = instruments
         self.balances = balances
@@ -98,6 +100,11 @@ class RiskGuard:
                 log.warning("daily loss limit reached: loss %s USDT >= %s USDT (%s %% of %s); new exposure refused until %s",
                             plain_decimal(state.loss), plain_decimal(state.max_loss), plain_decimal(state.limit_pct),
                             plain_decimal(state.day_start_equity), state.reopens_at.isoformat())
+                if self.publish is not None:
+                    self.publish("risk", {"dailyLoss": {
+                        "latched": True, "loss": plain_decimal(state.loss), "maxLoss": plain_decimal(state.max_loss),
+                        "lossPct": plain_decimal(state.loss / state.day_start_equity * 100) if state.day_start_equity else None,
+                        "reopensAt": state.reopens_at.isoformat()}})
             return state
 
     async def reset(self) -> RiskStatus:

@@ -39,9 +39,6 @@ class Ctx:
         self.body = body
         self.in_us = in_us
 
-    def trade_envelope(self, data: list, failed: bool = False) -> web.Response:
-        return self.batch_envelope(data)
-
     def batch_envelope(self, data: list) -> web.Response:
         """OKX: code "0" when every item succeeded, "1" when all failed, "2" when some did (HTTP 200 always)."""
         out_us = time.time_ns() // 1000

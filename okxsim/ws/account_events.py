@@ -49,7 +49,7 @@ def channel_only_fields(order_view: dict, last_px: str) -> dict:
 
 
 class AccountObserver:
-    def __init__(self, sim: "Simulator") -> None:
+    def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self._orders_ref: object = None
         self._last_bill = 0

@@ -31,8 +31,18 @@ SIM_UID = "100000000000000001"
 
 
 class Connection:
-    __slots__ = ("ws", "request", "conn_id", "kind", "subs", "private_subs", "last_sent", "unsubscribed_since",
-                 "logged_in", "snapshot_due")
+    __slots__ = (
+        "conn_id",
+        "kind",
+        "last_sent",
+        "logged_in",
+        "private_subs",
+        "request",
+        "snapshot_due",
+        "subs",
+        "unsubscribed_since",
+        "ws",
+    )
 
     def __init__(self, ws: web.WebSocketResponse, request: web.Request, kind: str) -> None:
         self.ws = ws

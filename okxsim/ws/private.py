@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -71,7 +72,7 @@ def snapshot_interval(extra: object) -> float | None:
 
 
 class AccountChannels:
-    def __init__(self, sim: "Simulator") -> None:
+    def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.observer = AccountObserver(sim)
         self.subscribers: set[Connection] = set()

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from shared.instruments import CANDLE_BARS
-
 from okxsim.wire import encode
 from okxsim.ws.connection import ERROR_60018, ERROR_64001, Connection
+from shared.instruments import CANDLE_BARS
 
 if TYPE_CHECKING:
     from okxsim.sim_api import SimulatorApi as Simulator
@@ -22,7 +21,7 @@ def is_market_channel(channel: str) -> bool:
 
 
 class MarketChannels:
-    def __init__(self, sim: "Simulator") -> None:
+    def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.ticker_subs: dict[str, set[Connection]] = {}
         self.candle_subs: dict[tuple[str, str], set[Connection]] = {}

@@ -204,3 +204,17 @@ async def test_history_endpoints_page_newest_first_with_after_and_before(server:
     assert len(orders) == 3 and int(orders[0]["ordId"]) > int(orders[-1]["ordId"])
     positions = (await client.get("/api/v5/account/positions-history?instType=SWAP"))["data"]
     assert positions and positions[0]["type"] == "2" and positions[0]["closeTotalPos"] == "1" and positions[0]["realizedPnl"]
+
+
+async def test_a_logged_in_private_socket_without_subscription_closes_with_4004(session):
+    import dataclasses
+
+    from tests.okxsim.conftest import QUIET, start_server
+    srv = await start_server(dataclasses.replace(QUIET, ws_idle_secs=0.5))
+    try:
+        ws = await logged_in(session, srv)
+        msg = await ws.receive(timeout=5)
+        assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4004
+        await ws.close()
+    finally:
+        await srv.runner.cleanup()

@@ -313,13 +313,18 @@ def test_agent_tools_reach_only_the_api_and_cannot_bypass_the_risk_guard(stack: 
     orders_before = sim_order_count(sim)
     refusals_before = len(api.get("/api/trade/risk/refusals").json()["refusals"])
 
+    # /mcp takes only named MCP tokens (never the master token): make one with the trade scope.
+    created = agent.post("/mcp-tokens", {"name": "sec-audit", "scopes": ["read", "trade"]})
+    assert created.status_code == 201, created.text
+    mcp_token = created.json()["token"]
+
     async def use_tools() -> tuple[str, bool]:
-        async with Client(f"{agent.url}/mcp", auth=API_TOKEN) as client:
+        async with Client(f"{agent.url}/mcp", auth=mcp_token) as client:
             ticker = await client.call_tool("get_ticker", {"instId": "BTC-USDT-SWAP"})
             assert float(ticker.structured_content["last"]) > 0
             # 100x the whole account's equity in one order: over RISK_MAX_ORDER_PCT whatever the price.
             result = await client.call_tool("place_order", {"instId": "BTC-USDT-SWAP", "side": "buy", "ordType": "market",
-                                                            "notionalUsdt": "1000000", "runId": "sec-run-2"}, raise_on_error=False)
+                                                            "notionalUsdt": "1000000"}, raise_on_error=False)
             text = " ".join(getattr(c, "text", "") for c in result.content) + str(result.structured_content or "")
             return text, result.is_error
 

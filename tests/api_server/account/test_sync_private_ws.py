@@ -23,7 +23,7 @@ from shared.migrate import apply_migrations
 from tests.okxsim.conftest import QUIET, start_server
 
 BTC = "BTC-USDT-SWAP"
-FAST = dict(ping_after_secs=5.0, pong_timeout_secs=2.0, stale_after_secs=30.0, backoff=Backoff(0.05, 0.2, "equal"))
+FAST = {"ping_after_secs": 5.0, "pong_timeout_secs": 2.0, "stale_after_secs": 30.0, "backoff": Backoff(0.05, 0.2, "equal")}
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def pool(fresh_database_url):
 
 @pytest.fixture
 async def sim():
-    srv = await start_server(dataclasses.replace(QUIET, initial_usdt=Decimal("100000000")))
+    srv = await start_server(dataclasses.replace(QUIET, initial_usdt=Decimal(100000000)))
     try:
         yield srv
     finally:
@@ -62,8 +62,8 @@ def ws(sim, path: str) -> str:
 def make_feeds(sim, session, sync, published, *, secret: str | None = None) -> list[PrivateFeed]:
     pushes = AccountPushes(sync, lambda name, payload: published.append((name, payload)))
     cfg = sim.config
-    common = dict(api_key=cfg.api_key, api_secret=secret or cfg.api_secret, passphrase=cfg.passphrase, session=session,
-                  on_subscribed=sync.request_catch_up, **FAST)
+    common = {"api_key": cfg.api_key, "api_secret": secret or cfg.api_secret, "passphrase": cfg.passphrase,
+              "session": session, "on_subscribed": sync.request_catch_up, **FAST}
     return [PrivateFeed(ws(sim, "/ws/v5/private"), PRIVATE_CHANNELS, pushes, **common),
             PrivateFeed(ws(sim, "/ws/v5/business"), BUSINESS_CHANNELS, pushes, **common)]
 
@@ -83,6 +83,11 @@ async def scalar(pool, sql: str, *args):
     async with pool.connection() as conn:
         row = await (await conn.execute(sql, args)).fetchone()
     return next(iter(row.values()))
+
+
+async def _like(value, text: str):
+    result = await value
+    return result if result and text in result else None
 
 
 def market(side: str = "buy", sz: str = "1") -> OrderRequest:
@@ -136,6 +141,9 @@ async def test_a_fill_on_the_simulator_reaches_the_database_within_a_second(sim,
             return await scalar(pool, "select count(*) from trade_positions where state = 'open' and inst_id = %s", BTC)
         await until(position_open, timeout=2.0, what="the position record")
         assert any(name == "account" and payload.get("fillsInserted") == 1 for name, payload in published)
+        # Every `account` event keeps the sync report's keys, pushes included (consumers read `fillsInserted`).
+        assert all("fillsInserted" in payload for name, payload in published if name == "account")
+        assert any(payload.get("channel") == "balance_and_position" for _, payload in published)
         # Closed on the app: the position record closes through the pushes too.
         sim.sim.engine.close_position(BTC, "cross", "", sim.sim.quotes(), sim.sim.now_ms())
 
@@ -143,6 +151,11 @@ async def test_a_fill_on_the_simulator_reaches_the_database_within_a_second(sim,
             return await scalar(pool, "select count(*) from trade_positions where state = 'closed'")
         await until(closed, timeout=2.0, what="the closed position record")
         assert await scalar(pool, "select count(*) from trade_fills") == 2
+
+        async def refined():  # OKX's own account of the close (positions-history), added in the background
+            return await scalar(pool, "select close_detail from trade_positions where state = 'closed'")
+        detail = await until(lambda: _like(refined(), "positions-history"), timeout=5.0, what="the close refined")
+        assert "closed, close avg" in detail and "realised PnL" in detail
     finally:
         for feed in feeds:
             await feed.stop()
@@ -210,3 +223,20 @@ async def test_three_days_offline_the_catch_up_pages_through_every_fill(sim, ses
     again = await sync.catch_up()
     assert again.fills_read == 1 and again.fills_inserted == 1
     assert await scalar(pool, "select count(*) from trade_fills") == 451
+
+
+async def test_notice_64008_moves_to_a_fresh_connection_at_once_and_asks_for_a_catch_up(sim, session, pool):
+    sync = AccountSync(pool, rest_client(session, sim))
+    feed = make_feeds(sim, session, sync, [])[0]
+    await feed.start()
+    try:
+        await asyncio.wait_for(feed.subscribed_event.wait(), 10)
+        sync.catch_up_requested.clear()
+        assert await sim.sim.hub.broadcast_notice() >= 1
+
+        async def resubscribed():
+            return feed.reconnects == 1 and feed.state == "subscribed"
+        await until(resubscribed, timeout=5, what="a fresh subscribed connection")
+        assert feed.last_error.startswith("notice 64008") and sync.catch_up_requested.is_set()
+    finally:
+        await feed.stop()
