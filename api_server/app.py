@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 from litestar import Litestar, Response, get
@@ -18,7 +18,6 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api_server.account.balances import BalanceService
-from api_server.okx.account_mode import verify_account
 from api_server.account.positions import PositionReader
 from api_server.account.routes import AccountController
 from api_server.account.sync import AccountSync, SyncLoop
@@ -32,6 +31,7 @@ from api_server.market.instruments import InstrumentCatalog
 from api_server.market.routes import MarketController
 from api_server.market.service import MarketData
 from api_server.notify.service import running_notifier
+from api_server.okx.account_mode import verify_account
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
 from api_server.okx.ws_private import private_feeds

@@ -7,7 +7,7 @@ property per event name holding the schema of that event's `data` (each a named 
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncGenerator
+from collections.abc import AsyncGenerator
 
 import msgspec
 from litestar import get
@@ -65,7 +65,7 @@ async def _events(queue: asyncio.Queue, hub: EventHub, tickers: TickerBook,
         while True:
             try:
                 event, payload, event_id = await asyncio.wait_for(queue.get(), KEEPALIVE_SECS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 yield ServerSentEventMessage(comment="keepalive")
                 continue
             if event_id in replayed:

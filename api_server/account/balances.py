@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -22,8 +22,8 @@ from api_server.account.schemas import (
 from api_server.account.snapshot_loop import BalanceReading, SnapshotLoop, reading_from_balance, snapshot_equity
 from api_server.account.snapshots import pnl_against_initial
 from api_server.errors import NotFound
-from api_server.okx.account_mode import FUTURES_MODE, AccountMode
 from api_server.events import EventHub
+from api_server.okx.account_mode import FUTURES_MODE, AccountMode
 from api_server.okx.rest import OkxRestClient
 from api_server.settings import Settings
 from api_server.trading.sizing import plain_decimal
@@ -96,7 +96,7 @@ class BalanceService:
             pnl=num(pnl),
             pnlPct=num(pnl_pct),
             uTime=None if reading.updated_at is None else reading.updated_at.isoformat(),
-            ts=datetime.now(timezone.utc).isoformat(),
+            ts=datetime.now(UTC).isoformat(),
         )
 
     async def latest_snapshot(self) -> BalanceSnapshot:

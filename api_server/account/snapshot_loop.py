@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from api_server.account import queries as q
 from api_server.account.snapshots import should_write_snapshot
@@ -52,7 +53,7 @@ def reading_from_balance(balance: Any, mode: AccountMode = FUTURES_MODE) -> Bala
             usdt = d
     updated = None
     if balance.uTime.isdigit():
-        updated = datetime.fromtimestamp(int(balance.uTime) / 1000, tz=timezone.utc)
+        updated = datetime.fromtimestamp(int(balance.uTime) / 1000, tz=UTC)
     return BalanceReading(
         total_eq=total,
         usdt_eq=dec(usdt.eq) if usdt else None,
@@ -76,7 +77,7 @@ class SnapshotLoop:
     def __init__(self, pool: Any, read_balance: Callable[[], Awaitable[BalanceReading]], *, interval_secs: float,
                  min_abs: Decimal, min_rel: Decimal, publish: Callable[[str, Any], None],
                  on_reading: Callable[[BalanceReading, datetime], Awaitable[None]] | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.pool = pool
         self.read_balance = read_balance
         self.interval_secs = interval_secs

@@ -391,6 +391,7 @@ class SchedulerEngine:
         finished = finished_run(run, answer, error, now, start.started_at, failed)
         failures = 0 if ok else self.control.consecutive_failures + (1 if counts else 0)
         pause_now = not ok and counts and failures >= self.max_failures and not self.control.paused
+        reason = None
         if pause_now:
             reason = f"paused itself after {failures} consecutive failed runs; last error: {error}"
             self._control_version += 1
@@ -415,7 +416,8 @@ class SchedulerEngine:
                 self.pool, finished, now, {i: self.states[i] for i in dirty}
             )
             if pause_now:
-                await store.set_paused(self.pool, True, self.control.paused_reason, "system", notify=False)
+                # the reason decided above: a control reload racing this write must not store it without one
+                await store.set_paused(self.pool, True, reason, "system", notify=False)
             await store.set_consecutive_failures(self.pool, failures)
         except Exception as exc:  # noqa: BLE001 - keep going; the states are written again at the next change
             self._dirty |= dirty

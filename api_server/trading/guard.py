@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, AsyncIterator
-from datetime import datetime, timezone
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -77,7 +77,7 @@ class RiskGuard:
 
     @staticmethod
     def now() -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     async def _on_reading(self, reading: BalanceReading, now: datetime) -> None:
         # Every balance reading also advances the daily-loss latch (new UTC day, crossing the limit).

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
@@ -270,7 +270,7 @@ def next_utc_midnight(now: datetime) -> datetime:
 
 def utc_day_start(now: datetime) -> datetime:
     _check_aware("now", now)
-    return datetime.combine(now.astimezone(timezone.utc).date(), time(0), tzinfo=timezone.utc)
+    return datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
 
 
 def check_order(intent: OrderIntent, account: AccountView, limits: RiskLimits, now: datetime) -> RiskDecision:

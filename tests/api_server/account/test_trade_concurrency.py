@@ -135,6 +135,8 @@ def test_a_closing_order_never_changes_the_leverage(launch):
                                       "reduceOnly": True, "leverage": 100})
     # (The exchange rules answer first: a reduce-only order with no position to reduce is a 400 naming reduceOnly.)
     assert eth.status_code == 400 and eth.json()["field"] == "reduceOnly", eth.text
+    assert not [o for o in s.sim_state()["orders"]["history"] + s.sim_state()["orders"]["pending"]
+                if o["instId"] == "ETH-USDT-SWAP"]
     assert len([r for r in s.sim_requests() if r["target"] == "/api/v5/account/set-leverage"]) == 1
     # Opening past the allow-list is still refused.
     opening = s.post("/api/trade/order", {"instId": "ETH-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "1"})
