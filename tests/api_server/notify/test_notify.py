@@ -182,19 +182,20 @@ async def test_a_dead_channel_never_blocks_the_publisher_or_the_other_channel():
     async with aiohttp.ClientSession() as session:
         dead = TelegramChannel(session, TOKEN, CHAT, api_base="http://127.0.0.1:9")  # nothing listens on port 9
         live = WebhookChannel(session, receiver.url, SECRET)
-        notifier = Notifier([dead, live], backoff=FAST, max_attempts=3)
+        # (a busy machine may time a delivery out once: a retryable failure, sent again)
+        notifier = Notifier([dead, live], backoff=FAST, max_attempts=5)
         stop = asyncio.Event()
         workers = [asyncio.create_task(notifier._deliver(c, stop)) for c in (dead, live)]
         started = time.perf_counter()
         for i in range(200):
             notifier.submit("fill", {"instId": "BTC-USDT-SWAP", "side": "buy", "fillPx": str(65000 + i), "fillSz": "1"})
         submit_secs = time.perf_counter() - started
-        await wait_for(lambda: len(receiver.received) == 200, timeout=20)
+        await wait_for(lambda: len(receiver.received) >= 200, timeout=60)
         for w in workers:
             w.cancel()
     await receiver.stop()
     assert submit_secs < 0.5  # enqueueing only: no network on the publisher's path
-    assert notifier.delivered["webhook"] == 200
+    assert notifier.delivered["webhook"] == 200 and notifier.dropped["webhook"] == 0
     assert notifier.delivered["telegram"] == 0 and notifier.dropped["telegram"] >= 1
 
 
