@@ -2,7 +2,10 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run test soak api agent mcp-token okxsim bench replay venv frontend migrate-status backup restore deploy-build compose-config help
+# Lock files from pyproject.toml (pip-tools, kept in .venv by the test extra); pins already locked are kept.
+LOCK := .venv/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+
+.PHONY: lock run test soak api agent mcp-token okxsim bench replay venv frontend migrate-status backup restore deploy-build compose-config help
 
 help:
 	@echo "make run       start PostgreSQL, OKX simulator (no keys), API, agent and web app; Ctrl-C stops all"
@@ -14,6 +17,7 @@ help:
 	@echo "make replay FILE=data/candles/... [ARGS='--threshold-bps 80 --interval-secs 900']   trigger replay"
 	@echo "make migrate-status | backup [OUT=file] | restore BACKUP=file [TARGET=url] [CLEAN=1]"
 	@echo "make deploy-build [ARGS=...]   build the deployable artifact (dist-deploy/) for systemd + nginx"
+	@echo "make lock      remake requirements-dev.txt / requirements.txt (hashes) from pyproject.toml"
 	@echo "make compose-config            validate docker-compose.yml"
 
 venv:
@@ -62,6 +66,10 @@ backup: venv
 restore: venv
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=.data/backups/aitrader-....dump [TARGET=postgresql://...] [CLEAN=1]"; exit 2; }
 	@scripts/db_restore.sh "$(BACKUP)" $(if $(TARGET),--target "$(TARGET)") $(if $(CLEAN),--clean)
+
+lock: venv
+	@$(LOCK) --extra test -o requirements-dev.txt pyproject.toml
+	@$(LOCK) -o requirements.txt pyproject.toml
 
 deploy-build:
 	@bash nginx/build.sh $(ARGS)
