@@ -31,6 +31,7 @@ import msgspec
 
 from api_server.okx.errors import OkxError
 from api_server.tickers import Ticker, TickerBook
+from shared.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -251,9 +252,8 @@ class TickerFeed:
         return msgspec.json.encode({"op": "subscribe", "args": args}).decode()
 
     def _backoff(self, attempt: int) -> float:
-        """Exponential with jitter: half the capped step fixed, half random (so waits keep growing)."""
-        step = min(self.backoff_max, self.backoff_base * (2**attempt))
-        return step / 2 + self._rng() * step / 2
+        """The shared rule with equal jitter: half the capped step fixed, half random (so waits keep growing)."""
+        return Backoff(self.backoff_base, self.backoff_max, "equal", self._rng).delay(attempt)
 
     async def _supervise(self) -> None:
         attempt = 0
