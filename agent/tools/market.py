@@ -63,7 +63,7 @@ def register_market_tools(mcp: FastMCP, api: ApiCaller, default_bar: str) -> Non
         instId: InstId,
         depth: Annotated[int, Field(ge=1, le=50, description="Price levels per side.")] = 5,
     ) -> dict[str, Any]:
-        """Order book: `bids` and `asks` as [price, size(contracts for SWAP), ...], best first.
+        """Order book: `bids` and `asks` as levels `{px, sz (contracts for SWAP), numOrders}`, best first.
 
         Example: get_order_book(instId="ETH-USDT-SWAP", depth=5)."""
         body = await api.call("GET", "/api/market/books", {"instId": instId, "sz": depth})

@@ -35,6 +35,10 @@ TOKEN = "test-token-agent"
 ORIGIN_RE = re.compile(r"^(agent:run:|agent:chat:|mcp:)[A-Za-z0-9_.:-]{1,64}$")
 
 
+ALLOWED = {"allowed": True, "rule": "ok", "message": "order within the risk limits", "limit": None, "actual": None,
+           "needsApproval": False}
+
+
 @dataclass
 class StandInApi:
     token: str = TOKEN
@@ -125,7 +129,8 @@ class StandInApi:
         inst = self._inst(request)
         p = str(self.price)
         return web.json_response({"instId": inst, "last": p, "bidPx": p, "askPx": p, "open24h": p, "high24h": p, "low24h": p,
-                                  "vol24h": "1000", "volCcy24h": "10", "ts": "1700000000000", "bar": "3m"})
+                                  "vol24h": "1000", "volCcy24h": "10", "ts": "1700000000000", "bar": "3m",
+                                  "lastSz": "1", "bidSz": "5", "askSz": "4", "ageMs": 10, "source": "ws", "barCandle": None})
 
     async def _candles(self, request: web.Request) -> web.Response:
         inst = self._inst(request)
@@ -150,8 +155,11 @@ class StandInApi:
 
     async def _books(self, request: web.Request) -> web.Response:
         inst = self._inst(request)
-        return web.json_response({"instId": inst, "asks": [[str(self.price + 0.1), "5", "0", "1"]],
-                                  "bids": [[str(self.price - 0.1), "4", "0", "1"]], "ts": "1700000000000"})
+        def level(px: float, sz: str) -> dict[str, str]:
+            return {"px": str(px), "sz": sz, "liquidatedOrders": "0", "numOrders": "1"}
+
+        return web.json_response({"instId": inst, "asks": [level(self.price + 0.1, "5")],
+                                  "bids": [level(self.price - 0.1, "4")], "ts": "1700000000000"})
 
     async def _funding(self, request: web.Request) -> web.Response:
         inst = self._inst(request)
@@ -162,6 +170,7 @@ class StandInApi:
         e = self.equity
         return web.json_response({
             "totalEq": e, "totalEqCcy": "USD", "usdt": {"eq": e, "available": e, "frozen": "0", "cashBal": e},
+            "tradingEq": e, "tradingEqSource": "USDT eq", "accountMode": "futures",
             "usdtAvailable": e, "usdtFrozen": "0", "upl": "0",
             "details": [{"ccy": "USDT", "eq": e, "cashBal": e, "availBal": e, "frozenBal": "0", "upl": "0", "eqUsd": e}],
             "initialEquity": {"amount": None, "setAt": None, "source": None}, "pnl": None, "pnlPct": None,
@@ -179,7 +188,8 @@ class StandInApi:
             "limits": {"allowedInstIds": ["BTC-USDT-SWAP", "ETH-USDT-SWAP"], "maxLeverage": "10", "maxOrderPct": self.max_order_pct,
                        "maxExposurePct": "100", "dailyLossLimitPct": "5", "requireStopLoss": False, "approvalMode": "auto"},
             "state": {"equity": self.equity, "dayLoss": "0", "maxDayLoss": "500", "dailyLossLatched": False,
-                      "openExposure": "0", "openExposureByInst": {}},
+                      "openExposure": "0", "openExposureByInst": {}, "day": "2026-01-01",
+                      "dayStartEquity": self.equity, "latchedAt": None, "reopensAt": None, "resetAt": None},
         })
 
     def _order(self, body: dict[str, Any], purpose: str, sz: Decimal, side: str, origin: str | None) -> dict[str, Any]:
@@ -188,7 +198,10 @@ class StandInApi:
                 "purpose": purpose, "side": side, "posSide": "net", "ordType": body.get("ordType", "market"), "tdMode": "cross",
                 "sz": str(sz), "px": None, "reduceOnly": purpose == "close", "lever": str(body.get("leverage") or 1),
                 "tpTriggerPx": body.get("tpTriggerPx"), "slTriggerPx": body.get("slTriggerPx"), "state": "filled",
-                "accFillSz": str(sz), "avgPx": str(self.price), "fee": "0", "error": None}
+                "accFillSz": str(sz), "avgPx": str(self.price), "fee": "0", "error": None,
+                "cancelSource": "", "category": "normal", "okxSource": "", "pnl": None,
+                "createdAt": "2026-01-01T00:00:00+00:00", "updatedAt": "2026-01-01T00:00:00+00:00",
+                "okxCreatedAt": None, "okxUpdatedAt": None}
 
     async def _place(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -204,7 +217,7 @@ class StandInApi:
                                "pos": str(sz if side == "long" else -sz), "avgPx": str(self.price)})
         order = self._order(body, "order", sz, body["side"], request.headers.get("X-AiTrader-Origin"))
         return web.json_response({"order": order, "duplicate": False,
-                                  "risk": {"allowed": True, "rule": "ok", "message": "order within the risk limits"}}, status=201)
+                                  "risk": ALLOWED}, status=201)
 
     async def _cancel(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -221,7 +234,7 @@ class StandInApi:
         order = self._order(body, "close", abs(pos), "sell" if pos > 0 or held[0].get("posSide") == "long" else "buy",
                             request.headers.get("X-AiTrader-Origin"))
         return web.json_response({"order": order, "duplicate": False,
-                                  "risk": {"allowed": True, "rule": "ok", "message": "closing / reduce-only order: always allowed"}},
+                                  "risk": {**ALLOWED, "message": "closing / reduce-only order: always allowed"}},
                                  status=201)
 
     async def _position_tpsl(self, request: web.Request) -> web.Response:
