@@ -21,7 +21,10 @@ from typing import Any
 
 import httpx
 from fastmcp.exceptions import NotFoundError, ToolError, ValidationError as ToolArgumentsError
-from openai import AsyncOpenAI
+import openai
+from openai import AsyncOpenAI, AsyncStream
+from openai._base_client import make_request_options
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from agent import offline_model
 from agent.llm import LlmError, LoopLimits, Prices, ToolExecution, Usage, cost_usd, run_tool_loop
@@ -53,6 +56,35 @@ class OfflineModelTransport(httpx.AsyncBaseTransport):
             content = "".join(offline_model._stream(body, reply)).encode()
             return httpx.Response(200, content=content, headers={"content-type": "text/event-stream"})
         return httpx.Response(200, json=offline_model._complete(body, reply))
+
+
+class _DirectCompletions:
+    """`chat.completions.create` with the same HTTP request, SSE decoding and chunk types as the SDK's, minus the
+    SDK's recursive TypedDict transform of the body: an identity for these plain-dict bodies, and ~75 % of a
+    backtest's wall time when profiled (26 of 34 s for 424 model calls)."""
+
+    def __init__(self, client: AsyncOpenAI) -> None:
+        self._client = client
+
+    async def create(self, *, model: str, messages: Any, tools: Any = openai.NOT_GIVEN, stream: bool = False,
+                     stream_options: Any = openai.NOT_GIVEN, **_: Any) -> Any:
+        body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
+        if tools is not openai.NOT_GIVEN and tools:
+            body["tools"] = tools
+        if stream_options is not openai.NOT_GIVEN:
+            body["stream_options"] = stream_options
+        return await self._client.post("/chat/completions", body=body,
+                                       options=make_request_options(security={"bearer_auth": True}),
+                                       cast_to=ChatCompletion, stream=stream, stream_cls=AsyncStream[ChatCompletionChunk])
+
+
+class LabOpenAI(AsyncOpenAI):
+    """The openai client whose `chat.completions` is `_DirectCompletions` (see there); everything else unchanged."""
+
+    @property
+    def chat(self) -> Any:  # type: ignore[override]
+        direct = _DirectCompletions(self)
+        return type("Chat", (), {"completions": direct})()
 
 
 @dataclass
@@ -113,7 +145,7 @@ class LabAgent:
         if self.cache is not None:
             inner = CachingTransport(inner, self.cache)
         self._llm_http = httpx.AsyncClient(transport=inner, timeout=self.limits.call_timeout_secs)
-        self.llm = AsyncOpenAI(base_url=base, api_key=key, http_client=self._llm_http, max_retries=0)
+        self.llm = LabOpenAI(base_url=base, api_key=key, http_client=self._llm_http, max_retries=0)
 
     async def close(self) -> None:
         await self._llm_http.aclose()
