@@ -25,6 +25,7 @@ from api_server.events import EventHub
 from api_server.instruments import InstrumentCatalog
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
+from api_server.lab.routes import LAB_ROUTES
 from api_server.routes.account import AccountController
 from api_server.routes.health import health
 from api_server.routes.market import MarketController, MarketData
@@ -136,7 +137,7 @@ def create_app(settings: Settings, metrics: ApiServiceMetrics | None = None) -> 
     )
     cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"]) if settings.cors_origins else None
     return Litestar(
-        route_handlers=[health, hello, prometheus_metrics, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController],
+        route_handlers=[health, hello, prometheus_metrics, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController, *LAB_ROUTES],
         state=State({"settings": settings, "metrics": metrics}),
         dependencies={"market": Provide(provide_market, sync_to_thread=False)},
         guards=[require_token],

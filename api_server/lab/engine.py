@@ -16,7 +16,6 @@ memory or the live scheduler state.
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Awaitable, Callable, Sequence
@@ -130,7 +129,8 @@ async def run_backtest(inp: BacktestInput, *, cache: LlmCache | None = None, on_
         nonlocal state, stop
         price = exchange.last
         state, start = on_run_started(state, now, price)
-        run_id = f"bt-{uuid.uuid4().hex[:12]}"
+        # Deterministic ids: the context shows the run id, so a random one would defeat the LLM cache on rerun.
+        run_id = f"run-{len(out.runs) + 1:05d}"
         started = time.perf_counter()
         outcome: RunOutcome = await agent.analyse(
             run_id, start.source, _plain(start.trigger_price), _plain(start.baseline_price),

@@ -15,7 +15,6 @@ an order that needs approval is taken as approved at once (recorded in the answe
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -68,6 +67,12 @@ class LabTradingApi:
         self._day_start_equity = initial_equity
         self._latched_at: datetime | None = None
         self.calls: dict[str, int] = {}
+        self._ids = 0
+
+    def _new_cl_ord_id(self) -> str:
+        """Deterministic client order ids (they reach the model's context: random ones would defeat the cache)."""
+        self._ids += 1
+        return f"lab{self._ids:08d}"
 
     # ---- dispatch ------------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
@@ -222,7 +227,7 @@ class LabTradingApi:
         px = _dec(body, "px", required=ord_type == "limit")
         if ord_type == "market" and px is not None:
             raise LabRequestError(400, "px is only for limit orders", "px")
-        cl_ord_id = body.get("clOrdId") or uuid.uuid4().hex[:32]
+        cl_ord_id = body.get("clOrdId") or self._new_cl_ord_id()
         if cl_ord_id in self.exchange.engine.cl_ids:
             order = self.exchange.engine.orders[self.exchange.engine.cl_ids[cl_ord_id]]
             return 200, {"duplicate": True, "clOrdId": cl_ord_id, "order": self._order_record(order, body.get("runId"))}
@@ -281,7 +286,7 @@ class LabTradingApi:
             raise LabRequestError(404, f"no open position on {inst_id}", "instId")
         before = set(self.exchange.engine.orders)
         self.exchange.engine.close_position(inst_id, position.mgn_mode, position.pos_side, self.exchange.quotes,
-                                            self.exchange.now_ms, cl_ord_id=uuid.uuid4().hex[:32])
+                                            self.exchange.now_ms, cl_ord_id=self._new_cl_ord_id())
         self.exchange.drain_fills()
         new_id = next(i for i in self.exchange.engine.orders if i not in before)
         record = self._order_record(self.exchange.engine.orders[new_id], body.get("runId"))

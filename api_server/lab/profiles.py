@@ -19,24 +19,24 @@ from shared.instruments import is_valid_bar, is_valid_inst_id
 DEFAULT_PROFILE = "default"
 
 
-class LlmSpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel", omit_defaults=True):
+class LlmSpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True, omit_defaults=True):
     provider: Literal["offline", "deepseek", "openai-compatible"] = "offline"
     base_url: str | None = None
     model: str | None = None
 
 
-class ScheduleSpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class ScheduleSpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True):
     enabled: bool = True
     interval_secs: int = 900
 
 
-class VolatilitySpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class VolatilitySpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True):
     enabled: bool = True
     threshold_bps: float = 80.0
     window_secs: int | None = None
 
 
-class RiskSpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class RiskSpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True):
     max_leverage: float = 10
     max_order_pct: float = 25
     max_exposure_pct: float = 100
@@ -45,7 +45,7 @@ class RiskSpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     approval_mode: Literal["auto", "manual"] = "auto"
 
 
-class ProfileSpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+class ProfileSpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True):
     prompt: str | None = None  # None: the agent's own analysis system prompt
     llm: LlmSpec = LlmSpec()
     inst_ids: list[str] = msgspec.field(default_factory=lambda: ["BTC-USDT-SWAP"])
@@ -123,3 +123,18 @@ def diff_specs(old: ProfileSpec, new: ProfileSpec) -> list[dict[str, Any]]:
     """Every changed setting: [{"path": "volatility.thresholdBps", "from": 80.0, "to": 60.0}, ...], sorted by path."""
     a, b = _flatten(spec_json(old)), _flatten(spec_json(new))
     return [{"path": k, "from": a.get(k), "to": b.get(k)} for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+
+
+def with_settings(spec: ProfileSpec, settings: Mapping[str, Any]) -> ProfileSpec:
+    """A copy of `spec` with settings replaced by path ("volatility.thresholdBps": 60, "prompt": "..."); the result
+    is validated like any profile (ValueError / msgspec.ValidationError name the setting)."""
+    body = spec_json(spec)
+    for path, value in settings.items():
+        node = body
+        keys = path.split(".")
+        for key in keys[:-1]:
+            if not isinstance(node.get(key), dict):
+                raise ValueError(f"{path}: no such profile setting")
+            node = node[key]
+        node[keys[-1]] = value  # an unknown name is refused by the decoder (forbid_unknown_fields)
+    return decode_spec(body)
