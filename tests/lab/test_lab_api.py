@@ -41,6 +41,14 @@ def dataset(api, rows, inst="XRP-USDT-SWAP", bar="5m") -> dict:
     return r.json()
 
 
+XRP_PROFILE = {"name": "xrp", "llm": {"provider": "offline"}, "instIds": ["XRP-USDT-SWAP"], "bar": "5m",
+               "schedule": {"enabled": True, "intervalSecs": 900}, "volatility": {"enabled": True, "thresholdBps": 80}}
+
+
+def xrp_profile(api) -> None:
+    assert api.post("/api/lab/profiles", XRP_PROFILE).status_code == 201
+
+
 def wait_status(api, backtest_id: str, statuses=("succeeded", "failed", "canceled"), timeout=240) -> dict:
     return wait_until(lambda: (b := api.get(f"/api/lab/backtests/{backtest_id}").json())["status"] in statuses and b,
                       timeout=timeout, what=f"backtest {backtest_id} in {statuses}", interval=0.3)
@@ -105,9 +113,7 @@ def test_estimate_and_budget_refusal_before_start(stack):
 def test_backtest_runs_on_a_worker_and_its_results_have_the_contract_shape(stack):
     api, database_url, logs = stack
     ds = dataset(api, ROWS[:700])
-    api.post("/api/lab/profiles", {"name": "xrp", "llm": {"provider": "offline"}, "instIds": ["XRP-USDT-SWAP"],
-                                   "bar": "5m", "schedule": {"enabled": True, "intervalSecs": 900},
-                                   "volatility": {"enabled": True, "thresholdBps": 80}})
+    xrp_profile(api)
     worker = start_worker(database_url, logs, "a")
     try:
         r = api.post("/api/lab/backtests", {"profile": "xrp", "datasetId": ds["id"], "initialEquity": 10000, "slippageBps": 2})
@@ -152,6 +158,7 @@ def test_backtest_runs_on_a_worker_and_its_results_have_the_contract_shape(stack
 def test_a_sweep_fans_out_and_two_workers_share_it(stack):
     api, database_url, logs = stack
     ds = dataset(api, ROWS[:400])
+    xrp_profile(api)
     body = {"backtest": {"profile": "xrp", "datasetId": ds["id"], "initialEquity": 5000},
             "grid": {"volatility.thresholdBps": [50, 100], "schedule.intervalSecs": [600, 1800]}}
     r = api.post("/api/lab/sweeps", body)
@@ -176,6 +183,7 @@ def test_a_sweep_fans_out_and_two_workers_share_it(stack):
 def test_a_killed_worker_s_backtest_is_retried_and_never_shown_half_done(stack):
     api, database_url, logs = stack
     ds = dataset(api, ROWS[:1200])
+    xrp_profile(api)
     r = api.post("/api/lab/backtests", {"profile": "xrp", "datasetId": ds["id"], "initialEquity": 10000})
     backtest_id = r.json()["id"]
     first = start_worker(database_url, logs, "killed")
