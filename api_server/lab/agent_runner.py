@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -132,6 +133,9 @@ class LabAgent:
     cache: LlmCache | None = None
     limits: LoopLimits = field(default_factory=lambda: LoopLimits(max_steps=8, call_timeout_secs=120.0, max_retries=2))
     turns: list[Turn] = field(default_factory=list)
+    # Wall seconds by part of an analysis: context (snapshot reads + prompt), model (client + model), tools (tool
+    # calls, which include the in-process API), plus the API's own share inside context and tools.
+    timings: dict[str, float] = field(default_factory=lambda: {"context": 0.0, "model": 0.0, "tools": 0.0})
 
     async def start(self) -> None:
         inst_id = self.api.exchange.inst_id
@@ -179,8 +183,10 @@ class LabAgent:
         usage = Usage()
         records: list[Any] = []
         try:
+            started = time.perf_counter()
             snapshot = await fetch_snapshot(self.trading_api, inst_id, self.bar)
             context = build_analysis_context(trigger, snapshot, self.bar, now_iso)
+            self.timings["context"] += time.perf_counter() - started
             messages = [{"role": "system", "content": self.system_prompt},
                         *trim_history(self.turns, MEMORY_TOKEN_BUDGET), {"role": "user", "content": context}]
 
@@ -195,6 +201,8 @@ class LabAgent:
         except LlmError as exc:
             return RunOutcome(False, None, None, str(exc), [r.public() for r in records], [], usage,
                               cost_usd(usage, self.prices), None)
+        self.timings["model"] += outcome.model_seconds
+        self.timings["tools"] += sum(r.durationMs for r in outcome.tool_calls) / 1000
         answer = parse_final_answer(outcome.final_text)
         stamp = now_iso[:16].replace("T", " ")
         self.turns.append(Turn("user", f"[{now_iso}] {trigger_line(trigger)}", stamp))

@@ -201,6 +201,8 @@ async def run_backtest(inp: BacktestInput, *, cache: LlmCache | None = None, on_
     out.liquidations = exchange.liquidations
     out.wall_secs = time.perf_counter() - wall_start
     timings["other"] = max(out.wall_secs - timings["agent"] - timings["market"], 0.0)
+    timings.update({f"agent.{k}": v for k, v in agent.timings.items()})
+    timings["agent.api"] = api.api_secs
     out.timings = timings
     out.api_calls = dict(api.calls)
     out.cache_hits = cache.hits if cache is not None else 0

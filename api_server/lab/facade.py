@@ -15,6 +15,7 @@ an order that needs approval is taken as approved at once (recorded in the answe
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -68,6 +69,7 @@ class LabTradingApi:
         self._latched_at: datetime | None = None
         self.calls: dict[str, int] = {}
         self._ids = 0
+        self.api_secs = 0.0  # wall time inside the API's handlers (market views, risk guard, matching)
 
     def _new_cl_ord_id(self) -> str:
         """Deterministic client order ids (they reach the model's context: random ones would defeat the cache)."""
@@ -80,7 +82,11 @@ class LabTradingApi:
         route = _ROUTES.get((method, path))
         if route is None:
             raise LabRequestError(404, f"{method} {path} is not available in a backtest", "path")
-        return route(self, query, body)
+        started = time.perf_counter()
+        try:
+            return route(self, query, body)
+        finally:
+            self.api_secs += time.perf_counter() - started
 
     def _inst(self, query: dict[str, Any]) -> str:
         inst_id = query.get("instId") or query.get("symbol")
