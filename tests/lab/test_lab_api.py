@@ -203,3 +203,26 @@ def test_a_killed_worker_s_backtest_is_retried_and_never_shown_half_done(stack):
         stop_process(second)
     assert done["status"] == "succeeded" and done["attempts"] == 2
     assert len(api.get(f"/api/lab/backtests/{backtest_id}/equity").json()) == 1200
+
+
+async def test_lab_mcp_tools_start_and_read_a_backtest(stack):
+    """The MCP tools (agent/tools_lab.py) through a real MCP client against the real API."""
+    from fastmcp import Client, FastMCP
+
+    from agent.tools_lab import LAB_TOOL_NAMES, register_lab_tools
+    from agent.trading_api import TradingApi
+
+    api, _, _ = stack
+    xrp_profile(api)
+    ds = dataset(api, ROWS[:120])
+    async with httpx.AsyncClient(base_url=api.url, headers=api.headers, timeout=30) as http:
+        mcp = FastMCP("lab-tools-test")
+        register_lab_tools(mcp, lambda: TradingApi(http))
+        async with Client(mcp) as client:
+            assert {t.name for t in await client.list_tools()} == set(LAB_TOOL_NAMES)
+            started = (await client.call_tool("lab_start_backtest", {"profile": "xrp", "datasetId": ds["id"]})).structured_content
+            assert started["id"].startswith("bt-") and started["estimate"]["runs"] > 0
+            got = (await client.call_tool("lab_get_backtest", {"id": started["id"]})).structured_content
+            assert got["status"] in ("queued", "running", "succeeded") and got["profile"] == "xrp"
+            refused = await client.call_tool("lab_get_backtest", {"id": "bt-missing"}, raise_on_error=False)
+            assert refused.is_error and "404" in refused.content[0].text
