@@ -1,5 +1,6 @@
-"""The trading API application: `create_app(settings)` wires routes, and the lifespan creates and injects
-the dependencies (DB pool, HTTP session, OKX client, ticker book and feed, background loops)."""
+"""The trading API application: `create_app(settings)` wires the routes; the lifespan builds the typed
+dependencies (`api_server.services.Services`: DB pool, HTTP session, OKX client, ticker book and feed, the
+services) and runs the background loops."""
 
 from __future__ import annotations
 
@@ -12,32 +13,39 @@ import aiohttp
 from litestar import Litestar, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api_server.account import account_service
+from api_server.account.balances import BalanceService
+from api_server.account.positions import PositionReader
+from api_server.account.routes import AccountController
+from api_server.account.sync import AccountSync, SyncLoop
 from api_server.auth import OPENAPI_PATH, require_token
 from api_server.db import open_pool
+from api_server.docs_page import LocalSwaggerPlugin, swagger_asset
 from api_server.errors import exception_to_http_response
 from api_server.events import EventHub
-from api_server.instruments import InstrumentCatalog
+from api_server.health import health
+from api_server.lab.routes import LAB_ROUTES
+from api_server.market.instruments import InstrumentCatalog
+from api_server.market.routes import MarketController
+from api_server.market.service import MarketData
+from api_server.notify.service import running_notifier
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
-from api_server.lab.routes import LAB_ROUTES
-from api_server.routes.account import AccountController
-from api_server.routes.health import health
-from api_server.routes.market import MarketController, MarketData
-from api_server.routes.model import MODEL_ROUTES
-from api_server.routes.scheduler import SCHEDULER_ROUTES
-from api_server.routes.stream import stream
-from api_server.routes.trade import TradeController
-from api_server.scheduler.loop import scheduler_service
+from api_server.scheduler.routes import SCHEDULER_ROUTES
+from api_server.scheduler.run_routes import MODEL_ROUTES
+from api_server.scheduler.service import SchedulerService
+from api_server.services import Services, service_dependencies
 from api_server.settings import Settings
+from api_server.stream import stream
 from api_server.tickers import TickerBook
+from api_server.trading.approvals import ApprovalDesk
+from api_server.trading.guard import RiskGuard
+from api_server.trading.orders import OrderPath
+from api_server.trading.routes import TradeController
 from shared.metrics import ApiServiceMetrics, FeedAgeCollector, api_service_metrics, render_metrics
-
 
 log = logging.getLogger("aitrader.api")
 
@@ -48,11 +56,12 @@ MAX_BODY_BYTES = 64 * 1024
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     state = app.state
     settings: Settings = state.settings
+    metrics: ApiServiceMetrics = state.metrics
     state.started_at = time.monotonic()
     async with contextlib.AsyncExitStack() as stack:
-        state.http = await stack.enter_async_context(aiohttp.ClientSession())
-        state.okx = OkxRestClient(
-            state.http,
+        http = await stack.enter_async_context(aiohttp.ClientSession())
+        okx = OkxRestClient(
+            http,
             base_url=settings.okx_base_url,
             api_key=settings.okx_api_key,
             api_secret=settings.okx_api_secret,
@@ -61,35 +70,72 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             timeout_secs=settings.okx_timeout_secs,
             max_retries=settings.okx_max_retries,
         )
-        state.okx.metrics = state.metrics.okx
-        state.pool = await open_pool(settings.database_url)
-        stack.push_async_callback(state.pool.close)
-        state.events = EventHub()
-        state.tickers = TickerBook()
-        state.tickers.add_listener(lambda ticker: state.events.publish("ticker", ticker))
-        feed_age = FeedAgeCollector(lambda: {i: t.received_at for i, t in state.tickers.snapshot().items()})
-        state.metrics.registry.register(feed_age)
-        stack.callback(state.metrics.registry.unregister, feed_age)
-        state.instruments = InstrumentCatalog(state.okx)
-        state.market = MarketData(state)
-        state.feed = TickerFeed(
+        okx.metrics = metrics.okx
+        pool = await open_pool(settings.database_url)
+        stack.push_async_callback(pool.close)
+        events = EventHub(max_subscribers=settings.stream_max_clients)
+        tickers = TickerBook()
+        tickers.add_listener(lambda ticker: events.publish("ticker", ticker))
+        feed_age = FeedAgeCollector(lambda: {i: t.received_at for i, t in tickers.snapshot().items()})
+        metrics.registry.register(feed_age)
+        stack.callback(metrics.registry.unregister, feed_age)
+        instruments = InstrumentCatalog(okx)
+        feed = TickerFeed(
             settings.okx_ws_public_url,
             list(settings.okx_inst_ids),
-            state.tickers,
-            state.okx,
+            tickers,
+            okx,
             ping_after_secs=settings.okx_ws_ping_secs,
             stale_after_secs=settings.okx_ws_stale_secs,
             poll_secs=settings.okx_rest_poll_secs,
-            session=state.http,
+            session=http,
         )
-        state.feed.metrics = state.metrics.feed
-        state.strategy_metrics = state.metrics.strategy
-        await state.feed.start()
-        stack.push_async_callback(state.feed.stop)
-        await stack.enter_async_context(scheduler_service(state))
-        await stack.enter_async_context(account_service(state))
-        if getattr(state, "account", None) is not None:
-            state.account.snapshots.metrics = state.metrics.snapshots
+        feed.metrics = metrics.feed
+        await feed.start()
+        stack.push_async_callback(feed.stop)
+
+        scheduler = SchedulerService(
+            settings=settings, pool=pool, http=http, tickers=tickers, events=events,
+            leader_poll_secs=settings.scheduler_leader_poll_secs, metrics=metrics.strategy,
+        )
+        await scheduler.start()
+        stack.push_async_callback(scheduler.stop)
+
+        balances = BalanceService(pool=pool, okx=okx, events=events, settings=settings)
+        balances.snapshots.metrics = metrics.snapshots
+        sync = AccountSync(pool, okx, on_change=lambda report: events.publish("account", report.as_dict()))
+        guard = RiskGuard(pool=pool, okx=okx, instruments=instruments, balances=balances, limits=settings.risk)
+        orders = OrderPath(pool=pool, okx=okx, instruments=instruments, tickers=tickers, events=events, balances=balances,
+                           guard=guard, sync=sync, stale_after_secs=settings.okx_ws_stale_secs)
+        await balances.start()
+        stack.push_async_callback(balances.stop)
+        if okx.has_credentials:
+            sync_loop = SyncLoop(sync, settings.account_sync_interval_secs)
+            sync_loop.start()
+            stack.push_async_callback(sync_loop.stop)
+        else:
+            log.warning("no OKX API credentials: balance snapshots and the account sync are not started")
+
+        approvals = ApprovalDesk(pool=pool, orders=orders)
+
+        async def decide_from_chat(approval_id: int, approve: bool) -> str:
+            outcome = await approvals.decide(approval_id, approve)
+            if not approve:
+                return "rejected"
+            order = getattr(outcome.body, "order", None)
+            return f"approved: order {getattr(order, 'state', 'sent')}"
+
+        await stack.enter_async_context(running_notifier(
+            settings.notify, http, events, decide=decide_from_chat, feed_connected=lambda: feed.state == "connected"))
+
+        state.services = Services(
+            settings=settings, http=http, pool=pool, okx=okx, events=events, tickers=tickers, feed=feed,
+            instruments=instruments, market=MarketData(settings=settings, okx=okx, book=tickers, instruments=instruments),
+            balances=balances, positions=PositionReader(pool=pool, okx=okx), sync=sync, guard=guard, orders=orders,
+            approvals=approvals, scheduler=scheduler,
+        )
+        # the health route reads these (it is the security engineer's to change)
+        state.http, state.pool, state.feed = http, pool, feed
         log.info(
             "trading API ready: instruments=%s okx=%s simulated=%s agent=%s",
             ",".join(settings.okx_inst_ids), settings.okx_base_url, settings.okx_use_simulated, settings.agent_base_url,
@@ -98,9 +144,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     log.info("trading API stopped")
 
 
-@get("/api/hello", opt={"public": True}, include_in_schema=False)
+@get("/api/hello", include_in_schema=False)
 async def hello() -> dict[str, str]:
-    """A bare route for the benchmark's baseline."""
+    """A bare route for the benchmark's baseline (behind the token like the routes it is compared with)."""
     return {"hello": "world"}
 
 
@@ -109,10 +155,6 @@ def prometheus_metrics(state: State) -> Response:
     """Prometheus text format (bearer token like every route but /api/health)."""
     body, content_type = render_metrics(state.metrics.registry)
     return Response(body, media_type=content_type)
-
-
-def provide_market(state: State) -> MarketData:
-    return state.market
 
 
 def create_app(settings: Settings, metrics: ApiServiceMetrics | None = None) -> Litestar:
@@ -130,16 +172,17 @@ def create_app(settings: Settings, metrics: ApiServiceMetrics | None = None) -> 
         title="AiTrader trading API",
         version="0.1.0",
         path=OPENAPI_PATH,
-        render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+        # The Swagger page's assets come from the API itself, never a CDN (api_server/docs_page.py).
+        render_plugins=[JsonRenderPlugin(), LocalSwaggerPlugin()],
         components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         security=[{"bearer": []}],
         use_handler_docstrings=True,
     )
     cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"]) if settings.cors_origins else None
     return Litestar(
-        route_handlers=[health, hello, prometheus_metrics, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController, *LAB_ROUTES],
+        route_handlers=[health, hello, swagger_asset, prometheus_metrics, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController, *LAB_ROUTES],
         state=State({"settings": settings, "metrics": metrics}),
-        dependencies={"market": Provide(provide_market, sync_to_thread=False)},
+        dependencies=service_dependencies(),
         guards=[require_token],
         exception_handlers={Exception: exception_to_http_response},
         lifespan=[lifespan],

@@ -11,10 +11,17 @@ from typing import Any
 
 import psycopg
 from litestar import MediaType, Request, Response
-from psycopg_pool import PoolTimeout
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from psycopg_pool import PoolTimeout
 
-from api_server.okx.errors import OkxAuthError, OkxError, OkxOrderRejected, OkxRateLimited, OkxRequestError, OkxUnavailable
+from api_server.okx.errors import (
+    OkxAuthError,
+    OkxError,
+    OkxOrderRejected,
+    OkxRateLimited,
+    OkxRequestError,
+    OkxUnavailable,
+)
 
 log = logging.getLogger("aitrader.api.errors")
 

@@ -5,13 +5,23 @@ A bad value stops start-up with a `SettingsError` naming the variable.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import dataclasses
-
-from api_server.risk import RiskLimits
-from shared.envfile import SettingsError, get_bool, get_decimal, get_float, get_inst_ids, get_int, get_port, load_environment
+from api_server.notify.settings import NotifySettings, load_notify_settings
+from api_server.trading.risk import RiskLimits
+from shared.envfile import (
+    SettingsError,
+    get_bool,
+    get_database_url,
+    get_decimal,
+    get_float,
+    get_inst_ids,
+    get_int,
+    get_port,
+    load_environment,
+)
 from shared.instruments import CANDLE_BARS
 
 OKX_PUBLIC_URL = "https://www.okx.com"
@@ -54,7 +64,9 @@ class Settings:
     scheduler_leader_poll_secs: float = 2.0
     account_sync_interval_secs: float = 10.0
     risk: RiskLimits | None = None  # RISK_* and TRADE_APPROVAL_MODE; the allow-list is OKX_INST_IDS
+    notify: NotifySettings = field(default_factory=NotifySettings)  # NOTIFY_*: alert channels
     cors_origins: tuple[str, ...] = ()
+    stream_max_clients: int = 100  # API_STREAM_MAX_CLIENTS: open /api/stream connections at most (more get 503)
     log_format: str = "text"
     log_level: str = "INFO"
 
@@ -96,9 +108,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
     token = env.get("API_TOKEN", "")
     if token and len(token) < 16:
         raise SettingsError("API_TOKEN", "must be at least 16 characters")
-    database_url = env.get("DATABASE_URL", "").strip()
-    if database_url and not database_url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-        raise SettingsError("DATABASE_URL", "expected a postgresql:// URL")
+    database_url = get_database_url(env)
     key, secret, passphrase = env.get("OKX_API_KEY", ""), env.get("OKX_API_SECRET", ""), env.get("OKX_PASSPHRASE", "")
     if any((key, secret, passphrase)) and not all((key, secret, passphrase)):
         missing = [n for n, v in (("OKX_API_KEY", key), ("OKX_API_SECRET", secret), ("OKX_PASSPHRASE", passphrase)) if not v]
@@ -138,7 +148,9 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
         scheduler_leader_poll_secs=get_float(env, "SCHEDULER_LEADER_POLL_SECS", 2.0, minimum=0.05, maximum=9.0),
         account_sync_interval_secs=get_float(env, "ACCOUNT_SYNC_INTERVAL_SECS", 10.0, minimum=0.05, maximum=3600),
         risk=dataclasses.replace(RiskLimits.from_env(env), allowed_inst_ids=frozenset(inst_ids)),
+        notify=load_notify_settings(env),
         cors_origins=origins,
+        stream_max_clients=get_int(env, "API_STREAM_MAX_CLIENTS", 100, minimum=1, maximum=10000),
         log_format=log_format,
         log_level=log_level,
     )

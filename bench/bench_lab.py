@@ -78,6 +78,9 @@ def sweep(path: Path, parallel: int, count: int = 4) -> float:
             pending.pop()
             running.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         running[0].wait()
+        for p in running:
+            if p.poll() not in (None, 0):
+                raise SystemExit(f"a sweep backtest failed (exit {p.returncode})")
         running = [p for p in running if p.poll() is None]
     return time.perf_counter() - started
 
@@ -95,10 +98,11 @@ def main() -> int:
     print(f"lab backtest: {r['days']:.1f} days of 5m candles ({r['candles']}), offline model, 80 bps + 900 s timer")
     print(f"  runs {r['runs']}  fills {r['fills']}  wall {r['wall']:.1f} s  simulated/wall {r['speedup']:,.0f}x "
           f"(goal >= 20,000x)")
+    tools = max(t["agent"] - t["agent.context"] - t["agent.model"], 0)  # the tool calls of a step run concurrently
     print(f"  per analysis: {t['agent'] / runs * 1000:.2f} ms = context {t['agent.context'] / runs * 1000:.2f} "
-          f"+ model {t['agent.model'] / runs * 1000:.2f} + tools {t['agent.tools'] / runs * 1000:.2f} "
-          f"+ loop {max(t['agent'] - t['agent.context'] - t['agent.model'] - t['agent.tools'], 0) / runs * 1000:.2f} ms; "
-          f"of which the in-process API {t['agent.api'] / runs * 1000:.2f} ms ({r['apiCalls'] / runs:.1f} calls)")
+          f"+ model {t['agent.model'] / runs * 1000:.2f} + tools and loop {tools / runs * 1000:.2f} ms; "
+          f"the in-process API's handlers (inside context and tools) {t['agent.api'] / runs * 1000:.2f} ms "
+          f"({r['apiCalls'] / runs:.1f} calls)")
     print(f"  market replay (path, matching, triggers): {t['market']:.2f} s; other {t['other']:.2f} s")
     if not args.no_sweep:
         with tempfile.TemporaryDirectory() as tmp:

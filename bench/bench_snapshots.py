@@ -1,4 +1,4 @@
-"""Replay benchmark for the balance-snapshot rule (`api_server.snapshots.should_write_snapshot`).
+"""Replay benchmark for the balance-snapshot rule (`api_server.account.snapshots.should_write_snapshot`).
 
 An account holds a cash balance and one fixed linear-swap position opened at the first price;
 its equity is driven by a real candle file and sampled once per snapshot-loop tick. Each
@@ -28,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from api_server.snapshots import (  # noqa: E402
+from api_server.account.snapshots import (  # noqa: E402
     DEFAULT_MIN_ABS_CHANGE,
     DEFAULT_MIN_RELATIVE_CHANGE,
     linear_swap_equity,

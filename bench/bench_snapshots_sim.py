@@ -35,7 +35,7 @@ if str(REPO_ROOT) not in sys.path:
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
-from api_server.snapshots import DEFAULT_MIN_ABS_CHANGE, DEFAULT_MIN_RELATIVE_CHANGE  # noqa: E402
+from api_server.account.snapshots import DEFAULT_MIN_ABS_CHANGE, DEFAULT_MIN_RELATIVE_CHANGE  # noqa: E402
 from bench.bench_snapshots import replay_snapshot_rule  # noqa: E402
 from tests.helpers import PYTHON, base_env, free_port, running, scratch_database  # noqa: E402
 

@@ -7,9 +7,10 @@
 #   web/       the built web app (frontend/dist)
 #   nginx/     aitrader.conf (HTTP) and aitrader-tls.conf (HTTPS) rendered for PREFIX, plus the templates and
 #              render.py to re-render them on the server
-#   systemd/   aitrader-api.service, aitrader-agent.service (User=aitrader, EnvironmentFile=/etc/aitrader/aitrader.env)
+#   systemd/   aitrader-api.service (User=aitrader, /etc/aitrader/aitrader.env), aitrader-agent.service
+#              (User=aitrader-agent, /etc/aitrader/agent.env: no OKX credentials)
 #   install.sh copies all of it into PREFIX, /etc/systemd/system and /etc/nginx/conf.d (run it on the server as root)
-# Database settings are not part of the artifact: they come only from /etc/aitrader/aitrader.env on the server.
+# Database settings are not part of the artifact: they come only from /etc/aitrader/*.env on the server.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
     --web-dist) web_dist=${2:?}; shift 2 ;;
     --no-venv) make_venv=0; shift ;;
     --python) python=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Install (or upgrade) the artifact made by nginx/build.sh on this server. Run as root from the artifact folder:
 #   sudo ./install.sh [--prefix DIR]
-# - creates the system user `aitrader` (no login shell, no home)
+# - creates the system users `aitrader` (the trading API) and `aitrader-agent` (the agent), no login shell, no home
 # - copies app/, web/ (and venv/, or creates it from requirements.txt) into PREFIX; the previous app is kept as app.prev
-# - creates /etc/aitrader/aitrader.env from .env.example when it does not exist (root:aitrader, mode 640): edit it
+# - creates /etc/aitrader/aitrader.env (the API's settings, OKX keys included; root:aitrader, mode 640) from
+#   .env.example, and /etc/aitrader/agent.env (the agent's; root:aitrader-agent, mode 640) from the API's file
+#   without its OKX credentials, when they do not exist: edit them. Every run re-applies owners and modes and
+#   strips OKX credential lines from agent.env (the agent reaches OKX only through the API and its risk guard).
 # - installs the systemd units and /etc/nginx/conf.d/aitrader.conf, checks nginx's config
 # It never starts, restarts or enables anything: the printed next steps do that.
 # DESTDIR=/some/dir installs under that folder instead of / and skips user creation, chown and system commands
@@ -15,7 +18,7 @@ prefix=$default_prefix
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -25,8 +28,13 @@ system=1
 if [ "$system" = 1 ] && [ "$(id -u)" != 0 ]; then echo "install.sh: run as root (sudo)" >&2; exit 1; fi
 [ "$prefix" = "$default_prefix" ] || echo "install.sh: note: the units and nginx config were rendered for $default_prefix; re-run nginx/build.sh --prefix $prefix" >&2
 
-if [ "$system" = 1 ] && ! id aitrader >/dev/null 2>&1; then
-  useradd --system --user-group --no-create-home --home-dir "$prefix" --shell /usr/sbin/nologin aitrader
+if [ "$system" = 1 ]; then
+  for user in aitrader aitrader-agent; do
+    id "$user" >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir "$prefix" --shell /usr/sbin/nologin "$user"
+  done
+  # The API's group is the API's alone: whoever else is in it could read the OKX keys.
+  others=$(getent group aitrader | cut -d: -f4)
+  [ -z "$others" ] || echo "install.sh: warning: group aitrader also holds '$others'; they can read /etc/aitrader/aitrader.env (OKX keys)" >&2
 fi
 
 target=$dest$prefix
@@ -55,13 +63,31 @@ fi
 
 envdir=$dest/etc/aitrader
 mkdir -p "$envdir"
+chmod 755 "$envdir"
+# OKX credential assignments (the agent's file must hold none of them).
+okx_credentials='^[[:space:]]*(export[[:space:]]+)?OKX_(API_KEY|API_SECRET|PASSPHRASE)[[:space:]]*='
+new_env=0
 if [ ! -f "$envdir/aitrader.env" ]; then
-  cp "$here/app/.env.example" "$envdir/aitrader.env"
-  chmod 640 "$envdir/aitrader.env"
-  [ "$system" = 1 ] && chown root:aitrader "$envdir/aitrader.env"
+  (umask 077; cp "$here/app/.env.example" "$envdir/aitrader.env")
   new_env=1
-else
-  new_env=0
+fi
+if [ ! -f "$envdir/agent.env" ]; then
+  {
+    echo "# The agent's settings (nginx/install.sh made this from aitrader.env without the OKX credentials)."
+    echo "# Keep DATABASE_URL and API_TOKEN equal to the API's; never add OKX keys here."
+    grep -Ev "$okx_credentials" "$envdir/aitrader.env" || true
+  } > "$envdir/agent.env.new"
+  mv "$envdir/agent.env.new" "$envdir/agent.env"
+  new_env=1
+elif grep -Eq "$okx_credentials" "$envdir/agent.env"; then
+  grep -Ev "$okx_credentials" "$envdir/agent.env" > "$envdir/agent.env.new" || true
+  mv "$envdir/agent.env.new" "$envdir/agent.env"
+  echo "install.sh: removed OKX credentials from /etc/aitrader/agent.env (they belong to the API alone)" >&2
+fi
+chmod 640 "$envdir/aitrader.env" "$envdir/agent.env"
+if [ "$system" = 1 ]; then
+  chown root:aitrader "$envdir/aitrader.env"
+  chown root:aitrader-agent "$envdir/agent.env"
 fi
 
 mkdir -p "$dest/etc/systemd/system" "$dest/etc/nginx/conf.d"
@@ -78,7 +104,8 @@ fi
 cat >&2 <<EOF
 AiTrader installed in $target.
 Next steps:
-$([ "$new_env" = 1 ] && echo "  - edit /etc/aitrader/aitrader.env: DATABASE_URL, API_TOKEN (openssl rand -hex 32), OKX and DeepSeek keys")
+$([ "$new_env" = 1 ] && echo "  - edit /etc/aitrader/aitrader.env (the API): DATABASE_URL, API_TOKEN (openssl rand -hex 32), OKX keys
+  - edit /etc/aitrader/agent.env (the agent): the same DATABASE_URL and API_TOKEN, the DeepSeek key; no OKX keys")
   - systemctl enable --now aitrader-api aitrader-agent   (upgrade: systemctl restart aitrader-api aitrader-agent)
   - systemctl reload nginx     (HTTPS: use nginx/aitrader-tls.conf instead; see the README's operations section)
   - check: curl -s http://127.0.0.1/api/health

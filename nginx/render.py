@@ -29,6 +29,9 @@ DEFAULTS: dict[str, str] = {
     "AGENT_RATE": "5r/s",
     "AGENT_BURST": "10",
     "MAX_BODY": "1m",
+    # Open SSE streams (/api/stream, /agent/chat, /agent/mcp): per client address, and in total.
+    "STREAMS_PER_CLIENT": "8",
+    "STREAMS_TOTAL": "200",
     "TLS_LISTEN": "443",
     "TLS_CERT": "/etc/aitrader/tls/fullchain.pem",
     "TLS_KEY": "/etc/aitrader/tls/privkey.pem",
@@ -66,7 +69,7 @@ def validate(values: dict[str, str]) -> None:
     for name in ("API_RATE", "AGENT_RATE"):
         if not RATE.match(values[name]):
             raise RenderError(f"{name}: expected a rate like 20r/s or 300r/m, got {values[name]!r}")
-    for name in ("API_BURST", "AGENT_BURST"):
+    for name in ("API_BURST", "AGENT_BURST", "STREAMS_PER_CLIENT", "STREAMS_TOTAL"):
         if not values[name].isdigit():
             raise RenderError(f"{name}: expected a whole number, got {values[name]!r}")
     if not SIZE.match(values["MAX_BODY"]):

@@ -19,16 +19,17 @@ while [ $# -gt 0 ]; do
 done
 
 url=$(database_url) || exit 1
+split_password "$url"
 bindir=$(pg_bindir pg_dump) || exit 1
 if [ -z "$out" ]; then
-  mkdir -p "$root/.data/backups"
+  mkdir -p "$root/.data/backups" && chmod 700 "$root/.data/backups"
   out="$root/.data/backups/aitrader-$(date -u +%Y%m%dT%H%M%SZ).dump"
 fi
 mkdir -p "$(dirname "$out")"
 tmp="$out.partial"
 umask 077
 # --no-owner/--no-privileges: the dump restores into a database owned by whichever role restores it.
-if ! "$bindir/pg_dump" --dbname="$url" --format=custom --compress=6 --no-owner --no-privileges --file="$tmp"; then
+if ! with_password "$bindir/pg_dump" --dbname="$pg_url" --format=custom --compress=6 --no-owner --no-privileges --file="$tmp"; then
   rm -f "$tmp"
   echo "db_backup.sh: pg_dump of $(redact_url "$url") failed" >&2
   exit 1

@@ -24,6 +24,27 @@ database_url() {
   echo "$url" | sed -E 's#^postgres(ql)?\+[a-z0-9]+://#postgresql://#'
 }
 
+# Split a database URL into pg_url (the URL without its password) and pg_password (decoded; empty when the URL has
+# none). The password then reaches libpq only through the environment of the one child that needs it (with_password),
+# never a command line: the process list (ps, /proc/*/cmdline) is readable by every local user.
+split_password() {
+  local url=$1
+  if [[ "$url" =~ ^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@?#]*):([^@/?#]*)@(.*)$ ]]; then
+    pg_url="${BASH_REMATCH[1]}@${BASH_REMATCH[3]}"
+    local encoded=${BASH_REMATCH[2]}
+    pg_password=$(printf '%b' "${encoded//%/\\x}")
+  else
+    pg_url=$url
+    pg_password=""
+  fi
+}
+
+# Run a PostgreSQL client with PGPASSWORD set for it alone (when the URL had a password; else libpq's own
+# PGPASSWORD / PGPASSFILE / ~/.pgpass apply as usual).
+with_password() {
+  if [ -n "${pg_password:-}" ]; then PGPASSWORD=$pg_password "$@"; else "$@"; fi
+}
+
 # The URL without its password, for messages.
 redact_url() {
   echo "$1" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#'

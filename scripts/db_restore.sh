@@ -29,15 +29,16 @@ if [ -n "$target" ]; then
 else
   url=$(database_url) || exit 1
 fi
+split_password "$url"
 bindir=$(pg_bindir pg_restore) || exit 1
 "$bindir/pg_restore" --list "$file" >/dev/null 2>&1 || { echo "db_restore.sh: $file is not a pg_dump custom-format archive" >&2; exit 1; }
 
-existing=$("$bindir/psql" --dbname="$url" -X -tAq -v ON_ERROR_STOP=1 -c \
+existing=$(with_password "$bindir/psql" --dbname="$pg_url" -X -tAq -v ON_ERROR_STOP=1 -c \
   "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
    where c.relkind in ('r','p','v','m','S') and n.nspname not in ('pg_catalog','information_schema')
    and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'") || {
   echo "db_restore.sh: cannot connect to $(redact_url "$url")" >&2; exit 1; }
-options=(--dbname="$url" --no-owner --no-privileges --exit-on-error --single-transaction)
+options=(--dbname="$pg_url" --no-owner --no-privileges --exit-on-error --single-transaction)
 if [ "$existing" != 0 ]; then
   if [ "$clean" != 1 ]; then
     echo "db_restore.sh: $(redact_url "$url") is not empty ($existing tables/sequences/views)." >&2
@@ -46,6 +47,6 @@ if [ "$existing" != 0 ]; then
   fi
   options+=(--clean --if-exists)
 fi
-"$bindir/pg_restore" "${options[@]}" "$file"
-tables=$("$bindir/psql" --dbname="$url" -X -tAq -c "select count(*) from pg_tables where schemaname not in ('pg_catalog','information_schema')")
+with_password "$bindir/pg_restore" "${options[@]}" "$file"
+tables=$(with_password "$bindir/psql" --dbname="$pg_url" -X -tAq -c "select count(*) from pg_tables where schemaname not in ('pg_catalog','information_schema')")
 echo "restored $file into $(redact_url "$url") ($tables tables)" >&2

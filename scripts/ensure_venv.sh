@@ -8,8 +8,15 @@ stamp=.venv/.requirements.sha
 want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
-[ -x .venv/bin/python ] || "$py" -m venv .venv
+# Progress on stderr: the first install takes a minute or two, and silence reads as a hang.
+began=$SECONDS
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating the Python environment (.venv)" >&2
+  "$py" -m venv .venv
+fi
+echo "==> installing the Python packages of requirements.txt into .venv (the first time takes a minute or two)..." >&2
 # (grep drops pip's notices about this machine's local package mirrors; pip's own exit status is kept)
 .venv/bin/pip install --disable-pip-version-check -q -r requirements.txt 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 [ "${PIPESTATUS[0]}" = 0 ] || { echo "pip install failed" >&2; exit 1; }
 echo "$want" > "$stamp"
+echo "==> Python packages ready ($((SECONDS - began)) s)" >&2

@@ -1,20 +1,57 @@
 """The web app as `make run` serves it: `frontend/dist` plus a reverse proxy of `/api/` to the trading API and
-`/agent/` to the agent (streamed, so SSE passes through unbuffered). Production uses nginx (`nginx/`) instead."""
+`/agent/` to the agent (streamed, so SSE passes through unbuffered). Production uses nginx (`nginx/`) instead.
+
+It behaves like the nginx site where security is concerned: the same security headers on every answer (read from
+nginx's own config, so the two cannot drift apart) and only the agent routes the web app and MCP clients use."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
+ROOT = Path(__file__).resolve().parent.parent
+NGINX_LOCATIONS = ROOT / "nginx" / "snippets" / "locations.conf.template"
+# The agent paths published under /agent/ (as nginx/snippets/locations.conf.template): the web app's and MCP's.
+AGENT_PUBLISHED = re.compile(r"^/(health|usage|sessions|sessions/(?!\.+$)[A-Za-z0-9_.:-]+|mcp-tokens|mcp-tokens/(?!\.+$)[A-Za-z0-9_.-]+|chat|mcp/?)$")
+
+
+def security_headers(locations_template: Path = NGINX_LOCATIONS) -> dict[str, str]:
+    """The `add_header NAME "VALUE" always;` lines of the nginx site (its server level)."""
+    text = locations_template.read_text(encoding="utf-8")
+    headers = dict(re.findall(r'^\s*add_header\s+([A-Za-z-]+)\s+"([^"]*)"\s+always;', text, re.MULTILINE))
+    if "Content-Security-Policy" not in headers:
+        raise RuntimeError(f"no security headers found in {locations_template}")
+    return headers
+
+
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-authorization", "host", "content-length"}
 
 
 def build_app(dist: Path, api_url: str, agent_url: str) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    headers = security_headers()
+
+    @web.middleware
+    async def add_security_headers(request: web.Request, handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            response = exc
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    async def on_prepare(request: web.Request, response: web.StreamResponse) -> None:
+        # Streamed answers are sent before the middleware sees them: set the headers as they go out.
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[add_security_headers])
+    app.on_response_prepare.append(on_prepare)
 
     async def on_startup(app: web.Application) -> None:
         app["session"] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=5), auto_decompress=False)
@@ -42,6 +79,8 @@ def build_app(dist: Path, api_url: str, agent_url: str) -> web.Application:
         return await proxy(request, api_url, "")
 
     async def agent(request: web.Request) -> web.StreamResponse:
+        if not AGENT_PUBLISHED.match(request.rel_url.path[len("/agent"):]):
+            return web.json_response({"status_code": 404, "detail": "not found"}, status=404)
         return await proxy(request, agent_url, "/agent")
 
     async def spa(request: web.Request) -> web.StreamResponse:

@@ -5,9 +5,12 @@ Both services build their frozen settings object from the mapping returned by `l
 
 from __future__ import annotations
 
+import io
 import os
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+
+from dotenv import dotenv_values
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,25 +25,27 @@ class SettingsError(ValueError):
 
 
 def parse_env_file(text: str) -> dict[str, str]:
-    """Parse KEY=VALUE lines (blank lines and # comments ignored, optional quotes, `export ` prefix)."""
-    values: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        key = key.strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
-    return values
+    """Parse a `.env` text with python-dotenv (comments, quotes, `export ` prefix, escapes, multi-line values).
+
+    Keys without `=` carry no value and are dropped; nothing is interpolated (a secret may contain `$`).
+    """
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def get_database_url(env: dict[str, str], name: str = "DATABASE_URL") -> str:
+    """A PostgreSQL URL, as every service accepts it (`postgresql://`, `postgres://`, `postgresql+psycopg://`).
+
+    Returned in the plain libpq form psycopg expects; yoyo's `+psycopg` form is made by `shared.migrate`.
+    Empty when unset.
+    """
+    url = env.get(name, "").strip()
+    if not url:
+        return ""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise SettingsError(name, "expected a postgresql:// URL")
+    return "postgresql://" + rest
 
 
 def load_environment(env_file: Path | None = None, environ: dict[str, str] | None = None) -> dict[str, str]:

@@ -23,10 +23,31 @@ FIXTURES = REPO_ROOT / "tests" / "fixtures" / "okx"
 PYTHON = sys.executable
 
 
+# Ports for child services come from below the kernel's ephemeral range (32768-60999 on Linux): bind(0) and
+# outgoing connections never take these, so a port found free here cannot be grabbed by the kernel for
+# someone else between this check and the child's bind (the race a bind(0)-then-release probe has). Each
+# process of the test run starts at its own offset and never hands out a port twice.
+_PORT_RANGE = (20000, 32000)
+_handed_out: set[int] = set()
+_next_port = _PORT_RANGE[0] + (os.getpid() * 37) % (_PORT_RANGE[1] - _PORT_RANGE[0])
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    global _next_port
+    span = _PORT_RANGE[1] - _PORT_RANGE[0]
+    for _ in range(span):
+        port = _next_port
+        _next_port = _PORT_RANGE[0] + (_next_port + 1 - _PORT_RANGE[0]) % span
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port in the test range")
 
 
 def wait_for_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:

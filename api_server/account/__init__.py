@@ -1,8 +1,2 @@
-"""Account and trade records: balances, snapshots, initial equity, orders / fills / positions, the order path.
-
-`account_service(state)` is the lifespan part the app enters; routes reach the service as `state.account`.
-"""
-
-from api_server.account.service import AccountService, account_service
-
-__all__ = ["AccountService", "account_service"]
+"""Account records: balances (live and the snapshot loop), initial equity, and the recorded orders, fills
+and positions (kept current by the reconciler in `sync.py`)."""

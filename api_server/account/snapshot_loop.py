@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any, Awaitable, Callable
 
 from api_server.account import queries as q
+from api_server.account.snapshots import should_write_snapshot
 from api_server.account.sync import dec
 from api_server.okx.errors import OkxError
-from api_server.snapshots import should_write_snapshot
 
 log = logging.getLogger("aitrader.api.account.snapshots")
 

@@ -133,9 +133,9 @@ class LabAgent:
     cache: LlmCache | None = None
     limits: LoopLimits = field(default_factory=lambda: LoopLimits(max_steps=8, call_timeout_secs=120.0, max_retries=2))
     turns: list[Turn] = field(default_factory=list)
-    # Wall seconds by part of an analysis: context (snapshot reads + prompt), model (client + model), tools (tool
-    # calls, which include the in-process API), plus the API's own share inside context and tools.
-    timings: dict[str, float] = field(default_factory=lambda: {"context": 0.0, "model": 0.0, "tools": 0.0})
+    # Wall seconds by part of an analysis: context (snapshot reads + prompt) and model (openai client + model); the
+    # rest of an analysis is the tool calls (concurrent within a step) and the loop.
+    timings: dict[str, float] = field(default_factory=lambda: {"context": 0.0, "model": 0.0})
 
     async def start(self) -> None:
         inst_id = self.api.exchange.inst_id
@@ -202,7 +202,6 @@ class LabAgent:
             return RunOutcome(False, None, None, str(exc), [r.public() for r in records], [], usage,
                               cost_usd(usage, self.prices), None)
         self.timings["model"] += outcome.model_seconds
-        self.timings["tools"] += sum(r.durationMs for r in outcome.tool_calls) / 1000
         answer = parse_final_answer(outcome.final_text)
         stamp = now_iso[:16].replace("T", " ")
         self.turns.append(Turn("user", f"[{now_iso}] {trigger_line(trigger)}", stamp))

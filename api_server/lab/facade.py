@@ -5,8 +5,8 @@ tools and its real context builder send their ordinary HTTP requests (`/api/mark
 `/api/trade/...`), and this answers them with the live API's JSON shapes from the simulated market at time t,
 with no socket in between (a backtest makes ~10 such calls per analysis, thousands of analyses per backtest).
 
-Orders follow the live order path's rules, with the same pure code: sizing (`api_server.sizing`:
-`validate_size`, `contracts_for_notional`), the risk guard (`api_server.risk.check_order`, `daily_loss_state`,
+Orders follow the live order path's rules, with the same pure code: sizing (`api_server.trading.sizing`:
+`validate_size`, `contracts_for_notional`), the risk guard (`api_server.trading.risk.check_order`, `daily_loss_state`,
 `order_reduces_position`), then the OKX simulator's matching engine. Differences from the live API, on purpose:
 no database records (a backtest never writes the live tables) and approval mode cannot wait for a person, so
 an order that needs approval is taken as approved at once (recorded in the answer's `risk.message`).
@@ -25,8 +25,8 @@ import httpx
 
 from api_server.lab.exchange import LabExchange
 from api_server.lab.market import MarketView
-from api_server.risk import AccountView, OrderIntent, RiskLimits, check_order, daily_loss_state, order_reduces_position
-from api_server.sizing import SizingError, contracts_for_notional, validate_size
+from api_server.trading.risk import AccountView, OrderIntent, RiskLimits, check_order, daily_loss_state, order_reduces_position
+from api_server.trading.sizing import SizingError, contracts_for_notional, validate_size
 from okxsim.engine import OrderRejected, OrderRequest, RequestRejected
 from okxsim.wire import ParamError
 from shared.instruments import bar_ms, is_valid_bar

@@ -13,7 +13,7 @@ from typing import Any, Literal, Mapping
 
 import msgspec
 
-from api_server.risk import RiskLimits
+from api_server.trading.risk import RiskLimits
 from shared.instruments import is_valid_bar, is_valid_inst_id
 
 DEFAULT_PROFILE = "default"

@@ -341,6 +341,10 @@ class OkxRestClient:
         items = await self._call("GET", "/api/v5/account/config", AccountConfig, private=True)
         return self._one(items, "/api/v5/account/config")
 
+    async def get_leverage_info(self, inst_id: str, mgn_mode: str) -> list[LeverageResult]:
+        params = {"instId": inst_id, "mgnMode": mgn_mode}
+        return await self._call("GET", "/api/v5/account/leverage-info", LeverageResult, params=params, private=True)
+
     async def set_leverage(self, inst_id: str, lever: int | str, mgn_mode: str, pos_side: str | None = None) -> LeverageResult:
         body = {"instId": inst_id, "lever": str(lever), "mgnMode": mgn_mode}
         if pos_side:

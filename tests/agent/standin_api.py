@@ -7,7 +7,7 @@ Kept for: (1) candle histories with a chosen trend (up / down / flat), so the of
 reasoning pass-back, retries, timeouts) and need no exchange. Account, trade and risk behaviour is
 tested against the real API + simulator (tests/agent/test_tools.py, tests/test_end_to_end.py).
 
-Its answers copy the REAL API's shapes (api_server/routes/account.py, trade.py, account/views.py):
+Its answers copy the REAL API's shapes (api_server/account/routes.py, trading/routes.py, account/schemas.py, trading/schemas.py):
 balances `{totalEq, usdt{eq,available,frozen,cashBal}, ...}`, `{"positions": [...]}`, `{"orders": [...]}`,
 order 201 `{"order", "duplicate", "risk"}`, refusal 422 `{status_code, detail, rule, limit, actual}`,
 close-position 201 / 404, `GET /api/trade/risk`. It records every request it receives.

@@ -23,7 +23,9 @@ def stack(tmp_path_factory, request):
 
 def test_health_is_public_and_reports_components(stack):
     _, api, _ = stack
-    body = httpx.get(api.url + "/api/health", timeout=5).json()
+    # Liveness for anyone; the components' state with the token (tests/security/test_api_exposure.py).
+    assert set(httpx.get(api.url + "/api/health", timeout=5).json()) == {"status"}
+    body = api.get("/api/health").json()
     assert body["database"]["ok"] is True
     assert body["okx"]["simulator"] is True and body["okx"]["simulated"] is True
     # No agent runs in this test: the API still starts and says so.
@@ -118,7 +120,7 @@ def test_stream_delivers_tickers(stack):
 
 def test_websocket_dropped_prices_keep_flowing_then_reconnects(stack):
     sim, api, _ = stack
-    health = lambda: httpx.get(api.url + "/api/health", timeout=5).json()["okx"]["feed"]  # noqa: E731
+    health = lambda: api.get("/api/health").json()["okx"]["feed"]  # noqa: E731
     before = health()["reconnects"]
     sim.control("POST", "pause")  # no random walk: the prices seen are the ones this test sets
     sim.control("POST", "ws/drop", {"refuseSecs": 4.0})

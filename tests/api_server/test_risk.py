@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api_server.risk import (
+from api_server.trading.risk import (
     REFUSAL_RULES,
     RISK_ENV_VARIABLES,
     AccountView,

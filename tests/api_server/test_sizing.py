@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from api_server.sizing import (
+from api_server.trading.sizing import (
     BelowMinimumSize,
     InvalidSizingInput,
     NotLotMultiple,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api_server.snapshots import (
+from api_server.account.snapshots import (
     DEFAULT_MIN_ABS_CHANGE,
     DEFAULT_MIN_RELATIVE_CHANGE,
     linear_swap_equity,
@@ -228,7 +228,7 @@ def test_pnl_against_initial() -> None:
 
 
 def test_pnl_percent_against_a_tiny_baseline_does_not_overflow():
-    from api_server.snapshots import pnl_against_initial
+    from api_server.account.snapshots import pnl_against_initial
 
     pnl, pct = pnl_against_initial(Decimal("1000000000000"), Decimal("1e-30"))
     assert pnl == Decimal("999999999999.999999999999999999999999999999")  # exact, not rounded to 28 digits

@@ -69,13 +69,14 @@ def test_artifact_contents(artifact: tuple[Path, Path]) -> None:
 
 def test_systemd_units(artifact: tuple[Path, Path]) -> None:
     out, prefix = artifact
-    for name, module in (("aitrader-api.service", "api_server"), ("aitrader-agent.service", "agent")):
+    for name, module, user, env_file in (("aitrader-api.service", "api_server", "aitrader", "/etc/aitrader/aitrader.env"),
+                                         ("aitrader-agent.service", "agent", "aitrader-agent", "/etc/aitrader/agent.env")):
         unit = read_unit(out / "systemd" / name)
         service = unit["Service"]
         assert service["ExecStart"] == f"{prefix}/venv/bin/python -m {module}"
         assert service["Restart"] == "on-failure"
-        assert service["EnvironmentFile"] == "/etc/aitrader/aitrader.env"
-        assert service["User"] == "aitrader" and service["User"] != "root"
+        assert service["EnvironmentFile"] == env_file
+        assert service["User"] == user and service["Group"] == user
         assert service["WorkingDirectory"] == f"{prefix}/app"
         assert "AITRADER_ENV_FILE=/dev/null" in service["Environment"]
         assert service["NoNewPrivileges"] == "yes"
@@ -106,9 +107,11 @@ def test_install_into_destdir(artifact: tuple[Path, Path], tmp_path: Path) -> No
     env_file = dest / "etc" / "aitrader" / "aitrader.env"
     assert env_file.read_text() == (REPO_ROOT / ".env.example").read_text()
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o640
+    agent_env = dest / "etc" / "aitrader" / "agent.env"
+    assert stat.S_IMODE(agent_env.stat().st_mode) == 0o640 and "API_TOKEN=" in agent_env.read_text()
     assert (dest / "etc" / "systemd" / "system" / "aitrader-api.service").is_file()
     assert (dest / "etc" / "nginx" / "conf.d" / "aitrader.conf").read_text() == (out / "nginx" / "aitrader.conf").read_text()
-    assert "edit /etc/aitrader/aitrader.env" in result.stderr
+    assert "edit /etc/aitrader/aitrader.env" in result.stderr and "edit /etc/aitrader/agent.env" in result.stderr
     # The copied code is complete enough to import every service's entry modules.
     imported = run([sys.executable, "-c", "import api_server.settings, okxsim.config, shared.envfile, shared.metrics, shared.migrate"],
                    cwd=installed / "app", PYTHONPATH=str(installed / "app"))
@@ -174,8 +177,9 @@ def test_docker_compose_config(compose_project: Path) -> None:
 
     config = yaml.safe_load(result.stdout)
     services = config["services"]
-    assert set(services) == {"postgres", "api", "agent", "web", "okxsim"}
+    assert set(services) == {"postgres", "api", "agent", "web", "web-tls", "okxsim"}
     assert services["okxsim"]["profiles"] == ["sim"]  # started only with --profile sim
+    assert services["web-tls"]["profiles"] == ["tls"]
     assert services["okxsim"]["command"] == COMMANDS["okxsim"]
     assert all("profiles" not in services[name] for name in ("postgres", "api", "agent", "web"))
     assert re.fullmatch(r"postgres:\d+\.\d+-bookworm", services["postgres"]["image"])
@@ -187,7 +191,7 @@ def test_docker_compose_config(compose_project: Path) -> None:
         assert services[name]["command"] == COMMANDS[name]
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["api"]["environment"]["API_HOST"] == "0.0.0.0"
-    assert [(int(p["published"]), p["target"]) for p in services["web"]["ports"]] == [(8080, 8080)]
+    assert published_ports(services["web"]) == [("127.0.0.1", 8080, 8080)]  # loopback only (tests/security)
     assert {"api", "agent"} <= set(services["web"]["depends_on"])
 
     # Without the required secrets the file refuses to render, naming the variable.
@@ -198,6 +202,19 @@ def test_docker_compose_config(compose_project: Path) -> None:
         assert missing.returncode != 0 and "POSTGRES_PASSWORD" in missing.stderr
     finally:
         (compose_project / ".env").write_text((compose_project / ".env.bak").read_text())
+
+
+def published_ports(service: dict) -> list[tuple[str, int, int]]:
+    """(host ip, published, target) of each port, from either form docker-compose prints (1.29: strings; v2: maps)."""
+    ports = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            ports.append((port.get("host_ip", "0.0.0.0"), int(port["published"]), int(port["target"])))
+        else:
+            parts = str(port).split("/")[0].split(":")
+            host_ip = parts[0] if len(parts) == 3 else "0.0.0.0"
+            ports.append((host_ip, int(parts[-2]), int(parts[-1])))
+    return ports
 
 
 def dockerfile_cmd(path: Path) -> list[str]:

@@ -67,7 +67,8 @@ def test_app_and_health_through_nginx(system: dict[str, str]) -> None:
     with httpx.Client(base_url=system["web"], timeout=10) as client:
         index = client.get("/")
         assert index.status_code == 200 and "AiTrader test page" in index.text
-        health = client.get("/api/health")
+        assert client.get("/api/health").json() in ({"status": "ok"}, {"status": "degraded"})  # liveness only
+        health = client.get("/api/health", headers=AUTH)
         assert health.status_code == 200
         body = health.json()
         assert body["database"]["ok"] is True and body["okx"]["simulator"] is True

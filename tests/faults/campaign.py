@@ -56,7 +56,7 @@ def runs(api: Api) -> list[dict]:
 
 
 def health(api: Api) -> dict:
-    return httpx.get(api.url + "/api/health", timeout=5).json()
+    return httpx.get(api.url + "/api/health", headers=api.headers, timeout=5).json()  # details need the token
 
 
 _sides = iter(["buy", "sell"] * 10_000)

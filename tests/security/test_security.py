@@ -8,6 +8,11 @@
 * The agent cannot reach OKX: no OKX credentials in its process environment, no import of the API's OKX client,
   and the simulator sees no request from it; its order tool cannot bypass the risk guard (422 via the tool).
 * Request bodies are size-limited: 2 MB → 413 on both services, promptly.
+
+The rest of the review (issue 17) has a module each here: test_local_postgres (no trust), test_db_scripts_secrets
+(no password in the process list), test_log_redaction, test_api_exposure (health/hello/docs, stream bound),
+test_nginx_exposure and test_web_server (published agent routes, stream limits, headers), test_systemd_separation,
+test_compose_exposure.
 """
 
 from __future__ import annotations
@@ -337,9 +342,17 @@ def test_make_run_starts_the_agent_without_okx_credentials(fresh_database_url: s
     proc = subprocess.Popen([PYTHON, str(REPO_ROOT / "scripts" / "run.py")], env=env, cwd=REPO_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
+        printed = []
         for line in proc.stdout:
+            printed.append(line)
             if line.startswith("Access token:"):
                 break
+        # It says what it is doing while it starts (issue 14: no silent minute).
+        for step in ("Starting the OKX simulator", "Starting the trading API", "Starting the agent", "Starting the web server"):
+            assert any(line.startswith(step) for line in printed), (step, printed)
+        # Its files are private: the env file (token, passwords) and the services' logs.
+        assert env_file.stat().st_mode & 0o777 == 0o600
+        assert (REPO_ROOT / ".data" / "logs").stat().st_mode & 0o777 == 0o700
         agent_pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _is_agent(p, ports["AGENT_PORT"])]
         assert agent_pids, "agent process not found"
         environ = read_environ(agent_pids[0])

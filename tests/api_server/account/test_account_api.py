@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from api_server.snapshots import pnl_against_initial
+from api_server.account.snapshots import pnl_against_initial
 from tests.api_server.account.conftest import API_TOKEN, INST, SIM_PASSPHRASE, SIM_SECRET, wait_until
 
 

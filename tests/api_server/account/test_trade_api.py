@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import httpx
 
-from api_server.sizing import contracts_for_notional
+from api_server.trading.sizing import contracts_for_notional
 from tests.api_server.account.conftest import INST, wait_until
 
 LIMIT_PX = "50000"  # far below the simulator's 65000: limit buys rest, so the equity stays exactly 10000

@@ -6,8 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-
-from api_server.routes.market import Instrument, as_builtin
+from api_server.market.schemas import Instrument, as_builtin
 
 SPEC_TTL_SECS = 3600.0
 

@@ -7,15 +7,15 @@ process receives the request; manual runs are still allowed. Answers with the st
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import msgspec
 from litestar import get, post
-from litestar.datastructures import State
 
+from api_server.bodies import decode_optional_body, json_body, optional_body_operation
 from api_server.errors import BadRequest
-from api_server.routes.bodies import json_body, optional_body_operation
-from api_server.scheduler.loop import SchedulerStatus
+from api_server.scheduler.service import SchedulerService
+from api_server.scheduler.status import SchedulerStatus
 
 MAX_REASON_CHARS = 500
 
@@ -25,42 +25,25 @@ class PauseRequest(msgspec.Struct, kw_only=True):
         "description": f"why (shown with the status), at most {MAX_REASON_CHARS} characters"})] = None
 
 
-S = TypeVar("S", bound=msgspec.Struct)
-
-
-def decode_optional_body(raw: bytes, kind: type[S]) -> S:
-    """An optional JSON object body: empty means all defaults; bad input is a 400 naming the field."""
-    if not raw.strip():
-        return kind()
-    try:
-        return msgspec.json.decode(raw, type=kind)
-    except msgspec.ValidationError as exc:
-        text = str(exc)
-        field = text.rsplit("$.", 1)[-1].strip("`' ") if "$." in text else "body"
-        raise BadRequest(f"{field}: {text}", field=field) from None
-    except msgspec.DecodeError as exc:
-        raise BadRequest(f"body: not valid JSON ({exc})", field="body") from None
-
-
 @get("/api/scheduler/status", tags=["scheduler"], summary="Scheduler status: per-instrument trigger state, pause, leader")
-async def scheduler_status(state: State) -> SchedulerStatus:
-    return await state.scheduler.status()
+async def scheduler_status(scheduler: SchedulerService) -> SchedulerStatus:
+    return await scheduler.status()
 
 
 @post("/api/scheduler/pause", status_code=200, tags=["scheduler"], summary="Pause automated runs (manual runs still allowed)",
       dto=json_body(PauseRequest, partial(decode_optional_body, kind=PauseRequest)), return_dto=None,
       operation_class=optional_body_operation)
-async def scheduler_pause(state: State, data: PauseRequest | None = None) -> SchedulerStatus:
+async def scheduler_pause(scheduler: SchedulerService, data: PauseRequest | None = None) -> SchedulerStatus:
     body = data if data is not None else PauseRequest()
     reason = (body.reason or "").strip() or "paused by a user"
     if len(reason) > MAX_REASON_CHARS:
         raise BadRequest(f"reason: at most {MAX_REASON_CHARS} characters", field="reason")
-    return await state.scheduler.set_paused(True, reason)
+    return await scheduler.set_paused(True, reason)
 
 
 @post("/api/scheduler/resume", status_code=200, tags=["scheduler"], summary="Resume automated runs")
-async def scheduler_resume(state: State) -> SchedulerStatus:
-    return await state.scheduler.set_paused(False, None)
+async def scheduler_resume(scheduler: SchedulerService) -> SchedulerStatus:
+    return await scheduler.set_paused(False, None)
 
 
 SCHEDULER_ROUTES = [scheduler_status, scheduler_pause, scheduler_resume]

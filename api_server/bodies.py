@@ -11,6 +11,7 @@ An empty body never reaches `decode` (Litestar hands the route `None`): `require
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
@@ -24,6 +25,38 @@ from litestar.typing import FieldDefinition
 from api_server.errors import BadRequest
 
 T = TypeVar("T", bound=msgspec.Struct)
+
+_BACKTICK_FIELD = re.compile(r"field `([^`]+)`")
+_PATH_FIELD = re.compile(r"\$\.([A-Za-z0-9_]+)")
+
+
+def decode_body(raw: bytes, kind: type[T]) -> T:
+    """JSON body -> `kind`; any problem is a 400 naming the field."""
+    if not raw or not raw.strip():
+        raise BadRequest("a JSON body is required", field="body")
+    try:
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        match = _BACKTICK_FIELD.search(text) or _PATH_FIELD.search(text)
+        field = match.group(1) if match else "body"
+        raise BadRequest(f"{field}: {text}" if field != "body" else f"body: {text}", field=field) from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"body: invalid JSON ({exc})", field="body") from None
+
+
+def decode_optional_body(raw: bytes, kind: type[T]) -> T:
+    """An optional JSON object body: empty means all defaults; bad input is a 400 naming the field."""
+    if not raw.strip():
+        return kind()
+    try:
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        field = text.rsplit("$.", 1)[-1].strip("`' ") if "$." in text else "body"
+        raise BadRequest(f"{field}: {text}", field=field) from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"body: not valid JSON ({exc})", field="body") from None
 
 
 class _StructBody(AbstractDTO):  # type: ignore[type-arg]

@@ -11,12 +11,12 @@ from functools import partial
 
 import msgspec
 from litestar import get, post
-from litestar.datastructures import State
+from psycopg_pool import AsyncConnectionPool
 
+from api_server.bodies import decode_optional_body, json_body, optional_body_operation
 from api_server.errors import BadRequest, NotFound
-from api_server.routes.bodies import json_body, optional_body_operation
-from api_server.routes.scheduler import decode_optional_body
 from api_server.scheduler import state as store
+from api_server.scheduler.service import SchedulerService
 from api_server.scheduler.state import StrategyMessage, StrategyRun
 from shared.instruments import is_valid_inst_id
 
@@ -67,9 +67,8 @@ def _limit(value: int | None, default: int) -> int:
 @post("/api/model/strategy-run", status_code=202, tags=["model"], summary="Manual strategy run; answers at once with the run ids",
       dto=json_body(StrategyRunRequest, partial(decode_optional_body, kind=StrategyRunRequest)), return_dto=None,
       operation_class=optional_body_operation)
-async def strategy_run(state: State, data: StrategyRunRequest | None = None) -> StrategyRunAccepted:
+async def strategy_run(scheduler: SchedulerService, data: StrategyRunRequest | None = None) -> StrategyRunAccepted:
     body = data if data is not None else StrategyRunRequest()
-    scheduler = state.scheduler
     inst_id = _inst_id(body.instId, scheduler.inst_ids)
     inst_ids = [inst_id] if inst_id is not None else list(scheduler.inst_ids)
     handled_by = "leader" if scheduler.is_leader else "database"
@@ -82,23 +81,23 @@ async def strategy_run(state: State, data: StrategyRunRequest | None = None) -> 
 
 
 @get("/api/model/strategy-runs", tags=["model"], summary="Strategy runs, newest first")
-async def strategy_runs(state: State, instId: str | None = None, limit: int | None = None) -> list[StrategyRun]:
-    return await store.list_runs(state.pool, _inst_id(instId), _limit(limit, DEFAULT_RUNS_LIMIT))
+async def strategy_runs(pool: AsyncConnectionPool, instId: str | None = None, limit: int | None = None) -> list[StrategyRun]:
+    return await store.list_runs(pool, _inst_id(instId), _limit(limit, DEFAULT_RUNS_LIMIT))
 
 
 @get("/api/model/strategy-runs/{run_id:str}", tags=["model"], summary="One strategy run")
-async def strategy_run_detail(state: State, run_id: str) -> StrategyRun:
+async def strategy_run_detail(pool: AsyncConnectionPool, run_id: str) -> StrategyRun:
     if not RUN_ID_RE.fullmatch(run_id):
         raise BadRequest("id: expected 1 to 128 letters, digits or _ . : -", field="id")
-    run = await store.get_run(state.pool, run_id)
+    run = await store.get_run(pool, run_id)
     if run is None:
         raise NotFound(f"no strategy run with id {run_id!r}", field="id")
     return run
 
 
 @get("/api/model/strategy-chat", tags=["model"], summary="Recent strategy messages (AI summaries), newest first")
-async def strategy_chat(state: State, instId: str | None = None, limit: int | None = None) -> list[StrategyMessage]:
-    return await store.list_messages(state.pool, _inst_id(instId), _limit(limit, DEFAULT_CHAT_LIMIT))
+async def strategy_chat(pool: AsyncConnectionPool, instId: str | None = None, limit: int | None = None) -> list[StrategyMessage]:
+    return await store.list_messages(pool, _inst_id(instId), _limit(limit, DEFAULT_CHAT_LIMIT))
 
 
 MODEL_ROUTES = [strategy_run, strategy_runs, strategy_run_detail, strategy_chat]

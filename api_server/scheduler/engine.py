@@ -1,7 +1,5 @@
-"""The strategy scheduler service: the I/O around the pure rules of `decisions.py`.
-
-`SchedulerService` lives in every API process. It holds a `LeaderLease`; in the one process that holds the
-lease it runs a `SchedulerEngine`, which owns the instruments' `SymbolState`s:
+"""The strategy scheduler engine: the I/O around the pure rules of `decisions.py`, in the one process that
+holds the leader lease (`service.py` elects it and hands the API's requests to it).
 
 * **Volatility**: `TickerBook.add_listener` calls `on_ticker` synchronously for every accepted ticker; the
   decision (`on_tick`) is made inline and, when it raises a trigger, the loop's `asyncio.Event` is set. No
@@ -15,11 +13,6 @@ lease it runs a `SchedulerEngine`, which owns the instruments' `SymbolState`s:
   `on_run_finished`, is recorded (CONTRACT §6), logged in one line and published on the event hub.
 * **Persistence**: states are written on every change (`state.py`) and restored when a process becomes
   leader; a run left `running` by a dead leader is closed as failed.
-
-Manual requests and pause/resume work in every process: the leader applies them in memory (and writes them);
-a non-leader writes them to the database (`strategy_runs` row `queued`, `scheduler_control`) and NOTIFYs the
-leader, which picks them up at once (and at the latest within `SCHEDULER_LEADER_POLL_SECS`, or when a new
-leader takes over). A manual request is therefore never lost, whichever process receives it.
 """
 
 from __future__ import annotations
@@ -27,15 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
-from typing import Any, AsyncIterator
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any
 
-import aiohttp
 import msgspec
 from psycopg_pool import AsyncConnectionPool
 
@@ -51,12 +40,8 @@ from api_server.scheduler.agent_client import (
 from api_server.scheduler.decisions import (
     Decision,
     RunStart,
-    Source,
     SymbolState,
     TriggerConfig,
-    config_from_settings,
-    deviation_bps,
-    measuring_baseline,
     next_to_run,
     next_wakeup,
     on_deadline,
@@ -66,166 +51,24 @@ from api_server.scheduler.decisions import (
     on_startup,
     on_tick,
 )
-from api_server.scheduler.leader import LeaderLease
 from api_server.scheduler.state import StrategyRun, iso
+from api_server.scheduler.status import (
+    SchedulerStatus,
+    bps,
+    build_status,
+    finished_run,
+    new_run_id,
+    pct,
+    price_of,
+    text,
+    trigger_event,
+)
 from api_server.tickers import Ticker, TickerBook
 
 log = logging.getLogger("aitrader.api.scheduler")
 
-DEFAULT_LEADER_POLL_SECS = 2.0
 INTERRUPTED_BY_DEATH = "interrupted: the API process running the scheduler stopped during the analysis"
 INTERRUPTED_BY_STOP = "interrupted: the scheduler stopped during the analysis (shutdown or lost leadership)"
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex
-
-
-def price_of(ticker: Ticker | None) -> Decimal | None:
-    """The ticker's last price as a Decimal, or None when there is no usable one."""
-    if ticker is None:
-        return None
-    try:
-        price = Decimal(ticker.last)
-    except InvalidOperation:
-        return None
-    return price if price.is_finite() and price > 0 else None
-
-
-def _bps(value: Decimal | None) -> float | None:
-    return None if value is None else round(float(value), 4)
-
-
-def _pct(value: Decimal | None) -> str:
-    return "n/a" if value is None else f"{value / 100:.4f}%"
-
-
-def _str(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-# --------------------------------------------------------------------------------------------- API shapes
-
-
-class TriggerEvent(msgspec.Struct, kw_only=True):
-    """The `trigger` event on `/api/stream`: a trigger was raised (or merged into a waiting one)."""
-
-    instId: str
-    source: Source
-    reason: str
-    price: str | None
-    baseline: str | None
-    deviationBps: float | None
-    runId: str | None
-    at: str
-    followUp: bool
-    coalesced: bool
-
-
-class SchedulerInstrument(msgspec.Struct, kw_only=True):
-    instId: str
-    lastTriggerPrice: str | None
-    lastTriggerAt: str | None
-    nextScheduledAt: str | None
-    lastSource: Source | None
-    lastStatus: str | None
-    lastRunId: str | None
-    price: str | None
-    deviationBps: float | None
-    running: bool
-    runningSource: Source | None
-    queued: bool
-    queuedSource: Source | None
-    queuedRunId: str | None
-    volCooldownUntil: str | None
-
-
-class SchedulerStatus(msgspec.Struct, kw_only=True):
-    """`GET /api/scheduler/status` and the `scheduler` event on `/api/stream`."""
-
-    isLeader: bool
-    leaderId: str | None
-    scheduleEnabled: bool
-    intervalSecs: float
-    volTriggerEnabled: bool
-    thresholdBps: float
-    windowSecs: float | None
-    maxConsecutiveFailures: int
-    agentTimeoutSecs: float
-    paused: bool
-    pausedReason: str | None
-    pausedBy: str | None
-    consecutiveFailures: int
-    running: bool
-    analysisRunning: bool
-    runningInstId: str | None
-    pending: int
-    instruments: list[SchedulerInstrument]
-
-
-def build_status(
-    *,
-    inst_ids: Sequence[str],
-    states: Mapping[str, SymbolState],
-    cfg: TriggerConfig,
-    control: store.Control,
-    prices: Mapping[str, Decimal | None],
-    last_runs: Mapping[str, tuple[str, str]],
-    is_leader: bool,
-    max_failures: int,
-    agent_timeout_secs: float,
-) -> SchedulerStatus:
-    """The status document from values (used by the leader from memory, by the others from the database)."""
-    instruments: list[SchedulerInstrument] = []
-    running_inst: str | None = None
-    pending = 0
-    for inst_id in inst_ids:
-        st = states.get(inst_id) or SymbolState()
-        price = prices.get(inst_id)
-        if st.running_source is not None:
-            running_inst = inst_id
-        if st.pending is not None:
-            pending += 1
-        last = last_runs.get(inst_id)
-        instruments.append(
-            SchedulerInstrument(
-                instId=inst_id,
-                lastTriggerPrice=_str(st.last_trigger_price),
-                lastTriggerAt=iso(st.last_trigger_at),
-                nextScheduledAt=iso(st.next_scheduled_at),
-                lastSource=st.last_source,
-                lastStatus=last[1] if last else None,
-                lastRunId=last[0] if last else None,
-                price=_str(price),
-                deviationBps=_bps(deviation_bps(price, measuring_baseline(st))),
-                running=st.running_source is not None,
-                runningSource=st.running_source,
-                queued=st.pending is not None,
-                queuedSource=st.pending.source if st.pending else None,
-                queuedRunId=st.pending.run_id if st.pending else None,
-                volCooldownUntil=iso(st.vol_cooldown_until),
-            )
-        )
-    return SchedulerStatus(
-        isLeader=is_leader,
-        leaderId=control.leader_id,
-        scheduleEnabled=cfg.schedule_enabled,
-        intervalSecs=cfg.interval_secs,
-        volTriggerEnabled=cfg.vol_enabled,
-        thresholdBps=float(cfg.threshold_bps),
-        windowSecs=cfg.window_secs,
-        maxConsecutiveFailures=max_failures,
-        agentTimeoutSecs=agent_timeout_secs,
-        paused=control.paused,
-        pausedReason=control.paused_reason,
-        pausedBy=control.paused_by,
-        consecutiveFailures=control.consecutive_failures,
-        running=running_inst is not None,
-        analysisRunning=running_inst is not None,
-        runningInstId=running_inst,
-        pending=pending,
-        instruments=instruments,
-    )
 
 
 # --------------------------------------------------------------------------------------------- the engine
@@ -404,20 +247,13 @@ class SchedulerEngine:
         log.info(
             "trigger %s source=%s reason=%s price=%s baseline=%s deviation=%s%s%s",
             inst_id, decision.source, decision.reason, decision.price, decision.baseline,
-            _pct(decision.deviation_bps),
+            pct(decision.deviation_bps),
             " follow-up (after this instrument's run)" if decision.follow_up else "",
             " merged into the waiting trigger" if decision.coalesced else "",
         )
         if self.metrics is not None and not decision.coalesced:
             self.metrics.triggers.labels(decision.source, inst_id).inc()
-        self.events.publish(
-            "trigger",
-            TriggerEvent(
-                instId=inst_id, source=decision.source, reason=decision.reason, price=_str(decision.price),
-                baseline=_str(decision.baseline), deviationBps=_bps(decision.deviation_bps), runId=run_id,
-                at=iso(decision.at) or "", followUp=decision.follow_up, coalesced=decision.coalesced,
-            ),
-        )
+        self.events.publish("trigger", trigger_event(inst_id, decision, run_id))
 
     def _publish_status(self) -> None:
         self.events.publish("scheduler", self.status())
@@ -479,8 +315,8 @@ class SchedulerEngine:
         run = StrategyRun(
             id=run_id, instId=inst_id, source=start.source, status="running",
             triggeredAt=iso(start.triggered_at) or "", startedAt=iso(start.started_at),
-            triggerPrice=_str(start.trigger_price), baselinePrice=_str(start.baseline_price),
-            deviationBps=_bps(start.deviation_bps),
+            triggerPrice=text(start.trigger_price), baselinePrice=text(start.baseline_price),
+            deviationBps=bps(start.deviation_bps),
         )
         self._running = run
         self._run_task = asyncio.create_task(self._execute(inst_id, run, start), name=f"strategy-run-{run_id}")
@@ -535,24 +371,7 @@ class SchedulerEngine:
         now = self.clock()
         ok = answer is not None
         self.states[inst_id] = on_run_finished(self.states[inst_id], now, ok, self.cfg)
-        usage = answer.usage if answer is not None else None
-        confidence = answer.confidence if answer is not None else None
-        finished = msgspec.structs.replace(
-            run,
-            status="succeeded" if ok else "failed",
-            finishedAt=iso(now),
-            error=error,
-            summary=answer.summary if answer is not None else None,
-            confidence=None if confidence is None else int(round(confidence)),
-            toolCalls=answer.toolCalls if answer is not None else [],
-            orders=answer.orders if answer is not None else [],
-            provider=answer.provider if answer is not None else None,
-            model=answer.model if answer is not None else None,
-            inputTokens=usage.inputTokens if usage is not None else None,
-            outputTokens=usage.outputTokens if usage is not None else None,
-            costUsd=str(usage.costUsd) if usage is not None and usage.costUsd is not None else None,
-            durationMs=round((now - start.started_at) * 1000, 3),
-        )
+        finished = finished_run(run, answer, error, now, start.started_at)
         failures = 0 if ok else self.control.consecutive_failures + 1
         pause_now = not ok and failures >= self.max_failures and not self.control.paused
         if pause_now:
@@ -565,7 +384,7 @@ class SchedulerEngine:
         log.log(
             logging.INFO if ok else logging.WARNING,
             "strategy run %s %s source=%s trigger_price=%s baseline=%s deviation=%s result=%s duration_ms=%.0f",
-            run.id, inst_id, run.source, run.triggerPrice, run.baselinePrice, _pct(start.deviation_bps),
+            run.id, inst_id, run.source, run.triggerPrice, run.baselinePrice, pct(start.deviation_bps),
             "succeeded" if ok else f"failed ({error})", finished.durationMs or 0.0,
         )
         if start.trigger_price is None:
@@ -635,153 +454,3 @@ class SchedulerEngine:
         if self._running is not None:
             keep.add(self._running.id)
         self._seen_run_ids &= keep
-
-
-# --------------------------------------------------------------------------------------------- the service
-
-
-class SchedulerService:
-    """Per API process: leadership, and the scheduler's API (manual runs, pause/resume, status) in any process."""
-
-    def __init__(
-        self,
-        *,
-        settings: Any,
-        pool: AsyncConnectionPool,
-        http: aiohttp.ClientSession,
-        tickers: TickerBook,
-        events: EventHub,
-        leader_poll_secs: float = DEFAULT_LEADER_POLL_SECS,
-        clock: Callable[[], float] = time.time,
-        metrics: Any = None,
-    ) -> None:
-        self.settings = settings
-        self.inst_ids: tuple[str, ...] = tuple(settings.okx_inst_ids)
-        self.base_cfg = config_from_settings(settings)
-        self.max_failures = int(settings.strategy_max_consecutive_failures)
-        self.pool = pool
-        self.tickers = tickers
-        self.events = events
-        self.clock = clock
-        self.metrics = metrics
-        self.agent = AgentClient(http, settings.agent_base_url, settings.api_token, settings.agent_timeout_secs)
-        self.instance_id = f"{socket.gethostname()}:{os.getpid()}:{settings.api_port}"
-        self.engine: SchedulerEngine | None = None
-        self.lease = LeaderLease(
-            settings.database_url,
-            poll_secs=leader_poll_secs,
-            on_elected=self._become_leader,
-            on_lost=self._step_down,
-            on_notify=self._on_notify,
-        )
-
-    @property
-    def is_leader(self) -> bool:
-        return self.engine is not None
-
-    async def start(self) -> None:
-        self.tickers.add_listener(self._on_ticker)
-        self.lease.start()
-
-    async def stop(self) -> None:
-        self.tickers.remove_listener(self._on_ticker)
-        await self.lease.stop()
-
-    # -- leadership ----------------------------------------------------------------------------------------
-    async def _become_leader(self) -> None:
-        engine = SchedulerEngine(
-            inst_ids=self.inst_ids, base_cfg=self.base_cfg, max_failures=self.max_failures, pool=self.pool,
-            agent=self.agent, tickers=self.tickers, events=self.events, leader_id=self.instance_id,
-            clock=self.clock, metrics=self.metrics,
-        )
-        await store.set_leader(self.pool, self.instance_id)
-        await engine.start()
-        self.engine = engine
-        cfg = self.base_cfg
-        log.info(
-            "strategy scheduler running for %s: volatility=%s threshold=%sbps window=%s schedule=%s interval=%ss paused=%s",
-            ",".join(self.inst_ids), cfg.vol_enabled, cfg.threshold_bps, cfg.window_secs, cfg.schedule_enabled,
-            cfg.interval_secs, engine.control.paused,
-        )
-        self.events.publish("scheduler", engine.status())
-
-    async def _step_down(self) -> None:
-        engine, self.engine = self.engine, None
-        if engine is not None:
-            await engine.stop()
-        with contextlib.suppress(Exception):
-            await store.clear_leader_if(self.pool, self.instance_id)
-        with contextlib.suppress(Exception):
-            self.events.publish("scheduler", await self.status())
-
-    def _on_notify(self, what: str | None) -> None:
-        engine = self.engine
-        if engine is not None:
-            engine.request_sync(what)
-
-    def _on_ticker(self, ticker: Ticker) -> None:
-        engine = self.engine
-        if engine is not None:
-            engine.on_ticker(ticker)
-
-    # -- API -------------------------------------------------------------------------------------------------
-    async def request_manual(self, inst_ids: Sequence[str]) -> list[str]:
-        """Queue one manual run per instrument; returns the run ids (an id already waiting when merged)."""
-        engine = self.engine
-        if engine is not None:
-            return await engine.request_manual(inst_ids)
-        run_ids: list[str] = []
-        for inst_id in inst_ids:
-            run_id = new_run_id()
-            price = price_of(self.tickers.get(inst_id))
-            await store.insert_queued_run(self.pool, run_id, inst_id, None, price, notify=True)
-            run_ids.append(run_id)
-        return run_ids
-
-    async def set_paused(self, paused: bool, reason: str | None) -> SchedulerStatus:
-        engine = self.engine
-        if engine is not None:
-            await engine.set_paused(paused, reason, "user")
-        else:
-            await store.set_paused(self.pool, paused, reason, "user", notify=True)
-        return await self.status()
-
-    async def status(self) -> SchedulerStatus:
-        engine = self.engine
-        if engine is not None:
-            return engine.status()
-        states = await store.load_symbol_states(self.pool)
-        control = await store.load_control(self.pool)
-        last_runs = await store.latest_run_per_instrument(self.pool, self.inst_ids)
-        return build_status(
-            inst_ids=self.inst_ids,
-            states=states,
-            cfg=msgspec.structs.replace(self.base_cfg, automation_paused=control.paused),
-            control=control,
-            prices={inst_id: price_of(self.tickers.get(inst_id)) for inst_id in self.inst_ids},
-            last_runs=last_runs,
-            is_leader=False,
-            max_failures=self.max_failures,
-            agent_timeout_secs=self.agent.timeout_secs,
-        )
-
-
-@contextlib.asynccontextmanager
-async def scheduler_service(state: Any) -> AsyncIterator[SchedulerService]:
-    """For the app's lifespan: `await stack.enter_async_context(scheduler_service(state))` after the pool, the
-    HTTP session, the ticker book and the event hub exist. Sets `state.scheduler`."""
-    service = SchedulerService(
-        settings=state.settings,
-        pool=state.pool,
-        http=state.http,
-        tickers=state.tickers,
-        events=state.events,
-        leader_poll_secs=state.settings.scheduler_leader_poll_secs,
-        metrics=getattr(state, "strategy_metrics", None),
-    )
-    state.scheduler = service
-    await service.start()
-    try:
-        yield service
-    finally:
-        await service.stop()

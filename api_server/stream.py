@@ -11,14 +11,16 @@ from typing import AsyncGenerator
 
 import msgspec
 from litestar import get
-from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from api_server.account.views import AccountSyncReport, Approval, BalanceEvent
-from api_server.scheduler.loop import SchedulerStatus, TriggerEvent
+from api_server.account.schemas import AccountSyncReport, BalanceEvent
+from api_server.errors import ServiceUnavailable
+from api_server.events import EventHub, TooManySubscribers
 from api_server.scheduler.state import StrategyRun
-from api_server.tickers import Ticker
+from api_server.scheduler.status import SchedulerStatus, TriggerEvent
+from api_server.tickers import Ticker, TickerBook
+from api_server.trading.schemas import Approval
 
 KEEPALIVE_SECS = 10.0  # the web app calls a stream stale after 20 s of silence
 
@@ -49,12 +51,10 @@ class StreamEvents(msgspec.Struct, kw_only=True):
     approval: Approval  # an agent order awaits approval
 
 
-async def _events(state: State) -> AsyncGenerator[ServerSentEventMessage, None]:
-    hub = state.events
-    queue = hub.subscribe()
+async def _events(queue: asyncio.Queue, hub: EventHub, tickers: TickerBook) -> AsyncGenerator[ServerSentEventMessage, None]:
     try:
         # Start every client with the current prices so the screen is never empty.
-        for ticker in state.tickers.snapshot().values():
+        for ticker in tickers.snapshot().values():
             yield ServerSentEventMessage(event="ticker", data=msgspec.json.encode(ticker).decode())
         while True:
             try:
@@ -70,5 +70,10 @@ async def _events(state: State) -> AsyncGenerator[ServerSentEventMessage, None]:
 @get("/api/stream", tags=["stream"], summary="Server-Sent Events: ticker, trigger, run, balance, scheduler, account, approval",
      responses={200: ResponseSpec(StreamEvents, generate_examples=False, media_type="text/event-stream",
                                   description="An endless event stream; the schema maps each event name to its data")})
-async def stream(state: State) -> ServerSentEvent:
-    return ServerSentEvent(_events(state), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+async def stream(events: EventHub, tickers: TickerBook) -> ServerSentEvent:
+    # Subscribe before answering, so a stream over API_STREAM_MAX_CLIENTS is refused with a 503 (not a 200 that ends).
+    try:
+        queue = events.subscribe()
+    except TooManySubscribers as exc:
+        raise ServiceUnavailable(str(exc), field=None, limit=exc.limit) from None
+    return ServerSentEvent(_events(queue, events, tickers), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,13 +1,17 @@
-"""Database rows -> the account/trade API's answer types: camelCase keys, exact decimals as strings, times as
+"""Database rows -> the account API's answer types: camelCase keys, exact decimals as strings, times as
 ISO 8601 (UTC). Every shape here is a msgspec Struct, so the OpenAPI document declares exactly what is sent."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+from api_server.errors import BadRequest
+from api_server.trading.sizing import plain_decimal
 
 Text = str | None  # an exact decimal as text, a time as ISO 8601, or an optional string: null when absent
 
@@ -23,7 +27,7 @@ def when(value: datetime | date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return num(value)
     if isinstance(value, (datetime, date)):
@@ -31,8 +35,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _out(kind: type[msgspec.Struct], row: dict[str, Any], mapping: dict[str, str]) -> Any:
-    return kind(**{key: _plain(row.get(column)) for column, key in mapping.items()})
+def row_out(kind: type[msgspec.Struct], row: dict[str, Any], mapping: dict[str, str]) -> Any:
+    return kind(**{key: plain(row.get(column)) for column, key in mapping.items()})
 
 
 # ---- recorded orders, fills, positions -------------------------------------------------------------
@@ -237,93 +241,45 @@ class AccountSyncReport(msgspec.Struct, kw_only=True):
     changes: int
 
 
-# ---- risk, refusals, approvals -----------------------------------------------------------------------
+# ---- the initial equity's body (its number read exactly from the JSON text) ------------------------
+
+class InitialEquityRequest(msgspec.Struct, forbid_unknown_fields=True):
+    # The exact decimal of the JSON number (read from its text: no float on the way); documented as a number.
+    amount: Annotated[Decimal, msgspec.Meta(extra_json_schema={
+        "description": "the initial equity in USD, a JSON number >= 0 (read exactly)", "extra": {"type": "number"}})]
 
 
-class RiskDecision(msgspec.Struct, kw_only=True):
-    """The risk guard's decision on an order that was let through (`needsApproval`: it waits for a person)."""
-
-    allowed: bool
-    rule: str
-    message: str
-    limit: str | None
-    actual: str | None
-    needsApproval: bool
+_JSON_NUMBER = re.compile(rb"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
 
 
-class RiskLimits(msgspec.Struct, kw_only=True):
-    allowedInstIds: list[str]
-    maxLeverage: str
-    maxOrderPct: str
-    maxExposurePct: str
-    dailyLossLimitPct: str
-    requireStopLoss: bool
-    approvalMode: str  # auto | manual
+MIN_INITIAL_EQUITY = Decimal("0.01")  # a cent: PnL% against less is meaningless
 
 
-class RiskState(msgspec.Struct, kw_only=True):
-    equity: Text
-    day: str
-    dayStartEquity: Text
-    dayLoss: Text
-    maxDayLoss: Text
-    dailyLossLatched: bool
-    latchedAt: Text
-    resetAt: Text
-    reopensAt: Text
-    openExposure: str
-    openExposureByInst: dict[str, str]
+def parse_initial_equity_body(raw: bytes) -> Decimal:
+    """`{"amount": number}` with the number read exactly from its JSON text (no float)."""
+    if not raw or not raw.strip():
+        raise BadRequest("amount is required: body {\"amount\": number}", field="amount")
+    try:
+        body = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        raise BadRequest("amount: body must be a JSON object {\"amount\": number}", field="amount") from None
+    if "amount" not in body:
+        raise BadRequest("amount is required: body {\"amount\": number}", field="amount")
+    text = bytes(body["amount"]).strip()
+    if not _JSON_NUMBER.match(text):
+        raise BadRequest(f"amount must be a JSON number, got {text.decode(errors='replace')[:40]}", field="amount")
+    amount = Decimal(text.decode())
+    if amount < 0:
+        raise BadRequest(f"amount must not be negative, got {plain_decimal(amount)}", field="amount")
+    if amount.adjusted() > 30:
+        raise BadRequest("amount is too large", field="amount")
+    if 0 < amount < MIN_INITIAL_EQUITY:
+        raise BadRequest(f"amount must be 0 or at least {MIN_INITIAL_EQUITY} USDT, got {plain_decimal(amount)}", field="amount")
+    return amount
 
 
-class RiskStatus(msgspec.Struct, kw_only=True):
-    limits: RiskLimits
-    state: RiskState
-
-
-class RiskRefusalRecord(msgspec.Struct, kw_only=True):
-    id: int
-    at: str
-    origin: str
-    runId: str | None
-    instId: str
-    rule: str
-    limit: str | None
-    actual: str | None
-    message: str
-
-
-class RefusalList(msgspec.Struct, kw_only=True):
-    refusals: list[RiskRefusalRecord]
-
-
-class RiskRefusalError(msgspec.Struct, kw_only=True):
-    """The 422 answer of an order the risk guard refused (it is recorded: `refusalId`)."""
-
-    status_code: int
-    detail: str
-    rule: str
-    limit: str | msgspec.UnsetType = msgspec.UNSET
-    actual: str | msgspec.UnsetType = msgspec.UNSET
-    refusalId: int
-
-
-class Approval(msgspec.Struct, kw_only=True):
-    """An agent order (or close) waiting for, or past, a person's decision (TRADE_APPROVAL_MODE=manual)."""
-
-    id: int
-    createdAt: str
-    kind: str  # order | close
-    runId: str | None
-    instId: str
-    clOrdId: str
-    request: dict[str, Any]  # the order request as received (OrderRequest / ClosePositionRequest) with its clOrdId
-    status: str  # pending | approving | approved | rejected | refused | failed
-    decidedAt: Text
-    detail: str | None
-
-
-class ApprovalList(msgspec.Struct, kw_only=True):
-    approvals: list[Approval]
+def decode_initial_equity_body(raw: bytes) -> InitialEquityRequest:
+    return InitialEquityRequest(amount=parse_initial_equity_body(raw))
 
 
 # ---- row -> answer ---------------------------------------------------------------------------------------
@@ -352,39 +308,24 @@ SNAPSHOT_FIELDS = {
     "id": "id", "taken_at": "ts", "total_eq": "totalEq", "usdt_eq": "usdtEq", "usdt_available": "usdtAvailable",
     "usdt_frozen": "usdtFrozen", "upl": "upl",
 }
-REFUSAL_FIELDS = {
-    "id": "id", "at": "at", "origin": "origin", "run_id": "runId", "inst_id": "instId", "rule": "rule",
-    "limit_value": "limit", "actual_value": "actual", "message": "message",
-}
-APPROVAL_FIELDS = {
-    "id": "id", "created_at": "createdAt", "kind": "kind", "run_id": "runId", "inst_id": "instId", "cl_ord_id": "clOrdId",
-    "request": "request", "status": "status", "decided_at": "decidedAt", "detail": "detail",
-}
+
 
 
 def order_out(row: dict[str, Any]) -> Order:
-    return _out(Order, row, ORDER_FIELDS)
+    return row_out(Order, row, ORDER_FIELDS)
 
 
 def fill_out(row: dict[str, Any]) -> Fill:
-    return _out(Fill, row, FILL_FIELDS)
+    return row_out(Fill, row, FILL_FIELDS)
 
 
 def position_out(row: dict[str, Any]) -> PositionRecord:
-    return _out(PositionRecord, row, POSITION_FIELDS)
+    return row_out(PositionRecord, row, POSITION_FIELDS)
 
 
 def snapshot_out(row: dict[str, Any], pnl: str | None, pnl_pct: str | None) -> BalanceSnapshot:
-    return BalanceSnapshot(**{key: _plain(row.get(column)) for column, key in SNAPSHOT_FIELDS.items()},
+    return BalanceSnapshot(**{key: plain(row.get(column)) for column, key in SNAPSHOT_FIELDS.items()},
                            pnl=pnl, pnlPct=pnl_pct)
-
-
-def refusal_out(row: dict[str, Any]) -> RiskRefusalRecord:
-    return _out(RiskRefusalRecord, row, REFUSAL_FIELDS)
-
-
-def approval_out(row: dict[str, Any]) -> Approval:
-    return _out(Approval, row, APPROVAL_FIELDS)
 
 
 def initial_equity_out(row: dict[str, Any] | None) -> InitialEquity:

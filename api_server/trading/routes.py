@@ -11,26 +11,32 @@ from __future__ import annotations
 from functools import partial
 
 from litestar import Controller, MediaType, Response, get, post
-from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
+from psycopg_pool import AsyncConnectionPool
 
-from api_server.account import queries as q
-from api_server.account.service import (
-    AccountService,
+from api_server.bodies import decode_body, json_body, require_body
+from api_server.errors import BadRequest
+from api_server.fields import parse_int
+from api_server.trading import queries as q
+from api_server.trading.approvals import ApprovalDesk
+from api_server.trading.guard import RiskGuard
+from api_server.trading.orders import OrderPath
+from api_server.trading.schemas import (
     ApprovalDecision,
+    ApprovalList,
     ApprovalPending,
     CancelRequest,
     CancelResult,
     ClosePositionRequest,
-    OrderRequest,
     OrderPlaced,
+    OrderRequest,
     Outcome,
-    decode_body,
+    RefusalList,
+    RiskRefusalError,
+    RiskStatus,
+    approval_out,
+    refusal_out,
 )
-from api_server.account.views import ApprovalList, RefusalList, RiskRefusalError, RiskStatus, approval_out, refusal_out
-from api_server.errors import BadRequest
-from api_server.routes.account import parse_int
-from api_server.routes.bodies import json_body, require_body
 
 APPROVAL_STATUSES = ("pending", "approving", "approved", "rejected", "refused", "failed")
 
@@ -38,10 +44,6 @@ PLACED = ResponseSpec(OrderPlaced, generate_examples=False, description="Placed:
 DUPLICATE = ResponseSpec(OrderPlaced, generate_examples=False, description="An order with this clOrdId was already recorded: nothing new was sent")
 AWAITS_APPROVAL = ResponseSpec(ApprovalPending, generate_examples=False, description="An agent order awaits a person's approval (TRADE_APPROVAL_MODE=manual)")
 REFUSED = ResponseSpec(RiskRefusalError, generate_examples=False, description="Refused by the risk guard (recorded: refusalId)")
-
-
-def service(state: State) -> AccountService:
-    return state.account
 
 
 def answer(outcome: Outcome) -> Response[OrderPlaced | ApprovalPending | ApprovalDecision]:
@@ -55,42 +57,42 @@ class TradeController(Controller):
     @post("/order", status_code=201, dto=json_body(OrderRequest, partial(decode_body, kind=OrderRequest)), return_dto=None,
           responses={201: PLACED, 200: DUPLICATE, 202: AWAITS_APPROVAL, 422: REFUSED},
           summary="Place an order (market/limit; sz in contracts or notionalUsdt; TP/SL; clOrdId idempotent)")
-    async def order(self, state: State, data: OrderRequest | None = None) -> Response[OrderPlaced | ApprovalPending]:
-        return answer(await service(state).place_order(require_body(data)))
+    async def order(self, orders: OrderPath, data: OrderRequest | None = None) -> Response[OrderPlaced | ApprovalPending]:
+        return answer(await orders.place_order(require_body(data)))
 
     @post("/cancel", status_code=200, dto=json_body(CancelRequest, partial(decode_body, kind=CancelRequest)), return_dto=None,
           summary="Cancel an order by ordId or clOrdId")
-    async def cancel(self, state: State, data: CancelRequest | None = None) -> CancelResult:
-        return await service(state).cancel(require_body(data))
+    async def cancel(self, orders: OrderPath, data: CancelRequest | None = None) -> CancelResult:
+        return await orders.cancel(require_body(data))
 
     @post("/close-position", status_code=201,
           dto=json_body(ClosePositionRequest, partial(decode_body, kind=ClosePositionRequest)), return_dto=None,
           responses={201: ResponseSpec(OrderPlaced, generate_examples=False, description="The closing order, placed"), 200: DUPLICATE,
                      202: AWAITS_APPROVAL},
           summary="Close a whole position at market (always allowed by the risk guard)")
-    async def close_position(self, state: State, data: ClosePositionRequest | None = None) -> Response[OrderPlaced | ApprovalPending]:
-        return answer(await service(state).close_position(require_body(data)))
+    async def close_position(self, orders: OrderPath, data: ClosePositionRequest | None = None) -> Response[OrderPlaced | ApprovalPending]:
+        return answer(await orders.close_position(require_body(data)))
 
     @get("/risk", summary="Risk limits and the current state (equity, day loss, latch, exposure)")
-    async def risk(self, state: State) -> RiskStatus:
-        return await service(state).risk()
+    async def risk(self, guard: RiskGuard) -> RiskStatus:
+        return await guard.status()
 
     @post("/risk/reset", status_code=200,
           summary="Reset the daily-loss latch by hand; the equity now becomes the day's baseline")
-    async def risk_reset(self, state: State) -> RiskStatus:
-        return await service(state).reset_risk()
+    async def risk_reset(self, guard: RiskGuard) -> RiskStatus:
+        return await guard.reset()
 
     @get("/risk/refusals", summary="Orders the risk guard refused, newest first")
-    async def refusals(self, state: State, limit: str | None = None) -> RefusalList:
-        rows = await q.list_refusals(state.pool, parse_int(limit, "limit", 100, 1, 1000))
+    async def refusals(self, pool: AsyncConnectionPool, limit: str | None = None) -> RefusalList:
+        rows = await q.list_refusals(pool, parse_int(limit, "limit", 100, 1, 1000))
         return RefusalList(refusals=[refusal_out(r) for r in rows])
 
     @get("/approvals", summary="Agent orders awaiting (or past) approval; status=pending by default, all for every one")
-    async def approvals(self, state: State, status: str | None = None, limit: str | None = None) -> ApprovalList:
+    async def approvals(self, approvals: ApprovalDesk, status: str | None = None, limit: str | None = None) -> ApprovalList:
         wanted = status or "pending"
         if wanted != "all" and wanted not in APPROVAL_STATUSES:
             raise BadRequest(f"status must be all or one of {', '.join(APPROVAL_STATUSES)}, got {wanted!r}", field="status")
-        rows = await q.list_approvals(state.pool, None if wanted == "all" else wanted, parse_int(limit, "limit", 100, 1, 1000))
+        rows = await approvals.list( None if wanted == "all" else wanted, parse_int(limit, "limit", 100, 1, 1000))
         return ApprovalList(approvals=[approval_out(r) for r in rows])
 
     @post("/approvals/{approval_id:int}/approve", status_code=201,
@@ -98,10 +100,10 @@ class TradeController(Controller):
                      200: ResponseSpec(ApprovalDecision, generate_examples=False, description="Approved: the order was already recorded"),
                      422: REFUSED},
           summary="Approve a pending agent order: it is placed now (risk re-checked)")
-    async def approve(self, state: State, approval_id: int) -> Response[ApprovalDecision]:
-        return answer(await service(state).decide(approval_id, approve=True))
+    async def approve(self, approvals: ApprovalDesk, approval_id: int) -> Response[ApprovalDecision]:
+        return answer(await approvals.decide(approval_id, approve=True))
 
     @post("/approvals/{approval_id:int}/reject", status_code=200,
           summary="Reject a pending agent order")
-    async def reject(self, state: State, approval_id: int) -> Response[ApprovalDecision]:
-        return answer(await service(state).decide(approval_id, approve=False))
+    async def reject(self, approvals: ApprovalDesk, approval_id: int) -> Response[ApprovalDecision]:
+        return answer(await approvals.decide(approval_id, approve=False))

@@ -40,7 +40,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from api_server.sizing import exact_product, exact_sum, notional_for_contracts, plain_decimal, shift_decimal_point
+from api_server.trading.sizing import (
+    exact_product,
+    exact_sum,
+    notional_for_contracts,
+    plain_decimal,
+    shift_decimal_point,
+)
 from shared.envfile import SettingsError, get_bool, get_decimal, get_inst_ids
 
 Origin = Literal["manual", "agent", "exchange"]

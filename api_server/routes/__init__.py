@@ -1,1 +1,0 @@
-"""HTTP routes of the trading API, one module per area."""
