@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -59,10 +60,12 @@ async def one(rows: list[CandleRow]) -> dict:
     spec = ProfileSpec(inst_ids=["XRP-USDT-SWAP"], bar="5m", schedule=ScheduleSpec(enabled=True, interval_secs=900),
                        volatility=VolatilitySpec(enabled=True, threshold_bps=80))
     inp = BacktestInput("XRP-USDT-SWAP", "5m", rows, spec, SPECS["XRP-USDT-SWAP"], Decimal(10000), slippage_bps=Decimal(2))
+    cpu0 = time.process_time()
     out = await run_backtest(inp)
+    cpu = time.process_time() - cpu0  # CPU seconds of this process: what wall time would be on an idle core
     sim = (out.end_ts - out.start_ts) / 1000
     return {"candles": len(rows), "days": sim / 86400, "runs": len(out.runs), "fills": len(out.fills),
-            "wall": out.wall_secs, "speedup": sim / out.wall_secs, "timings": out.timings, "apiCalls": sum(out.api_calls.values())}
+            "wall": out.wall_secs, "speedup": sim / out.wall_secs, "cpu": cpu, "cpuSpeedup": sim / cpu, "timings": out.timings, "apiCalls": sum(out.api_calls.values())}
 
 
 def sweep(path: Path, parallel: int, count: int = 4) -> float:
@@ -97,7 +100,8 @@ def main() -> int:
     runs = max(r["runs"], 1)
     print(f"lab backtest: {r['days']:.1f} days of 5m candles ({r['candles']}), offline model, 80 bps + 900 s timer")
     print(f"  runs {r['runs']}  fills {r['fills']}  wall {r['wall']:.1f} s  simulated/wall {r['speedup']:,.0f}x "
-          f"(goal >= 20,000x)")
+          f"(goal >= 20,000x); CPU {r['cpu']:.1f} s: simulated/CPU {r['cpuSpeedup']:,.0f}x; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     tools = max(t["agent"] - t["agent.context"] - t["agent.model"], 0)  # the tool calls of a step run concurrently
     print(f"  per analysis: {t['agent'] / runs * 1000:.2f} ms = context {t['agent.context'] / runs * 1000:.2f} "
           f"+ model {t['agent.model'] / runs * 1000:.2f} + tools and loop {tools / runs * 1000:.2f} ms; "
