@@ -20,6 +20,12 @@ class DatasetBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     file: str | None = None  # a file under data/candles/, instead of `candles`
 
 
+class FetchBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    instId: str
+    bar: str = "5m"
+    days: float = 7.0
+
+
 class BacktestBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     profile: str
     datasetId: str

@@ -20,8 +20,9 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api_server.errors import BadRequest, NotFound, Unprocessable
 from api_server.lab import store
-from api_server.lab.bodies import NAME_RE, BacktestBody, DatasetBody, SweepBody, check_backtest, decode, field_of
+from api_server.lab.bodies import NAME_RE, BacktestBody, DatasetBody, FetchBody, SweepBody, check_backtest, decode, field_of
 from api_server.lab.candles import CandleRowError, check_bar, normalise, parse_file_text
+from api_server.lab.okx_history import fetch_history
 from api_server.lab.jobs import LabInputError, estimate, instrument_spec
 from api_server.lab.profiles import decode_spec, diff_specs, spec_json, with_settings
 from api_server.lab.queue import LabQueue
@@ -105,6 +106,22 @@ class LabController(Controller):
             field = f"candles[{exc.index}]" if exc.index is not None else ("bar" if exc.field == "bar" else "candles")
             raise BadRequest(str(exc), field=field, row=exc.index) from None
         row = await store.insert_dataset(state.pool, body.instId, body.bar, source, rows)
+        return _dataset_view(row)
+
+    @post("/datasets/fetch", status_code=201,
+          summary="Fetch candles from OKX history-candles (paged, rate-limited) into a dataset: {instId, bar, days}")
+    async def fetch_dataset(self, state: State, request: Request) -> dict[str, Any]:
+        body = decode(await request.body(), FetchBody)
+        if not is_valid_inst_id(body.instId):
+            raise BadRequest(f"instId: {body.instId!r} is not an OKX instrument id", field="instId")
+        if not is_valid_bar(body.bar):
+            raise BadRequest(f"bar: {body.bar!r} is not an OKX bar", field="bar")
+        if not 0 < body.days <= 365:
+            raise BadRequest("days: more than 0, at most 365", field="days")
+        rows = await fetch_history(state.services.okx, body.instId, body.bar, body.days)
+        if len(rows) < 2:
+            raise NotFound(f"OKX returned no history for {body.instId} {body.bar}", field="instId")
+        row = await store.insert_dataset(state.pool, body.instId, body.bar, "okx:history-candles", rows)
         return _dataset_view(row)
 
     @get("/candle-files", summary="Candle files under data/candles/ that POST /datasets can import by name")

@@ -226,3 +226,15 @@ async def test_lab_mcp_tools_start_and_read_a_backtest(stack):
             assert got["status"] in ("queued", "running", "succeeded") and got["profile"] == "xrp"
             refused = await client.call_tool("lab_get_backtest", {"id": "bt-missing"}, raise_on_error=False)
             assert refused.is_error and "404" in refused.content[0].text
+
+
+def test_history_candles_are_fetched_from_okx_into_a_dataset(stack):
+    """The simulator serves OKX's history-candles; the API pages through it with its own client."""
+    api, _, _ = stack
+    r = api.post("/api/lab/datasets/fetch", {"instId": "BTC-USDT-SWAP", "bar": "1m", "days": 0.25})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["count"] >= 300 and body["source"] == "okx:history-candles"  # 360 wanted, 4 pages of 100
+    again = api.post("/api/lab/datasets/fetch", {"instId": "BTC-USDT-SWAP", "bar": "1m", "days": 0.25})
+    assert again.status_code == 201
+    assert api.post("/api/lab/datasets/fetch", {"instId": "BTC-USDT-SWAP", "bar": "7m"}).json()["field"] == "bar"
