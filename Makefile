@@ -2,12 +2,13 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run test soak api agent okxsim bench replay backtest lab-worker venv frontend migrate-status backup restore deploy-build compose-config help
+.PHONY: run test soak api agent mcp-token okxsim bench replay backtest lab-worker venv frontend migrate-status backup restore deploy-build compose-config help
 
 help:
 	@echo "make run       start PostgreSQL, OKX simulator (no keys), API, agent and web app; Ctrl-C stops all"
 	@echo "make test      install what is missing and run every test suite"
 	@echo "make api | agent | okxsim   run one service in the foreground (configured by environment / .env)"
+	@echo "make mcp-token NAME=me SCOPES=read,trade   create a named MCP token for /mcp (shown once)"
 	@echo "make bench     run the benchmarks in bench/ and print their figures"
 	@echo "make soak      long fault campaign, load test (1,000 triggers, 5-min reads), longer fuzzing (~11 min)"
 	@echo "make replay FILE=data/candles/... [ARGS='--threshold-bps 80 --interval-secs 900']   trigger replay"
@@ -38,6 +39,10 @@ api: venv
 
 agent: venv
 	@$(PY) -m agent
+
+# A named MCP token for an outside MCP client (Claude Code, Cursor, MCP inspector): make mcp-token NAME=me SCOPES=read,trade
+mcp-token: venv
+	@$(PY) -m agent.mcp_tokens create $(or $(NAME),$(error give NAME=<token name>)) --scopes $(or $(SCOPES),read)
 
 okxsim: venv
 	@$(PY) -m okxsim

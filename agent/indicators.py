@@ -110,3 +110,38 @@ def indicator_summary(closes: Sequence[float]) -> dict[str, float | None | str]:
         "macdHistogramPrev": r(previous(m.histogram)),
         "rsi14": None if latest(rsi14) is None else round(latest(rsi14), 2),
     }
+
+
+def atr(highs: Sequence[float], lows: Sequence[float], closes: Sequence[float], period: int = 14) -> list[float | None]:
+    """Average true range, Wilder's smoothing: the first value is the mean of the first `period` true ranges."""
+    n = len(closes)
+    if not (len(highs) == len(lows) == n):
+        raise ValueError("highs, lows and closes must have the same length")
+    out: list[float | None] = [None] * n
+    if n <= period:
+        return out
+    true_ranges = [highs[0] - lows[0]] + [
+        max(highs[i] - lows[i], abs(highs[i] - closes[i - 1]), abs(lows[i] - closes[i - 1])) for i in range(1, n)
+    ]
+    value = sum(true_ranges[1: period + 1]) / period
+    out[period] = value
+    for i in range(period + 1, n):
+        value = (value * (period - 1) + true_ranges[i]) / period
+        out[i] = value
+    return out
+
+
+def volatility_summary(highs: Sequence[float], lows: Sequence[float], closes: Sequence[float],
+                       volumes: Sequence[float | None]) -> dict[str, float | None]:
+    """ATR(14) (absolute and % of the last close) and the last candle's volume against the 20-candle mean."""
+    atr14 = latest(atr(highs, lows, closes, 14))
+    known = [v for v in volumes if v is not None]
+    mean20 = sum(known[-20:]) / len(known[-20:]) if known else None
+    last_volume = known[-1] if known else None
+    return {
+        "atr14": None if atr14 is None else round(atr14, 6),
+        "atr14Pct": None if atr14 is None or not closes or closes[-1] == 0 else round(100 * atr14 / closes[-1], 4),
+        "volume": last_volume,
+        "volumeMean20": None if mean20 is None else round(mean20, 6),
+        "volumeRatio": None if not mean20 or last_volume is None else round(last_volume / mean20, 3),
+    }

@@ -184,43 +184,29 @@ class MemoryStore:
         ]
         return result
 
-    async def record_usage(
-        self, *, run_id: str | None, session_id: str | None, provider: str, model: str,
-        input_tokens: int, cached_input_tokens: int, output_tokens: int, cost_usd: float,
-    ) -> None:
-        async with self.pool.connection() as conn:
-            await conn.execute(
-                """insert into agent_llm_usage (run_id, session_id, provider, model, input_tokens,
-                   cached_input_tokens, output_tokens, cost_usd) values (%s, %s, %s, %s, %s, %s, %s, %s)""",
-                (run_id, session_id, provider, model, input_tokens, cached_input_tokens, output_tokens, cost_usd),
-            )
-
-    async def spent_since(self, since: datetime) -> float:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute("select coalesce(sum(cost_usd), 0) from agent_llm_usage where at >= %s", (since,))
-            row = await cur.fetchone()
-        return float(row[0]) if row else 0.0
-
     async def usage_summary(self, since: datetime) -> dict[str, Any]:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                """select count(*), coalesce(sum(input_tokens), 0), coalesce(sum(cached_input_tokens), 0),
-                          coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0)
+                """select count(*) filter (where settled), coalesce(sum(input_tokens), 0), coalesce(sum(cached_input_tokens), 0),
+                          coalesce(sum(output_tokens), 0), coalesce(sum(reasoning_tokens), 0),
+                          coalesce(sum(cost_usd) filter (where settled), 0),
+                          coalesce(sum(greatest(reserved_usd, cost_usd)) filter (where not settled), 0)
                    from agent_llm_usage where at >= %s""",
                 (since,),
             )
-            calls, inp, cached, out, cost = await cur.fetchone()  # type: ignore[misc]
+            calls, inp, cached, out, reasoning, cost, reserved = await cur.fetchone()  # type: ignore[misc]
         return {
             "since": since.isoformat(), "calls": calls, "inputTokens": int(inp), "cachedInputTokens": int(cached),
-            "outputTokens": int(out), "costUsd": float(cost),
+            "outputTokens": int(out), "reasoningTokens": int(reasoning), "costUsd": float(cost),
+            "reservedUsd": float(reserved),
         }
 
     async def run_usage(self, run_id: str) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:
             async with conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(
-                    """select provider, model, input_tokens, cached_input_tokens, output_tokens, cost_usd, at
-                       from agent_llm_usage where run_id = %s order by id""",
+                    """select provider, model, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_usd, at
+                       from agent_llm_usage where run_id = %s and settled order by id""",
                     (run_id,),
                 )
                 rows = await cur.fetchall()

@@ -23,15 +23,9 @@ from __future__ import annotations
 
 import json
 import re
-import time
-import uuid
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
-from typing import Any, Iterator, Literal
-
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Literal
 
 OFFLINE_MODEL_NAME = "aitrader-offline-rules-v1"
 LABEL = "[offline model]"
@@ -323,7 +317,11 @@ def _analysis_reply(inst_id: str, tool_names: set[str], by_name: dict[str, str])
     indicators = (_json(by_name["get_candles"]) or {}).get("indicators") or {}
     spec_row = _first_dict(_json(by_name["get_instrument"]))
     price = _num(ticker.get("last"))
-    equity = find_equity(_json(by_name["get_account_balance"]))
+    # Size against the equity the risk guard measures (USDT trading equity), not totalEq: totalEq also counts
+    # coin holdings (e.g. spot BTC) that do not margin a USDT swap and would over-size every order.
+    risk_state = (_json(by_name["get_risk_limits"]) or {}).get("state") or {}
+    equity = _num(risk_state.get("equity")) if isinstance(risk_state, dict) else None
+    equity = equity if equity is not None and equity > 0 else find_equity(_json(by_name["get_account_balance"]))
     if price is None or indicators.get("ema12") is None or indicators.get("ema26") is None or indicators.get("rsi14") is None:
         return Reply(text=f"{LABEL} No action on {inst_id}: not enough market history for EMA26/RSI14.\nConfidence: 0")
     market = MarketView(price, float(indicators["ema12"]), float(indicators["ema26"]), float(indicators["rsi14"]))
@@ -347,7 +345,27 @@ def _analysis_reply(inst_id: str, tool_names: set[str], by_name: dict[str, str])
         if decision.close_pos_side in ("long", "short"):
             args["posSide"] = decision.close_pos_side
         return Reply(tool_calls=[("close_position", args)])
-    return Reply(text=_summary(inst_id, decision, price, by_name.get(trade_tool) if trade_tool else None))
+    summary = _summary(inst_id, decision, price, by_name.get(trade_tool) if trade_tool else None)
+    if DECISION_TOOL in tool_names and DECISION_TOOL not in by_name:
+        return Reply(text=summary, tool_calls=[(DECISION_TOOL, structured_decision(inst_id, decision, price, summary))])
+    return Reply(text=summary)
+
+
+def structured_decision(inst_id: str, decision: Decision, price: Decimal, summary: str) -> dict[str, Any]:
+    """The rule's decision in the schema of agent.decision (submit_decision's arguments)."""
+    action = {"none": "no_trade"}.get(decision.action, decision.action)
+    confidence = CONFIDENCE_LINE.findall(summary)
+    is_open = decision.action.startswith("open_")
+    return {
+        "action": action, "instId": inst_id, "size": _plain(decision.contracts) if is_open else None,
+        "entry": _plain(price) if is_open else None, "stop": _plain(decision.stop_px), "target": _plain(decision.take_px),
+        "invalidation": ("EMA12 crosses back over EMA26 against the position" if is_open or decision.action == "hold" else None),
+        "confidence": int(confidence[-1]) if confidence else decision.confidence, "reason": decision.reason[:1000],
+    }
+
+
+DECISION_TOOL = "submit_decision"  # agent.decision.DECISION_TOOL (not imported: the offline model is a separate "server")
+CONFIDENCE_LINE = re.compile(r"^Confidence: (\d+)$", re.MULTILINE)
 
 
 def _plain(value: Decimal | None) -> str | None:
@@ -406,93 +424,3 @@ def _chat_reply(inst_id: str, question: str, tool_names: set[str], by_name: dict
         f"(trend {trend}, {spread:+.1f} bps), RSI14 {market.rsi:.1f}. The offline rule's signal is {signal}. "
         "I am a fixed rule, not a language model: I do not place orders from chat; the strategy runs do."
     ))
-
-
-# ---------------------------------------------------------------- the OpenAI-compatible endpoint
-
-class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    model: str = OFFLINE_MODEL_NAME
-    messages: list[dict[str, Any]]
-    tools: list[dict[str, Any]] | None = None
-    stream: bool = False
-    stream_options: dict[str, Any] | None = None
-
-
-def _approx_tokens(value: Any) -> int:
-    return max(1, len(json.dumps(value, ensure_ascii=False, default=str)) // 4)
-
-
-def _usage(request: ChatCompletionRequest, reply: Reply) -> dict[str, int]:
-    prompt = _approx_tokens(request.messages) + _approx_tokens(request.tools or [])
-    completion = _approx_tokens(reply.text or "") + _approx_tokens(reply.tool_calls or [])
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-
-def _tool_call_ids(reply: Reply, messages: list[dict[str, Any]]) -> list[str]:
-    base = len(messages)
-    return [f"call_offline_{base}_{i}" for i in range(len(reply.tool_calls or []))]
-
-
-def _stream(request: ChatCompletionRequest, reply: Reply) -> Iterator[str]:
-    completion_id = f"chatcmpl-{uuid.uuid4().hex[:16]}"
-    created = int(time.time())
-
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": OFFLINE_MODEL_NAME,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
-
-    yield chunk({"role": "assistant", "content": ""})
-    if reply.tool_calls:
-        for index, ((name, args), call_id) in enumerate(zip(reply.tool_calls, _tool_call_ids(reply, request.messages))):
-            yield chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]})
-            encoded = json.dumps(args, ensure_ascii=False)
-            middle = len(encoded) // 2
-            # Arguments in two fragments, as real servers split them.
-            for fragment in (encoded[:middle], encoded[middle:]):
-                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
-        yield chunk({}, "tool_calls")
-    else:
-        for piece in re.findall(r"\S+\s*|\s+", reply.text or ""):
-            yield chunk({"content": piece})
-        yield chunk({}, "stop")
-    if (request.stream_options or {}).get("include_usage"):
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": OFFLINE_MODEL_NAME,
-                "choices": [], "usage": _usage(request, reply)}
-        yield f"data: {json.dumps(body)}\n\n"
-    yield "data: [DONE]\n\n"
-
-
-def _complete(request: ChatCompletionRequest, reply: Reply) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.text}
-    finish = "stop"
-    if reply.tool_calls:
-        message["tool_calls"] = [
-            {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
-            for (name, args), call_id in zip(reply.tool_calls, _tool_call_ids(reply, request.messages))
-        ]
-        finish = "tool_calls"
-    return {
-        "id": f"chatcmpl-{uuid.uuid4().hex[:16]}", "object": "chat.completion", "created": int(time.time()),
-        "model": OFFLINE_MODEL_NAME, "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": _usage(request, reply),
-    }
-
-
-def build_offline_router(default_inst: str) -> APIRouter:
-    router = APIRouter()
-
-    @router.post("/chat/completions", response_model=None)
-    async def chat_completions(request: ChatCompletionRequest) -> StreamingResponse | JSONResponse:
-        tool_names = {t.get("function", {}).get("name", "") for t in request.tools or []}
-        reply = respond(request.messages, tool_names, default_inst)
-        if request.stream:
-            return StreamingResponse(_stream(request, reply), media_type="text/event-stream")
-        return JSONResponse(_complete(request, reply))
-
-    @router.get("/models")
-    async def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": OFFLINE_MODEL_NAME, "object": "model", "owned_by": "aitrader"}]}
-
-    return router

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent.decision import Decision
 from shared.instruments import is_valid_inst_id
 
 
@@ -59,9 +60,10 @@ class AgentHealth(BaseModel):
 class UsageReport(BaseModel):
     inputTokens: int
     cachedInputTokens: int
-    outputTokens: int
+    outputTokens: int = Field(description="billed output tokens, reasoning included")
+    reasoningTokens: int = 0
     modelCalls: int
-    costUsd: float
+    costUsd: float = Field(description="each call at the price of its model and hour (agent/llm/pricing.py)")
 
 
 class AnalysisResult(BaseModel):
@@ -70,9 +72,10 @@ class AnalysisResult(BaseModel):
     instId: str
     summary: str
     confidence: int | None
+    decision: Decision
     toolCalls: list[dict[str, Any]]
     orders: list[dict[str, Any]]
-    provider: str
+    provider: str = Field(description="the real provider (LLM_PROVIDER): deepseek, openai, qwen, dashscope, vllm, ollama, offline")
     model: str
     usage: UsageReport
     sessionId: str
@@ -80,11 +83,18 @@ class AnalysisResult(BaseModel):
     modelMs: float
 
 
+FailureReason = Literal["step_limit", "timeout", "llm_error", "finish_reason", "memory_error", "budget"]
+
+
 class AnalysisError(BaseModel):
+    """The run failed; `toolCalls` and `orders` are what it did before (same item shapes as analysis_result)."""
     type: Literal["analysis_error"] = "analysis_error"
     runId: str
     instId: str
     error: str
+    reason: FailureReason
+    toolCalls: list[dict[str, Any]] = Field(default_factory=list)
+    orders: list[dict[str, Any]] = Field(default_factory=list)
 
 
 AnalysisResponse = Annotated[Union[AnalysisResult, AnalysisError], Field(discriminator="type")]
@@ -169,6 +179,7 @@ class ChatUsage(BaseModel):
     inputTokens: int
     cachedInputTokens: int
     outputTokens: int
+    reasoningTokens: int
     costUsd: float
 
 
@@ -184,6 +195,7 @@ class ChatFinalEvent(BaseModel):
 class ChatErrorEvent(BaseModel):
     """`error`: the turn failed (model provider, budget, timeout); the stream ends."""
     error: str
+    reason: FailureReason
 
 
 CHAT_EVENTS: dict[str, type[BaseModel]] = {

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from agent.origin import ORIGIN_HEADER, current_origin
+
 
 class TradingApiError(Exception):
     """The API refused (4xx), failed (5xx) or could not be reached; the message is meant for the model."""
@@ -35,6 +37,8 @@ class ApiAnswer:
 # round trip (and an OKX call) on every analysis.
 STATIC_PATHS = frozenset({"/api/market/instruments"})
 STATIC_TTL_SECS = 300.0
+# Writes under this prefix (order, cancel, close-position, position-tpsl) carry the caller's origin header.
+TRADING_PREFIX = "/api/trade/"
 
 
 @dataclass
@@ -61,6 +65,9 @@ class TradingApi:
                 return held[1]
         if body is not None:
             kwargs["json"] = {k: v for k, v in body.items() if v is not None}
+        origin = current_origin()
+        if method != "GET" and path.startswith(TRADING_PREFIX) and origin is not None:
+            kwargs["headers"] = {ORIGIN_HEADER: origin}
         try:
             response = await self.client.request(method, path, **kwargs)
         except httpx.TimeoutException:
@@ -139,6 +146,12 @@ class Candle:
     low: float
     close: float
     volume: float | None
+    confirmed: bool = True  # OKX `confirm`: "0" while the candle is still forming
+
+
+def closed_only(candles: list[Candle]) -> list[Candle]:
+    """Indicators use finished candles only: the still-forming newest candle (confirm "0") would move under them."""
+    return [c for c in candles if c.confirmed]
 
 
 def parse_candles(body: Any) -> list[Candle]:
@@ -148,6 +161,7 @@ def parse_candles(body: Any) -> list[Candle]:
         if isinstance(row, (list, tuple)) and len(row) >= 5:
             ts, o, h, low, c = row[:5]
             vol = row[5] if len(row) > 5 else None
+            confirm = row[8] if len(row) > 8 else "1"
         elif isinstance(row, dict):
             ts = row.get("ts")
             o = row.get("o", row.get("open"))
@@ -155,13 +169,15 @@ def parse_candles(body: Any) -> list[Candle]:
             low = row.get("l", row.get("low"))
             c = row.get("c", row.get("close"))
             vol = row.get("vol", row.get("volume"))
+            confirm = row.get("confirm", "1")
         else:
             continue
         values = [to_float(v) for v in (o, h, low, c)]
         ts_value = to_float(ts)
         if ts_value is None or any(v is None for v in values):
             continue
-        candles.append(Candle(int(ts_value), values[0], values[1], values[2], values[3], to_float(vol)))  # type: ignore[arg-type]
+        candles.append(Candle(int(ts_value), values[0], values[1], values[2], values[3], to_float(vol),  # type: ignore[arg-type]
+                              str(confirm) != "0"))
     candles.sort(key=lambda c: c.ts)
     return candles
 

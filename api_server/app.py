@@ -18,6 +18,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api_server.account.balances import BalanceService
+from api_server.okx.account_mode import verify_account
 from api_server.account.positions import PositionReader
 from api_server.account.routes import AccountController
 from api_server.account.sync import AccountSync, SyncLoop
@@ -34,6 +35,7 @@ from api_server.market.service import MarketData
 from api_server.notify.service import running_notifier
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
+from api_server.okx.ws_private import private_feeds
 from api_server.scheduler.routes import SCHEDULER_ROUTES
 from api_server.scheduler.run_routes import MODEL_ROUTES
 from api_server.scheduler.service import SchedulerService
@@ -104,19 +106,24 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         balances = BalanceService(pool=pool, okx=okx, events=events, settings=settings)
         balances.snapshots.metrics = metrics.snapshots
         sync = AccountSync(pool, okx, on_change=lambda report: events.publish("account", report.as_dict()))
-        guard = RiskGuard(pool=pool, okx=okx, instruments=instruments, balances=balances, limits=settings.risk)
+        guard = RiskGuard(pool=pool, okx=okx, instruments=instruments, balances=balances, limits=settings.risk,
+                          publish=events.publish)
         orders = OrderPath(pool=pool, okx=okx, instruments=instruments, tickers=tickers, events=events, balances=balances,
                            guard=guard, sync=sync, stale_after_secs=settings.okx_ws_stale_secs)
+        if okx.has_credentials:  # a Spot-mode account or an inverse swap in OKX_INST_IDS stops start-up here
+            balances.mode = await verify_account(okx, settings.okx_inst_ids, instruments)
         await balances.start()
         stack.push_async_callback(balances.stop)
         if okx.has_credentials:
             sync_loop = SyncLoop(sync, settings.account_sync_interval_secs)
             sync_loop.start()
             stack.push_async_callback(sync_loop.stop)
+            # Fills, orders and positions within a second; REST (the loop above) stays the reconciler.
+            await stack.enter_async_context(private_feeds(settings, sync, events.publish, http))
         else:
             log.warning("no OKX API credentials: balance snapshots and the account sync are not started")
 
-        approvals = ApprovalDesk(pool=pool, orders=orders)
+        approvals = ApprovalDesk(pool=pool, orders=orders, events=events)
 
         async def decide_from_chat(approval_id: int, approve: bool) -> str:
             outcome = await approvals.decide(approval_id, approve)

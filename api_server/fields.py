@@ -3,16 +3,12 @@ raises a 400 naming the field. Used by the routes and by the order path (which r
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from api_server.errors import BadRequest
 from api_server.trading.sizing import plain_decimal
-from shared.instruments import is_valid_inst_id
-
-CL_ORD_ID_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+from shared.ids import RUN_ID_MAX, is_valid_cl_ord_id, is_valid_inst_id, is_valid_run_id
 
 
 def require_inst_id(inst_id: str | None, name: str = "instId") -> str:
@@ -68,7 +64,7 @@ def choice(field: str, value: str | None, allowed: tuple[str, ...]) -> str:
 def cl_ord_id(value: str | None) -> str | None:
     if value is None:
         return None
-    if not CL_ORD_ID_RE.match(value):
+    if not is_valid_cl_ord_id(value):
         raise BadRequest("clOrdId must be 1 to 32 letters or digits", field="clOrdId")
     return value
 
@@ -76,6 +72,6 @@ def cl_ord_id(value: str | None) -> str | None:
 def run_id(value: str | None) -> str | None:
     if value is None:
         return None
-    if not RUN_ID_RE.match(value):
-        raise BadRequest("runId must be 1 to 64 letters, digits or _ . : -", field="runId")
+    if not is_valid_run_id(value):
+        raise BadRequest(f"runId must be 1 to {RUN_ID_MAX} letters, digits or _ . : -", field="runId")
     return value

@@ -61,6 +61,7 @@ class Settings:
     strategy_vol_threshold_bps: float = 80.0
     strategy_vol_window_secs: int | None = None
     strategy_max_consecutive_failures: int = 5
+    strategy_agent_ready_wait_secs: float = 30.0
     scheduler_leader_poll_secs: float = 2.0
     account_sync_interval_secs: float = 10.0
     risk: RiskLimits | None = None  # RISK_* and TRADE_APPROVAL_MODE; the allow-list is OKX_INST_IDS
@@ -145,6 +146,7 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
         strategy_vol_threshold_bps=get_float(env, "STRATEGY_VOL_THRESHOLD_BPS", 80.0, minimum=0.01, maximum=100_000),
         strategy_vol_window_secs=get_int(env, "STRATEGY_VOL_WINDOW_SECS", None, minimum=0),
         strategy_max_consecutive_failures=get_int(env, "STRATEGY_MAX_CONSECUTIVE_FAILURES", 5, minimum=1),
+        strategy_agent_ready_wait_secs=get_float(env, "STRATEGY_AGENT_READY_WAIT_SECS", 30.0, minimum=0, maximum=600),
         scheduler_leader_poll_secs=get_float(env, "SCHEDULER_LEADER_POLL_SECS", 2.0, minimum=0.05, maximum=9.0),
         account_sync_interval_secs=get_float(env, "ACCOUNT_SYNC_INTERVAL_SECS", 10.0, minimum=0.05, maximum=3600),
         risk=dataclasses.replace(RiskLimits.from_env(env), allowed_inst_ids=frozenset(inst_ids)),

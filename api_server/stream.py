@@ -12,12 +12,13 @@ from typing import AsyncGenerator
 import msgspec
 from litestar import get
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api_server.account.schemas import AccountSyncReport, BalanceEvent
 from api_server.errors import ServiceUnavailable
 from api_server.events import EventHub, TooManySubscribers
-from api_server.scheduler.state import StrategyRun
+from api_server.scheduler.runs import StrategyRun
 from api_server.scheduler.status import SchedulerStatus, TriggerEvent
 from api_server.tickers import Ticker, TickerBook
 from api_server.trading.schemas import Approval
@@ -51,18 +52,25 @@ class StreamEvents(msgspec.Struct, kw_only=True):
     approval: Approval  # an agent order awaits approval
 
 
-async def _events(queue: asyncio.Queue, hub: EventHub, tickers: TickerBook) -> AsyncGenerator[ServerSentEventMessage, None]:
+async def _events(queue: asyncio.Queue, hub: EventHub, tickers: TickerBook,
+                  last_event_id: str | None) -> AsyncGenerator[ServerSentEventMessage, None]:
     try:
-        # Start every client with the current prices so the screen is never empty.
+        # A reconnecting client first gets what it missed (Last-Event-ID), then the current prices.
+        missed = hub.since(last_event_id)
+        replayed = {event_id for _, _, event_id in missed}
+        for event, payload, event_id in missed:
+            yield ServerSentEventMessage(event=event, data=msgspec.json.encode(payload).decode(), id=event_id)
         for ticker in tickers.snapshot().values():
             yield ServerSentEventMessage(event="ticker", data=msgspec.json.encode(ticker).decode())
         while True:
             try:
-                event, payload = await asyncio.wait_for(queue.get(), KEEPALIVE_SECS)
+                event, payload, event_id = await asyncio.wait_for(queue.get(), KEEPALIVE_SECS)
             except asyncio.TimeoutError:
                 yield ServerSentEventMessage(comment="keepalive")
                 continue
-            yield ServerSentEventMessage(event=event, data=msgspec.json.encode(payload).decode())
+            if event_id in replayed:
+                continue
+            yield ServerSentEventMessage(event=event, data=msgspec.json.encode(payload).decode(), id=event_id)
     finally:
         hub.unsubscribe(queue)
 
@@ -70,10 +78,13 @@ async def _events(queue: asyncio.Queue, hub: EventHub, tickers: TickerBook) -> A
 @get("/api/stream", tags=["stream"], summary="Server-Sent Events: ticker, trigger, run, balance, scheduler, account, approval",
      responses={200: ResponseSpec(StreamEvents, generate_examples=False, media_type="text/event-stream",
                                   description="An endless event stream; the schema maps each event name to its data")})
-async def stream(events: EventHub, tickers: TickerBook) -> ServerSentEvent:
+async def stream(events: EventHub, tickers: TickerBook,
+                 last_event_id: str | None = Parameter(header="Last-Event-ID", default=None, required=False,
+                                                       description="the last event id seen: missed events are resent")) -> ServerSentEvent:
     # Subscribe before answering, so a stream over API_STREAM_MAX_CLIENTS is refused with a 503 (not a 200 that ends).
     try:
-        queue = events.subscribe()
+        queue = events.subscribe_with_ids()
     except TooManySubscribers as exc:
         raise ServiceUnavailable(str(exc), field=None, limit=exc.limit) from None
-    return ServerSentEvent(_events(queue, events, tickers), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return ServerSentEvent(_events(queue, events, tickers, last_event_id),
+                           headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -30,7 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.agent.scripted_llm import ScriptedModel, text_reply, tool_calls_reply  # noqa: E402
+from tests.agent.scripted_llm import ScriptedModel, final_reply, tool_calls_reply  # noqa: E402
 from tests.helpers import scratch_database  # noqa: E402
 from tests.stack import agent_env, agent_server, api_env, api_server, okxsim  # noqa: E402
 
@@ -64,7 +64,7 @@ async def measure(iterations: int, database_url: str, api, logs: Path) -> tuple[
         return tool_calls_reply([(f"b{i}", name, json.dumps(args)) for i, (name, args, _, _) in enumerate(CALLS)])
 
     model = await ScriptedModel(steps=[]).start()
-    model.steps = [five_calls, lambda body: text_reply("Hold.\nConfidence: 50")] * (iterations + WARM_UP)
+    model.steps = [five_calls, lambda body: final_reply("Hold.\nConfidence: 50")] * (iterations + WARM_UP)
     env = agent_env(api.url, database_url, LLM_PROVIDER="deepseek", DEEPSEEK_API_KEY="sk-bench",
                     DEEPSEEK_BASE_URL=model.base_url, LOG_LEVEL="WARNING")
     overhead: list[float] = []

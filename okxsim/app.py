@@ -11,7 +11,7 @@ import traceback
 
 from aiohttp import web
 
-from okxsim import control, rest
+from okxsim import control, history, rest
 from okxsim.config import SimConfig
 from okxsim.control_state import Faults, RateLimiter, RequestLog
 from okxsim.engine import Engine
@@ -31,15 +31,19 @@ class Simulator:
         self.market = Market(SPECS, config.inst_ids, seed=self.seed, tick_ms=config.tick_ms, history_minutes=config.history_minutes,
                              now_ms=now, replay_closes=replay, replay_scale=config.replay_scale)
         specs = {inst_id: SPECS[inst_id] for inst_id in config.inst_ids}
-        self.engine = Engine(specs, initial_usdt=config.initial_usdt, pos_mode=config.pos_mode, id_base=now * 1_000_000)
+        # Ids start from the start-up clock, so a restarted simulator never repeats one (see engine/ids.py).
+        self.engine = Engine(specs, initial_usdt=config.initial_usdt, pos_mode=config.pos_mode, id_base=now * 1_000_000,
+                             holdings=dict(config.holdings), acct_lv=config.acct_lv, cl_ord_id_live_only=config.cl_ord_id_live_only)
         self.hub = Hub(self)
         self.faults = Faults()
         self.requests = RequestLog()
         self.limiter = RateLimiter()
 
-    @staticmethod
-    def now_ms() -> int:
-        return time.time_ns() // 1_000_000
+    # Skew of the simulator's clock against the machine's (POST /_sim/clock); tests use it to check 50102.
+    clock_offset_ms = 0
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000 + self.clock_offset_ms
 
     def quotes(self) -> dict[str, Quote]:
         return {inst_id: track.quote for inst_id, track in self.market.tracks.items()}
@@ -79,13 +83,24 @@ async def request_middleware(request: web.Request, handler):
     entry = sim.requests.record(request.method, request.raw_path, request.headers, body)
     response = None
     try:
-        if not path.startswith("/ws/"):
-            fault = sim.faults.match(path)
-            if fault is not None:
-                if fault.latency_ms:
-                    await asyncio.sleep(fault.latency_ms / 1000)
-                if fault.answers:
-                    response = fault.response()
+        fault = None if path.startswith("/ws/") else sim.faults.match(path)
+        if fault is not None and fault.execute:
+            # The request is carried out (an order executes), then its reply is delayed, replaced or lost.
+            response = await handler(request)
+            if fault.latency_ms:
+                await asyncio.sleep(fault.latency_ms / 1000)
+            if fault.drop_reply:
+                if request.transport is not None:
+                    request.transport.abort()
+                raise ConnectionResetError("okxsim fault: reply dropped after execution")
+            if fault.answers:
+                response = fault.response()
+            return response
+        if fault is not None:
+            if fault.latency_ms:
+                await asyncio.sleep(fault.latency_ms / 1000)
+            if fault.answers:
+                response = fault.response()
         if response is None:
             response = await handler(request)
         return response
@@ -100,6 +115,7 @@ def create_app(config: SimConfig) -> web.Application:
     sim = Simulator(config)
     app = web.Application(middlewares=[request_middleware], client_max_size=1024 * 1024)
     app[SIM_KEY] = sim
+    rest.ROUTES.update(history.ROUTES)
     app.router.add_route("GET", "/api/v5/{tail:.*}", rest.dispatch)
     app.router.add_route("POST", "/api/v5/{tail:.*}", rest.dispatch)
 
@@ -109,8 +125,12 @@ def create_app(config: SimConfig) -> web.Application:
     async def business_ws(request: web.Request):
         return await sim.hub.handle(request, "business")
 
+    async def private_ws(request: web.Request):
+        return await sim.hub.handle(request, "private")
+
     app.router.add_get("/ws/v5/public", public_ws)
     app.router.add_get("/ws/v5/business", business_ws)
+    app.router.add_get("/ws/v5/private", private_ws)
     control.add_routes(app)
 
     async def start_loops(app: web.Application):

@@ -21,7 +21,10 @@ ENV_VARIABLES = (
     "OKXSIM_HOST", "OKXSIM_PORT", "OKXSIM_API_KEY", "OKXSIM_API_SECRET", "OKXSIM_PASSPHRASE",
     "OKXSIM_INST_IDS", "OKXSIM_SEED", "OKXSIM_TICK_MS", "OKXSIM_REPLAY_FILE", "OKXSIM_REPLAY_SCALE",
     "OKXSIM_INITIAL_USDT", "OKXSIM_POS_MODE", "OKXSIM_WS_IDLE_SECS", "OKXSIM_RATE_LIMITS",
+    "OKXSIM_HOLDINGS", "OKXSIM_ACCT_LV", "OKXSIM_CLORDID_LIVE_ONLY",
 )
+ACCT_LEVELS = ("1", "2", "3", "4")
+DEFAULT_HOLDINGS = (("BTC", Decimal("0.5")), ("ETH", Decimal("5")))
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,35 @@ class SimConfig:
     history_minutes: int = 4320
     # Tickers are pushed at most this often per instrument (OKX: 100 ms).
     ticker_min_interval_secs: float = 0.1
+    # Coins held besides USDT (a multi-currency account: totalEq != USDT eq). Not used as margin.
+    holdings: tuple[tuple[str, Decimal], ...] = DEFAULT_HOLDINGS
+    # OKX account level: 1 Spot (no swaps), 2 Futures, 3 Multi-currency margin, 4 Portfolio margin.
+    acct_lv: str = "2"
+    # OKX frees a clOrdId when its order is terminal (True); False keeps every clOrdId taken forever.
+    cl_ord_id_live_only: bool = True
 
 
 def _decimal(env: dict[str, str], name: str, default: Decimal, *, positive: bool) -> Decimal:
     value = get_decimal(env, name, default, positive=positive)
     assert value is not None
     return value
+
+
+def _holdings(env: dict[str, str]) -> tuple[tuple[str, Decimal], ...]:
+    raw = env.get("OKXSIM_HOLDINGS")
+    if raw is None:
+        return DEFAULT_HOLDINGS
+    out = []
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        ccy, _, amount = part.partition(":")
+        try:
+            value = Decimal(amount)
+        except ArithmeticError:
+            raise SettingsError("OKXSIM_HOLDINGS", f"expected CCY:amount pairs such as BTC:0.5, got {part!r}") from None
+        if not ccy.isalnum() or not ccy.isupper() or ccy == "USDT" or not value.is_finite() or value < 0:
+            raise SettingsError("OKXSIM_HOLDINGS", f"expected CCY:amount pairs such as BTC:0.5 (not USDT), got {part!r}")
+        out.append((ccy, value))
+    return tuple(out)
 
 
 def config_from_env(env: dict[str, str]) -> SimConfig:
@@ -71,6 +97,9 @@ def config_from_env(env: dict[str, str]) -> SimConfig:
     pos_mode = env.get("OKXSIM_POS_MODE", "net_mode").strip()
     if pos_mode not in POS_MODES:
         raise SettingsError("OKXSIM_POS_MODE", f"expected net_mode or long_short_mode, got {pos_mode!r}")
+    acct_lv = env.get("OKXSIM_ACCT_LV", "2").strip()
+    if acct_lv not in ACCT_LEVELS:
+        raise SettingsError("OKXSIM_ACCT_LV", f"expected 1, 2, 3 or 4, got {acct_lv!r}")
     replay_file: Path | None = None
     if env.get("OKXSIM_REPLAY_FILE"):
         replay_file = Path(env["OKXSIM_REPLAY_FILE"]).expanduser()
@@ -94,6 +123,9 @@ def config_from_env(env: dict[str, str]) -> SimConfig:
         pos_mode=pos_mode,
         ws_idle_secs=get_float(env, "OKXSIM_WS_IDLE_SECS", 30.0, minimum=0.1) or 30.0,
         rate_limits=get_bool(env, "OKXSIM_RATE_LIMITS", True),
+        holdings=_holdings(env),
+        acct_lv=acct_lv,
+        cl_ord_id_live_only=get_bool(env, "OKXSIM_CLORDID_LIVE_ONLY", True),
     )
 
 

@@ -12,7 +12,7 @@ from okxsim.control_state import Fault
 from okxsim.wire import SIM_KEY, encode, fmt
 
 if TYPE_CHECKING:
-    from okxsim.app import Simulator
+    from okxsim.sim_api import SimulatorApi as Simulator
 
 
 class PriceBody(msgspec.Struct):
@@ -26,6 +26,26 @@ class FaultBody(msgspec.Struct):
     count: int | None = None
     latencyMs: int | None = None
     pathPrefix: str = "/api/v5"
+    execute: bool = False
+    dropReply: bool = False
+
+
+class ClockBody(msgspec.Struct):
+    offsetMs: int
+
+
+class AccountBody(msgspec.Struct):
+    acctLv: str | None = None
+    holdings: dict[str, str] | None = None
+
+
+class ModeBody(msgspec.Struct):
+    clOrdIdLiveOnly: bool
+
+
+class InstrumentStateBody(msgspec.Struct):
+    instId: str
+    state: str
 
 
 class DropBody(msgspec.Struct):
@@ -102,10 +122,13 @@ async def add_fault(request: web.Request) -> web.Response:
         return _bad("latencyMs", "must be 0..120000")
     if not body.pathPrefix.startswith("/"):
         return _bad("pathPrefix", "must start with /")
-    if body.status is None and body.code is None and not body.latencyMs:
-        return _bad("status", "give status, code or latencyMs")
+    if body.status is None and body.code is None and not body.latencyMs and not body.dropReply:
+        return _bad("status", "give status, code, latencyMs or dropReply")
+    if body.dropReply and not body.execute:
+        return _bad("dropReply", "needs execute: true (a reply is only lost after the request ran)")
     faults = _sim(request).faults
-    faults.active.append(Fault(body.status, body.code, body.count, body.latencyMs or 0, body.pathPrefix))
+    faults.active.append(Fault(body.status, body.code, body.count, body.latencyMs or 0, body.pathPrefix,
+                               execute=body.execute, drop_reply=body.dropReply))
     return _json({"faults": [f.as_json() for f in faults.active]})
 
 
@@ -169,7 +192,66 @@ async def state(request: web.Request) -> web.Response:
     })
 
 
+async def set_clock(request: web.Request) -> web.Response:
+    body, problem = await _body(request, ClockBody)
+    if problem:
+        return problem
+    if abs(body.offsetMs) > 7 * 86_400_000:
+        return _bad("offsetMs", "must be within +-7 days")
+    sim = _sim(request)
+    sim.clock_offset_ms = body.offsetMs
+    return _json({"offsetMs": body.offsetMs, "now": str(sim.now_ms())})
+
+
+async def set_account(request: web.Request) -> web.Response:
+    body, problem = await _body(request, AccountBody)
+    if problem:
+        return problem
+    engine = _sim(request).engine
+    if body.acctLv is not None:
+        if body.acctLv not in ("1", "2", "3", "4"):
+            return _bad("acctLv", "must be \"1\", \"2\", \"3\" or \"4\"")
+        engine.acct_lv = body.acctLv
+    if body.holdings is not None:
+        holdings = {}
+        for ccy, amount in body.holdings.items():
+            try:
+                value = Decimal(amount)
+            except InvalidOperation:
+                return _bad("holdings", f"not a number for {ccy}: {amount!r}")
+            if ccy == "USDT" or not value.is_finite() or value < 0:
+                return _bad("holdings", f"{ccy}: coins other than USDT, amounts >= 0")
+            holdings[ccy] = value
+        engine.holdings = holdings
+    return _json({"acctLv": engine.acct_lv, "holdings": {c: fmt(v) for c, v in engine.holdings.items()}})
+
+
+async def set_mode(request: web.Request) -> web.Response:
+    body, problem = await _body(request, ModeBody)
+    if problem:
+        return problem
+    _sim(request).engine.cl_ord_id_live_only = body.clOrdIdLiveOnly
+    return _json({"clOrdIdLiveOnly": body.clOrdIdLiveOnly})
+
+
+async def set_instrument_state(request: web.Request) -> web.Response:
+    body, problem = await _body(request, InstrumentStateBody)
+    if problem:
+        return problem
+    sim = _sim(request)
+    if body.instId not in sim.market.tracks:
+        return _bad("instId", f"unknown instrument {body.instId!r}")
+    if body.state not in ("live", "suspend", "preopen", "test"):
+        return _bad("state", "one of live, suspend, preopen, test")
+    sim.engine.inst_state[body.instId] = body.state
+    return _json({"instId": body.instId, "state": body.state})
+
+
 def add_routes(app: web.Application) -> None:
+    app.router.add_post("/_sim/clock", set_clock)
+    app.router.add_post("/_sim/account", set_account)
+    app.router.add_post("/_sim/mode", set_mode)
+    app.router.add_post("/_sim/instrument-state", set_instrument_state)
     app.router.add_post("/_sim/price", set_price)
     app.router.add_post("/_sim/pause", pause)
     app.router.add_post("/_sim/resume", resume)

@@ -35,6 +35,22 @@ RATE_LIMITS: dict[tuple[str, str], tuple[int, str]] = {
     ("GET", "/api/v5/trade/orders-pending"): (60, "user"),
     ("GET", "/api/v5/trade/orders-history"): (40, "user"),
     ("GET", "/api/v5/trade/fills"): (60, "user"),
+    ("GET", "/api/v5/public/mark-price"): (10, "ip"),
+    ("GET", "/api/v5/public/price-limit"): (20, "ip"),
+    ("GET", "/api/v5/account/bills"): (5, "user"),
+    ("GET", "/api/v5/account/max-size"): (20, "user"),
+    ("GET", "/api/v5/account/max-avail-size"): (20, "user"),
+    ("GET", "/api/v5/account/trade-fee"): (5, "user"),
+    ("POST", "/api/v5/account/set-account-level"): (5, "user"),
+    ("POST", "/api/v5/trade/batch-orders"): (300, "user"),
+    ("POST", "/api/v5/trade/cancel-batch-orders"): (300, "user"),
+    ("POST", "/api/v5/trade/amend-order"): (60, "user+instId"),
+    ("POST", "/api/v5/trade/amend-batch-orders"): (300, "user"),
+    ("POST", "/api/v5/trade/order-algo"): (20, "user"),
+    ("POST", "/api/v5/trade/cancel-algos"): (20, "user"),
+    ("POST", "/api/v5/trade/amend-algos"): (20, "user"),
+    ("GET", "/api/v5/trade/orders-algo-pending"): (20, "user"),
+    ("GET", "/api/v5/trade/orders-algo-history"): (20, "user"),
 }
 
 
@@ -66,9 +82,12 @@ class Fault:
     remaining: int | None  # None: until cleared
     latency_ms: int
     path_prefix: str
+    execute: bool = False  # carry the request out first, then delay / replace / drop its reply
+    drop_reply: bool = False  # with execute: close the connection without answering
 
     def as_json(self) -> dict:
-        return {"status": self.status, "code": self.code, "count": self.remaining, "latencyMs": self.latency_ms, "pathPrefix": self.path_prefix}
+        return {"status": self.status, "code": self.code, "count": self.remaining, "latencyMs": self.latency_ms,
+                "pathPrefix": self.path_prefix, "execute": self.execute, "dropReply": self.drop_reply}
 
     @property
     def answers(self) -> bool:

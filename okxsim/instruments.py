@@ -18,6 +18,16 @@ class InstrumentSpec:
     list_time: str
     max_mkt_sz: str = "12000"
 
+    max_lmt_sz_text: str = "100000000"
+
+    @property
+    def max_mkt_sz_dec(self) -> Decimal:
+        return Decimal(self.max_mkt_sz)
+
+    @property
+    def max_lmt_sz(self) -> Decimal:
+        return Decimal(self.max_lmt_sz_text)
+
     @property
     def base_ccy(self) -> str:
         return self.inst_id.split("-")[0]
@@ -46,7 +56,7 @@ class InstrumentSpec:
             "lotSz": str(self.lot_sz),
             "maxIcebergSz": "100000000.0000000000000000",
             "maxLmtAmt": "20000000",
-            "maxLmtSz": "100000000",
+            "maxLmtSz": self.max_lmt_sz_text,
             "maxMktAmt": "",
             "maxMktSz": self.max_mkt_sz,
             "maxStopSz": self.max_mkt_sz,

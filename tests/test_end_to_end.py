@@ -125,13 +125,13 @@ def test_manual_run_places_a_real_order_through_the_agent_then_holds(wired: tupl
     assert all(c["ok"] for c in run["toolCalls"])
     [order] = run["orders"]
     side = "buy" if signal == "long" else "sell"
-    assert (order["status"], order["side"], order["runId"], order["origin"], order["state"]) == ("placed", side, run["id"], "agent", "filled")
+    assert (order["status"], order["side"], order["runId"], order["origin"], order["state"]) == ("placed", side, run["id"], f"agent:run:{run['id']}", "filled")
     stop, target = Decimal(order["slTriggerPx"]), Decimal(order["tpTriggerPx"])
     assert (stop < price < target) if side == "buy" else (target < price < stop)
 
     # The API's records: origin agent with the run id; the simulator holds the position with its stop.
     [record] = [o for o in api.get("/api/account/orders", instId=BTC).json()["orders"] if o["clOrdId"] == order["clOrdId"]]
-    assert (record["origin"], record["runId"], record["purpose"], record["lever"]) == ("agent", run["id"], "order", "3")
+    assert (record["origin"], record["runId"], record["purpose"], record["lever"]) == (f"agent:run:{run['id']}", run["id"], "order", "3")
     [position] = api.get("/api/account/positions", instId=BTC).json()["positions"]
     assert Decimal(position["pos"]) == (Decimal(order["sz"]) if side == "buy" else -Decimal(order["sz"]))
     assert Decimal(position["slTriggerPx"]) == stop

@@ -19,9 +19,10 @@ from api_server.account.schemas import (
     num,
     snapshot_out,
 )
-from api_server.account.snapshot_loop import BalanceReading, SnapshotLoop, reading_from_balance
+from api_server.account.snapshot_loop import BalanceReading, SnapshotLoop, reading_from_balance, snapshot_equity
 from api_server.account.snapshots import pnl_against_initial
 from api_server.errors import NotFound
+from api_server.okx.account_mode import FUTURES_MODE, AccountMode
 from api_server.events import EventHub
 from api_server.okx.rest import OkxRestClient
 from api_server.settings import Settings
@@ -34,7 +35,7 @@ ReadingListener = Callable[[BalanceReading, datetime], Awaitable[None]]
 
 def snapshot_with_pnl(row: dict[str, Any], initial: dict[str, Any] | None) -> BalanceSnapshot:
     """A stored snapshot with its PnL against the initial equity (`initial`: the initial_equities row or None)."""
-    pnl, pct = pnl_against_initial(row["total_eq"], initial["amount"] if initial else None)
+    pnl, pct = pnl_against_initial(snapshot_equity(row), initial["amount"] if initial else None)
     return snapshot_out(row, num(pnl), num(pct))
 
 
@@ -43,6 +44,7 @@ class BalanceService:
         self.pool = pool
         self.okx = okx
         self.settings = settings
+        self.mode: AccountMode = FUTURES_MODE  # set at start-up from /account/config (api_server.okx.account_mode)
         self._listeners: list[ReadingListener] = []
         self.snapshots = SnapshotLoop(
             pool, self.read_balance, interval_secs=settings.balance_snapshot_interval_secs,
@@ -69,12 +71,12 @@ class BalanceService:
         await self.snapshots.stop()
 
     async def read_balance(self) -> BalanceReading:
-        return reading_from_balance(await self.okx.get_balance())
+        return reading_from_balance(await self.okx.get_balance(), self.mode)
 
     async def balances(self) -> Balance:
         reading = await self.read_balance()
         initial = await q.get_initial_equity(self.pool)
-        pnl, pnl_pct = pnl_against_initial(reading.total_eq, initial["amount"] if initial else None)
+        pnl, pnl_pct = pnl_against_initial(reading.trading_eq, initial["amount"] if initial else None)
         usdt = None
         if reading.usdt_eq is not None or reading.usdt_available is not None:
             usdt = UsdtBalance(eq=num(reading.usdt_eq), available=num(reading.usdt_available),
@@ -82,6 +84,9 @@ class BalanceService:
         return Balance(
             totalEq=num(reading.total_eq),
             totalEqCcy="USD",
+            tradingEq=num(reading.trading_eq),
+            tradingEqSource=reading.trading_eq_source,
+            accountMode=self.mode.name,
             usdt=usdt,
             usdtAvailable=num(reading.usdt_available),
             usdtFrozen=num(reading.usdt_frozen),

@@ -7,7 +7,9 @@ from psycopg_pool import AsyncConnectionPool
 from api_server.account import queries as q
 from api_server.account.schemas import Position, num
 from api_server.account.sync import dec
+from api_server.okx.errors import OkxError
 from api_server.okx.rest import OkxRestClient
+from api_server.okx.tpsl import read_position_stops
 
 
 class PositionReader:
@@ -17,6 +19,12 @@ class PositionReader:
 
     async def open_positions(self, inst_id: str | None) -> list[Position]:
         live = await self.okx.get_positions(inst_type="SWAP", inst_id=inst_id)
+        algos = None
+        if any(dec(p.pos) and not p.closeOrderAlgo for p in live):
+            try:  # a TP/SL attached to the opening order lives at OKX as a separate algo order
+                algos = await self.okx.get_algo_orders_pending(inst_id=inst_id)
+            except OkxError:
+                algos = None
         records = {(r["inst_id"], r["mgn_mode"], r["pos_side"]): r for r in await q.open_positions(self.pool, inst_id)}
         out = []
         for p in live:
@@ -24,6 +32,11 @@ class PositionReader:
                 continue
             record = records.get((p.instId, p.mgnMode, p.posSide or "net"))
             algo = next(iter(getattr(p, "closeOrderAlgo", None) or []), None) or {}
+            if not algo and algos:
+                size = dec(p.pos)
+                stops = await read_position_stops(self.okx, p.instId, p.posSide or "net",
+                                                  p.posSide == "long" or (p.posSide in ("", "net") and size > 0), algos)
+                algo = {"tpTriggerPx": num(stops.tp_trigger_px), "slTriggerPx": num(stops.sl_trigger_px)}
             out.append(Position(
                 instId=p.instId, mgnMode=p.mgnMode, posSide=p.posSide or "net", posId=p.posId, pos=p.pos,
                 avgPx=p.avgPx, markPx=p.markPx, upl=p.upl, uplRatio=p.uplRatio, lever=p.lever,

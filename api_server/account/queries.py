@@ -21,12 +21,13 @@ Row = dict[str, Any]
 
 async def insert_snapshot(pool: AsyncConnectionPool, *, taken_at: datetime, total_eq: Decimal, usdt_eq: Decimal | None,
                           usdt_available: Decimal | None, usdt_frozen: Decimal | None, upl: Decimal | None,
-                          details: list[dict[str, Any]]) -> Row:
+                          details: list[dict[str, Any]], trading_eq: Decimal | None = None) -> Row:
     async with pool.connection() as conn:
         cur = await conn.execute(
-            """insert into balance_snapshots (taken_at, total_eq, usdt_eq, usdt_available, usdt_frozen, upl, details)
-               values (%s, %s, %s, %s, %s, %s, %s) returning *""",
-            (taken_at, total_eq, usdt_eq, usdt_available, usdt_frozen, upl, Jsonb(details)),
+            """insert into balance_snapshots (taken_at, total_eq, usdt_eq, usdt_available, usdt_frozen, upl, details,
+                                              trading_eq)
+               values (%s, %s, %s, %s, %s, %s, %s, %s) returning *""",
+            (taken_at, total_eq, usdt_eq, usdt_available, usdt_frozen, upl, Jsonb(details), trading_eq),
         )
         return await cur.fetchone()
 
@@ -112,16 +113,18 @@ async def order_by_ord_id(pool: AsyncConnectionPool, ord_id: str) -> Row | None:
 async def insert_submitting_order(pool: AsyncConnectionPool, *, cl_ord_id: str, inst_id: str, origin: str, run_id: str | None,
                                   purpose: str, side: str, pos_side: str, ord_type: str, td_mode: str, sz: Decimal | None,
                                   px: Decimal | None, reduce_only: bool, lever: Decimal | None, tp: Decimal | None,
-                                  sl: Decimal | None, request: dict[str, Any]) -> Row | None:
-    """Record an order before it is sent. None when the clOrdId is already recorded (a retried request)."""
+                                  sl: Decimal | None, request: dict[str, Any],
+                                  reserved_notional: Decimal | None = None) -> Row | None:
+    """Record an order before it is sent (with the notional it reserves while its outcome is open). None when the
+    clOrdId is already recorded (a retried request)."""
     async with pool.connection() as conn:
         cur = await conn.execute(
             """insert into trade_orders (cl_ord_id, inst_id, origin, run_id, purpose, side, pos_side, ord_type, td_mode, sz, px,
-                                         reduce_only, lever, tp_trigger_px, sl_trigger_px, state, request)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'submitting', %s)
+                                         reduce_only, lever, tp_trigger_px, sl_trigger_px, state, request, reserved_notional)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'submitting', %s, %s)
                on conflict (cl_ord_id) do nothing returning *""",
             (cl_ord_id, inst_id, origin, run_id, purpose, side, pos_side, ord_type, td_mode, sz, px, reduce_only, lever, tp, sl,
-             Jsonb(request)),
+             Jsonb(request), reserved_notional),
         )
         return await cur.fetchone()
 

@@ -49,7 +49,7 @@ class Order(msgspec.Struct, kw_only=True):
     clOrdId: str | None
     ordId: str | None
     instId: str
-    origin: str  # manual | agent | exchange
+    origin: str  # manual | agent:run:<id> | agent:chat:<id> | mcp:<name> | exchange (older records: agent)
     runId: str | None
     purpose: str  # order | close | external
     side: str
@@ -177,6 +177,7 @@ class BalanceSnapshot(msgspec.Struct, kw_only=True):
     id: int
     ts: str
     totalEq: str
+    tradingEq: Text  # what the equity curve and its PnL use (null on snapshots older than the field)
     usdtEq: Text
     usdtAvailable: Text
     usdtFrozen: Text
@@ -201,8 +202,11 @@ class UsdtBalance(msgspec.Struct, kw_only=True):
 class Balance(msgspec.Struct, kw_only=True):
     """Account equity (USD) and USDT, live from OKX, with PnL against the initial equity."""
 
-    totalEq: Text
+    totalEq: Text  # the account value: every coin at USD value
     totalEqCcy: str
+    tradingEq: Text  # what risk %, the daily-loss latch, notionalUsdt sizing, PnL% and the equity curve use
+    tradingEqSource: str  # "USDT eq" (Futures mode) | "adjEq" (multi-currency / portfolio margin)
+    accountMode: str  # OKX account mode (acctLv), e.g. "Futures mode"
     usdt: UsdtBalance | None
     usdtAvailable: Text
     usdtFrozen: Text
@@ -219,6 +223,7 @@ class BalanceEvent(msgspec.Struct, kw_only=True):
     """The `balance` event of `GET /api/stream`: every balance reading (stored or not)."""
 
     totalEq: str
+    tradingEq: str  # the equity the curve, PnL% and risk use (USDT eq, or adjEq in multi-currency margin)
     usdtAvailable: Text
     usdtFrozen: Text
     upl: Text
@@ -305,7 +310,8 @@ POSITION_FIELDS = {
     "close_origin": "closeOrigin", "close_run_id": "closeRunId",
 }
 SNAPSHOT_FIELDS = {
-    "id": "id", "taken_at": "ts", "total_eq": "totalEq", "usdt_eq": "usdtEq", "usdt_available": "usdtAvailable",
+    "id": "id", "taken_at": "ts", "total_eq": "totalEq", "trading_eq": "tradingEq", "usdt_eq": "usdtEq",
+    "usdt_available": "usdtAvailable",
     "usdt_frozen": "usdtFrozen", "upl": "upl",
 }
 

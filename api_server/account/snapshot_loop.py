@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable
 from api_server.account import queries as q
 from api_server.account.snapshots import should_write_snapshot
 from api_server.account.sync import dec
+from api_server.okx.account_mode import FUTURES_MODE, AccountMode, trading_equity
 from api_server.okx.errors import OkxError
 
 log = logging.getLogger("aitrader.api.account.snapshots")
@@ -22,7 +23,8 @@ log = logging.getLogger("aitrader.api.account.snapshots")
 
 @dataclass(frozen=True)
 class BalanceReading:
-    """The parts of OKX's /account/balance answer the API uses, as exact decimals."""
+    """The parts of OKX's /account/balance answer the API uses, as exact decimals. `trading_eq` is what risk, PnL% and
+    the equity curve use (`api_server.okx.account_mode`); `total_eq` is the account value (every coin, USD)."""
 
     total_eq: Decimal
     usdt_eq: Decimal | None
@@ -32,9 +34,11 @@ class BalanceReading:
     upl: Decimal | None
     updated_at: datetime | None
     details: list[dict[str, Any]]
+    trading_eq: Decimal = Decimal(0)
+    trading_eq_source: str = "USDT eq"
 
 
-def reading_from_balance(balance: Any) -> BalanceReading:
+def reading_from_balance(balance: Any, mode: AccountMode = FUTURES_MODE) -> BalanceReading:
     total = dec(balance.totalEq)
     if total is None:
         raise OkxError("balance reply without totalEq", path="/api/v5/account/balance")
@@ -58,7 +62,14 @@ def reading_from_balance(balance: Any) -> BalanceReading:
         upl=dec(balance.upl) if balance.upl else (dec(usdt.upl) if usdt else None),
         updated_at=updated,
         details=details,
+        trading_eq=(equity := trading_equity(balance, mode)).equity,
+        trading_eq_source=equity.source,
     )
+
+
+def snapshot_equity(row: dict[str, Any]) -> Decimal:
+    """The equity a stored snapshot counts for the curve: its trading equity (totalEq on rows from before 0020)."""
+    return row["trading_eq"] if row.get("trading_eq") is not None else row["total_eq"]
 
 
 class SnapshotLoop:
@@ -88,22 +99,23 @@ class SnapshotLoop:
         now = self._now()
         if not self._loaded:
             last = await q.latest_snapshot(self.pool)
-            self._last_stored = last["total_eq"] if last else None
+            self._last_stored = snapshot_equity(last) if last else None
             self._loaded = True
         self.readings += 1
         row = None
-        if should_write_snapshot(self._last_stored, reading.total_eq, self.min_abs, self.min_rel):
+        if should_write_snapshot(self._last_stored, reading.trading_eq, self.min_abs, self.min_rel):
             row = await q.insert_snapshot(
                 self.pool, taken_at=now, total_eq=reading.total_eq, usdt_eq=reading.usdt_eq,
                 usdt_available=reading.usdt_available, usdt_frozen=reading.usdt_frozen, upl=reading.upl,
-                details=reading.details,
+                details=reading.details, trading_eq=reading.trading_eq,
             )
-            self._last_stored = reading.total_eq
+            self._last_stored = reading.trading_eq
             self.written += 1
         if self.metrics is not None:
             self.metrics.writes.labels("written" if row is not None else "skipped").inc()
         self.publish("balance", {
             "totalEq": str(reading.total_eq),
+            "tradingEq": str(reading.trading_eq),
             "usdtAvailable": None if reading.usdt_available is None else str(reading.usdt_available),
             "usdtFrozen": None if reading.usdt_frozen is None else str(reading.usdt_frozen),
             "upl": None if reading.upl is None else str(reading.upl),

@@ -8,7 +8,12 @@ system places. One sync at a time (a lock), all writes of one sync in one transa
   but never acknowledged) or still open are looked up one by one.
 - Fills: inserted once per (instId, tradeId).
 - Positions: a record per position lifetime; when OKX stops reporting a position the record is
-  closed with the reason taken from the order that closed it (see `close_reason`).
+  closed with the reason taken from the order that closed it (see `close_reason`), then refined from
+  OKX's `positions-history` (liquidation / ADL close types, realised PnL).
+- Catch-up (catchup.py): at start-up, on every (re)connect of the private WebSocket and every
+  CATCH_UP_EVERY_SECS, fills and finished orders are paged back to the recorded history.
+- Pushes (api_server/okx/ws_private.py): `apply_orders` / `apply_positions` write what the private
+  WebSocket delivers with the same upserts, within a second of the event.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from api_server.account import queries as q
+from api_server.account.catchup import CatchUpReport, catch_up, refine_closes
 from api_server.okx.errors import ORDER_DOES_NOT_EXIST, OkxError, OkxRequestError
+from shared.backoff import Backoff
 
 log = logging.getLogger("aitrader.api.account.sync")
 
@@ -32,6 +40,8 @@ LIQUIDATION_CATEGORIES = frozenset({"full_liquidation", "partial_liquidation", "
 OPEN_STATES = ("live", "partially_filled")
 # A recorded order never acknowledged for this long is looked up at OKX by its clOrdId.
 UNACKNOWLEDGED_AFTER = timedelta(seconds=5)
+CATCH_UP_EVERY_SECS = 300.0  # a safety net besides start-up and WebSocket reconnects
+CATCH_UP_BACKOFF = Backoff(base=0.5, cap=30.0, jitter="equal")
 
 
 def dec(value: Any) -> Decimal | None:
@@ -50,7 +60,7 @@ def ms_time(value: Any) -> datetime | None:
         ms = int(value)
     except (TypeError, ValueError):
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms > 0 else None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms > 0 else None
 
 
 def _attached_stop(order: Any, name: str) -> Decimal | None:
@@ -93,11 +103,19 @@ def order_values(order: Any) -> dict[str, Any]:
 
 
 def fill_values(fill: Any) -> dict[str, Any]:
+    """A REST fill, or an `orders` push carrying a trade (`fillFee`/`fillFeeCcy`, no billId)."""
+    if hasattr(fill, "fillFee"):
+        return {
+            "inst_id": fill.instId, "trade_id": fill.tradeId, "ord_id": fill.ordId, "cl_ord_id": fill.clOrdId or "",
+            "bill_id": "", "side": fill.side, "pos_side": fill.posSide or "", "fill_px": dec(fill.fillPx),
+            "fill_sz": dec(fill.fillSz), "fill_pnl": dec(fill.fillPnl), "fee": dec(fill.fillFee), "fee_ccy": fill.fillFeeCcy or "",
+            "exec_type": fill.execType or "", "filled_at": ms_time(fill.fillTime) or datetime.now(UTC),
+        }
     return {
         "inst_id": fill.instId, "trade_id": fill.tradeId, "ord_id": fill.ordId, "cl_ord_id": fill.clOrdId or "",
         "bill_id": fill.billId or "", "side": fill.side, "pos_side": fill.posSide or "", "fill_px": dec(fill.fillPx),
         "fill_sz": dec(fill.fillSz), "fill_pnl": dec(fill.fillPnl), "fee": dec(fill.fee), "fee_ccy": fill.feeCcy or "",
-        "exec_type": fill.execType or "", "filled_at": ms_time(fill.fillTime or fill.ts) or datetime.now(timezone.utc),
+        "exec_type": fill.execType or "", "filled_at": ms_time(fill.fillTime or fill.ts) or datetime.now(UTC),
     }
 
 
@@ -157,15 +175,95 @@ def _camel(name: str) -> str:
 
 class AccountSync:
     def __init__(self, pool: Any, okx: Any, *, on_change: Callable[[SyncReport], None] | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.pool = pool
         self.okx = okx
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one writer of position records at a time (REST sync or WebSocket push)
+        self._catch_up_lock = asyncio.Lock()  # catch-ups may take long: they never hold up the order path's sync
         self._on_change = on_change
         self._now = now
         self.last_report: SyncReport | None = None
         self.last_synced_at: datetime | None = None
         self.last_error: str | None = None
+        self.last_catch_up: CatchUpReport | None = None
+        self.last_caught_up_at: datetime | None = None
+        self.catch_up_requested = asyncio.Event()
+        self._background: set[asyncio.Task] = set()
+        self.catch_up_requested.set()  # start-up is the first catch-up
+
+    # -- catch-up and pushes ---------------------------------------------------------------------------
+    def request_catch_up(self) -> None:
+        """Called when the private WebSocket is (re)subscribed: whatever happened while it was down is paged in."""
+        self.catch_up_requested.set()
+
+    async def catch_up(self) -> CatchUpReport:
+        async with self._catch_up_lock:
+            self.catch_up_requested.clear()
+            report = await catch_up(self.pool, self.okx, now=self._now(), order_values=order_values, fill_values=fill_values)
+            self.last_catch_up = report
+            self.last_caught_up_at = self._now()
+        if (report.fills_inserted or report.orders_inserted or report.orders_updated) and self._on_change is not None:
+            self._on_change(SyncReport(orders_inserted=report.orders_inserted, orders_updated=report.orders_updated,
+                                       fills_inserted=report.fills_inserted))
+        if report.fills_read or report.orders_read:
+            log.info("catch-up: %s", report)
+        return report
+
+    async def apply_orders(self, orders: list[Any]) -> SyncReport:
+        """`orders` pushes: each order upserted, and its trade (a push with a tradeId) recorded once."""
+        report = SyncReport()
+        async with self.pool.connection() as conn, conn.transaction():
+            for order in orders:
+                if not order.ordId:
+                    continue
+                outcome = await q.upsert_okx_order(conn, order_values(order))
+                report.orders_inserted += outcome == "inserted"
+                report.orders_updated += outcome == "updated"
+                if order.tradeId and dec(order.fillSz) and await q.insert_fill(conn, fill_values(order)):
+                    report.fills_inserted += 1
+        self._changed(report)
+        return report
+
+    async def apply_positions(self, positions: list[Any]) -> SyncReport:
+        """Every open position OKX holds (from the `positions` channel): records opened, updated, closed."""
+        live = {(p.instId, p.mgnMode, p.posSide or "net") for p in positions if dec(p.pos)}
+        async with self.pool.connection() as conn:
+            records = {(r["inst_id"], r["mgn_mode"], r["pos_side"]) for r in await q.open_positions(conn)}
+        if records - live:
+            # A position is gone: its close reason comes from the order that closed it, and that order's push
+            # may not have arrived yet (the positions channel can be first). The REST pass reads orders before
+            # positions, so the closing order is recorded when the reason is decided.
+            return await self.sync()
+        report = SyncReport()
+        async with self._lock, self.pool.connection() as conn, conn.transaction():
+            await self._sync_positions(conn, positions, report)
+        await self._refine(report)
+        self._changed(report)
+        return report
+
+    @staticmethod
+    def no_changes() -> dict[str, Any]:
+        """The `account` event's shape with nothing changed (pushes that carry other news keep the same keys)."""
+        return SyncReport().as_dict()
+
+    def _changed(self, report: SyncReport) -> None:
+        if report.changes and self._on_change is not None:
+            self._on_change(report)
+
+    async def _refine(self, report: SyncReport) -> None:
+        """Closed records get OKX's own close type and realised PnL (positions-history, 1 request per 10 s): in
+        the background, so an order's immediate sync never waits for that rate limit."""
+        if not report.closed:
+            return
+        task = asyncio.create_task(self._refine_now(list(report.closed)), name="account-close-refine")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _refine_now(self, closed: list[dict[str, Any]]) -> None:
+        try:
+            await refine_closes(self.pool, self.okx, closed)
+        except Exception as exc:  # noqa: BLE001 - best effort: the order-based reason stays
+            log.warning("positions-history for the close reason failed (the order-based reason stays): %s", exc)
 
     async def sync(self) -> SyncReport:
         async with self._lock:
@@ -192,8 +290,8 @@ class AccountSync:
             self.last_report = report
             self.last_synced_at = self._now()
             self.last_error = None
-        if report.changes and self._on_change is not None:
-            self._on_change(report)
+        await self._refine(report)
+        self._changed(report)
         return report
 
     async def _lookup_unresolved(self, seen: dict[str, Any]) -> list[Any]:
@@ -253,7 +351,8 @@ class AccountSync:
                 close_run_id=(closing or {}).get("run_id"),
             )
             report.positions_closed += 1
-            report.closed.append({"instId": record["inst_id"], "posSide": record["pos_side"], "reason": reason, "detail": detail})
+            report.closed.append({"instId": record["inst_id"], "posSide": record["pos_side"], "reason": reason, "detail": detail,
+                                  "posId": record["pos_id"], "recordId": record["id"]})
             log.info("position %s %s closed: %s (%s)", record["inst_id"], record["pos_side"], reason, detail)
             if flipped:
                 values = await self._position_values(conn, live[key])
@@ -280,21 +379,26 @@ class AccountSync:
 
 
 class SyncLoop:
-    """Runs `AccountSync.sync` every `interval_secs`; failures are logged and retried next tick."""
+    """Runs `AccountSync.sync` every `interval_secs`, and `catch_up` at start-up, whenever one is requested
+    (private WebSocket reconnects) and every CATCH_UP_EVERY_SECS; failures are logged and retried."""
 
-    def __init__(self, sync: AccountSync, interval_secs: float) -> None:
+    def __init__(self, sync: AccountSync, interval_secs: float, *, catch_up_every_secs: float = CATCH_UP_EVERY_SECS) -> None:
         self.sync = sync
         self.interval_secs = interval_secs
-        self._task: asyncio.Task | None = None
+        self.catch_up_every_secs = catch_up_every_secs
+        self._tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="account-sync")
+        self._tasks = [asyncio.create_task(self._run(), name="account-sync"),
+                       asyncio.create_task(self._catch_up_loop(), name="account-catch-up")]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        self._tasks = []
 
     async def _run(self) -> None:
         while True:
@@ -305,7 +409,21 @@ class SyncLoop:
             except OkxError as exc:
                 self.sync.last_error = str(exc)
                 log.warning("account sync failed: %s", exc)
-            except Exception:  # noqa: BLE001 - the loop must survive a bad tick
+            except Exception:  # the loop must survive a bad tick
                 self.sync.last_error = "internal error"
                 log.exception("account sync failed")
             await asyncio.sleep(self.interval_secs)
+
+    async def _catch_up_loop(self) -> None:
+        failures = 0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.sync.catch_up_requested.wait(), self.catch_up_every_secs)
+            try:
+                await self.sync.catch_up()
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - retried: the cursor did not move, nothing is skipped
+                failures += 1
+                self.sync.catch_up_requested.set()
+                log.warning("catch-up failed (attempt %d), retrying: %s", failures, exc)
+                await asyncio.sleep(CATCH_UP_BACKOFF.delay(failures - 1))

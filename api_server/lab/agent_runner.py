@@ -1,5 +1,6 @@
 """The agent's real analysis, in-process, at simulated time: the same context builder (`agent.prompt`), the same
-FastMCP tools (`agent.tools`) over the same `TradingApi` client, the same bounded tool loop (`agent.llm`) and
+FastMCP tools (`agent.tools`) over the same `TradingApi` client, the same bounded tool loop (`agent.llm.ToolLoop`,
+ending in the `submit_decision` tool as `agent.analysis` does), the same origin header (`agent:run:<runId>`) and
 the same openai client, pointed at the offline model or an OpenAI-compatible provider.
 
 What differs from `agent.service.AgentService.analyse`, and why:
@@ -7,7 +8,9 @@ What differs from `agent.service.AgentService.analyse`, and why:
 * memory: the run history lives in this backtest only (never the live `agent_messages`), trimmed by the agent's
   own `trim_history`;
 * transport: the tools' HTTP requests are answered by `LabApiTransport` (no socket); the offline model is called
-  through `OfflineModelTransport`, which runs the offline model's own request/response code without a server;
+  through `OfflineModelTransport`, which runs the offline model's own request/response code
+  (`agent.offline_server`) without a server;
+* no budget gate (a backtest has its own budget, checked by the engine after each run) and no metrics;
 * answers of paid models go through `CachingTransport` (see `llm_cache.py`) so a rerun is reproducible and free.
 """
 
@@ -27,12 +30,15 @@ from openai import AsyncOpenAI, AsyncStream
 from openai._base_client import make_request_options
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from agent import offline_model
-from agent.llm import LlmError, LoopLimits, Prices, ToolExecution, Usage, cost_usd, run_tool_loop
+from agent import offline_model, offline_server
+from agent.decision import DECISION_TOOL, check_decision, decision_tool_schema, derived_decision
+from agent.llm import LlmError, LoopLimits, LoopState, ModelClient, ModelPrice, PriceTable, ToolExecution, ToolLoop, Usage, cost_usd
+from agent.llm.pricing import parse_price_overrides
 from agent.memory import Turn, trim_history
+from agent.origin import acting_as, run_origin
 from agent.prompt import ANALYSIS_SYSTEM_PROMPT, AnalysisTrigger, build_analysis_context, fetch_snapshot, parse_final_answer, trigger_line
-from agent.service import order_record
-from agent.tools import RUN_ID_PARAM, TRADING_TOOLS, build_tools_server, openai_tool_schemas
+from agent.service import orders_of
+from agent.tools import TRADING_TOOLS, build_tools_server, openai_tool_schemas
 from agent.trading_api import TradingApi
 from api_server.lab.facade import LabApiTransport, LabTradingApi
 from api_server.lab.llm_cache import CachingTransport, LlmCache
@@ -42,7 +48,7 @@ MEMORY_TOKEN_BUDGET = 4000
 
 
 class OfflineModelTransport(httpx.AsyncBaseTransport):
-    """`/chat/completions` answered by the offline model's own code (`agent.offline_model`), no server."""
+    """`/chat/completions` answered by the offline model's own code (`agent.offline_server`), no server."""
 
     def __init__(self, default_inst: str) -> None:
         self.default_inst = default_inst
@@ -50,13 +56,15 @@ class OfflineModelTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not request.url.path.endswith("/chat/completions"):
             return httpx.Response(404, json={"error": {"message": "only chat completions in a backtest"}})
-        body = offline_model.ChatCompletionRequest.model_validate_json(await request.aread())
-        tool_names = {t.get("function", {}).get("name", "") for t in body.tools or []}
+        body = offline_server.ChatCompletionRequest.model_validate_json(await request.aread())
+        # tool_choice "none" (the loop's forced final answer) offers no tools, as a provider would.
+        offered = [] if getattr(body, "tool_choice", None) == "none" else body.tools or []
+        tool_names = {t.get("function", {}).get("name", "") for t in offered}
         reply = offline_model.respond(body.messages, tool_names, self.default_inst)
         if body.stream:
-            content = "".join(offline_model._stream(body, reply)).encode()
+            content = "".join(offline_server._stream(body, reply)).encode()
             return httpx.Response(200, content=content, headers={"content-type": "text/event-stream"})
-        return httpx.Response(200, json=offline_model._complete(body, reply))
+        return httpx.Response(200, json=offline_server._complete(body, reply))
 
 
 class _DirectCompletions:
@@ -68,12 +76,17 @@ class _DirectCompletions:
         self._client = client
 
     async def create(self, *, model: str, messages: Any, tools: Any = openai.NOT_GIVEN, stream: bool = False,
-                     stream_options: Any = openai.NOT_GIVEN, **_: Any) -> Any:
+                     stream_options: Any = openai.NOT_GIVEN, tool_choice: Any = openai.NOT_GIVEN,
+                     extra_body: dict[str, Any] | None = None, **fields: Any) -> Any:
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
         if tools is not openai.NOT_GIVEN and tools:
             body["tools"] = tools
+        if tool_choice is not openai.NOT_GIVEN:
+            body["tool_choice"] = tool_choice
         if stream_options is not openai.NOT_GIVEN:
             body["stream_options"] = stream_options
+        body.update({k: v for k, v in fields.items() if v is not openai.NOT_GIVEN})  # reasoning_effort, max_tokens
+        body.update(extra_body or {})  # provider fields (thinking), merged into the body as the SDK does
         return await self._client.post("/chat/completions", body=body,
                                        options=make_request_options(security={"bearer_auth": True}),
                                        cast_to=ChatCompletion, stream=stream, stream_cls=AsyncStream[ChatCompletionChunk])
@@ -101,13 +114,27 @@ class RunOutcome:
     decision: dict[str, Any] | None
 
 
-def llm_endpoint(spec: LlmSpec) -> tuple[str, str, str, Prices]:
-    """(base URL, API key, model, prices) for a profile's LLM; keys come only from the environment."""
+def model_price(model: str) -> ModelPrice:
+    """The agent's price rule for a paid model: LLM_PRICE_*_PER_MTOK (one flat price) over LLM_PRICES (JSON) over
+    the agent's table (`agent.llm.pricing.DEFAULT_PRICES`); a model in none of them is refused, as the agent does."""
+    flat_in, flat_out = os.environ.get("LLM_PRICE_INPUT_PER_MTOK"), os.environ.get("LLM_PRICE_OUTPUT_PER_MTOK")
+    if flat_in and flat_out:
+        return ModelPrice(float(flat_in), float(os.environ.get("LLM_PRICE_CACHED_INPUT_PER_MTOK") or flat_in), float(flat_out))
+    overrides = os.environ.get("LLM_PRICES")
+    try:
+        table = PriceTable.with_overrides(parse_price_overrides(overrides) if overrides else {})
+    except ValueError as exc:
+        raise ValueError(f"llm: LLM_PRICES: {exc}") from None
+    price = table.prices.get(model)
+    if price is None:
+        raise ValueError(f"llm: no price for model {model!r}: set LLM_PRICES or LLM_PRICE_INPUT_PER_MTOK/LLM_PRICE_OUTPUT_PER_MTOK")
+    return price
+
+
+def llm_endpoint(spec: LlmSpec) -> tuple[str, str, str, ModelPrice]:
+    """(base URL, API key, model, price) for a profile's LLM; keys come only from the environment."""
     if spec.provider == "offline":
-        return "http://offline.lab/v1", "offline", offline_model.OFFLINE_MODEL_NAME, Prices(0.0, 0.0, 0.0)
-    prices = Prices(float(os.environ.get("LLM_PRICE_INPUT_PER_MTOK", "0.27")),
-                    float(os.environ.get("LLM_PRICE_CACHED_INPUT_PER_MTOK", "0.07")),
-                    float(os.environ.get("LLM_PRICE_OUTPUT_PER_MTOK", "1.10")))
+        return "http://offline.lab/v1", "offline", offline_model.OFFLINE_MODEL_NAME, ModelPrice(0.0, 0.0, 0.0)
     if spec.provider == "deepseek":
         base = spec.base_url or os.environ.get("DEEPSEEK_BASE_URL", "https://api.deepseek.com")
         key = os.environ.get("DEEPSEEK_API_KEY", "")
@@ -121,7 +148,7 @@ def llm_endpoint(spec: LlmSpec) -> tuple[str, str, str, Prices]:
     if not key:
         raise ValueError(f"llm: no API key in the environment for provider {spec.provider} "
                          "(DEEPSEEK_API_KEY, or LAB_LLM_API_KEY for openai-compatible)")
-    return base, key, model, prices
+    return base, key, model, model_price(model)
 
 
 @dataclass
@@ -142,25 +169,22 @@ class LabAgent:
         self._api_client = httpx.AsyncClient(base_url="http://lab-api", transport=LabApiTransport(self.api))
         self.trading_api = TradingApi(self._api_client)
         self.mcp = build_tools_server(lambda: self.trading_api, default_bar=self.bar)
-        self.tool_schemas = await openai_tool_schemas(self.mcp)
-        base, key, self.model, self.prices = llm_endpoint(self.llm_spec)
+        self.tool_schemas = [*await openai_tool_schemas(self.mcp), decision_tool_schema()]
+        base, key, self.model, self.price = llm_endpoint(self.llm_spec)
         inner: httpx.AsyncBaseTransport = (OfflineModelTransport(inst_id) if self.llm_spec.provider == "offline"
                                            else httpx.AsyncHTTPTransport(retries=0))
         if self.cache is not None:
             inner = CachingTransport(inner, self.cache)
         self._llm_http = httpx.AsyncClient(transport=inner, timeout=self.limits.call_timeout_secs)
-        self.llm = LabOpenAI(base_url=base, api_key=key, http_client=self._llm_http, max_retries=0)
+        self.llm = ModelClient(LabOpenAI(base_url=base, api_key=key, http_client=self._llm_http, max_retries=0), self.model)
 
     async def close(self) -> None:
         await self._llm_http.aclose()
         await self._api_client.aclose()
 
-    async def run_tool(self, name: str, arguments: dict[str, Any], run_id: str) -> ToolExecution:
-        """As `AgentService.run_tool`: the FastMCP server in-process; failures become text for the model."""
-        if name in TRADING_TOOLS:
-            arguments = {**arguments, RUN_ID_PARAM: run_id}
-        else:
-            arguments = {k: v for k, v in arguments.items() if k != RUN_ID_PARAM}
+    async def run_tool(self, name: str, arguments: dict[str, Any]) -> ToolExecution:
+        """As `AgentService.run_tool`: the FastMCP server in-process (origin from `agent.origin`); failures become
+        text for the model."""
         try:
             result = await self.mcp.call_tool(name, arguments)
         except NotFoundError:
@@ -180,50 +204,48 @@ class LabAgent:
         inst_id = self.api.exchange.inst_id
         trigger = AnalysisTrigger(run_id, inst_id, source, price, baseline, deviation)
         now_iso = datetime.fromtimestamp(self.api.market.now_ms / 1000, timezone.utc).isoformat(timespec="seconds")
-        usage = Usage()
-        records: list[Any] = []
+        state = LoopState()
+        held: dict[str, Any] = {}
+
+        async def run_tool(name: str, arguments: dict[str, Any]) -> ToolExecution:
+            if name == DECISION_TOOL:  # as agent.analysis: validated here, never sent to the API
+                outcome, decision = check_decision(arguments, inst_id)
+                if decision is not None:
+                    held["decision"] = decision
+                return outcome
+            return await self.run_tool(name, arguments)
+
+        loop = ToolLoop(model=self.llm, tools=self.tool_schemas, run_tool=run_tool, limits=self.limits,
+                        sequential=TRADING_TOOLS, final_tool=DECISION_TOOL, require_final_tool=True, state=state)
         try:
-            started = time.perf_counter()
-            snapshot = await fetch_snapshot(self.trading_api, inst_id, self.bar)
-            context = build_analysis_context(trigger, snapshot, self.bar, now_iso)
-            self.timings["context"] += time.perf_counter() - started
-            messages = [{"role": "system", "content": self.system_prompt},
-                        *trim_history(self.turns, MEMORY_TOKEN_BUDGET), {"role": "user", "content": context}]
-
-            async def run_tool(name: str, arguments: dict[str, Any]) -> ToolExecution:
-                return await self.run_tool(name, arguments, run_id)
-
-            async def on_usage(step_usage: Usage) -> None:
-                usage.add(step_usage)
-
-            outcome = await run_tool_loop(self.llm, self.model, messages, self.tool_schemas, run_tool, self.limits,
-                                          on_usage=on_usage)
+            with acting_as(run_origin(run_id)):
+                started = time.perf_counter()
+                snapshot = await fetch_snapshot(self.trading_api, inst_id, self.bar)
+                context = build_analysis_context(trigger, snapshot, self.bar, now_iso)
+                self.timings["context"] += time.perf_counter() - started
+                messages = [{"role": "system", "content": self.system_prompt},
+                            *trim_history(self.turns, MEMORY_TOKEN_BUDGET), {"role": "user", "content": context}]
+                try:
+                    outcome = await loop.run(messages)
+                finally:
+                    self.timings["model"] += state.model_seconds
         except LlmError as exc:
-            return RunOutcome(False, None, None, str(exc), [r.public() for r in records], [], usage,
-                              cost_usd(usage, self.prices), None)
-        self.timings["model"] += outcome.model_seconds
-        answer = parse_final_answer(outcome.final_text)
+            return RunOutcome(False, None, None, str(exc), _public_calls(state), orders_of(state), state.usage,
+                              cost_usd(state.usage, self.price), None)
+        decision = held.get("decision")
+        answer = parse_final_answer(outcome.final_text or (decision.reason if decision else ""))
+        orders = orders_of(state)
+        if decision is None:
+            decision = derived_decision(inst_id, orders, answer.confidence, "the model submitted no valid decision")
         stamp = now_iso[:16].replace("T", " ")
         self.turns.append(Turn("user", f"[{now_iso}] {trigger_line(trigger)}", stamp))
-        self.turns.append(Turn("assistant", outcome.final_text, stamp))
+        self.turns.append(Turn("assistant", outcome.final_text or decision.reason, stamp))
         del self.turns[:-200]
-        orders = [order_record(r.name, r.data) for r in outcome.tool_calls
-                  if r.name in TRADING_TOOLS and r.ok and isinstance(r.data, dict)]
-        return RunOutcome(True, answer.summary, answer.confidence, None, [r.public() for r in outcome.tool_calls],
-                          orders, usage, cost_usd(usage, self.prices), decision_of(orders, inst_id, answer.confidence, answer.summary))
+        confidence = answer.confidence if answer.confidence is not None else decision.confidence
+        return RunOutcome(True, answer.summary or decision.reason, confidence, None, _public_calls(state), orders,
+                          state.usage, cost_usd(state.usage, self.price), decision.model_dump())
 
 
-def decision_of(orders: list[dict[str, Any]], inst_id: str, confidence: int | None, summary: str) -> dict[str, Any]:
-    """The run's decision (CONTRACT interface 3's shape) from what it actually did."""
-    action = "no_trade"
-    size = stop = target = None
-    for order in orders:
-        if order.get("tool") == "close_position":
-            action = "close"
-        elif order.get("tool") == "place_order":
-            action = "reduce" if order.get("reduceOnly") else ("open_long" if order.get("side") == "buy" else "open_short")
-            size, stop, target = order.get("sz"), order.get("slTriggerPx"), order.get("tpTriggerPx")
-    if action == "no_trade" and "holding" in (summary or "").lower():
-        action = "hold"
-    return {"action": action, "instId": inst_id, "size": size, "entry": None, "stop": stop, "target": target,
-            "invalidation": None, "confidence": confidence or 0, "reason": (summary or "")[:500]}
+def _public_calls(state: LoopState) -> list[dict[str, Any]]:
+    """The run's tool calls for the record; submit_decision is the run's `decision`, not one of them."""
+    return [r.public() for r in state.records if r.name != DECISION_TOOL]

@@ -106,9 +106,9 @@ class LabExchange:
         """Resting limit prices and TP/SL triggers strictly inside the segment, in the order the path meets them."""
         lo, hi = min(start, end), max(start, end)
         levels = {o.px for o in self.engine.live.values() if o.px is not None and lo < o.px < hi}
-        for p in self.engine.positions.values():
-            for a in p.algos:
-                levels.update(x for x in (a.tp_trigger_px, a.sl_trigger_px) if x is not None and lo < x < hi)
+        for a in self.engine.algos.values():  # live TP/SL (attached or set on the position) and trigger orders
+            if a.state == "live":
+                levels.update(x for x in (a.tp_trigger_px, a.sl_trigger_px, a.trigger_px) if x is not None and lo < x < hi)
         return sorted(levels, reverse=end < start)
 
     def _match(self) -> None:

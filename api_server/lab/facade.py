@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from agent.origin import ORIGIN_HEADER
 from api_server.lab.exchange import LabExchange
 from api_server.lab.market import MarketView
 from api_server.trading.risk import AccountView, OrderIntent, RiskLimits, check_order, daily_loss_state, order_reduces_position
@@ -70,6 +71,7 @@ class LabTradingApi:
         self.calls: dict[str, int] = {}
         self._ids = 0
         self.api_secs = 0.0  # wall time inside the API's handlers (market views, risk guard, matching)
+        self._origin = "manual"  # of the request being handled
 
     def _new_cl_ord_id(self) -> str:
         """Deterministic client order ids (they reach the model's context: random ones would defeat the cache)."""
@@ -77,8 +79,11 @@ class LabTradingApi:
         return f"lab{self._ids:08d}"
 
     # ---- dispatch ------------------------------------------------------------------------
-    def handle(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
+    def handle(self, method: str, path: str, query: dict[str, str], body: dict[str, Any],
+               origin: str | None = None) -> tuple[int, Any]:
+        """`origin`: the `X-AiTrader-Origin` header (CONTRACT interface 1), recorded on the orders as the live API does."""
         self.calls[path] = self.calls.get(path, 0) + 1
+        self._origin = origin or "manual"
         route = _ROUTES.get((method, path))
         if route is None:
             raise LabRequestError(404, f"{method} {path} is not available in a backtest", "path")
@@ -176,7 +181,7 @@ class LabTradingApi:
     def _order_record(self, o: Any, run_id: str | None = None) -> dict[str, Any]:
         algo = o.attach_algos[0] if o.attach_algos else None
         return {
-            "clOrdId": o.cl_ord_id, "ordId": o.ord_id, "instId": o.inst_id, "origin": "agent", "runId": run_id,
+            "clOrdId": o.cl_ord_id, "ordId": o.ord_id, "instId": o.inst_id, "origin": self._origin, "runId": run_id,
             "purpose": "close" if o.reduce_only else "order", "side": o.side, "posSide": o.pos_side,
             "ordType": o.ord_type, "tdMode": o.td_mode, "sz": _s(o.sz), "px": _s(o.px), "reduceOnly": o.reduce_only,
             "lever": str(o.lever), "tpTriggerPx": _s(algo.tp_trigger_px) if algo else None,
@@ -299,6 +304,44 @@ class LabTradingApi:
         self.orders_placed.append(record)
         return 201, {"order": record, "risk": {"allowed": True, "rule": "ok", "message": "closing order: always allowed"}}
 
+    def position_tpsl(self, _: Any, body: dict[str, Any]) -> tuple[int, Any]:
+        """CONTRACT interface 2: replace the open position's TP/SL (null/absent = remove that leg) with one
+        position-bound algo order (closeFraction 1), as the live API does through OKX."""
+        inst_id = self._inst(body)
+        if body.get("posSide") not in (None, "net"):
+            raise LabRequestError(400, "posSide: the backtest account is in net mode, posSide must be net", "posSide")
+        tp, sl = _dec(body, "tpTriggerPx"), _dec(body, "slTriggerPx")
+        engine = self.exchange.engine
+        position = next((p for p in engine.positions.values() if p.inst_id == inst_id and p.size), None)
+        if position is None:
+            raise LabRequestError(404, f"no open position on {inst_id}", "instId")
+        close_side = "sell" if position.direction > 0 else "buy"
+        price = self.exchange.last
+        above, below = (tp, sl) if close_side == "sell" else (sl, tp)
+        if above is not None and above <= price:
+            name = "tpTriggerPx" if close_side == "sell" else "slTriggerPx"
+            raise LabRequestError(400, f"{name} must be above the price {price}", name)
+        if below is not None and below >= price:
+            name = "slTriggerPx" if close_side == "sell" else "tpTriggerPx"
+            raise LabRequestError(400, f"{name} must be below the price {price}", name)
+        for algo in engine.position_algos(position):
+            engine.cancel_algo(inst_id, algo.algo_id, self.exchange.now_ms)
+        algo_ids: list[str] = []
+        if tp is not None or sl is not None:
+            try:
+                algo = engine.place_algo({"instId": inst_id, "tdMode": position.mgn_mode, "side": close_side,
+                                          "posSide": position.pos_side, "ordType": "oco" if tp and sl else "conditional",
+                                          "closeFraction": "1", "tpTriggerPx": _s(tp) or "", "tpOrdPx": "-1" if tp else "",
+                                          "slTriggerPx": _s(sl) or "", "slOrdPx": "-1" if sl else ""},
+                                         self.exchange.quotes, self.exchange.now_ms)
+            except (OrderRejected, ParamError) as exc:
+                field = "slTriggerPx" if sl is not None else "tpTriggerPx"
+                raise LabRequestError(400, f"OKX (simulated) refused the TP/SL: {exc}", field,
+                                      okxSCode=getattr(exc, "s_code", None)) from None
+            algo_ids.append(algo.algo_id)
+        return 200, {"instId": inst_id, "posSide": position.pos_side, "tpTriggerPx": _s(tp), "slTriggerPx": _s(sl),
+                     "algoIds": algo_ids}
+
     def cancel(self, _: Any, body: dict[str, Any]) -> tuple[int, Any]:
         inst_id = self._inst(body)
         try:
@@ -323,6 +366,7 @@ _ROUTES = {
     ("POST", "/api/trade/order"): LabTradingApi.place_order,
     ("POST", "/api/trade/close-position"): LabTradingApi.close_position,
     ("POST", "/api/trade/cancel"): LabTradingApi.cancel,
+    ("POST", "/api/trade/position-tpsl"): LabTradingApi.position_tpsl,
 }
 
 
@@ -342,7 +386,7 @@ class LabApiTransport(httpx.AsyncBaseTransport):
             except json.JSONDecodeError:
                 return _json_response(400, {"status_code": 400, "detail": "body is not JSON", "field": "body"})
         try:
-            status, answer = self.api.handle(request.method, request.url.path, query, body)
+            status, answer = self.api.handle(request.method, request.url.path, query, body, request.headers.get(ORIGIN_HEADER))
         except LabRequestError as exc:
             error = {"status_code": exc.status, "detail": exc.detail, **({"field": exc.field} if exc.field else {}),
                      **{k: v for k, v in exc.extra.items() if v is not None}}

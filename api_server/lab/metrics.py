@@ -38,7 +38,7 @@ def max_drawdown(equity: Sequence[float]) -> float:
 
 
 def sharpe(returns: Sequence[float], periods_per_year: float) -> float | None:
-    if len(returns) < 2:
+    if len(returns) < 2 or max(returns) == min(returns):  # constant: the float mean's rounding would fake a variance
         return None
     mean = sum(returns) / len(returns)
     var = sum((r - mean) ** 2 for r in returns) / (len(returns) - 1)

@@ -1,4 +1,8 @@
-"""Instrument specs (ctVal, lotSz, minSz, tickSz) from OKX, cached: they change rarely but must come from OKX."""
+"""Instrument specs (ctVal, lotSz, minSz, tickSz) from OKX, cached: they change rarely but must come from OKX.
+
+`specs()` gives the API's `Instrument` view; `rules()` the exchange rules an order is checked against before
+it is sent (`shared.instrument_rules`: tick, lot, min/max size, max leverage, state, contract type).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import time
 from typing import Any
 
 from api_server.market.schemas import Instrument, as_builtin
+from shared.instrument_rules import InstrumentRules, RuleViolation
 
 SPEC_TTL_SECS = 3600.0
 
@@ -25,12 +30,20 @@ class InstrumentCatalog:
         self._okx = okx
         self._clock = clock
         self._specs: dict[str, Instrument] = {}
+        self._rules: dict[str, InstrumentRules] = {}
         self._loaded_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def _refresh(self) -> None:
         rows = await self._okx.get_instruments("SWAP")
         self._specs = {i.instId: i for i in map(instrument_from_okx, rows)}
+        rules: dict[str, InstrumentRules] = {}
+        for row in rows:
+            try:
+                rules[row.instId] = InstrumentRules.from_okx(row)
+            except RuleViolation:
+                continue  # no tick/lot/min from OKX: not tradable here (rules() answers None)
+        self._rules = rules
         self._loaded_at = self._clock()
 
     async def specs(self, inst_ids: list[str]) -> dict[str, Instrument]:
@@ -44,3 +57,7 @@ class InstrumentCatalog:
 
     async def get(self, inst_id: str) -> Instrument | None:
         return (await self.specs([inst_id])).get(inst_id)
+
+    async def rules(self, inst_id: str) -> InstrumentRules | None:
+        await self.specs([inst_id])
+        return self._rules.get(inst_id)

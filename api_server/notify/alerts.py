@@ -137,9 +137,10 @@ class AlertRules:
             if self._budget_announced_for == day:
                 return []
             self._budget_announced_for = day
+            spent = (f"spent {_fmt(payload.get('spentUsd'), 'USD')} of {_fmt(payload.get('budgetUsd'), 'USD')} today; "
+                     if payload.get("budgetUsd") is not None else "")
             return [Alert("llm_budget", "LLM budget reached",
-                          f"spent {_fmt(payload.get('spentUsd'), 'USD')} of {_fmt(payload.get('budgetUsd'), 'USD')} today; "
-                          "analyses and chat stop until tomorrow", data=payload)]
+                          f"{spent}analyses and chat stop until 00:00 UTC (LLM_DAILY_BUDGET_USD)", data=payload)]
         return []
 
     def tick(self, now: float) -> list[Alert]:

@@ -1,4 +1,5 @@
-"""OKX v5 access for the trading API: REST client, error types, rate limiter, public ticker feed."""
+"""OKX v5 access for the trading API: REST client (trading, algo orders, the write rule, OKX's clock), error types,
+rate limiter, account mode, a position's TP/SL, public ticker feed."""
 
 from api_server.okx.errors import (
     OkxAuthError,
@@ -7,6 +8,7 @@ from api_server.okx.errors import (
     OkxRateLimited,
     OkxRequestError,
     OkxUnavailable,
+    OrderOutcomeUnknown,
 )
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
@@ -19,5 +21,6 @@ __all__ = [
     "OkxRequestError",
     "OkxRestClient",
     "OkxUnavailable",
+    "OrderOutcomeUnknown",
     "TickerFeed",
 ]

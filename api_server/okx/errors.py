@@ -12,7 +12,8 @@ UNAVAILABLE_CODES = frozenset({"50001", "50004", "50013", "50026"})
 AUTH_CODES = frozenset(str(c) for c in range(50101, 50115))
 ORDER_ALREADY_EXISTS = "51016"  # "Client order ID already exists."
 CANCEL_FAILED_GONE = "51400"  # "Order cancellation failed as the order has been filled, canceled or does not exist."
-ORDER_DOES_NOT_EXIST = "51603"
+ORDER_DOES_NOT_EXIST = "51603"  # GET order / order-algo: "Order does not exist."
+TIMESTAMP_EXPIRED = "50102"  # "Timestamp request expired." (signed more than 30 s from OKX's clock)
 
 
 class OkxError(Exception):
@@ -97,6 +98,30 @@ class OkxOrderRejected(OkxError):
 
     Temporary only when the per-order code itself is a rate-limit/outage code.
     """
+
+
+class OrderOutcomeUnknown(OkxError):
+    """A money-changing POST (order, cancel, close-position, amend, algo order) whose outcome could not be
+    learned: the reply was lost and looking the order up by its client id did not settle it in time.
+
+    Never resent blindly: the caller records the order as `unknown` and the account sync resolves it
+    later by `cl_ord_id`. `lookups` counts the look-ups made, `last_error` is the last thing that went wrong.
+    """
+
+    def __init__(self, cl_ord_id: str, *, path: str, lookups: int, last_error: str) -> None:
+        super().__init__(f"outcome unknown after {lookups} look-ups by client id {cl_ord_id}: {last_error}",
+                         path=path, temporary=False, cl_ord_id=cl_ord_id)
+        self.lookups = lookups
+        self.last_error = last_error
+
+
+def outcome_unknown(exc: OkxError) -> bool:
+    """Did this failure leave a write's outcome unknown (OKX may have executed it)?
+
+    Timeouts, connection errors, 5xx and the "busy/timeout" codes (50001/50004/50013/50026) do; a rate
+    limit (429/50011/50061), an auth failure (e.g. 50102) or a per-order sCode is an answer: not executed.
+    """
+    return isinstance(exc, OkxUnavailable)
 
 
 def classify(

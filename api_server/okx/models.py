@@ -14,6 +14,9 @@ from api_server.tickers import Ticker
 
 __all__ = [
     "AccountConfig",
+    "AlgoOrder",
+    "AlgoOrderResult",
+    "AmendOrderResult",
     "Balance",
     "BalanceDetail",
     "CancelOrderResult",
@@ -187,6 +190,7 @@ class Position(msgspec.Struct):
     bePx: str = ""
     adl: str = ""
     tradeId: str = ""
+    closeOrderAlgo: list[dict[str, Any]] = msgspec.field(default_factory=list)  # TP/SL algos closing it
     cTime: str = ""
     uTime: str = ""
 
@@ -272,7 +276,7 @@ class PlaceOrderResult(msgspec.Struct):
     sCode: str = ""
     sMsg: str = ""
     subCode: str = ""
-    recovered: bool = False  # True when a retry found the order already placed (51016) and looked it up
+    recovered: bool = False  # True when a lost reply was settled by finding the order by its clOrdId
 
 
 class CancelOrderResult(msgspec.Struct):
@@ -281,6 +285,7 @@ class CancelOrderResult(msgspec.Struct):
     ts: str = ""
     sCode: str = ""
     sMsg: str = ""
+    recovered: bool = False
 
 
 class LeverageResult(msgspec.Struct):
@@ -295,3 +300,59 @@ class ClosePositionResult(msgspec.Struct):
     posSide: str = ""
     clOrdId: str = ""
     tag: str = ""
+    recovered: bool = False
+
+
+class AmendOrderResult(msgspec.Struct):
+    ordId: str = ""
+    clOrdId: str = ""
+    reqId: str = ""
+    ts: str = ""
+    sCode: str = ""
+    sMsg: str = ""
+    recovered: bool = False  # True when a lost reply was settled by looking the order up
+
+
+class AlgoOrderResult(msgspec.Struct):
+    """Per-item result of order-algo / cancel-algos / amend-algos."""
+
+    algoId: str = ""
+    algoClOrdId: str = ""
+    clOrdId: str = ""
+    reqId: str = ""
+    tag: str = ""
+    sCode: str = ""
+    sMsg: str = ""
+    recovered: bool = False
+
+
+class AlgoOrder(msgspec.Struct):
+    """One algo order (GET order-algo, orders-algo-pending / -history). `state`: live, pause, partially_effective,
+    effective, canceled, order_failed, partially_failed."""
+
+    algoId: str = ""
+    algoClOrdId: str = ""
+    instId: str = ""
+    instType: str = ""
+    ordType: str = ""
+    state: str = ""
+    side: str = ""
+    posSide: str = ""
+    tdMode: str = ""
+    sz: str = ""
+    closeFraction: str = ""
+    reduceOnly: str = ""
+    tpTriggerPx: str = ""
+    tpTriggerPxType: str = ""
+    tpOrdPx: str = ""
+    slTriggerPx: str = ""
+    slTriggerPxType: str = ""
+    slOrdPx: str = ""
+    triggerPx: str = ""
+    ordId: str = ""
+    actualPx: str = ""
+    actualSz: str = ""
+    actualSide: str = ""
+    triggerTime: str = ""
+    cTime: str = ""
+    uTime: str = ""

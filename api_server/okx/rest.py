@@ -2,11 +2,15 @@
 
 * The bytes signed are exactly the bytes sent: the query string is built here and sent verbatim
   (`yarl.URL(..., encoded=True)`), the JSON body is encoded once and sent as those bytes.
-* Only errors marked `temporary` are retried (timeouts, connection errors, 5xx, 429/50011/50061,
-  50001/50004/50013/50026), with exponential backoff and full jitter, at most `max_retries` times.
-* `place_order` is safe to retry because it always carries a `clOrdId` (generated when absent and the
-  same on every attempt); a retry answered "51016 already exists" means an earlier attempt landed, so the
-  order is looked up by clOrdId and returned as success.
+* Signatures use OKX's time (`ServerClock`: an offset to /public/time, synced at the first signed call and
+  every `resync_secs`); a 50102 "timestamp expired" resyncs the clock and resends once (OKX refused it at the
+  gateway, so nothing was executed and the resend is safe for reads and writes alike).
+* Reads: errors marked `temporary` are retried (timeouts, connection errors, 5xx, 429/50011/50061,
+  50001/50004/50013/50026) with the one backoff rule (`shared.backoff`), at most `max_retries` times.
+* Writes that change money (`write=True`: order, cancel, close-position, amend, algo orders) are NEVER resent
+  while their outcome is unknown: only a refusal that is an answer (rate limit: not executed) is retried here;
+  a timeout / 5xx / busy reply is raised to the trading methods (`api_server.okx.trading`), which look the
+  order up by its client id before anything is sent again.
 """
 
 from __future__ import annotations
@@ -14,9 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 import time
-import uuid
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, TypeVar
@@ -26,9 +28,10 @@ import aiohttp
 import msgspec
 import yarl
 
+from api_server.okx.algo import AlgoMethods
+from api_server.okx.clock import ServerClock
 from api_server.okx.errors import (
-    CANCEL_FAILED_GONE,
-    ORDER_ALREADY_EXISTS,
+    TIMESTAMP_EXPIRED,
     OkxAuthError,
     OkxError,
     OkxOrderRejected,
@@ -37,38 +40,34 @@ from api_server.okx.errors import (
     OkxUnavailable,
     classify,
     order_rejected,
+    outcome_unknown,
 )
 from api_server.okx.models import (
     AccountConfig,
     Balance,
-    CancelOrderResult,
     Candle,
-    ClosePositionResult,
     Envelope,
-    Fill,
     FundingRate,
     Instrument,
     LeverageResult,
-    Order,
     OrderBook,
     OrderItemStatus,
-    PlaceOrderResult,
     Position,
     ServerTime,
     Trade,
 )
 from api_server.okx.ratelimit import SlidingWindowLimiter, limit_key
+from api_server.okx.trading import CL_ORD_ID_RE, WINDOW_MARGIN_MS, new_cl_ord_id
 from api_server.tickers import Ticker
+from shared.backoff import Backoff
 from shared.okx_auth import iso_timestamp, sign
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-CL_ORD_ID_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
 _ENVELOPE = msgspec.json.Decoder(Envelope)
 _ITEM_STATUS = msgspec.json.Decoder(list[OrderItemStatus])
 _DECODERS: dict[Any, msgspec.json.Decoder] = {}
-_NOT_RECOVERED = object()
 
 
 def _decoder(item_type: Any) -> msgspec.json.Decoder:
@@ -93,16 +92,6 @@ def build_query(params: dict[str, Any] | None) -> str:
     return "&".join(parts)
 
 
-def new_cl_ord_id() -> str:
-    """32 lowercase hex characters: within OKX's ≤32 alphanumerics rule."""
-    return uuid.uuid4().hex
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
 def _error_key(exc: OkxError) -> str:
     if exc.s_code:
         return exc.s_code
@@ -113,7 +102,7 @@ def _error_key(exc: OkxError) -> str:
     return type(exc).__name__
 
 
-class OkxRestClient:
+class OkxRestClient(AlgoMethods):
     """One per process; created in the API's lifespan with the shared aiohttp session."""
 
     def __init__(
@@ -134,6 +123,9 @@ class OkxRestClient:
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         rng: Callable[[], float] = random.random,
         rate_limiter: SlidingWindowLimiter | None = None,
+        server_clock: ServerClock | None = None,
+        lookup_attempts: int = 6,
+        send_window_secs: float | None = None,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
@@ -146,11 +138,17 @@ class OkxRestClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self._sleep = sleep
-        self._now = now
-        self._rng = rng
         self.limiter = rate_limiter or SlidingWindowLimiter(clock=clock, sleep=sleep)
+        self.clock = server_clock or ServerClock(local_now=now, monotonic=clock)
+        self.backoff = Backoff(backoff_base, backoff_max, "full", rng)
+        # Reconciling a write whose reply was lost: how many look-ups by client id, and how long after a send
+        # OKX might still execute it (the send window; `expTime` enforces it where OKX takes that header).
+        self.lookup_attempts = lookup_attempts
+        self.send_window_secs = send_window_secs if send_window_secs is not None else timeout_secs
+        self.window_margin_ms = WINDOW_MARGIN_MS
         self._timeout = aiohttp.ClientTimeout(total=timeout_secs)
-        self.stats: dict[str, Any] = {"requests": 0, "retries": 0, "errors": Counter(), "recovered_orders": 0}
+        self.stats: dict[str, Any] = {"requests": 0, "retries": 0, "errors": Counter(), "recovered_orders": 0,
+                                      "lookups": 0, "resends": 0, "unknown_outcomes": 0, "clock_resyncs": 0}
         self.metrics: Any = None  # shared.metrics.OkxMetrics when the app exports Prometheus metrics
 
     def __repr__(self) -> str:  # never show credentials
@@ -163,24 +161,28 @@ class OkxRestClient:
     # -- transport -----------------------------------------------------------------------------------
     def backoff_delay(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(max, base·2^attempt)] (attempt 0 = first retry)."""
-        return self._rng() * min(self.backoff_max, self.backoff_base * (2**attempt))
+        return self.backoff.delay(attempt)
 
     def _headers(self, method: str, target: str, body_text: str, private: bool) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.simulated:
             headers["x-simulated-trading"] = "1"
         if private:
-            timestamp = iso_timestamp(self._now())
+            timestamp = iso_timestamp(self.clock.now())
             headers["OK-ACCESS-KEY"] = self._api_key
             headers["OK-ACCESS-SIGN"] = sign(self._api_secret, timestamp, method, target, body_text)
             headers["OK-ACCESS-TIMESTAMP"] = timestamp
             headers["OK-ACCESS-PASSPHRASE"] = self._passphrase
         return headers
 
-    async def _send_once(self, method: str, path: str, query: str, body_bytes: bytes | None, private: bool) -> msgspec.Raw:
+    async def _send_once(self, method: str, path: str, query: str, body_bytes: bytes | None, private: bool,
+                         exp_window_ms: int | None = None) -> msgspec.Raw:
         target = f"{path}?{query}" if query else path
         body_text = body_bytes.decode() if body_bytes is not None else ""
         headers = self._headers(method, target, body_text, private)
+        if exp_window_ms is not None:
+            # OKX discards the request once its clock is past this (place/amend only): it bounds the send window.
+            headers["expTime"] = str(self.clock.server_ms() + exp_window_ms)
         url = yarl.URL(self.base_url + target, encoded=True)
         self.stats["requests"] += 1
         try:
@@ -228,21 +230,27 @@ class OkxRestClient:
         item_type: Any,
         *,
         params: dict[str, Any] | None = None,
-        body: dict[str, Any] | None = None,
+        body: dict[str, Any] | list[dict[str, Any]] | None = None,
         private: bool = False,
-        recover: Callable[[OkxError], Awaitable[Any]] | None = None,
+        write: bool = False,
+        exp_window_ms: int | None = None,
     ) -> list[Any]:
-        """Send with rate limiting and retries; return `data` decoded as `list[item_type]`."""
+        """Send with rate limiting and retries; return `data` decoded as `list[item_type]`.
+
+        `write=True`: a failure that leaves the outcome unknown is raised at once, never resent here."""
         if private and not self.has_credentials:
             raise OkxAuthError("OKX API credentials are not configured", path=path)
+        if private and self.clock.stale:
+            await self._sync_clock(force=False)
         query = build_query(params)
         body_bytes = msgspec.json.encode(body) if body is not None else None
-        bucket, limit = limit_key(method, path, params if params is not None else body)
+        bucket, spec = limit_key(method, path, params if params is not None else body)
         attempt = 0
+        resynced = False
         while True:
-            await self.limiter.acquire(bucket, limit)
+            await self.limiter.acquire(bucket, spec.limit, spec.window_secs)
             try:
-                raw = await self._send_once(method, path, query, body_bytes, private)
+                raw = await self._send_once(method, path, query, body_bytes, private, exp_window_ms)
                 try:
                     decoded = _decoder(item_type).decode(raw)
                     if self.metrics is not None:
@@ -251,12 +259,15 @@ class OkxRestClient:
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                     raise OkxError(f"unexpected reply shape: {exc}", path=path) from None
             except OkxError as exc:
-                if recover is not None and attempt > 0:
-                    recovered = await recover(exc)
-                    if recovered is not _NOT_RECOVERED:
-                        return [recovered]
                 self.stats["errors"][_error_key(exc)] += 1
-                if not exc.temporary or attempt >= self.max_retries:
+                if private and not resynced and exc.code == TIMESTAMP_EXPIRED:
+                    # Refused at the gateway for our clock: resync and resend once (nothing was executed).
+                    resynced = True
+                    log.warning("OKX %s %s: 50102 timestamp expired; resyncing the clock and resending once", method, path)
+                    if await self._sync_clock(force=True):
+                        continue
+                unknown = write and outcome_unknown(exc)
+                if unknown or not exc.temporary or attempt >= self.max_retries:
                     exc.attempts = attempt + 1
                     if self.metrics is not None:
                         self.metrics.requests.labels(path, metrics_outcome(exc)).inc()
@@ -271,6 +282,17 @@ class OkxRestClient:
                     method, path, attempt, self.max_retries, delay, type(exc).__name__, _error_key(exc),
                 )
                 await self._sleep(delay)
+
+    async def _sync_clock(self, *, force: bool) -> bool:
+        """Measure the offset to OKX's clock; False (the old offset kept) when OKX's time is unreachable."""
+        try:
+            await self.clock.sync(self.get_server_time, force=force)
+        except OkxError as exc:
+            self.clock.failed()
+            log.warning("OKX clock sync failed (signing keeps offset %.0f ms): %s", self.clock.offset_ms, exc)
+            return False
+        self.stats["clock_resyncs"] += 1
+        return True
 
     @staticmethod
     def _one(items: list[T], path: str) -> T:
@@ -352,162 +374,6 @@ class OkxRestClient:
         items = await self._call("POST", "/api/v5/account/set-leverage", LeverageResult, body=body, private=True)
         return self._one(items, "/api/v5/account/set-leverage")
 
-    # -- private: trading ----------------------------------------------------------------------------
-    async def place_order(
-        self,
-        *,
-        inst_id: str,
-        td_mode: str,
-        side: str,
-        ord_type: str,
-        sz: str,
-        px: str | None = None,
-        pos_side: str | None = None,
-        cl_ord_id: str | None = None,
-        reduce_only: bool | None = None,
-        tag: str | None = None,
-        attach_algo_ords: list[dict[str, Any]] | None = None,
-        **extra: Any,
-    ) -> PlaceOrderResult:
-        """POST /api/v5/trade/order. `extra` snake_case or OKX names (e.g. `tgt_ccy`, `stpMode`) are sent as
-        OKX camelCase. `attach_algo_ords` items use OKX field names (`tpTriggerPx`, `tpOrdPx`, `slTriggerPx`, ...).
-        Raises `OkxOrderRejected` (with `s_code`/`s_msg`/`cl_ord_id`) when OKX refuses the order."""
-        if cl_ord_id is None:
-            cl_ord_id = new_cl_ord_id()
-        elif not CL_ORD_ID_RE.match(cl_ord_id):
-            raise ValueError("clOrdId must be 1 to 32 letters or digits")
-        body: dict[str, Any] = {"instId": inst_id, "tdMode": td_mode, "side": side, "ordType": ord_type, "sz": str(sz)}
-        if px is not None and px != "":
-            body["px"] = str(px)
-        if pos_side:
-            body["posSide"] = pos_side
-        body["clOrdId"] = cl_ord_id
-        if tag:
-            body["tag"] = tag
-        if reduce_only is not None:
-            body["reduceOnly"] = bool(reduce_only)
-        if attach_algo_ords:
-            body["attachAlgoOrds"] = attach_algo_ords
-        for key, value in extra.items():
-            if value is not None:
-                body[_camel(key)] = value
-
-        async def recover(exc: OkxError) -> Any:
-            # A retry that hits "clOrdId already exists" proves an earlier attempt landed.
-            if isinstance(exc, OkxOrderRejected) and exc.s_code == ORDER_ALREADY_EXISTS:
-                order = await self.get_order(inst_id, cl_ord_id=cl_ord_id)
-                self.stats["recovered_orders"] += 1
-                log.warning("OKX place_order: retry found clOrdId %s already placed as ordId %s", cl_ord_id, order.ordId)
-                return PlaceOrderResult(
-                    ordId=order.ordId, clOrdId=cl_ord_id, tag=order.tag, ts=order.cTime,
-                    sCode="0", sMsg="Order placed (found after retry)", recovered=True,
-                )
-            return _NOT_RECOVERED
-
-        items = await self._call("POST", "/api/v5/trade/order", PlaceOrderResult, body=body, private=True, recover=recover)
-        result = self._one(items, "/api/v5/trade/order")
-        if result.sCode not in ("", "0"):
-            raise order_rejected(code="", msg="order rejected", s_code=result.sCode, s_msg=result.sMsg,
-                                 cl_ord_id=result.clOrdId or cl_ord_id, http_status=200, path="/api/v5/trade/order")
-        if not result.clOrdId:
-            result.clOrdId = cl_ord_id
-        return result
-
-    async def cancel_order(self, inst_id: str, ord_id: str | None = None, cl_ord_id: str | None = None) -> CancelOrderResult:
-        """`sCode "0"` means OKX accepted the cancel request; check the order state for the outcome."""
-        if not ord_id and not cl_ord_id:
-            raise ValueError("cancel_order needs ordId or clOrdId")
-        body: dict[str, Any] = {"instId": inst_id}
-        if ord_id:
-            body["ordId"] = ord_id
-        if cl_ord_id:
-            body["clOrdId"] = cl_ord_id
-
-        async def recover(exc: OkxError) -> Any:
-            # A retried cancel answered "already filled/canceled/gone": if it is canceled, our first try did it.
-            if isinstance(exc, OkxOrderRejected) and exc.s_code == CANCEL_FAILED_GONE:
-                try:
-                    order = await self.get_order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
-                except OkxError:
-                    return _NOT_RECOVERED
-                if order.state in ("canceled", "mmp_canceled"):
-                    return CancelOrderResult(ordId=order.ordId, clOrdId=order.clOrdId, ts=order.uTime, sCode="0",
-                                             sMsg="Order canceled (found after retry)")
-            return _NOT_RECOVERED
-
-        items = await self._call("POST", "/api/v5/trade/cancel-order", CancelOrderResult, body=body, private=True, recover=recover)
-        result = self._one(items, "/api/v5/trade/cancel-order")
-        if result.sCode not in ("", "0"):
-            raise order_rejected(code="", msg="cancel rejected", s_code=result.sCode, s_msg=result.sMsg,
-                                 cl_ord_id=result.clOrdId, http_status=200, path="/api/v5/trade/cancel-order")
-        return result
-
-    async def get_order(self, inst_id: str, ord_id: str | None = None, cl_ord_id: str | None = None) -> Order:
-        if not ord_id and not cl_ord_id:
-            raise ValueError("get_order needs ordId or clOrdId")
-        params = {"instId": inst_id, "ordId": ord_id, "clOrdId": cl_ord_id}
-        items = await self._call("GET", "/api/v5/trade/order", Order, params=params, private=True)
-        return self._one(items, "/api/v5/trade/order")
-
-    async def get_orders_pending(
-        self,
-        inst_type: str | None = "SWAP",
-        inst_id: str | None = None,
-        ord_type: str | None = None,
-        state: str | None = None,
-        after: str | None = None,
-        before: str | None = None,
-        limit: int | None = None,
-    ) -> list[Order]:
-        params = {"instType": inst_type, "instId": inst_id, "ordType": ord_type, "state": state,
-                  "after": after, "before": before, "limit": limit}
-        return await self._call("GET", "/api/v5/trade/orders-pending", Order, params=params, private=True)
-
-    async def get_orders_history(
-        self,
-        inst_type: str = "SWAP",
-        inst_id: str | None = None,
-        ord_type: str | None = None,
-        state: str | None = None,
-        after: str | None = None,
-        before: str | None = None,
-        begin: str | int | None = None,
-        end: str | int | None = None,
-        limit: int | None = None,
-    ) -> list[Order]:
-        params = {"instType": inst_type, "instId": inst_id, "ordType": ord_type, "state": state,
-                  "after": after, "before": before, "begin": begin, "end": end, "limit": limit}
-        return await self._call("GET", "/api/v5/trade/orders-history", Order, params=params, private=True)
-
-    async def get_fills(
-        self,
-        inst_type: str | None = None,
-        inst_id: str | None = None,
-        ord_id: str | None = None,
-        after: str | None = None,
-        before: str | None = None,
-        begin: str | int | None = None,
-        end: str | int | None = None,
-        limit: int | None = None,
-    ) -> list[Fill]:
-        params = {"instType": inst_type, "instId": inst_id, "ordId": ord_id, "after": after, "before": before,
-                  "begin": begin, "end": end, "limit": limit}
-        return await self._call("GET", "/api/v5/trade/fills", Fill, params=params, private=True)
-
-    async def close_position(
-        self, inst_id: str, mgn_mode: str, pos_side: str | None = None, cl_ord_id: str | None = None
-    ) -> ClosePositionResult:
-        """POST /api/v5/trade/close-position (market-closes the whole position)."""
-        body: dict[str, Any] = {"instId": inst_id, "mgnMode": mgn_mode}
-        if pos_side:
-            body["posSide"] = pos_side
-        if cl_ord_id:
-            if not CL_ORD_ID_RE.match(cl_ord_id):
-                raise ValueError("clOrdId must be 1 to 32 letters or digits")
-            body["clOrdId"] = cl_ord_id
-        items = await self._call("POST", "/api/v5/trade/close-position", ClosePositionResult, body=body, private=True)
-        return self._one(items, "/api/v5/trade/close-position")
-
 
 __all__ = [
     "OkxRestClient",
@@ -519,6 +385,7 @@ __all__ = [
     "OkxOrderRejected",
     "build_query",
     "new_cl_ord_id",
+    "CL_ORD_ID_RE",
 ]
 
 

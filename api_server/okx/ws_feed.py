@@ -9,6 +9,7 @@ Per connection, three tasks race and the first to finish names the reason to rec
   error events other than 60018 (unknown instrument: logged, the others continue);
 * pinger: sends the text frame `ping` after `ping_after_secs` without any message, and gives up on the
   connection when neither `pong` nor anything else arrives within `pong_timeout_secs` (OKX keepalive rule);
+  it waits on the next frame, so a pong ends the wait at once;
 * watchdog: no ticker for `stale_after_secs` (counted from connect) → reconnect.
 
 While no subscription is acknowledged (start-up, reconnecting, socket down) a REST poller keeps the book
@@ -22,7 +23,8 @@ import contextlib
 import logging
 import random
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -124,6 +126,7 @@ class TickerFeed:
         self._pending_reason: str | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._subscribed_event = asyncio.Event()
+        self._message_event = asyncio.Event()  # set by every frame: the pinger waits on it, not on a fixed sleep
         self._down_event = asyncio.Event()
         self._down_event.set()
         self._supervisor: asyncio.Task[None] | None = None
@@ -206,6 +209,7 @@ class TickerFeed:
         """Apply one text frame; returns a reason when the connection should be replaced."""
         self.frames += 1
         self._last_message_at = self._clock()
+        self._message_event.set()
         if raw == "pong" or raw == b"pong":
             return None
         try:
@@ -331,11 +335,7 @@ class TickerFeed:
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         handle = self.handle_frame
         async for message in ws:
-            if message.type is aiohttp.WSMsgType.TEXT:
-                reason = handle(message.data)
-                if reason is not None:
-                    return reason
-            elif message.type is aiohttp.WSMsgType.BINARY:
+            if message.type is aiohttp.WSMsgType.TEXT or message.type is aiohttp.WSMsgType.BINARY:
                 reason = handle(message.data)
                 if reason is not None:
                     return reason
@@ -350,8 +350,11 @@ class TickerFeed:
                 await asyncio.sleep(self.ping_after_secs - idle)
                 continue
             sent_at = self._clock()
+            self._message_event.clear()
             await ws.send_str("ping")
-            await asyncio.sleep(self.pong_timeout_secs)
+            # Any frame (the pong or a push) proves the socket alive: wake at once instead of sleeping it out.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._message_event.wait(), self.pong_timeout_secs)
             if (self._last_message_at or 0.0) < sent_at:
                 return f"no pong within {self.pong_timeout_secs:g}s"
 

@@ -33,6 +33,7 @@ from api_server.scheduler import state as store
 from api_server.scheduler.agent_client import (
     AgentCallFailed,
     AgentClient,
+    AnalysisError,
     AnalysisRequest,
     AnalysisResult,
     AnalysisTrigger,
@@ -51,7 +52,8 @@ from api_server.scheduler.decisions import (
     on_startup,
     on_tick,
 )
-from api_server.scheduler.state import StrategyRun, iso
+from api_server.scheduler.runs import StrategyRun
+from api_server.scheduler.state import iso
 from api_server.scheduler.status import (
     SchedulerStatus,
     bps,
@@ -90,8 +92,10 @@ class SchedulerEngine:
         leader_id: str,
         clock: Callable[[], float] = time.time,
         metrics: Any = None,
+        agent_ready_wait_secs: float = 0.0,
     ) -> None:
         self.inst_ids = tuple(inst_ids)
+        self.agent_ready_wait_secs = agent_ready_wait_secs
         self.cfg = base_cfg
         self.max_failures = max_failures
         self.pool = pool
@@ -323,7 +327,9 @@ class SchedulerEngine:
 
     async def _execute(self, inst_id: str, run: StrategyRun, start: RunStart) -> None:
         answer: AnalysisResult | None = None
+        failed: AnalysisError | None = None
         error: str | None = None
+        unreachable = False
         cancelled = False
         try:
             # The run's record and every changed state are on disk before the agent is asked.
@@ -344,20 +350,29 @@ class SchedulerEngine:
                 runId=run.id, instId=inst_id, source=start.source,
                 trigger=AnalysisTrigger(price=run.triggerPrice, baseline=run.baselinePrice, deviationBps=run.deviationBps),
             )
+            # An automated trigger may fire while the agent is still starting: wait (bounded) for its health.
+            if start.source != "manual" and self.agent_ready_wait_secs > 0 and \
+                    not await self.agent.wait_until_healthy(self.agent_ready_wait_secs):
+                raise AgentCallFailed(f"agent unreachable: not healthy within {self.agent_ready_wait_secs:g} s "
+                                      "(STRATEGY_AGENT_READY_WAIT_SECS)", unreachable=True)
             reply = await self.agent.analyse(request)
             if isinstance(reply, AnalysisResult):
                 answer = reply
             else:
-                error = f"analysis_error: {reply.error}"
+                failed = reply
+                error = f"analysis_error: {reply.error}" + (f" (reason: {reply.reason})" if reply.reason else "")
+                if reply.reason == "budget":  # the agent's daily LLM budget is spent: announce it (alerts, web app)
+                    self.events.publish("llm_budget", {"day": time.strftime("%Y-%m-%d", time.gmtime()),
+                                                       "runId": run.id, "detail": reply.error})
         except AgentCallFailed as exc:
-            error = exc.reason
+            error, unreachable = exc.reason, exc.unreachable
         except asyncio.CancelledError:
             error, cancelled = INTERRUPTED_BY_STOP, True
         except Exception as exc:  # noqa: BLE001 - recorded as the run's failure; the scheduler goes on
             log.exception("strategy run %s failed unexpectedly", run.id)
             error = f"internal error: {exc.__class__.__name__}: {exc}"
         try:
-            await self._finish(inst_id, run, start, answer, error)
+            await self._finish(inst_id, run, start, answer, error, failed, counts=not unreachable)
         finally:
             self._running = None
             self._run_task = None  # the permit is free again
@@ -366,14 +381,16 @@ class SchedulerEngine:
             raise asyncio.CancelledError
 
     async def _finish(
-        self, inst_id: str, run: StrategyRun, start: RunStart, answer: AnalysisResult | None, error: str | None
+        self, inst_id: str, run: StrategyRun, start: RunStart, answer: AnalysisResult | None, error: str | None,
+        failed: AnalysisError | None = None, *, counts: bool = True,
     ) -> None:
+        """`counts`: the failure counts toward the automatic pause (not when the agent was unreachable)."""
         now = self.clock()
         ok = answer is not None
         self.states[inst_id] = on_run_finished(self.states[inst_id], now, ok, self.cfg)
-        finished = finished_run(run, answer, error, now, start.started_at)
-        failures = 0 if ok else self.control.consecutive_failures + 1
-        pause_now = not ok and failures >= self.max_failures and not self.control.paused
+        finished = finished_run(run, answer, error, now, start.started_at, failed)
+        failures = 0 if ok else self.control.consecutive_failures + (1 if counts else 0)
+        pause_now = not ok and counts and failures >= self.max_failures and not self.control.paused
         if pause_now:
             reason = f"paused itself after {failures} consecutive failed runs; last error: {error}"
             self._control_version += 1

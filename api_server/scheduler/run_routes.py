@@ -6,7 +6,6 @@ in the process that holds the scheduler (a non-leader process records the reques
 
 from __future__ import annotations
 
-import re
 from functools import partial
 
 import msgspec
@@ -16,12 +15,12 @@ from psycopg_pool import AsyncConnectionPool
 from api_server.bodies import decode_optional_body, json_body, optional_body_operation
 from api_server.errors import BadRequest, NotFound
 from api_server.scheduler import state as store
+from api_server.scheduler.decisions import SOURCES
+from api_server.scheduler.runs import DECISION_ACTIONS, StrategyMessage, StrategyRun
 from api_server.scheduler.service import SchedulerService
-from api_server.scheduler.state import StrategyMessage, StrategyRun
-from shared.instruments import is_valid_inst_id
+from shared.ids import RUN_ID_MAX, is_valid_inst_id, is_valid_run_id
 
 MAX_LIMIT = 500
-RUN_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 DEFAULT_RUNS_LIMIT = 100
 DEFAULT_CHAT_LIMIT = 50
 
@@ -80,15 +79,33 @@ async def strategy_run(scheduler: SchedulerService, data: StrategyRunRequest | N
     )
 
 
-@get("/api/model/strategy-runs", tags=["model"], summary="Strategy runs, newest first")
-async def strategy_runs(pool: AsyncConnectionPool, instId: str | None = None, limit: int | None = None) -> list[StrategyRun]:
-    return await store.list_runs(pool, _inst_id(instId), _limit(limit, DEFAULT_RUNS_LIMIT))
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "skipped")
+
+
+def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in allowed:
+        raise BadRequest(f"{name} must be one of {', '.join(allowed)}, got {value[:40]!r}", field=name)
+    return value
+
+
+@get("/api/model/strategy-runs", tags=["model"],
+     summary="Strategy runs, newest first; filters instId, source, status, action (the decision's); page with before=<last run id>")
+async def strategy_runs(pool: AsyncConnectionPool, instId: str | None = None, limit: int | None = None,
+                        source: str | None = None, status: str | None = None, action: str | None = None,
+                        before: str | None = None) -> list[StrategyRun]:
+    if before is not None and not is_valid_run_id(before):
+        raise BadRequest(f"before: expected a run id (1 to {RUN_ID_MAX} letters, digits or _ . : -)", field="before")
+    return await store.list_runs(
+        pool, _inst_id(instId), _limit(limit, DEFAULT_RUNS_LIMIT), source=_one_of("source", source, SOURCES),
+        status=_one_of("status", status, RUN_STATUSES), action=_one_of("action", action, DECISION_ACTIONS), before=before)
 
 
 @get("/api/model/strategy-runs/{run_id:str}", tags=["model"], summary="One strategy run")
 async def strategy_run_detail(pool: AsyncConnectionPool, run_id: str) -> StrategyRun:
-    if not RUN_ID_RE.fullmatch(run_id):
-        raise BadRequest("id: expected 1 to 128 letters, digits or _ . : -", field="id")
+    if not is_valid_run_id(run_id):
+        raise BadRequest(f"id: expected 1 to {RUN_ID_MAX} letters, digits or _ . : -", field="id")
     run = await store.get_run(pool, run_id)
     if run is None:
         raise NotFound(f"no strategy run with id {run_id!r}", field="id")

@@ -91,7 +91,7 @@ class SchedulerService:
         engine = SchedulerEngine(
             inst_ids=self.inst_ids, base_cfg=self.base_cfg, max_failures=self.max_failures, pool=self.pool,
             agent=self.agent, tickers=self.tickers, events=self.events, leader_id=self.instance_id,
-            clock=self.clock, metrics=self.metrics,
+            clock=self.clock, metrics=self.metrics, agent_ready_wait_secs=self.settings.strategy_agent_ready_wait_secs,
         )
         await store.set_leader(self.pool, self.instance_id)
         await engine.start()

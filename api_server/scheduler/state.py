@@ -14,18 +14,17 @@ Non-leader processes signal the leader with `NOTIFY aitrader_scheduler, '<what>'
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
-from msgspec import UNSET, UnsetType
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from api_server.scheduler.decisions import Source, SymbolState
+from api_server.scheduler.decisions import SymbolState
+from api_server.scheduler.runs import StrategyMessage, StrategyRun, parse_decision, stored_record
 
 NOTIFY_CHANNEL = "aitrader_scheduler"
 NOTIFY_MANUAL = "manual"
@@ -55,150 +54,6 @@ def _dec_str(value: Decimal | None) -> str | None:
 
 def _bps(value: Decimal | float | None) -> float | None:
     return None if value is None else round(float(value), 4)
-
-
-# --------------------------------------------------------------------------------------------- API shapes
-# A run's `toolCalls` / `orders` are the agent's records (agent/llm.py ToolCallRecord.public, agent/service.py
-# order_record), read leniently: a key these types do not declare, or one whose value has another type, is
-# kept in the record's `extra` (stored flat as the agent sent it), so nothing the agent adds is lost or fails.
-
-
-class RunToolCall(msgspec.Struct, kw_only=True):
-    """One tool call of a run (the agent's record). `extra`: keys the agent sent that are not declared here
-    (or with another type), passed through as sent."""
-
-    id: str | None | UnsetType = UNSET
-    name: str
-    arguments: Any = UNSET  # the arguments the model gave (an object, or text when it was not valid JSON)
-    ok: bool | UnsetType = UNSET
-    result: str | None | UnsetType = UNSET  # the tool's answer as text (truncated)
-    error: str | None | UnsetType = UNSET  # the answer text when the call failed, else null
-    durationMs: float | None | UnsetType = UNSET
-    extra: dict[str, Any] | UnsetType = UNSET
-
-
-class RunOrder(msgspec.Struct, kw_only=True):
-    """One order-related outcome of a run: the trading tool, its `status` (placed, duplicate, pending_approval,
-    canceled) and the order record's fields (flat, as `GET /api/account/orders` names them). `extra`: keys the
-    agent sent that are not declared here (or with another type), passed through as sent."""
-
-    tool: str  # place_order | cancel_order | close_position
-    status: str | None | UnsetType = UNSET
-    clOrdId: str | None | UnsetType = UNSET
-    ordId: str | None | UnsetType = UNSET
-    instId: str | None | UnsetType = UNSET
-    origin: str | None | UnsetType = UNSET
-    runId: str | None | UnsetType = UNSET
-    purpose: str | None | UnsetType = UNSET
-    side: str | None | UnsetType = UNSET
-    posSide: str | None | UnsetType = UNSET
-    ordType: str | None | UnsetType = UNSET
-    tdMode: str | None | UnsetType = UNSET
-    sz: str | None | UnsetType = UNSET
-    notionalUsdt: str | None | UnsetType = UNSET
-    px: str | None | UnsetType = UNSET
-    reduceOnly: bool | None | UnsetType = UNSET
-    lever: str | None | UnsetType = UNSET
-    leverage: int | None | UnsetType = UNSET
-    tpTriggerPx: str | None | UnsetType = UNSET
-    slTriggerPx: str | None | UnsetType = UNSET
-    state: str | None | UnsetType = UNSET
-    accFillSz: str | None | UnsetType = UNSET
-    avgPx: str | None | UnsetType = UNSET
-    fee: str | None | UnsetType = UNSET
-    error: str | None | UnsetType = UNSET
-    createdAt: str | None | UnsetType = UNSET
-    risk: str | None | UnsetType = UNSET  # the risk guard's message on a placed order
-    duplicate: bool | None | UnsetType = UNSET
-    approvalId: int | None | UnsetType = UNSET
-    approvalStatus: str | None | UnsetType = UNSET
-    kind: str | None | UnsetType = UNSET  # an approval's kind: order | close
-    note: str | None | UnsetType = UNSET
-    extra: dict[str, Any] | UnsetType = UNSET
-
-
-R = TypeVar("R", RunToolCall, RunOrder)
-_PATH_KEY = re.compile(r"\$\.([A-Za-z0-9_]+)")
-
-
-def lenient_record(kind: type[R], item: Any) -> R:
-    """The agent's record as `kind`: undeclared or mistyped keys go to `extra`, a missing name/tool is ""."""
-    if isinstance(item, kind):
-        return item
-    required = "name" if kind is RunToolCall else "tool"
-    if not isinstance(item, dict):
-        return kind(**{required: ""}, extra={"value": item})
-    declared = set(kind.__struct_fields__) - {"extra"}
-    data = {k: v for k, v in item.items() if k in declared}
-    extra = {k: v for k, v in item.items() if k not in declared}
-    while True:  # each failed pass moves one key out of `data` (or fixes the name/tool), so this ends
-        try:
-            record = msgspec.convert(data, kind)
-            break
-        except msgspec.ValidationError as exc:
-            match = _PATH_KEY.search(str(exc))
-            key = match.group(1) if match else None
-            if key in data and key != required:
-                extra[key] = data.pop(key)
-            elif isinstance(data.get(required), str):  # cannot happen: only a declared key can fail
-                return kind(**{required: data[required]}, extra=dict(item))
-            else:  # the name/tool is missing or not a string
-                if required in data:
-                    extra[required] = data.pop(required)
-                data[required] = ""
-    if extra:
-        log.debug("agent %s record with undeclared keys %s (kept in extra)", kind.__name__, sorted(extra))
-        record.extra = extra
-    return record
-
-
-def stored_record(record: RunToolCall | RunOrder | Any) -> Any:
-    """A record as stored: flat, as the agent sent it (`extra` merged back)."""
-    if not isinstance(record, (RunToolCall, RunOrder)):
-        return record
-    data = msgspec.to_builtins(record)
-    extra = data.pop("extra", None) or {}
-    return {**data, **extra}
-
-
-class StrategyRun(msgspec.Struct, kw_only=True):
-    """One run as `GET /api/model/strategy-runs` returns it (CONTRACT §6 names); also the `run` SSE payload."""
-
-    id: str
-    instId: str
-    source: Source
-    status: str
-    triggeredAt: str
-    startedAt: str | None = None
-    finishedAt: str | None = None
-    triggerPrice: str | None = None
-    baselinePrice: str | None = None
-    deviationBps: float | None = None
-    error: str | None = None
-    summary: str | None = None
-    confidence: int | None = None
-    toolCalls: list[RunToolCall] = msgspec.field(default_factory=list)
-    orders: list[RunOrder] = msgspec.field(default_factory=list)
-    provider: str | None = None
-    model: str | None = None
-    inputTokens: int | None = None
-    outputTokens: int | None = None
-    costUsd: str | None = None
-    durationMs: float | None = None
-
-    def __post_init__(self) -> None:
-        # Whoever builds a run (the scheduler with the agent's answer, a row read back) gets typed records.
-        self.toolCalls = [lenient_record(RunToolCall, item) for item in self.toolCalls or []]
-        self.orders = [lenient_record(RunOrder, item) for item in self.orders or []]
-
-
-class StrategyMessage(msgspec.Struct, kw_only=True):
-    id: str
-    runId: str | None
-    instId: str
-    role: str
-    content: str
-    createdAt: str
 
 
 class Control(msgspec.Struct, kw_only=True):
@@ -235,6 +90,7 @@ def _run_from_row(row: Mapping[str, Any]) -> StrategyRun:
         orders=row["orders"] or [],
         provider=row["provider"],
         model=row["model"],
+        decision=parse_decision(row["decision"]),
         inputTokens=row["input_tokens"],
         outputTokens=row["output_tokens"],
         costUsd=_dec_str(row["cost_usd"]),
@@ -244,7 +100,8 @@ def _run_from_row(row: Mapping[str, Any]) -> StrategyRun:
 
 _RUN_COLUMNS = (
     "id, inst_id, source, status, triggered_at, started_at, finished_at, trigger_price, baseline_price, deviation_bps, "
-    "error, summary, confidence, tool_calls, orders, provider, model, input_tokens, output_tokens, cost_usd, duration_ms"
+    "error, summary, confidence, tool_calls, orders, provider, model, decision, input_tokens, output_tokens, cost_usd, "
+    "duration_ms"
 )
 
 # --------------------------------------------------------------------------------------------- symbol states
@@ -431,11 +288,13 @@ async def record_run_finished(
         async with conn.transaction():
             await conn.execute(
                 "update strategy_runs set status = %s, finished_at = %s, error = %s, summary = %s, confidence = %s, "
-                "tool_calls = %s, orders = %s, provider = %s, model = %s, input_tokens = %s, output_tokens = %s, "
-                "cost_usd = %s, duration_ms = %s where id = %s",
+                "tool_calls = %s, orders = %s, provider = %s, model = %s, decision = %s, input_tokens = %s, "
+                "output_tokens = %s, cost_usd = %s, duration_ms = %s where id = %s",
                 (
                     run.status, _ts(finished_at), run.error, run.summary, run.confidence,
-                    Jsonb([stored_record(r) for r in run.toolCalls]), Jsonb([stored_record(r) for r in run.orders]), run.provider, run.model, run.inputTokens,
+                    Jsonb([stored_record(r) for r in run.toolCalls]), Jsonb([stored_record(r) for r in run.orders]),
+                    run.provider, run.model, None if run.decision is None else Jsonb(msgspec.to_builtins(run.decision)),
+                    run.inputTokens,
                     run.outputTokens, run.costUsd, run.durationMs, run.id,
                 ),
             )
@@ -449,18 +308,26 @@ async def record_run_finished(
                 await conn.execute(_UPSERT_STATES, _state_arrays(states))
 
 
-async def list_runs(pool: AsyncConnectionPool, inst_id: str | None, limit: int) -> list[StrategyRun]:
+async def list_runs(pool: AsyncConnectionPool, inst_id: str | None, limit: int, *, source: str | None = None,
+                    status: str | None = None, action: str | None = None, before: str | None = None) -> list[StrategyRun]:
+    """Runs newest first, filtered; `before`: a run id, the page continues after it (keyset on time and id)."""
+    where, args = ["true"], []
+    for column, value in (("inst_id", inst_id), ("source", source), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = %s")
+            args.append(value)
+    if action is not None:
+        where.append("decision ->> 'action' = %s")
+        args.append(action)
+    if before is not None:
+        where.append("(triggered_at, id) < (select triggered_at, id from strategy_runs where id = %s)")
+        args.append(before)
     async with pool.connection() as conn:
-        if inst_id is None:
-            cur = await conn.execute(
-                f"select {_RUN_COLUMNS} from strategy_runs order by triggered_at desc, id desc limit %s", (limit,)
-            )
-        else:
-            cur = await conn.execute(
-                f"select {_RUN_COLUMNS} from strategy_runs where inst_id = %s "
-                f"order by triggered_at desc, id desc limit %s",
-                (inst_id, limit),
-            )
+        cur = await conn.execute(
+            f"select {_RUN_COLUMNS} from strategy_runs where {' and '.join(where)} "
+            f"order by triggered_at desc, id desc limit %s",
+            (*args, limit),
+        )
         rows = await cur.fetchall()
     return [_run_from_row(row) for row in rows]
 

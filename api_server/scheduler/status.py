@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 import msgspec
 
 from api_server.scheduler import state as store
-from api_server.scheduler.agent_client import AnalysisResult
+from api_server.scheduler.agent_client import AnalysisError, AnalysisResult
 from api_server.scheduler.decisions import (
     Decision,
     Source,
@@ -19,7 +19,8 @@ from api_server.scheduler.decisions import (
     deviation_bps,
     measuring_baseline,
 )
-from api_server.scheduler.state import StrategyRun, iso
+from api_server.scheduler.runs import StrategyRun, parse_decision
+from api_server.scheduler.state import iso
 from api_server.tickers import Ticker
 
 
@@ -183,11 +184,13 @@ def trigger_event(inst_id: str, decision: Decision, run_id: str | None) -> Trigg
 
 
 def finished_run(run: StrategyRun, answer: AnalysisResult | None, error: str | None, now: float,
-                 started_at: float) -> StrategyRun:
-    """The run's record at its end: succeeded with the agent's answer, or failed with the error."""
+                 started_at: float, failed: AnalysisError | None = None) -> StrategyRun:
+    """The run's record at its end: succeeded with the agent's answer, or failed with the error (and, when the
+    agent reported the failure, what the run did before it failed)."""
     ok = answer is not None
     usage = answer.usage if answer is not None else None
     confidence = answer.confidence if answer is not None else None
+    done = answer if answer is not None else failed
     return msgspec.structs.replace(
         run,
         status="succeeded" if ok else "failed",
@@ -195,10 +198,11 @@ def finished_run(run: StrategyRun, answer: AnalysisResult | None, error: str | N
         error=error,
         summary=answer.summary if answer is not None else None,
         confidence=None if confidence is None else int(round(confidence)),
-        toolCalls=answer.toolCalls if answer is not None else [],
-        orders=answer.orders if answer is not None else [],
-        provider=answer.provider if answer is not None else None,
-        model=answer.model if answer is not None else None,
+        toolCalls=done.toolCalls if done is not None else [],
+        orders=done.orders if done is not None else [],
+        provider=done.provider if done is not None else None,
+        model=done.model if done is not None else None,
+        decision=parse_decision(answer.decision) if answer is not None else None,
         inputTokens=usage.inputTokens if usage is not None else None,
         outputTokens=usage.outputTokens if usage is not None else None,
         costUsd=str(usage.costUsd) if usage is not None and usage.costUsd is not None else None,

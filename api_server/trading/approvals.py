@@ -32,13 +32,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("aitrader.api.account")
 
 
-async def hold_for_approval(pool: AsyncConnectionPool, events: EventHub, *, kind: str, inst_id: str, cl_ord_id: str,
-                            run_id: str | None, request: dict[str, Any]) -> Outcome:
+async def hold_for_approval(pool: AsyncConnectionPool, events: EventHub, *, kind: str, origin: str, inst_id: str,
+                            cl_ord_id: str, run_id: str | None, request: dict[str, Any]) -> Outcome:
     """Record the request as a pending approval (once per clOrdId) and answer 202."""
-    row, created = await q.insert_approval(pool, kind=kind, run_id=run_id, inst_id=inst_id, cl_ord_id=cl_ord_id,
+    row, created = await q.insert_approval(pool, kind=kind, origin=origin, run_id=run_id, inst_id=inst_id, cl_ord_id=cl_ord_id,
                                            request=request)
     if created:
-        log.info("agent %s for %s awaits approval %s (TRADE_APPROVAL_MODE=manual)", kind, inst_id, row["id"])
+        log.info("%s %s for %s awaits approval %s (TRADE_APPROVAL_MODE=manual)", origin, kind, inst_id, row["id"])
         events.publish("approval", approval_out(row))
     return Outcome(202, ApprovalPending(status=row["status"], approvalId=row["id"], clOrdId=cl_ord_id,
                                         approval=approval_out(row), duplicate=not created))
@@ -58,9 +58,15 @@ async def earlier_answer(pool: AsyncConnectionPool, cl_ord_id: str, approval_id:
 
 
 class ApprovalDesk:
-    def __init__(self, *, pool: AsyncConnectionPool, orders: OrderPath) -> None:
+    def __init__(self, *, pool: AsyncConnectionPool, orders: OrderPath, events: EventHub) -> None:
         self.pool = pool
         self.orders = orders
+        self.events = events
+
+    async def _finish(self, approval_id: int, status: str, detail: str | None) -> dict[str, Any]:
+        row = await q.finish_approval(self.pool, approval_id, status, detail)
+        self.events.publish("approval", approval_out(row))  # the web app updates the approval at once
+        return row
 
     async def list(self, status: str | None, limit: int) -> list[dict[str, Any]]:
         return await q.list_approvals(self.pool, status, limit)
@@ -74,20 +80,30 @@ class ApprovalDesk:
             raise Conflict(f"approval {approval_id} is already {row['status']}", field="id", approvalStatus=row["status"])
         if not approve:
             log.info("approval %s rejected", approval_id)
+            self.events.publish("approval", approval_out(claimed))
             return Outcome(200, ApprovalDecision(approval=approval_out(claimed)))
         request = msgspec.json.encode(claimed["request"])
         try:
             if claimed["kind"] == "close":
-                outcome = await self.orders.close_position(decode_body(request, ClosePositionRequest), approval_id=approval_id)
+                outcome = await self.orders.close_position(decode_body(request, ClosePositionRequest), claimed["origin"],
+                                                           approval_id=approval_id)
+            elif claimed["kind"] == "tpsl":
+                from api_server.trading.position_tpsl import PositionTpslRequest, set_position_tpsl
+
+                outcome = await set_position_tpsl(self.orders, decode_body(request, PositionTpslRequest), claimed["origin"],
+                                                  approval_id=approval_id)
+                row = await self._finish(approval_id, "approved", None)
+                return Outcome(outcome.status_code, ApprovalDecision(approval=approval_out(row)))
             else:
-                outcome = await self.orders.place_order(decode_body(request, OrderRequest), approval_id=approval_id)
+                outcome = await self.orders.place_order(decode_body(request, OrderRequest), claimed["origin"],
+                                                        approval_id=approval_id)
         except RiskRefused as exc:
-            await q.finish_approval(self.pool, approval_id, "refused", exc.detail)
+            await self._finish(approval_id, "refused", exc.detail)
             raise
         except Exception as exc:
-            await q.finish_approval(self.pool, approval_id, "failed", getattr(exc, "detail", None) or str(exc))
+            await self._finish(approval_id, "failed", getattr(exc, "detail", None) or str(exc))
             raise
-        row = await q.finish_approval(self.pool, approval_id, "approved", None)
+        row = await self._finish(approval_id, "approved", None)
         log.info("approval %s approved and placed", approval_id)
         placed = outcome.body
         if not isinstance(placed, OrderPlaced):  # with an approval id the path never asks for approval again

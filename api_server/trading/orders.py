@@ -23,19 +23,21 @@ from api_server.account import queries as q
 from api_server.account.balances import BalanceService
 from api_server.account.schemas import Order, order_out
 from api_server.account.sync import AccountSync, dec
-from api_server.errors import BadRequest, NotFound
+from api_server.errors import BadRequest, NotFound, ServiceUnavailable
 from api_server.events import EventHub
 from api_server.fields import choice, require_inst_id
 from api_server.fields import cl_ord_id as valid_cl_ord_id
 from api_server.fields import run_id as valid_run_id
 from api_server.market.instruments import InstrumentCatalog
 from api_server.market.schemas import Instrument
-from api_server.okx.errors import OkxError, OkxOrderRejected
+from api_server.okx.errors import OkxError, OkxOrderRejected, OrderOutcomeUnknown
 from api_server.okx.rest import OkxRestClient, new_cl_ord_id
+from api_server.okx.tpsl import cancel_position_stops
 from api_server.tickers import TickerBook
 from api_server.trading.approvals import earlier_answer, hold_for_approval
+from api_server.trading.exchange_rules import checked_size, instrument_rules, on_the_tick, unknown_outcome
 from api_server.trading.guard import RiskGuard
-from api_server.trading.origins import origin_of
+from api_server.trading.origins import MANUAL, origin_kind, run_id_of
 from api_server.trading.risk import OrderIntent, RiskDecision, order_reduces_position
 from api_server.trading.schemas import (
     CancelRequest,
@@ -47,11 +49,24 @@ from api_server.trading.schemas import (
 )
 from api_server.trading.schemas import RiskDecision as RiskDecisionOut
 from api_server.trading.sizing import SizingError, contracts_for_notional, plain_decimal, validate_size
-from api_server.trading.validation import check_stops, validate_order_body
+from api_server.trading.validation import ValidOrder, check_stops, validate_order_body
+from shared.instrument_rules import closing_orders_pending
 
 log = logging.getLogger("aitrader.api.account")
 
 ACCOUNT_MODE_TTL_SECS = 60.0
+
+
+def attached_stops(tp: Decimal | None, sl: Decimal | None) -> list[dict[str, str]] | None:
+    """The TP/SL legs attached to an opening order (triggered on the last price, filled at market)."""
+    if tp is None and sl is None:
+        return None
+    algo: dict[str, str] = {}
+    if tp is not None:
+        algo.update(tpTriggerPx=plain_decimal(tp), tpOrdPx="-1", tpTriggerPxType="last")
+    if sl is not None:
+        algo.update(slTriggerPx=plain_decimal(sl), slOrdPx="-1", slTriggerPxType="last")
+    return [algo]
 
 
 def risk_out(decision: RiskDecision) -> RiskDecisionOut:
@@ -76,10 +91,10 @@ class OrderPath:
         self.stale_after_secs = stale_after_secs
         self._pos_mode: tuple[float, str] | None = None
 
-    # -- place ----------------------------------------------------------------------------
-    async def place_order(self, body: OrderRequest, *, approval_id: int | None = None) -> Outcome:
+    # -- place ----------------------------------------------------------------------------------------
+    async def place_order(self, body: OrderRequest, origin: str = MANUAL, *, approval_id: int | None = None) -> Outcome:
         order = validate_order_body(body)
-        origin = origin_of(order.run_id)
+        run_id = run_id_of(origin, order.run_id)
         cl_ord_id = order.cl_ord_id or new_cl_ord_id()
         duplicate = await earlier_answer(self.pool, cl_ord_id, approval_id)
         if duplicate is not None:
@@ -88,82 +103,103 @@ class OrderPath:
         ct_val, lot_sz, min_sz = dec(spec.ctVal), dec(spec.lotSz), dec(spec.minSz)
         if not (ct_val and lot_sz and min_sz):
             raise BadRequest(f"instId: OKX gives no contract specs for {order.inst_id}", field="instId")
+        rules = await instrument_rules(self.instruments, order.inst_id)
+        order = on_the_tick(order, rules)
         price = order.px if order.px is not None else await self._last_price(order.inst_id)
         try:
             sz = (validate_size(order.sz, lot_sz, min_sz) if order.sz is not None
                   else contracts_for_notional(order.notional, price, ct_val, lot_sz, min_sz))
         except SizingError as exc:
             raise BadRequest(exc.message, field=exc.field) from None
+        pos_side = self._pos_side(order, await self._position_mode())
+        request = {**msgspec.to_builtins(body), "clOrdId": cl_ord_id}
+        # Check and reserve as one step: the exposure read, the decision and the order's record (its reservation)
+        # happen under the account-wide order lock, held until OKX has answered, so concurrent orders from any
+        # API process are checked one after the other against everything already placed.
+        async with self.guard.exclusive():
+            reading = await self.balances.read_balance()
+            positions = await self.okx.get_positions(inst_type="SWAP")
+            held = Decimal(0)
+            for p in positions:
+                if p.instId == order.inst_id and (p.posSide or "net") == pos_side and p.mgnMode == order.td_mode and dec(p.pos):
+                    held = dec(p.pos)
+            sz = checked_size(sz, order, rules, positions, pos_side)
+            # A pure reduction: an order that can only shrink a held position (reduce-only: OKX caps its size at
+            # the position). Everything else, a reduce-only order with nothing to reduce too, passes every
+            # opening rule (allow-list, leverage, size, exposure).
+            reduce_only_reduces = order.reduce_only and held != 0 and \
+                order_reduces_position(order.side, pos_side, min(sz, abs(held)), held)
+            closing = reduce_only_reduces or order_reduces_position(order.side, pos_side, sz, held)
+            if order.tp is not None or order.sl is not None:
+                check_stops(order, price, closing)
+            current = await self._current_leverage(order.inst_id, order.td_mode, positions)
+            # A closing order never changes the leverage: the position keeps its own (a reduce-only order with
+            # `leverage` would otherwise set any leverage on the position, past RISK_MAX_LEVERAGE).
+            new_leverage = order.leverage if order.leverage is not None and not closing else None
+            leverage = Decimal(new_leverage) if new_leverage is not None else current
+            if order.leverage is not None and closing:
+                log.info("leverage %s of closing order %s ignored: a closing order keeps the position's leverage %s",
+                         order.leverage, cl_ord_id, plain_decimal(current))
+            intent = OrderIntent(inst_id=order.inst_id, side=order.side, pos_side=pos_side, sz=sz, price=price,
+                                 ct_val=ct_val, leverage=leverage, closing=closing, has_stop_loss=order.sl is not None,
+                                 origin=origin_kind(origin))
+            decision = await self.guard.check(intent, reading.trading_eq, await self.guard.exposure(positions), request,
+                                              run_id, origin)
+            if decision.needs_approval and approval_id is None:
+                return await hold_for_approval(self.pool, self.events, kind="order", origin=origin, inst_id=order.inst_id,
+                                               cl_ord_id=cl_ord_id, run_id=run_id, request=request)
+            row = await q.insert_submitting_order(
+                self.pool, cl_ord_id=cl_ord_id, inst_id=order.inst_id, origin=origin, run_id=run_id, purpose="order",
+                side=order.side, pos_side=pos_side, ord_type=order.ord_type, td_mode=order.td_mode, sz=sz, px=order.px,
+                reduce_only=order.reduce_only, lever=leverage, tp=order.tp, sl=order.sl, request=request,
+                reserved_notional=None if closing else intent.notional)
+            if row is None:  # the same clOrdId was recorded meanwhile by a concurrent retry
+                return await earlier_answer(self.pool, cl_ord_id, approval_id) or \
+                    Outcome(200, OrderPlaced(duplicate=True, clOrdId=cl_ord_id))
+            try:
+                if new_leverage is not None:
+                    await self.okx.set_leverage(order.inst_id, new_leverage, order.td_mode,
+                                                pos_side if (pos_side != "net" and order.td_mode == "isolated") else None)
+                result = await self.okx.place_order(
+                    inst_id=order.inst_id, td_mode=order.td_mode, side=order.side, ord_type=order.ord_type,
+                    sz=plain_decimal(sz), px=plain_decimal(order.px) if order.px is not None else None,
+                    pos_side=None if pos_side == "net" else pos_side, cl_ord_id=cl_ord_id,
+                    reduce_only=True if order.reduce_only else None, attach_algo_ords=attached_stops(order.tp, order.sl),
+                )
+            except OrderOutcomeUnknown as exc:
+                return await self._outcome_unknown(cl_ord_id, exc)
+            except OkxError as exc:
+                await self._send_failed(cl_ord_id, exc)
+                raise
+            log.info("order placed: %s %s %s %s sz=%s clOrdId=%s ordId=%s origin=%s%s", order.inst_id, order.side,
+                     order.ord_type, pos_side, plain_decimal(sz), cl_ord_id, result.ordId, origin,
+                     f" run={run_id}" if run_id else "")
+            placed = await self._after_send(cl_ord_id, result.ordId)
+        if closing and held and order.ord_type == "market" and sz >= abs(held):
+            # a market order that closed the whole position: its TP/SL algo orders at OKX are orphans now
+            await self._cancel_orphan_stops(order.inst_id, pos_side, held > 0 if pos_side == "net" else pos_side == "long")
+        return Outcome(201, OrderPlaced(order=placed, duplicate=False, risk=risk_out(decision)))
 
-        mode = await self._position_mode()
+    @staticmethod
+    def _pos_side(order: ValidOrder, mode: str) -> str:
         pos_side = order.pos_side
         if mode == "net_mode":
             if pos_side not in (None, "net"):
                 raise BadRequest(f"posSide: the account is in net mode, posSide must be net (got {pos_side})", field="posSide")
-            pos_side = "net"
-        elif pos_side is None:
+            return "net"
+        if pos_side is None:
             opens_long = order.side == "buy"
-            pos_side = ("short" if opens_long else "long") if order.reduce_only else ("long" if opens_long else "short")
-        elif pos_side == "net":
+            return ("short" if opens_long else "long") if order.reduce_only else ("long" if opens_long else "short")
+        if pos_side == "net":
             raise BadRequest("posSide: the account is in long/short mode, posSide must be long or short", field="posSide")
+        return pos_side
 
-        reading = await self.balances.read_balance()
-        positions = await self.okx.get_positions(inst_type="SWAP")
-        held = Decimal(0)
-        for p in positions:
-            if p.instId == order.inst_id and (p.posSide or "net") == pos_side and p.mgnMode == order.td_mode and dec(p.pos):
-                held = dec(p.pos)
-        closing = order.reduce_only or order_reduces_position(order.side, pos_side, sz, held)
-        if order.tp is not None or order.sl is not None:
-            check_stops(order, price, closing)
-        leverage = Decimal(order.leverage) if order.leverage is not None else \
-            await self._current_leverage(order.inst_id, order.td_mode, positions)
-        intent = OrderIntent(inst_id=order.inst_id, side=order.side, pos_side=pos_side, sz=sz, price=price, ct_val=ct_val,
-                             leverage=leverage, closing=closing, has_stop_loss=order.sl is not None, origin=origin)
-        request = {**msgspec.to_builtins(body), "clOrdId": cl_ord_id}
-        decision = await self.guard.check(intent, reading.total_eq, await self.guard.exposure(positions), request, order.run_id)
-        if decision.needs_approval and approval_id is None:
-            return await hold_for_approval(self.pool, self.events, kind="order", inst_id=order.inst_id, cl_ord_id=cl_ord_id,
-                                           run_id=order.run_id, request=request)
-
-        row = await q.insert_submitting_order(
-            self.pool, cl_ord_id=cl_ord_id, inst_id=order.inst_id, origin=origin, run_id=order.run_id, purpose="order",
-            side=order.side, pos_side=pos_side, ord_type=order.ord_type, td_mode=order.td_mode, sz=sz, px=order.px,
-            reduce_only=order.reduce_only, lever=leverage, tp=order.tp, sl=order.sl, request=request)
-        if row is None:  # the same clOrdId was recorded meanwhile by a concurrent retry
-            return await earlier_answer(self.pool, cl_ord_id, approval_id) or Outcome(200, OrderPlaced(duplicate=True, clOrdId=cl_ord_id))
-        algo = None
-        if order.tp is not None or order.sl is not None:
-            algo = {"tpTriggerPx": plain_decimal(order.tp) if order.tp is not None else "",
-                    "tpOrdPx": "-1" if order.tp is not None else "",
-                    "slTriggerPx": plain_decimal(order.sl) if order.sl is not None else "",
-                    "slOrdPx": "-1" if order.sl is not None else "",
-                    "tpTriggerPxType": "last", "slTriggerPxType": "last"}
-            algo = {k: v for k, v in algo.items() if v != "" and not (k.startswith("tp") and order.tp is None)
-                    and not (k.startswith("sl") and order.sl is None)}
-        try:
-            if order.leverage is not None:
-                await self.okx.set_leverage(order.inst_id, order.leverage, order.td_mode,
-                                            pos_side if (pos_side != "net" and order.td_mode == "isolated") else None)
-            result = await self.okx.place_order(
-                inst_id=order.inst_id, td_mode=order.td_mode, side=order.side, ord_type=order.ord_type,
-                sz=plain_decimal(sz), px=plain_decimal(order.px) if order.px is not None else None,
-                pos_side=None if pos_side == "net" else pos_side, cl_ord_id=cl_ord_id,
-                reduce_only=True if order.reduce_only else None, attach_algo_ords=[algo] if algo else None,
-            )
-        except OkxError as exc:
-            await self._send_failed(cl_ord_id, exc)
-            raise
-        log.info("order placed: %s %s %s %s sz=%s clOrdId=%s ordId=%s origin=%s%s", order.inst_id, order.side, order.ord_type,
-                 pos_side, plain_decimal(sz), cl_ord_id, result.ordId, origin,
-                 f" run={order.run_id}" if order.run_id else "")
-        return Outcome(201, OrderPlaced(order=await self._after_send(cl_ord_id, result.ordId), duplicate=False,
-                                        risk=risk_out(decision)))
-
-    async def close_position(self, body: ClosePositionRequest, *, approval_id: int | None = None) -> Outcome:
+    # -- close and cancel -----------------------------------------------------------------------------
+    async def close_position(self, body: ClosePositionRequest, origin: str = MANUAL, *,
+                             approval_id: int | None = None) -> Outcome:
         inst_id = require_inst_id(body.instId)
         wanted = None if body.posSide is None else choice("posSide", body.posSide, ("net", "long", "short"))
-        run_id = valid_run_id(body.runId)
+        run_id = run_id_of(origin, valid_run_id(body.runId))
         cl_ord_id = valid_cl_ord_id(body.clOrdId) or new_cl_ord_id()
         duplicate = await earlier_answer(self.pool, cl_ord_id, approval_id)
         if duplicate is not None:
@@ -181,31 +217,36 @@ class OrderPath:
         long = pos_side == "long" or (pos_side == "net" and size > 0)
         spec = await self._spec(inst_id)
         price = dec(p.markPx) or dec(p.last) or dec(p.avgPx) or await self._last_price(inst_id)
-        origin = origin_of(run_id)
         intent = OrderIntent(inst_id=inst_id, side="sell" if long else "buy", pos_side=pos_side, sz=abs(size), price=price,
                              ct_val=dec(spec.ctVal) or Decimal(1), leverage=dec(p.lever) or Decimal(1), closing=True,
-                             has_stop_loss=False, origin=origin)
+                             has_stop_loss=False, origin=origin_kind(origin))
         request = {**msgspec.to_builtins(body), "clOrdId": cl_ord_id}
         reading = await self.balances.read_balance()
-        decision = await self.guard.check(intent, reading.total_eq, {}, request, run_id)
+        decision = await self.guard.check(intent, reading.trading_eq, {}, request, run_id, origin)
         if decision.needs_approval and approval_id is None:
-            return await hold_for_approval(self.pool, self.events, kind="close", inst_id=inst_id, cl_ord_id=cl_ord_id,
-                                           run_id=run_id, request=request)
+            return await hold_for_approval(self.pool, self.events, kind="close", origin=origin, inst_id=inst_id,
+                                           cl_ord_id=cl_ord_id, run_id=run_id, request=request)
         row = await q.insert_submitting_order(
             self.pool, cl_ord_id=cl_ord_id, inst_id=inst_id, origin=origin, run_id=run_id, purpose="close",
             side="sell" if long else "buy", pos_side=pos_side, ord_type="market", td_mode=p.mgnMode, sz=abs(size), px=None,
             reduce_only=True, lever=dec(p.lever), tp=None, sl=None, request=request)
         if row is None:
             return await earlier_answer(self.pool, cl_ord_id, approval_id) or Outcome(200, OrderPlaced(duplicate=True, clOrdId=cl_ord_id))
+        # OKX refuses to close while closing orders are pending unless told to cancel them (autoCxl).
+        auto_cxl = closing_orders_pending(await self.okx.get_orders_pending(inst_id=inst_id), inst_id, pos_side, long)
         try:
-            await self.okx.close_position(inst_id, p.mgnMode, pos_side=pos_side, cl_ord_id=cl_ord_id)
+            await self.okx.close_position(inst_id, p.mgnMode, pos_side=pos_side, cl_ord_id=cl_ord_id,
+                                          auto_cxl=True if auto_cxl else None)
+        except OrderOutcomeUnknown as exc:
+            return await self._outcome_unknown(cl_ord_id, exc)
         except OkxError as exc:
             await self._send_failed(cl_ord_id, exc)
             raise
         log.info("position closed: %s %s sz=%s clOrdId=%s origin=%s", inst_id, pos_side, plain_decimal(abs(size)), cl_ord_id, origin)
+        await self._cancel_orphan_stops(inst_id, pos_side, long)
         return Outcome(201, OrderPlaced(order=await self._after_send(cl_ord_id, None), duplicate=False, risk=risk_out(decision)))
 
-    async def cancel(self, body: CancelRequest) -> CancelResult:
+    async def cancel(self, body: CancelRequest, origin: str = MANUAL) -> CancelResult:
         inst_id = require_inst_id(body.instId)
         if not body.ordId and not body.clOrdId:
             raise BadRequest("ordId or clOrdId is required", field="ordId")
@@ -213,11 +254,16 @@ class OrderPath:
             raise BadRequest("ordId must be digits", field="ordId")
         cl_ord_id = valid_cl_ord_id(body.clOrdId) if body.clOrdId else None
         run_id = valid_run_id(body.runId)
-        result = await self.okx.cancel_order(inst_id, ord_id=body.ordId or None, cl_ord_id=cl_ord_id)
+        try:
+            result = await self.okx.cancel_order(inst_id, ord_id=body.ordId or None, cl_ord_id=cl_ord_id)
+        except OrderOutcomeUnknown as exc:
+            raise ServiceUnavailable(f"the cancel was sent but its outcome is not known yet ({exc.last_error}); "
+                                     "check the order's state before cancelling again", field=None,
+                                     clOrdId=cl_ord_id, ordId=body.ordId, state="unknown") from None
         # The order records have no column for who canceled (run_id is the run that placed the order): the
         # cancelling run is logged.
         log.info("order canceled: %s ordId=%s clOrdId=%s origin=%s%s", inst_id, result.ordId or body.ordId,
-                 result.clOrdId or cl_ord_id, origin_of(run_id), f" run={run_id}" if run_id else "")
+                 result.clOrdId or cl_ord_id, origin, f" run={run_id}" if run_id else "")
         try:
             await self.sync.sync()
         except Exception as exc:  # noqa: BLE001
@@ -269,6 +315,20 @@ class OrderPath:
             log.warning("immediate sync after order %s failed: %s", cl_ord_id, exc)
         row = await q.order_by_cl_ord_id(self.pool, cl_ord_id)
         return order_out(row)
+
+    async def _outcome_unknown(self, cl_ord_id: str, exc: OrderOutcomeUnknown) -> Outcome:
+        # Left 'submitting' (its reservation still counts): the account sync looks it up by clOrdId until OKX
+        # answers (found, or 51603).
+        await q.mark_order(self.pool, cl_ord_id, state="submitting", error=f"outcome unknown: {exc.last_error}")
+        log.error("order %s: outcome unknown after the reply was lost; answered 202, the sync settles it", cl_ord_id)
+        return Outcome(202, unknown_outcome(exc))
+
+    async def _cancel_orphan_stops(self, inst_id: str, pos_side: str, long: bool) -> None:
+        """The position is closed by us: its TP/SL algo orders at OKX would be orphans (best effort, logged)."""
+        try:
+            await cancel_position_stops(self.okx, inst_id, pos_side, long)
+        except OkxError as exc:
+            log.warning("could not cancel the TP/SL algo orders of closed %s %s: %s", inst_id, pos_side, exc)
 
     async def _send_failed(self, cl_ord_id: str, exc: OkxError) -> None:
         if isinstance(exc, OkxOrderRejected) or not exc.temporary:

@@ -73,14 +73,14 @@ async def list_refusals(pool: AsyncConnectionPool, limit: int) -> list[Row]:
 # ---- approvals -----------------------------------------------------------------------------------
 
 
-async def insert_approval(pool: AsyncConnectionPool, *, kind: str, run_id: str | None, inst_id: str, cl_ord_id: str,
-                          request: dict[str, Any]) -> tuple[Row, bool]:
+async def insert_approval(pool: AsyncConnectionPool, *, kind: str, origin: str, run_id: str | None, inst_id: str,
+                          cl_ord_id: str, request: dict[str, Any]) -> tuple[Row, bool]:
     """(row, created). An approval with the same clOrdId already waiting is returned as is."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            """insert into trade_approvals (kind, run_id, inst_id, cl_ord_id, request) values (%s, %s, %s, %s, %s)
+            """insert into trade_approvals (kind, origin, run_id, inst_id, cl_ord_id, request) values (%s, %s, %s, %s, %s, %s)
                on conflict (cl_ord_id) do nothing returning *""",
-            (kind, run_id, inst_id, cl_ord_id, Jsonb(request)),
+            (kind, origin, run_id, inst_id, cl_ord_id, Jsonb(request)),
         )
         row = await cur.fetchone()
         if row is not None:

@@ -12,6 +12,7 @@ from functools import partial
 
 from litestar import Controller, MediaType, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
 from psycopg_pool import AsyncConnectionPool
 
 from api_server.bodies import decode_body, json_body, require_body
@@ -21,6 +22,8 @@ from api_server.trading import queries as q
 from api_server.trading.approvals import ApprovalDesk
 from api_server.trading.guard import RiskGuard
 from api_server.trading.orders import OrderPath
+from api_server.trading.origins import ORIGIN_HEADER, parse_origin
+from api_server.trading.position_tpsl import PositionTpslRequest, PositionTpslResult, set_position_tpsl
 from api_server.trading.schemas import (
     ApprovalDecision,
     ApprovalList,
@@ -46,6 +49,10 @@ AWAITS_APPROVAL = ResponseSpec(ApprovalPending, generate_examples=False, descrip
 REFUSED = ResponseSpec(RiskRefusalError, generate_examples=False, description="Refused by the risk guard (recorded: refusalId)")
 
 
+ORIGIN = Parameter(header=ORIGIN_HEADER, default=None, required=False,
+                   description="who asks: agent:run:<runId>, agent:chat:<sessionId> or mcp:<tokenName>; absent = manual")
+
+
 def answer(outcome: Outcome) -> Response[OrderPlaced | ApprovalPending | ApprovalDecision]:
     return Response(content=outcome.body, status_code=outcome.status_code, media_type=MediaType.JSON)
 
@@ -57,21 +64,32 @@ class TradeController(Controller):
     @post("/order", status_code=201, dto=json_body(OrderRequest, partial(decode_body, kind=OrderRequest)), return_dto=None,
           responses={201: PLACED, 200: DUPLICATE, 202: AWAITS_APPROVAL, 422: REFUSED},
           summary="Place an order (market/limit; sz in contracts or notionalUsdt; TP/SL; clOrdId idempotent)")
-    async def order(self, orders: OrderPath, data: OrderRequest | None = None) -> Response[OrderPlaced | ApprovalPending]:
-        return answer(await orders.place_order(require_body(data)))
+    async def order(self, orders: OrderPath, data: OrderRequest | None = None,
+                    origin: str | None = ORIGIN) -> Response[OrderPlaced | ApprovalPending]:
+        return answer(await orders.place_order(require_body(data), parse_origin(origin)))
 
     @post("/cancel", status_code=200, dto=json_body(CancelRequest, partial(decode_body, kind=CancelRequest)), return_dto=None,
           summary="Cancel an order by ordId or clOrdId")
-    async def cancel(self, orders: OrderPath, data: CancelRequest | None = None) -> CancelResult:
-        return await orders.cancel(require_body(data))
+    async def cancel(self, orders: OrderPath, data: CancelRequest | None = None, origin: str | None = ORIGIN) -> CancelResult:
+        return await orders.cancel(require_body(data), parse_origin(origin))
 
     @post("/close-position", status_code=201,
           dto=json_body(ClosePositionRequest, partial(decode_body, kind=ClosePositionRequest)), return_dto=None,
           responses={201: ResponseSpec(OrderPlaced, generate_examples=False, description="The closing order, placed"), 200: DUPLICATE,
                      202: AWAITS_APPROVAL},
           summary="Close a whole position at market (always allowed by the risk guard)")
-    async def close_position(self, orders: OrderPath, data: ClosePositionRequest | None = None) -> Response[OrderPlaced | ApprovalPending]:
-        return answer(await orders.close_position(require_body(data)))
+    async def close_position(self, orders: OrderPath, data: ClosePositionRequest | None = None,
+                             origin: str | None = ORIGIN) -> Response[OrderPlaced | ApprovalPending]:
+        return answer(await orders.close_position(require_body(data), parse_origin(origin)))
+
+    @post("/position-tpsl", status_code=200,
+          dto=json_body(PositionTpslRequest, partial(decode_body, kind=PositionTpslRequest)), return_dto=None,
+          responses={200: ResponseSpec(PositionTpslResult, generate_examples=False, description="The position's TP/SL as set at OKX"),
+                     202: AWAITS_APPROVAL, 422: REFUSED},
+          summary="Set (replace) the TP/SL of an open position as one OKX algo order; null or absent removes that leg")
+    async def position_tpsl(self, orders: OrderPath, data: PositionTpslRequest | None = None,
+                            origin: str | None = ORIGIN) -> Response[PositionTpslResult | ApprovalPending]:
+        return answer(await set_position_tpsl(orders, require_body(data), parse_origin(origin)))
 
     @get("/risk", summary="Risk limits and the current state (equity, day loss, latch, exposure)")
     async def risk(self, guard: RiskGuard) -> RiskStatus:

@@ -36,7 +36,8 @@ class OrderRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tru
     tpTriggerPx: Annotated[Number | None, _doc("take-profit trigger price (last price), opening orders only")] = None
     slTriggerPx: Annotated[Number | None, _doc("stop-loss trigger price (last price), opening orders only")] = None
     clOrdId: Annotated[str | None, _doc("client order id, 1-32 letters/digits; generated when absent; idempotent")] = None
-    runId: Annotated[str | None, _doc("strategy run id (set by the agent: the order's origin is then agent)")] = None
+    runId: Annotated[str | None, _doc("strategy run id the order belongs to (recorded; the origin comes from the "
+                                      "X-AiTrader-Origin header)")] = None
 
 
 class CancelRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -49,7 +50,8 @@ class CancelRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
 class ClosePositionRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     instId: str
     posSide: Annotated[str | None, _doc("which position in long/short mode; net in net mode", ("net", "long", "short"))] = None
-    runId: Annotated[str | None, _doc("strategy run id (set by the agent: the close's origin is then agent)")] = None
+    runId: Annotated[str | None, _doc("strategy run id the close belongs to (recorded; the origin comes from the "
+                                      "X-AiTrader-Origin header)")] = None
     clOrdId: Annotated[str | None, _doc("client order id of the closing order, 1-32 letters/digits; idempotent")] = None
 
 
@@ -96,7 +98,7 @@ class CancelResult(msgspec.Struct, kw_only=True):
 @dataclass
 class Outcome:
     status_code: int
-    body: OrderPlaced | ApprovalPending | ApprovalDecision
+    body: Any  # OrderPlaced | ApprovalPending | ApprovalDecision | exchange_rules.OrderOutcomePending | PositionTpslResult
 
 
 
@@ -146,7 +148,7 @@ class RiskStatus(msgspec.Struct, kw_only=True):
 class RiskRefusalRecord(msgspec.Struct, kw_only=True):
     id: int
     at: str
-    origin: str
+    origin: str  # manual | agent:run:<id> | agent:chat:<id> | mcp:<name> (older records: agent)
     runId: str | None
     instId: str
     rule: str
@@ -176,6 +178,7 @@ class Approval(msgspec.Struct, kw_only=True):
     id: int
     createdAt: str
     kind: str  # order | close
+    origin: str  # who asked: agent:run:<id> | agent:chat:<id> | mcp:<name> (older records: agent)
     runId: str | None
     instId: str
     clOrdId: str
@@ -194,7 +197,7 @@ REFUSAL_FIELDS = {
     "limit_value": "limit", "actual_value": "actual", "message": "message",
 }
 APPROVAL_FIELDS = {
-    "id": "id", "created_at": "createdAt", "kind": "kind", "run_id": "runId", "inst_id": "instId", "cl_ord_id": "clOrdId",
+    "id": "id", "created_at": "createdAt", "kind": "kind", "origin": "origin", "run_id": "runId", "inst_id": "instId", "cl_ord_id": "clOrdId",
     "request": "request", "status": "status", "decided_at": "decidedAt", "detail": "detail",
 }
 

@@ -69,6 +69,20 @@ def tool_calls_reply(calls: list[tuple[str, str, str]], split: int = 3, reasonin
     return Reply(chunks=chunks)
 
 
+def decision_args(action: str = "hold", confidence: int = 50, inst_id: str = "BTC-USDT-SWAP", **fields: Any) -> dict[str, Any]:
+    return {"action": action, "instId": inst_id, "size": None, "entry": None, "stop": None, "target": None,
+            "invalidation": None, "confidence": confidence, "reason": f"scripted {action}", **fields}
+
+
+def final_reply(text: str, decision: dict[str, Any] | None = None, call_id: str = "dec1",
+                usage: dict[str, Any] | None = None, finish_reason: str = "tool_calls") -> Reply:
+    """The analysis' last message: the answer text and a submit_decision call in one message (ends the loop)."""
+    reply = tool_calls_reply([(call_id, "submit_decision", json.dumps(decision or decision_args()))], usage=usage)
+    reply.chunks.insert(1, {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]})
+    reply.chunks[-2] = {"choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]}
+    return reply
+
+
 def status_reply(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
     return Reply(status=status, error={"error": {"message": message, "type": "scripted", "code": status}}, headers=headers or {})
 
@@ -78,6 +92,8 @@ class ScriptedModel:
     steps: list[Step]
     requests: list[dict[str, Any]] = field(default_factory=list)
     disconnects: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -99,6 +115,14 @@ class ScriptedModel:
         body = await request.json()
         index = len(self.requests)
         self.requests.append(body)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request, body, index)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request, body: dict[str, Any], index: int) -> web.StreamResponse:
         if index >= len(self.steps):
             return web.json_response({"error": {"message": f"script exhausted at request {index + 1}"}}, status=500)
         reply = self.steps[index](body)

@@ -10,13 +10,18 @@ tested against the real API + simulator (tests/agent/test_tools.py, tests/test_e
 Its answers copy the REAL API's shapes (api_server/account/routes.py, trading/routes.py, account/schemas.py, trading/schemas.py):
 balances `{totalEq, usdt{eq,available,frozen,cashBal}, ...}`, `{"positions": [...]}`, `{"orders": [...]}`,
 order 201 `{"order", "duplicate", "risk"}`, refusal 422 `{status_code, detail, rule, limit, actual}`,
-close-position 201 / 404, `GET /api/trade/risk`. It records every request it receives.
+close-position 201 / 404, `GET /api/trade/risk`, and the agreed position TP/SL endpoint (interface 2:
+`POST /api/trade/position-tpsl` -> 200 `{instId, posSide, tpTriggerPx, slTriggerPx, algoIds}`, 404 `field: instId`).
+Trading writes take their origin from `X-AiTrader-Origin` (interface 1: validated, 400 naming the header; none =
+manual). It records every request it receives, and how many trading writes were in flight at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,6 +32,7 @@ from aiohttp import web
 from tests.helpers import serve_app
 
 TOKEN = "test-token-agent"
+ORIGIN_RE = re.compile(r"^(agent:run:|agent:chat:|mcp:)[A-Za-z0-9_.:-]{1,64}$")
 
 
 @dataclass
@@ -39,6 +45,10 @@ class StandInApi:
     positions: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail_paths: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    forming_close: float | None = None  # when set: one more, still-forming candle (confirm "0") at this close
+    trade_delay: float = 0.0  # seconds each trading write takes (to see whether writes overlap)
+    trades_in_flight: int = 0
+    max_trades_in_flight: int = 0
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -73,6 +83,7 @@ class StandInApi:
         app.router.add_post("/api/trade/cancel", self._cancel)
         app.router.add_post("/api/trade/close-position", self._close)
         app.router.add_get("/api/trade/risk", self._risk)
+        app.router.add_post("/api/trade/position-tpsl", self._position_tpsl)
         self._runner, self.port = await serve_app(app)
         return self
 
@@ -84,12 +95,24 @@ class StandInApi:
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         body = await request.json() if request.can_read_body else None
         self.requests.append({"method": request.method, "path": request.path, "query": dict(request.query), "body": body,
-                              "auth": request.headers.get("Authorization")})
+                              "auth": request.headers.get("Authorization"), "origin": request.headers.get("X-AiTrader-Origin")})
         if request.path != "/api/health" and request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"error": "unauthorized"}, status=401)
+        origin = request.headers.get("X-AiTrader-Origin")
+        if origin is not None and not ORIGIN_RE.match(origin):
+            return web.json_response({"status_code": 400, "detail": "malformed origin", "field": "X-AiTrader-Origin"}, status=400)
         if request.path in self.fail_paths:
             status, payload = self.fail_paths[request.path]
             return web.json_response(payload, status=status)
+        if request.method == "POST" and request.path.startswith("/api/trade/"):
+            self.trades_in_flight += 1
+            self.max_trades_in_flight = max(self.max_trades_in_flight, self.trades_in_flight)
+            try:
+                if self.trade_delay:
+                    await asyncio.sleep(self.trade_delay)
+                return await handler(request)
+            finally:
+                self.trades_in_flight -= 1
         return await handler(request)
 
     def _inst(self, request: web.Request) -> str:
@@ -113,6 +136,10 @@ class StandInApi:
              "volCcy": "0.1", "volCcyQuote": "6000", "confirm": "1"}
             for i, c in enumerate(closes)
         ]
+        if self.forming_close is not None:
+            c = self.forming_close
+            rows.append({"ts": str(1700000000000 + len(rows) * 180000), "o": str(c), "h": str(c), "l": str(c), "c": str(c),
+                         "vol": "1", "volCcy": "0.01", "volCcyQuote": "600", "confirm": "0"})
         return web.json_response({"instId": inst, "bar": request.query.get("bar", "3m"), "candles": rows})
 
     async def _instruments(self, request: web.Request) -> web.Response:
@@ -155,9 +182,9 @@ class StandInApi:
                       "openExposure": "0", "openExposureByInst": {}},
         })
 
-    def _order(self, body: dict[str, Any], purpose: str, sz: Decimal, side: str) -> dict[str, Any]:
+    def _order(self, body: dict[str, Any], purpose: str, sz: Decimal, side: str, origin: str | None) -> dict[str, Any]:
         return {"id": len(self.requests), "clOrdId": body.get("clOrdId") or uuid.uuid4().hex, "ordId": str(10**17 + len(self.requests)),
-                "instId": body["instId"], "origin": "agent" if body.get("runId") else "manual", "runId": body.get("runId"),
+                "instId": body["instId"], "origin": origin or "manual", "runId": body.get("runId"),
                 "purpose": purpose, "side": side, "posSide": "net", "ordType": body.get("ordType", "market"), "tdMode": "cross",
                 "sz": str(sz), "px": None, "reduceOnly": purpose == "close", "lever": str(body.get("leverage") or 1),
                 "tpTriggerPx": body.get("tpTriggerPx"), "slTriggerPx": body.get("slTriggerPx"), "state": "filled",
@@ -175,7 +202,8 @@ class StandInApi:
         side = "long" if body["side"] == "buy" else "short"
         self.positions.append({"instId": body["instId"], "mgnMode": "cross", "posSide": "net",
                                "pos": str(sz if side == "long" else -sz), "avgPx": str(self.price)})
-        return web.json_response({"order": self._order(body, "order", sz, body["side"]), "duplicate": False,
+        order = self._order(body, "order", sz, body["side"], request.headers.get("X-AiTrader-Origin"))
+        return web.json_response({"order": order, "duplicate": False,
                                   "risk": {"allowed": True, "rule": "ok", "message": "order within the risk limits"}}, status=201)
 
     async def _cancel(self, request: web.Request) -> web.Response:
@@ -190,7 +218,25 @@ class StandInApi:
                                      status=404)
         self.positions = [p for p in self.positions if p["instId"] != body["instId"]]
         pos = Decimal(held[0]["pos"])
-        order = self._order(body, "close", abs(pos), "sell" if pos > 0 or held[0].get("posSide") == "long" else "buy")
+        order = self._order(body, "close", abs(pos), "sell" if pos > 0 or held[0].get("posSide") == "long" else "buy",
+                            request.headers.get("X-AiTrader-Origin"))
         return web.json_response({"order": order, "duplicate": False,
                                   "risk": {"allowed": True, "rule": "ok", "message": "closing / reduce-only order: always allowed"}},
                                  status=201)
+
+    async def _position_tpsl(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        for key in ("tpTriggerPx", "slTriggerPx"):
+            value = body.get(key)
+            if value is not None and (not isinstance(value, str) or not re.match(r"^[0-9]+(\.[0-9]+)?$", value)):
+                return web.json_response({"status_code": 400, "detail": f"{key} must be a decimal string", "field": key}, status=400)
+        pos_side = body.get("posSide") or "net"
+        held = [p for p in self.positions if p["instId"] == body.get("instId") and p.get("posSide", "net") == pos_side]
+        if not held:
+            return web.json_response({"status_code": 404, "detail": f"no open position in {body.get('instId')}", "field": "instId"},
+                                     status=404)
+        position = held[0]
+        position["tpTriggerPx"], position["slTriggerPx"] = body.get("tpTriggerPx"), body.get("slTriggerPx")
+        algo_ids = [str(9 * 10**17 + len(self.requests) * 2 + i) for i, k in enumerate(("tpTriggerPx", "slTriggerPx")) if body.get(k)]
+        return web.json_response({"instId": position["instId"], "posSide": pos_side, "tpTriggerPx": body.get("tpTriggerPx"),
+                                  "slTriggerPx": body.get("slTriggerPx"), "algoIds": algo_ids})

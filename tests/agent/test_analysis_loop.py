@@ -17,7 +17,8 @@ import pytest
 
 from tests.agent.conftest import RealStack, agent_settings, analysis_body, serve_agent
 from tests.agent.scripted_llm import (
-    Reply, ScriptedModel, assistant_turns_with_tools, status_reply, text_reply, tool_calls_reply, tool_messages,
+    Reply, ScriptedModel, assistant_turns_with_tools, decision_args, final_reply, status_reply, text_reply, tool_calls_reply,
+    tool_messages,
 )
 from tests.agent.standin_api import StandInApi
 from tests.stack import API_TOKEN as STACK_TOKEN
@@ -58,8 +59,8 @@ async def test_streamed_parallel_tool_calls_reasoning_passback_and_order(
         lambda body: requires_reasoning_back(["Check price, trend and positions first."], order_from_ticker(body))(body),
         requires_reasoning_back(
             ["Check price, trend and positions first.", "Uptrend; small long with exits."],
-            text_reply("Opened a 0.5-contract long with stop and target.\nConfidence: 70",
-                       usage={"prompt_tokens": 1800, "completion_tokens": 25}),
+            final_reply("Opened a 0.5-contract long with stop and target.\nConfidence: 70",
+                        decision_args("open_long", 70, size="0.5"), usage={"prompt_tokens": 1800, "completion_tokens": 25}),
         ),
     ]
     settings = agent_settings(fresh_database_url, stack.api.url, llm_base_url=model.base_url, api_token=STACK_TOKEN,
@@ -72,6 +73,8 @@ async def test_streamed_parallel_tool_calls_reasoning_passback_and_order(
     assert answer["summary"] == "Opened a 0.5-contract long with stop and target."
     assert answer["confidence"] == 70
     assert [c["name"] for c in answer["toolCalls"]] == ["get_ticker", "get_candles", "get_positions", "place_order"]
+    assert answer["decision"] == decision_args("open_long", 70, size="0.5")
+    assert (answer["provider"], answer["model"]) == ("deepseek", "deepseek-flash")
     assert all(c["ok"] and c["error"] is None for c in answer["toolCalls"]), answer["toolCalls"]
     assert answer["toolCalls"][1]["arguments"] == {"instId": "BTC-USDT-SWAP", "bar": "15m", "limit": 60}
 
@@ -79,7 +82,9 @@ async def test_streamed_parallel_tool_calls_reasoning_passback_and_order(
     [order] = answer["orders"]
     assert (order["tool"], order["status"], order["runId"], order["side"], order["sz"]) == ("place_order", "placed", "run-42", "buy", "0.5")
     [record] = [o for o in stack.orders(instId="BTC-USDT-SWAP") if o["clOrdId"] == order["clOrdId"]]
-    assert (record["origin"], record["runId"], record["lever"], record["state"]) == ("agent", "run-42", "3", "filled")
+    # The origin is the header the agent sent (interface 1).
+    assert record["origin"] == "agent:run:run-42" and record["runId"] == "run-42"
+    assert (record["lever"], record["state"]) == ("3", "filled")
     assert record["slTriggerPx"] == order["slTriggerPx"] and record["tpTriggerPx"] == order["tpTriggerPx"]
 
     # What the model saw: code-built context from the real API, tools without runId, tool results in call order.
@@ -91,7 +96,8 @@ async def test_streamed_parallel_tool_calls_reasoning_passback_and_order(
     assert '"rsi14"' in context and '"ctVal":"0.01"' in context and '"totalEq":' in context
     names = {t["function"]["name"] for t in first["tools"]}
     assert {"get_ticker", "get_candles", "get_order_book", "get_funding_rate", "get_instrument", "get_account_balance",
-            "get_positions", "get_open_orders", "get_risk_limits", "place_order", "cancel_order", "close_position"} == names
+            "get_positions", "get_open_orders", "get_risk_limits", "place_order", "cancel_order", "close_position",
+            "set_position_tpsl", "move_stop", "submit_decision"} == names
     assert all("runId" not in t["function"]["parameters"]["properties"] for t in first["tools"])
     results = tool_messages(model.requests[1])
     assert [m["tool_call_id"] for m in results] == ["c1", "c2", "c3"]
@@ -114,11 +120,11 @@ async def test_reasoning_is_not_resent_in_a_later_analysis_but_history_is(
         replayed = [m["content"] for m in body["messages"] if m["role"] == "assistant"]
         if replayed != ["Stand aside: trend unclear.\nConfidence: 40"]:
             return status_reply(400, f"expected the previous answer in history, got {replayed}")
-        return text_reply("Still flat.\nConfidence: 55")
+        return final_reply("Still flat.\nConfidence: 55", decision_args("no_trade", 55))
 
     model.steps = [
         lambda body: tool_calls_reply([("a1", "get_ticker", '{"instId":"BTC-USDT-SWAP"}')], reasoning="secret thoughts"),
-        requires_reasoning_back(["secret thoughts"], text_reply("Stand aside: trend unclear.\nConfidence: 40")),
+        requires_reasoning_back(["secret thoughts"], final_reply("Stand aside: trend unclear.\nConfidence: 40")),
         no_reasoning_and_history,
     ]
     settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
@@ -140,13 +146,13 @@ async def test_bad_json_unknown_tool_and_invalid_arguments_go_back_to_the_model(
             ("b3", "get_ticker", '{"instId": "btc usdt"}'),
             ("b4", "get_ticker", '["BTC-USDT-SWAP"]'),
         ]),
-        lambda body: text_reply("I could not read the market; no action."),
+        lambda body: final_reply("I could not read the market; no action."),
     ]
     settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
     async with serve_agent(settings) as client:
         answer = (await client.post("/analysis", json=analysis_body())).json()
     assert answer["type"] == "analysis_result", answer
-    assert answer["confidence"] is None  # missing confidence is null, not a failure
+    assert answer["confidence"] == 50  # no "Confidence:" line: the structured decision's confidence
     results = {m["tool_call_id"]: m["content"] for m in tool_messages(model.requests[1])}
     assert "not valid JSON" in results["b1"]
     assert "unknown tool 'get_weather'" in results["b2"] and "get_ticker" in results["b2"]
@@ -159,7 +165,7 @@ async def test_bad_json_unknown_tool_and_invalid_arguments_go_back_to_the_model(
 async def test_risk_refusal_is_a_readable_tool_result(fresh_database_url: str, stack: RealStack, model: ScriptedModel) -> None:
     model.steps = [
         lambda body: tool_calls_reply([("r1", "place_order", '{"instId":"BTC-USDT-SWAP","side":"buy","sz":"500"}')]),
-        lambda body: text_reply("The risk guard refused; standing aside.\nConfidence: 30"),
+        lambda body: final_reply("The risk guard refused; standing aside.\nConfidence: 30", decision_args("no_trade", 30)),
     ]
     settings = agent_settings(fresh_database_url, stack.api.url, llm_base_url=model.base_url, api_token=STACK_TOKEN)
     async with serve_agent(settings) as client:
@@ -177,7 +183,7 @@ async def test_429_then_success(fresh_database_url: str, standin_api: StandInApi
     model.steps = [
         lambda body: status_reply(429, "Rate limit reached", {"Retry-After": "0"}),
         lambda body: status_reply(429, "Rate limit reached"),
-        lambda body: text_reply("Hold.\nConfidence: 50"),
+        lambda body: final_reply("Hold.\nConfidence: 50"),
     ]
     settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url, llm_max_retries=3)
     async with serve_agent(settings) as client:
@@ -193,7 +199,8 @@ async def test_persistent_5xx_ends_as_analysis_error(fresh_database_url: str, st
         response = await client.post("/analysis", json=analysis_body("run-5xx"))
     assert response.status_code == 200
     answer = response.json()
-    assert answer == {"type": "analysis_error", "runId": "run-5xx", "instId": "BTC-USDT-SWAP", "error": answer["error"]}
+    assert answer == {"type": "analysis_error", "runId": "run-5xx", "instId": "BTC-USDT-SWAP", "error": answer["error"],
+                      "reason": "llm_error", "toolCalls": [], "orders": []}
     assert "HTTP 503" in answer["error"] and "gave up after 3 attempts" in answer["error"]
     assert len(model.requests) == 3
 
@@ -234,30 +241,54 @@ async def test_total_timeout_across_steps(fresh_database_url: str, standin_api: 
     assert answer["type"] == "analysis_error" and "total timeout of 1.2s" in answer["error"]
 
 
-async def test_step_limit(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:
+async def test_step_limit_asks_once_more_for_a_final_answer(
+    fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
+) -> None:
+    """At LLM_MAX_STEPS the model is asked once more with tool_choice="none"; its answer ends the run."""
+    ticker = lambda body: tool_calls_reply([(f"s{len(body['messages'])}", "get_ticker", '{"instId":"BTC-USDT-SWAP"}')])
+    model.steps = [ticker, ticker, lambda body: text_reply("Out of steps: hold.\nConfidence: 35"),
+                   lambda body: tool_calls_reply([("d", "submit_decision", json.dumps(decision_args("hold", 35)))])]
+    settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url, llm_max_steps=2)
+    async with serve_agent(settings) as client:
+        answer = (await client.post("/analysis", json=analysis_body())).json()
+    assert answer["type"] == "analysis_result", answer
+    assert answer["summary"] == "Out of steps: hold." and answer["decision"]["action"] == "hold"
+    assert [r.get("tool_choice") for r in model.requests] == [None, None, "none",
+                                                            {"type": "function", "function": {"name": "submit_decision"}}]
+
+
+async def test_step_limit_still_calling_tools_is_an_error_that_keeps_the_calls(
+    fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
+) -> None:
     model.steps = [lambda body: tool_calls_reply([(f"s{len(body['messages'])}", "get_ticker", '{"instId":"BTC-USDT-SWAP"}')])] * 3
     settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url, llm_max_steps=2)
     async with serve_agent(settings) as client:
         answer = (await client.post("/analysis", json=analysis_body())).json()
-    assert answer["type"] == "analysis_error" and "LLM_MAX_STEPS" in answer["error"]
-    assert len(model.requests) == 2
+    assert answer["type"] == "analysis_error" and "LLM_MAX_STEPS" in answer["error"] and answer["reason"] == "step_limit"
+    assert [c["name"] for c in answer["toolCalls"]] == ["get_ticker", "get_ticker"]
+    assert len(model.requests) == 3 and model.requests[2]["tool_choice"] == "none"
 
 
 async def test_daily_budget_stops_analyses_without_calling_the_model(
     fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
 ) -> None:
-    model.steps = [lambda body: text_reply("Hold.\nConfidence: 50", usage={"prompt_tokens": 1000, "completion_tokens": 100})]
+    # Output at $1/1M, input free: each call reserves LLM_MAX_TOKENS=1000 -> $0.001, then costs 100 tokens -> $0.0001.
+    # The budget fits the first reservation, not the second one on top of the first call's cost.
+    model.steps = [lambda body: final_reply("Hold.\nConfidence: 50", usage={"prompt_tokens": 1000, "completion_tokens": 100})]
     settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url,
-                              llm_daily_budget_usd=0.001, llm_price_input_per_mtok=1, llm_price_output_per_mtok=1)
+                              llm_daily_budget_usd=0.00105, llm_price_input_per_mtok=0, llm_price_output_per_mtok=1,
+                              llm_max_tokens=1000)
     async with serve_agent(settings) as client:
         first = (await client.post("/analysis", json=analysis_body("run-1"))).json()
         second = (await client.post("/analysis", json=analysis_body("run-2"))).json()
         usage = (await client.get("/usage")).json()
         run_usage = (await client.get("/usage", params={"runId": "run-1"})).json()
-    assert first["type"] == "analysis_result" and first["usage"]["costUsd"] == pytest.approx(0.0011)
+    assert first["type"] == "analysis_result" and first["usage"]["costUsd"] == pytest.approx(0.0001)
     assert second["type"] == "analysis_error" and second["error"].startswith("budget exhausted")
+    assert second["reason"] == "budget"
     assert len(model.requests) == 1
-    assert usage["costUsd"] == pytest.approx(0.0011) and usage["calls"] == 1 and usage["dailyBudgetUsd"] == 0.001
+    assert usage["costUsd"] == pytest.approx(0.0001) and usage["calls"] == 1 and usage["dailyBudgetUsd"] == 0.00105
+    assert usage["reservedUsd"] == 0
     assert run_usage["calls"][0]["input_tokens"] == 1000
 
 
@@ -279,7 +310,7 @@ async def test_request_validation_and_auth(fresh_database_url: str, standin_api:
         for path in ("/analysis", "/sessions", "/mcp", "/offline/v1/chat/completions"):
             unauthorised = await httpx.AsyncClient().post(f"{settings.self_base_url}{path}", json={},
                                                           headers={"Authorization": "Bearer wrong"})
-            assert unauthorised.status_code == 401, path
+            assert unauthorised.status_code == 401 and unauthorised.json()["field"] == "Authorization", path
         cases = [
             ({k: v for k, v in analysis_body().items() if k != "runId"}, "runId"),
             ({**analysis_body(), "instId": "btc/usdt"}, "instId"),
@@ -289,8 +320,12 @@ async def test_request_validation_and_auth(fresh_database_url: str, standin_api:
         ]
         for body, field in cases:
             response = await client.post("/analysis", json=body)
-            assert response.status_code == 422, body
-            assert response.json()["field"] == field and field in response.json()["error"]
+            assert response.status_code == 400, body  # the API's status for the same kind of error (issue 15)
+            assert set(response.json()) == {"status_code", "detail", "field"}
+            assert response.json()["field"] == field and field in response.json()["detail"]
         broken = await client.post("/analysis", content=b"{not json", headers={"Content-Type": "application/json"})
-        assert broken.status_code == 422
+        assert broken.status_code == 400 and broken.json()["field"] == "body"
+        missing = await client.get("/sessions/chat:none")
+        assert missing.status_code == 404 and missing.json() == {"status_code": 404, "detail": "no session 'chat:none'",
+                                                                 "field": "session_id"}
     assert not [r for r in standin_api.requests if r["path"].startswith("/api/trade")]

@@ -4,29 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
-import httpx
 
+from tests.agent.chat_events import read_events
 from tests.agent.conftest import agent_settings, serve_agent
 from tests.agent.scripted_llm import Reply, ScriptedModel, text_reply, tool_calls_reply
 from tests.agent.standin_api import StandInApi
-
-
-async def read_events(client: httpx.AsyncClient, body: dict[str, Any], stop_after: str | None = None) -> list[tuple[str, Any]]:
-    events: list[tuple[str, Any]] = []
-    async with client.stream("POST", "/chat", json=body) as response:
-        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
-        kind = None
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                kind = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and kind:
-                events.append((kind, json.loads(line.split(":", 1)[1].strip())))
-                if kind == stop_after:
-                    break
-                kind = None
-    return events
 
 
 async def test_chat_streams_tool_calls_results_text_and_final(
@@ -74,8 +57,9 @@ async def test_chat_streams_tool_calls_results_text_and_final(
         assert [s["id"] for s in listed] == [session_id]
         assert set(listed[0]) == {"id", "title", "instId", "kind", "createdAt", "updatedAt", "messageCount"}
         assert (await client.get("/sessions/chat:nothing")).status_code == 404
-        assert (await client.get("/sessions", params={"kind": "other"})).status_code == 422
-        assert (await client.post("/chat", json={"message": ""})).status_code == 422
+        assert (await client.get("/sessions", params={"kind": "other"})).status_code == 400
+        empty = await client.post("/chat", json={"message": ""})
+        assert empty.status_code == 400 and empty.json()["field"] == "message"
 
 
 async def test_chat_error_is_an_event(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:

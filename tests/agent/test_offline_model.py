@@ -101,6 +101,12 @@ async def test_offline_analysis_places_an_order_with_exits(fresh_database_url: s
         "get_ticker", "get_candles", "get_account_balance", "get_positions", "get_instrument", "get_risk_limits", "place_order"]
     [order] = standin_api.orders()
     assert order["side"] == side and order["runId"] == f"run-{trend}" and order["leverage"] == 3
+    [placed] = [r for r in standin_api.requests if r["path"] == "/api/trade/order"]
+    assert placed["origin"] == f"agent:run:run-{trend}"
+    decision = answer["decision"]
+    assert decision["action"] == ("open_long" if side == "buy" else "open_short") and decision["instId"] == "BTC-USDT-SWAP"
+    assert (decision["size"], decision["stop"], decision["target"]) == ("3.95", order["slTriggerPx"], order["tpTriggerPx"])
+    assert decision["confidence"] == answer["confidence"] and decision["reason"].startswith("opening")
     sl, tp = Decimal(order["slTriggerPx"]), Decimal(order["tpTriggerPx"])
     assert (sl < 60000 < tp) if side == "buy" else (tp < 60000 < sl)
     # Sized inside the guard's RISK_MAX_ORDER_PCT (25% of 10000 USDT, with a 5% margin): 2375 / (60000 x 0.01) -> 3.95
@@ -119,17 +125,20 @@ async def test_offline_analysis_closes_a_position_against_the_trend_and_stands_a
         closing = (await client.post("/analysis", json=analysis_body("run-close"))).json()
         standin_api.trend = "flat"
         flat = (await client.post("/analysis", json=analysis_body("run-flat"))).json()
-    assert closing["toolCalls"][-1]["name"] == "close_position" and "Closed the position" in closing["summary"]
+    assert closing["toolCalls"][-1]["name"] == "close_position"  # submit_decision is the `decision` field, not a tool call
+    assert "Closed the position" in closing["summary"]
     close_request = [r for r in standin_api.requests if r["path"] == "/api/trade/close-position"][0]["body"]
     assert close_request == {"instId": "BTC-USDT-SWAP", "posSide": "long", "runId": "run-close"}
+    assert closing["decision"]["action"] == "close"
     assert flat["type"] == "analysis_result" and "No order." in flat["summary"] and flat["confidence"] == 50
+    assert flat["decision"]["action"] == "no_trade" and flat["decision"]["size"] is None
     assert standin_api.orders() == []
 
 
 async def test_offline_endpoint_non_streaming_with_the_openai_client(fresh_database_url: str, standin_api: StandInApi) -> None:
     settings_ = agent_settings(fresh_database_url, standin_api.base_url)
     async with serve_agent(settings_):
-        client = AsyncOpenAI(base_url=settings_.llm_base_url, api_key=TOKEN)
+        client = AsyncOpenAI(base_url=settings_.base_url, api_key=TOKEN)
         tools = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
                  for n in ("get_ticker", "get_candles")]
         reply = await client.chat.completions.create(

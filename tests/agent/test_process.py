@@ -13,7 +13,7 @@ import pytest
 from fastmcp import Client
 
 from tests.agent.conftest import analysis_body
-from tests.agent.scripted_llm import Reply, ScriptedModel, status_reply, text_reply
+from tests.agent.scripted_llm import Reply, ScriptedModel, final_reply, status_reply
 from tests.agent.standin_api import TOKEN, StandInApi
 from tests.helpers import PYTHON, base_env, free_port, running
 
@@ -44,18 +44,32 @@ def test_busy_port_is_refused(fresh_database_url: str) -> None:
 
 async def test_mcp_over_http_with_a_real_client(fresh_database_url: str, standin_api: StandInApi, log_dir: Path) -> None:
     port = free_port()
-    with running([PYTHON, "-m", "agent"], agent_env(fresh_database_url, standin_api, port),
-                 f"http://127.0.0.1:{port}/health", log_dir / "agent.log"):
-        async with Client(f"http://127.0.0.1:{port}/mcp", auth=TOKEN) as client:
+    env = agent_env(fresh_database_url, standin_api, port)
+    with running([PYTHON, "-m", "agent"], env, f"http://127.0.0.1:{port}/health", log_dir / "agent.log"):
+        made = subprocess.run([PYTHON, "-m", "agent.mcp_tokens", "create", "claude-code", "--scopes", "read,trade"],
+                              env=env, capture_output=True, text=True, timeout=60)
+        assert made.returncode == 0, made.stderr
+        mcp_token = made.stdout.strip().splitlines()[-1]
+        assert mcp_token.startswith("aitm_")
+        listed = subprocess.run([PYTHON, "-m", "agent.mcp_tokens", "list"], env=env, capture_output=True, text=True, timeout=60)
+        assert "claude-code\tread,trade" in listed.stdout and mcp_token not in listed.stdout
+        async with Client(f"http://127.0.0.1:{port}/mcp", auth=mcp_token) as client:
             names = {t.name for t in await client.list_tools()}
             assert {"get_ticker", "get_candles", "place_order", "close_position"} <= names
             ticker = await client.call_tool("get_ticker", {"instId": "BTC-USDT-SWAP"})
             assert ticker.structured_content["last"] == str(standin_api.price)
+        for refused in ("wrong-token", TOKEN):  # the master API_TOKEN is not an MCP token
+            with pytest.raises(Exception):
+                async with Client(f"http://127.0.0.1:{port}/mcp", auth=refused) as client:
+                    await client.list_tools()
+        revoked = subprocess.run([PYTHON, "-m", "agent.mcp_tokens", "revoke", "claude-code"], env=env, capture_output=True,
+                                 text=True, timeout=60)
+        assert revoked.returncode == 0, revoked.stderr
         with pytest.raises(Exception):
-            async with Client(f"http://127.0.0.1:{port}/mcp", auth="wrong-token") as client:
+            async with Client(f"http://127.0.0.1:{port}/mcp", auth=mcp_token) as client:
                 await client.list_tools()
     log_text = (log_dir / "agent.log").read_text()
-    assert TOKEN not in log_text and "sk-scripted" not in log_text
+    assert TOKEN not in log_text and "sk-scripted" not in log_text and mcp_token not in log_text
 
 
 def history_checker(expected_answers: list[str], answer: str):
@@ -63,7 +77,7 @@ def history_checker(expected_answers: list[str], answer: str):
         replayed = [m["content"] for m in body["messages"] if m["role"] == "assistant"]
         if replayed != expected_answers:
             return status_reply(400, f"history mismatch: {replayed}")
-        return text_reply(answer)
+        return final_reply(answer)
     return step
 
 

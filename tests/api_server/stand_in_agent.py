@@ -43,6 +43,10 @@ class StandInAgent:
     max_concurrent: int = 0
     concurrent_violations: int = 0
     unauthorized: int = 0
+    decision: dict[str, Any] | None = None  # sent with every analysis_result when set
+    failed_calls: list[dict[str, Any]] = field(default_factory=list)  # toolCalls of an analysis_error
+    failed_orders: list[dict[str, Any]] = field(default_factory=list)  # orders of an analysis_error
+    failed_reason: str | None = None  # reason of an analysis_error (sent when set)
 
     def __post_init__(self) -> None:
         self.port = free_port()
@@ -133,18 +137,22 @@ class StandInAgent:
             if mode == "http500":
                 return web.Response(status=500, text="stand-in agent: internal error")
             if mode == "analysis_error":
-                return web.json_response(
-                    {"type": "analysis_error", "runId": call.run_id, "instId": call.inst_id, "error": "model unavailable (stand-in)"}
-                )
-            return web.json_response(
-                {
-                    "type": "analysis_result", "runId": call.run_id, "instId": call.inst_id,
-                    "summary": f"stand-in analysis of {call.inst_id} ({call.source}) at {call.trigger.get('price')}",
-                    "confidence": 60, "toolCalls": [{"name": "get_ticker", "arguments": {"instId": call.inst_id}}],
-                    "orders": [], "provider": "offline", "model": "stand-in",
-                    "usage": {"inputTokens": 10, "cachedInputTokens": 0, "outputTokens": 5, "modelCalls": 1, "costUsd": 0.0},
-                }
-            )
+                error = {"type": "analysis_error", "runId": call.run_id, "instId": call.inst_id,
+                         "error": "model unavailable (stand-in)", "toolCalls": self.failed_calls, "orders": self.failed_orders,
+                         "provider": "offline", "model": "stand-in"}
+                if self.failed_reason is not None:
+                    error["reason"] = self.failed_reason
+                return web.json_response(error)
+            result = {
+                "type": "analysis_result", "runId": call.run_id, "instId": call.inst_id,
+                "summary": f"stand-in analysis of {call.inst_id} ({call.source}) at {call.trigger.get('price')}",
+                "confidence": 60, "toolCalls": [{"name": "get_ticker", "arguments": {"instId": call.inst_id}}],
+                "orders": [], "provider": "offline", "model": "stand-in",
+                "usage": {"inputTokens": 10, "cachedInputTokens": 0, "outputTokens": 5, "modelCalls": 1, "costUsd": 0.0},
+            }
+            if self.decision is not None:
+                result["decision"] = {**self.decision, "instId": call.inst_id}
+            return web.json_response(result)
         finally:
             with self._changed:
                 self._active -= 1

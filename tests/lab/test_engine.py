@@ -36,11 +36,12 @@ def spec(**kw) -> ProfileSpec:
 
 
 def scripted_step(body: dict) -> object:
-    """Each analysis: ask for the ticker and 100 candles, then answer."""
+    """Each analysis: ask for the ticker and 100 candles, then answer with the decision (as the agent's analyses end)."""
     if body["messages"][-1]["role"] == "user":
         return tool_calls_reply([("c1", "get_ticker", json.dumps({"instId": "XRP-USDT-SWAP"})),
                                  ("c2", "get_candles", json.dumps({"instId": "XRP-USDT-SWAP", "limit": 100, "show": 100}))])
-    return text_reply("No trade: scripted.\nConfidence: 50", usage={"prompt_tokens": 1000, "completion_tokens": 50})
+    decision = {"action": "no_trade", "instId": "XRP-USDT-SWAP", "confidence": 50, "reason": "No trade: scripted."}
+    return tool_calls_reply([("d1", "submit_decision", json.dumps(decision))], usage={"prompt_tokens": 1000, "completion_tokens": 50})
 
 
 @pytest.fixture
@@ -62,22 +63,31 @@ def scripted_input(model: ScriptedModel, rows, **kw) -> BacktestInput:
 async def test_no_tool_sees_data_after_the_ticker(scripted):
     out = await run_backtest(scripted_input(scripted, xrp_rows(400)), cache=LlmCache())
     assert len(out.runs) > 20
+    first_ts = xrp_rows(1)[0].ts
     checked = 0
     for body in scripted.requests:
         tools = {m["tool_call_id"]: m["content"] for m in body["messages"] if m.get("role") == "tool"}
         if not tools:
             continue
-        ticker, candles = json.loads(tools["c1"]), json.loads(tools["c2"])
+        ticker = json.loads(tools["c1"])
         now = int(ticker["ts"])
-        rows = candles["candles"]
-        assert rows, "candles were returned"
-        assert all(r[0] <= now for r in rows), "a candle starts after the ticker's time"
-        # Every candle but the newest is complete before `now`; the newest is at most the one forming at `now`.
-        assert all(r[0] + 300_000 <= now for r in rows[:-1])
-        assert rows[-1][0] <= now < rows[-1][0] + 300_000 or rows[-1][0] + 300_000 <= now
-        # The last price is the path price at `now`: never beyond what the newest candle shows.
-        assert rows[-1][3] <= float(ticker["last"]) <= rows[-1][2]
         checked += 1
+        if tools["c2"].startswith("error: the trading API returned no finished candles"):
+            assert now < first_ts + 300_000, "no finished candle although one had closed"
+            continue
+        rows = json.loads(tools["c2"])["candles"]
+        assert rows, "candles were returned"
+        # get_candles shows finished candles only: each one closed by `now`.
+        assert all(r[0] + 300_000 <= now for r in rows), "a candle is shown before it closed"
+        # The last price is the path price at `now`: never beyond what the forming candle shows so far, and the
+        # forming candle is the one right after the newest finished one (a scheduled wake-up between two path
+        # points sees the market as of the earlier point, so `now` may be the forming candle's close time).
+        forming = ticker["barCandle"]
+        if forming is not None:
+            assert int(forming["ts"]) == rows[-1][0] + 300_000 and int(forming["ts"]) <= now <= int(forming["ts"]) + 300_000
+            assert float(forming["l"]) <= float(ticker["last"]) <= float(forming["h"])
+        else:  # right after a close: the last price is that candle's close
+            assert float(ticker["last"]) == rows[-1][4] and now - 300_000 < rows[-1][0] + 300_000
     assert checked == len(out.runs)
 
 
@@ -137,6 +147,12 @@ async def test_offline_model_backtest_is_deterministic_and_trades():
     assert a.equity == b.equity and a.fills, "the offline rule traded in two days"
     assert {r["source"] for r in a.runs} == {"schedule", "volatility"}
     assert all(r["status"] == "succeeded" for r in a.runs)
+    # A run ends in the model's submitted decision (derived only where the rule had too little history to decide),
+    # and its orders carry the run's origin (X-AiTrader-Origin).
+    derived = [r for r in a.runs if r["decision"]["reason"].startswith("derived")]
+    assert len(derived) < len(a.runs) and all("not enough market history" in r["summary"] or "could not read the data" in r["summary"] for r in derived)
+    placed = [o for r in a.runs for o in r["orders"]]
+    assert placed and all(o["origin"] == f"agent:run:{r['id']}" for r in a.runs for o in r["orders"])
     # Fees are 0.05 % taker on every fill's notional.
     for f in a.fills:
         assert f.fee == -(f.px * f.sz * SPECS["XRP-USDT-SWAP"].ct_val * D("0.0005"))
@@ -193,3 +209,40 @@ def test_liquidation_closes_the_position_when_equity_reaches_maintenance_margin(
     ex.move_to(1000, D("0.975"))  # -100 USDT: equity ~0 < maintenance margin
     assert ex.liquidations == 1 and ex.position_contracts() == 0
     assert ex.fills[-1].kind == "liquidation"
+
+
+async def test_the_agents_tpsl_tool_replaces_the_positions_stop_and_it_fires_on_the_path():
+    import httpx
+    from fastmcp.exceptions import ToolError
+
+    from agent.origin import acting_as
+    from agent.tools import build_tools_server
+    from agent.trading_api import TradingApi
+    from api_server.lab.facade import LabApiTransport, LabTradingApi
+    from api_server.lab.market import MarketView
+
+    ex = exchange()
+    api = LabTradingApi(ex, MarketView("XRP-USDT-SWAP", xrp_rows(3), "5m", 300_000),
+                        spec().risk_limits("XRP-USDT-SWAP"), D(10000))
+    async with httpx.AsyncClient(base_url="http://lab-api", transport=LabApiTransport(api)) as client:
+        trading = TradingApi(client)
+        mcp = build_tools_server(lambda: trading)
+        with acting_as("agent:run:run-1"):
+            with pytest.raises(ToolError, match="404"):
+                await mcp.call_tool("set_position_tpsl", {"instId": "XRP-USDT-SWAP", "slTriggerPx": "0.99"})
+            ex.place(OrderRequest(inst_id="XRP-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="10",
+                                  attach_algo_ords=[{"slTriggerPx": "0.9800", "tpTriggerPx": "1.0500"}]))
+            with pytest.raises(ToolError, match="slTriggerPx"):  # a long's stop above the price
+                await mcp.call_tool("set_position_tpsl", {"instId": "XRP-USDT-SWAP", "slTriggerPx": "1.01"})
+            result = await mcp.call_tool("set_position_tpsl", {"instId": "XRP-USDT-SWAP", "slTriggerPx": "0.9900",
+                                                               "tpTriggerPx": "1.0300"})
+            set_ = result.structured_content
+            assert set_["status"] == "set" and len(set_["algoIds"]) == 1
+            assert (D(set_["slTriggerPx"]), D(set_["tpTriggerPx"])) == (D("0.99"), D("1.03"))
+            moved = (await mcp.call_tool("move_stop", {"instId": "XRP-USDT-SWAP", "slTriggerPx": "0.9950"})).structured_content
+            assert (D(moved["slTriggerPx"]), D(moved["tpTriggerPx"])) == (D("0.995"), D("1.03")), "move_stop kept the TP"
+        rows = (await trading.get("/api/account/positions"))["positions"]
+        assert [(D(r["slTriggerPx"]), D(r["tpTriggerPx"])) for r in rows] == [(D("0.995"), D("1.03"))]
+    ex.move_to(1000, D("0.9850"))  # through the new stop (0.995), above the replaced one (0.98)
+    stops = [f for f in ex.fills if f.kind == "tp_sl"]
+    assert len(stops) == 1 and stops[0].px == D("0.9950") and ex.position_contracts() == 0

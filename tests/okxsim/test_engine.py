@@ -182,7 +182,11 @@ def test_stop_loss_on_short_triggers_when_price_rises():
         (OrderRequest("NOPE-USDT-SWAP", "cross", "buy", "market", "1"), "51001"),
         (OrderRequest(BTC, "cross", "buy", "market", "0.05"), "51020"),
         (OrderRequest(BTC, "cross", "buy", "market", "0.15"), "51121"),
-        (OrderRequest(BTC, "cross", "buy", "market", "100000"), "51008"),
+        (OrderRequest(BTC, "cross", "buy", "market", "10000"), "51008"),
+        (OrderRequest(BTC, "cross", "buy", "market", "12000.1"), "51202"),  # above maxMktSz
+        (OrderRequest(BTC, "cross", "buy", "limit", "1", px="50000.05"), "51000"),  # px off tickSz
+        (OrderRequest(BTC, "cross", "buy", "limit", "1", px="52600"), "51006"),  # above buyLmt (last + 5 %)
+        (OrderRequest(BTC, "cross", "sell", "limit", "1", px="47400"), "51006"),  # below sellLmt
         (OrderRequest(BTC, "cross", "buy", "market", "1", pos_side="long"), "51000"),
         (OrderRequest(BTC, "cross", "sell", "market", "1", reduce_only=True), "51169"),
     ],
@@ -212,14 +216,34 @@ def test_bad_parameters_name_the_field(req, field):
     assert exc.value.name == field
 
 
-def test_duplicate_client_order_id_is_refused_without_a_second_order():
+def test_duplicate_client_order_id_of_a_live_order_is_refused_without_a_second_order():
     e = engine()
     q = quotes("50000")
-    e.place_order(market("buy", "1", cl_ord_id="abc123"), q, T0)
+    e.place_order(OrderRequest(BTC, "cross", "buy", "limit", "1", px="49000", cl_ord_id="abc123"), q, T0)
     with pytest.raises(OrderRejected) as exc:
         e.place_order(market("buy", "1", cl_ord_id="abc123"), q, T0)
     assert exc.value.s_code == "51016" and exc.value.s_msg == "Client order ID already exists."
     assert len(e.orders) == 1
+
+
+def test_a_terminal_orders_client_order_id_is_free_again_and_lookup_returns_the_latest():
+    # OKX_FACTS §3.7: clOrdId unique among *live* orders; §3.8: duplicate clOrdId -> the latest order.
+    e = engine()
+    q = quotes("50000")
+    first = e.place_order(market("buy", "1", cl_ord_id="abc123"), q, T0)
+    second = e.place_order(market("buy", "1", cl_ord_id="abc123"), q, T0 + 1)
+    assert first.state == second.state == "filled" and first.ord_id != second.ord_id
+    assert e.get_order(BTC, "", "abc123").ord_id == second.ord_id
+    assert e.get_order(BTC, first.ord_id, "").ord_id == first.ord_id
+
+
+def test_legacy_mode_keeps_every_client_order_id_taken():
+    e = Engine({BTC: SPECS[BTC]}, initial_usdt=D("10000"), pos_mode="net_mode", id_base=T0 * 1_000_000, cl_ord_id_live_only=False)
+    q = {BTC: quotes("50000")[BTC]}
+    e.place_order(market("buy", "1", cl_ord_id="abc123"), q, T0)
+    with pytest.raises(OrderRejected) as exc:
+        e.place_order(market("buy", "1", cl_ord_id="abc123"), q, T0)
+    assert exc.value.s_code == "51016"
 
 
 def test_cancel_and_lookup_errors():
@@ -240,9 +264,12 @@ def test_cancel_and_lookup_errors():
 def test_leverage_is_capped_per_instrument_and_changes_margin():
     e = engine()
     assert e.set_leverage(BTC, "100", "cross") == 100
-    with pytest.raises(ParamError) as exc:
+    with pytest.raises(RequestRejected) as exc:
         e.set_leverage(BTC, "101", "cross")
-    assert exc.value.name == "lever"
+    assert exc.value.code == "59102"
+    with pytest.raises(ParamError) as bad:
+        e.set_leverage(BTC, "2.5", "cross")
+    assert bad.value.name == "lever"
     q = quotes("50000")
     e.place_order(market("buy", "1"), q, T0)
     assert D(e.positions_view(q)[0]["imr"]) == D("5")
@@ -266,3 +293,46 @@ def test_close_position_closes_at_market_and_reset_restores_start():
     assert e.fills[-1].order.side == "sell" and e.fills[-1].pnl > 0
     e.reset()
     assert e.cash == D("10000") and e.orders == {} and e.fills == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(held=st.integers(1, 50), extra=st.integers(-49, 50))
+def test_reduce_only_is_rejected_above_the_position_and_never_flips_it(held, extra):
+    e = engine(usdt="1000000")
+    q = quotes("50000")
+    e.place_order(market("buy", str(D(held) / 10)), q, T0)
+    sz = D(held + extra) / 10
+    if sz <= 0:
+        return
+    before = e.positions_view(q)[0]["pos"]
+    if extra > 0:
+        with pytest.raises(OrderRejected) as exc:
+            e.place_order(market("sell", str(sz), reduce_only=True), q, T0)
+        assert exc.value.s_code == "51112" and e.positions_view(q)[0]["pos"] == before
+    else:
+        e.place_order(market("sell", str(sz), reduce_only=True), q, T0)
+        rows = e.positions_view(q)
+        assert (rows == []) if extra == 0 else (D(rows[0]["pos"]) == D(-extra) / 10 > 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(last=st.decimals(min_value=D("1000"), max_value=D("200000"), places=1))
+def test_price_limit_is_on_the_tick_and_brackets_the_last_price(last):
+    e = engine()
+    q = quotes(str(last))
+    buy, sell = e.price_limit(BTC, q)
+    assert sell <= last <= buy and buy % D("0.1") == 0 and sell % D("0.1") == 0
+    e.place_order(OrderRequest(BTC, "cross", "buy", "limit", "0.1", px=str(buy)), q, T0)  # at the limit: accepted
+    with pytest.raises(OrderRejected) as exc:
+        e.place_order(OrderRequest(BTC, "cross", "buy", "limit", "0.1", px=str(buy + D("0.1"))), q, T0)
+    assert exc.value.s_code == "51006"
+
+
+def test_ids_of_a_later_start_are_all_larger():
+    first, later = engine(), Engine({BTC: SPECS[BTC]}, initial_usdt=D("10000"), pos_mode="net_mode", id_base=(T0 + 1) * 1_000_000)
+    q = quotes("50000")
+    for _ in range(1000):
+        first.place_order(market("buy", "0.1"), q, T0)
+    a, b = first.fills[-1], later.place_order(market("buy", "0.1"), {BTC: q[BTC]}, T0 + 1)
+    assert int(later.fills[-1].trade_id) > int(a.trade_id) and int(b.ord_id) > int(a.order.ord_id)
+    assert int(later.fills[-1].bill_id) > int(a.bill_id)

@@ -34,7 +34,12 @@ async def balance(client: OkxClient) -> dict:
 async def test_open_and_close_a_long_in_net_mode(client: OkxClient):
     await set_price(client, BTC, "60000")
     start = await balance(client)
-    assert start["totalEq"] == "10000"
+    usdt = start["details"][0]
+    assert usdt["ccy"] == "USDT" and usdt["eq"] == "10000"
+    coins = {d["ccy"]: d for d in start["details"][1:]}
+    assert set(coins) == {"BTC", "ETH"} and coins["BTC"]["eq"] == "0.5"
+    assert D(start["totalEq"]) == D(usdt["eq"]) + sum(D(d["eqUsd"]) for d in coins.values())
+    assert start["adjEq"] == ""  # Futures mode (acctLv 2): OKX gives adjEq only in multi-currency/portfolio margin
     opened = await place(client, side="buy", sz="1", clOrdId="open1")
     assert opened["code"] == "0" and opened["data"][0]["sMsg"] == "Order placed"
     (pos,) = (await client.get("/api/v5/account/positions?instType=SWAP"))["data"]
@@ -44,14 +49,14 @@ async def test_open_and_close_a_long_in_net_mode(client: OkxClient):
     assert D(pos["upl"]) == D("10") and pos["markPx"] == "61000"
     bal = await balance(client)
     detail = bal["details"][0]
-    assert D(detail["eq"]) == D(detail["cashBal"]) + D(detail["upl"]) == D(bal["totalEq"])
+    assert D(detail["eq"]) == D(detail["cashBal"]) + D(detail["upl"])
     assert D(detail["frozenBal"]) == D(pos["imr"]) == D("61")
     status, closed = await client.post("/api/v5/trade/close-position", {"instId": BTC, "mgnMode": "cross"})
     assert status == 200 and closed["code"] == "0" and closed["data"][0]["posSide"] == "net"
     assert (await client.get("/api/v5/account/positions"))["data"] == []
     after = await balance(client)
     fees = D("60000") * D("0.01") * D("0.0005") + D("60999.9") * D("0.01") * D("0.0005")
-    assert D(after["totalEq"]) == D("10000") + (D("60999.9") - D("60000")) * D("0.01") - fees
+    assert D(after["details"][0]["eq"]) == D("10000") + (D("60999.9") - D("60000")) * D("0.01") - fees
     fills = (await client.get("/api/v5/trade/fills?instType=SWAP"))["data"]
     assert len(fills) == 2 and len({f["tradeId"] for f in fills}) == 2 and len({f["billId"] for f in fills}) == 2
     assert all(D(f["fee"]) < 0 for f in fills)
@@ -103,7 +108,8 @@ async def test_cancel_live_order_and_lookup_unknown(client: OkxClient):
     assert history[0]["state"] == "canceled"
     status, body = await client.call("GET", f"/api/v5/trade/order?instId={BTC}&ordId=999")
     assert status == 200 and body == {"code": "51603", "data": [], "msg": "Order does not exist."}
-    duplicate = await place(client, side="buy", sz="1", clOrdId="c1")
+    await place(client, side="sell", ordType="limit", px="99000", sz="1", clOrdId="c2")
+    duplicate = await place(client, side="buy", sz="1", clOrdId="c2")
     assert duplicate["code"] == "1" and duplicate["data"][0]["sCode"] == "51016"
     assert duplicate["data"][0]["sMsg"] == "Client order ID already exists."
 
@@ -144,6 +150,8 @@ async def test_bad_parameters_are_http_400_naming_the_field(client: OkxClient):
         status, reply = await client.post("/api/v5/trade/order", body)
         assert status == 400 and reply == {"code": "51000", "data": [], "msg": msg}, (body, reply)
     status, reply = await client.post("/api/v5/account/set-leverage", {"instId": BTC, "lever": "125", "mgnMode": "cross"})
+    assert status == 200 and reply == {"code": "59102", "data": [], "msg": "Leverage exceeds the maximum leverage. Please adjust the leverage"}
+    status, reply = await client.post("/api/v5/account/set-leverage", {"instId": BTC, "lever": "x", "mgnMode": "cross"})
     assert status == 400 and reply["msg"] == "Parameter lever error"
     for target in (f"/api/v5/market/candles?instId={BTC}&bar=7m", f"/api/v5/market/candles?instId={BTC}&limit=x",
                    f"/api/v5/market/books?instId={BTC}&sz=-1", "/api/v5/market/ticker"):

@@ -64,7 +64,11 @@ class Stack:
         return httpx.get(self.sim + "/_sim/state", timeout=10).json()
 
     def sim_equity(self) -> Decimal:
-        return Decimal(self.sim_state()["balance"]["totalEq"])
+        """The simulator's trading equity: its USDT `eq` (what the API's risk, PnL% and equity curve use, issue 11),
+        which is its totalEq only while the account holds nothing but USDT."""
+        balance = self.sim_state()["balance"]
+        usdt = [d for d in balance.get("details", []) if d.get("ccy") == "USDT"]
+        return Decimal(usdt[0]["eq"]) if usdt else Decimal(balance["totalEq"])
 
     def set_price(self, price: Decimal | str, inst_id: str = INST) -> None:
         resp = httpx.post(self.sim + "/_sim/price", json={"instId": inst_id, "price": str(price)}, timeout=10)

@@ -57,7 +57,8 @@ def test_initial_equity_single_row_start_up_value_and_validation(launch):
 
     # PnL in the balances answer is measured against it.
     balances = s.get("/api/account/balances").json()
-    equity = Decimal(balances["totalEq"])
+    equity = Decimal(balances["tradingEq"])  # PnL is on the trading equity (USDT eq), not totalEq (issue 11)
+    assert balances["tradingEqSource"] == "USDT eq" and equity == s.sim_equity()
     pnl, pct = pnl_against_initial(equity, Decimal("20000"))
     assert (balances["pnl"], balances["pnlPct"]) == (str(pnl), str(pct))
     assert balances["initialEquity"]["amount"] == "20000"
@@ -101,7 +102,7 @@ def _snapshot_count(s) -> int:
 def _settle(s) -> Decimal:
     """Wait until the loop has stored the current equity (after an order's fee), answer it."""
     equity = s.sim_equity()
-    wait_until(lambda: s.sql("select total_eq from balance_snapshots order by id desc limit 1")[0]["total_eq"] == equity,
+    wait_until(lambda: s.sql("select trading_eq from balance_snapshots order by id desc limit 1")[0]["trading_eq"] == equity,
                what="snapshot of the current equity")
     return equity
 
@@ -146,7 +147,7 @@ def test_snapshot_loop_writes_when_either_threshold_is_crossed_up_and_down(launc
         assert abs(expected - stored) >= (Decimal(abs_change) if crossing == "abs" else Decimal(rel_change) * stored)
         wait_until(lambda: _snapshot_count(s) == count + 1, what=f"snapshot after a {write_move} USDT move")
         latest = s.get("/api/account/balances/latest").json()
-        assert Decimal(latest["totalEq"]) == expected
+        assert Decimal(latest["tradingEq"]) == expected
         stored = expected
         _quiet_period(s)
         assert _snapshot_count(s) == count + 1, "an unchanged equity is not written again"

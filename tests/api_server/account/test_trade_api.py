@@ -16,8 +16,10 @@ LIMIT_PX = "50000"  # far below the simulator's 65000: limit buys rest, so the e
 
 
 def order(s, **fields):
+    """An order; a `runId` is sent as the agent sends it: with its origin header `agent:run:<runId>`."""
     body = {"instId": INST, "side": "buy", "ordType": "market", **fields}
-    return s.post("/api/trade/order", body)
+    headers = {"X-AiTrader-Origin": f"agent:run:{fields['runId']}"} if "runId" in fields else {}
+    return s.post("/api/trade/order", body, headers=headers)
 
 
 def sim_orders(s, cl_ord_id: str | None = None) -> list[dict]:
@@ -206,7 +208,7 @@ def test_approval_mode_holds_agent_orders_until_a_person_decides(launch):
     approved = s.post(f"/api/trade/approvals/{approval_id}/approve")
     assert approved.status_code == 201, approved.text
     placed = approved.json()["order"]
-    assert (placed["origin"], placed["runId"], placed["state"]) == ("agent", "run-1", "filled")
+    assert (placed["origin"], placed["runId"], placed["state"]) == ("agent:run:run-1", "run-1", "filled")
     assert approved.json()["approval"]["status"] == "approved"
     assert len(sim_orders(s, placed["clOrdId"])) == 1
     assert s.post(f"/api/trade/approvals/{approval_id}/approve").status_code == 409
@@ -217,7 +219,8 @@ def test_approval_mode_holds_agent_orders_until_a_person_decides(launch):
     assert rejected.status_code == 200 and rejected.json()["approval"]["status"] == "rejected"
     assert len(sim_orders(s)) == 1
     # An agent close also waits; a person's order does not (and needs no stop-loss).
-    assert s.post("/api/trade/close-position", {"instId": INST, "runId": "run-3"}).status_code == 202
+    assert s.post("/api/trade/close-position", {"instId": INST, "runId": "run-3"},
+                  headers={"X-AiTrader-Origin": "agent:run:run-3"}).status_code == 202
     assert order(s, ordType="limit", px=LIMIT_PX, sz="0.1").status_code == 201
     statuses = {a["id"]: a["status"] for a in s.get("/api/trade/approvals?status=all").json()["approvals"]}
     assert statuses[approval_id] == "approved" and statuses[second] == "rejected"

@@ -196,3 +196,14 @@ async def test_a_dead_channel_never_blocks_the_publisher_or_the_other_channel():
     assert submit_secs < 0.5  # enqueueing only: no network on the publisher's path
     assert notifier.delivered["webhook"] == 200
     assert notifier.delivered["telegram"] == 0 and notifier.dropped["telegram"] >= 1
+
+
+def test_budget_and_latch_events_from_the_api_become_alerts_once():
+    rules = AlertRules()
+    [budget] = rules.on_event("llm_budget", {"day": "2026-12-02", "runId": "r7", "detail": "daily budget spent"}, 0)
+    assert budget.kind == "llm_budget" and "LLM_DAILY_BUDGET_USD" in budget.text
+    assert rules.on_event("llm_budget", {"day": "2026-12-02", "runId": "r8"}, 1) == []
+    assert len(rules.on_event("llm_budget", {"day": "2026-12-03"}, 2)) == 1
+    latch = {"dailyLoss": {"latched": True, "loss": "520", "maxLoss": "500", "lossPct": "5.2"}}
+    [alert] = rules.on_event("risk", latch, 0)
+    assert "5.2 %" in alert.text

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import aiohttp
 import pytest
 
+from api_server.okx.clock import ServerClock
 from api_server.okx.rest import OkxRestClient
 from tests.api_server.okx.stand_in import API_KEY, PASSPHRASE, SECRET, OkxStandIn
 
@@ -43,6 +44,13 @@ def sleeps() -> SleepRecorder:
     return SleepRecorder()
 
 
+def synced_clock(**kwargs) -> ServerClock:
+    """A clock that counts as synced (offset 0) for an hour: tests not about the clock see no /public/time call."""
+    clock = ServerClock(resync_secs=3600, **kwargs)
+    clock.synced_at = clock._monotonic()
+    return clock
+
+
 @pytest.fixture
 def make_client(okx, session, sleeps):
     def make(**overrides) -> OkxRestClient:
@@ -60,6 +68,8 @@ def make_client(okx, session, sleeps):
             rng=lambda: 1.0,
         )
         kwargs.update(overrides)
+        if "server_clock" not in kwargs:
+            kwargs["server_clock"] = synced_clock(**({"local_now": kwargs["now"]} if "now" in kwargs else {}))
         return OkxRestClient(session, **kwargs)
 
     return make

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import aiohttp
 import pytest
 
+from api_server.okx.clock import ServerClock
 from api_server.okx.errors import OkxAuthError, OkxOrderRejected, OkxRateLimited, OkxUnavailable
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
 from api_server.tickers import TickerBook
+from tests.api_server.okx.lost_reply_proxy import LostReplyProxy
 from tests.helpers import PYTHON, base_env, free_port, running
 
 KEY, SECRET, PASSPHRASE = "itest-key", "itest-secret-0123456789", "itest-pass"
@@ -166,3 +169,109 @@ async def test_unreachable_simulator_is_unavailable(http):
     client = OkxRestClient(http, base_url=f"http://127.0.0.1:{free_port()}", simulated=True, max_retries=1, backoff_base=0.01)
     with pytest.raises(OkxUnavailable):
         await client.get_ticker("BTC-USDT-SWAP")
+
+
+# -- issue 11: lost replies and clock skew, against the real simulator ---------------------------------
+async def sim_orders(http, sim) -> list[dict]:
+    async with http.get(f"{sim}/_sim/state") as resp:
+        state = await resp.json()
+    return [*state["orders"]["pending"], *state["orders"]["history"]]
+
+
+@pytest.fixture
+async def lossy(sim):
+    proxy = await LostReplyProxy(sim).start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
+async def test_a_lost_reply_after_a_fill_leaves_exactly_one_order_at_okx(sim, http, lossy):
+    """The simulator executes (fills) the market order; the reply is lost (connection reset): the client finds
+    it by clOrdId instead of resending, so OKX holds exactly one order for it.
+    Stand-in: `LostReplyProxy` forwards to the real simulator and aborts the reply (the simulator's own
+    execute-then-drop fault is being added by sim-rest)."""
+    async with http.post(f"{sim}/_sim/reset") as resp:
+        assert resp.status == 200
+    client = OkxRestClient(http, base_url=lossy.base_url, api_key=KEY, api_secret=SECRET, passphrase=PASSPHRASE,
+                           simulated=True, timeout_secs=5, max_retries=3, backoff_base=0.05, backoff_max=0.2)
+    (inst,) = await client.get_instruments("SWAP", "BTC-USDT-SWAP")
+    lossy.lose_next("POST", "/api/v5/trade/order")
+    result = await client.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market",
+                                      sz=inst.minSz, cl_ord_id="lostreply1")
+    assert lossy.dropped == [("POST", "/api/v5/trade/order", 200)]  # executed at the simulator, reply lost
+    assert result.recovered is True and result.ordId
+    orders = [o for o in await sim_orders(http, sim) if o["clOrdId"] == "lostreply1"]
+    assert len(orders) == 1 and orders[0]["state"] == "filled" and orders[0]["ordId"] == result.ordId
+    assert lossy.forwarded.count(("POST", "/api/v5/trade/order")) == 1
+    positions = await client.get_positions("SWAP", "BTC-USDT-SWAP")
+    assert sum(abs(Decimal(p.pos)) for p in positions) == Decimal(inst.minSz)  # one fill, not two
+
+
+async def test_a_lost_close_position_reply_is_not_resent(sim, http, lossy):
+    async with http.post(f"{sim}/_sim/reset") as resp:
+        assert resp.status == 200
+    client = OkxRestClient(http, base_url=lossy.base_url, api_key=KEY, api_secret=SECRET, passphrase=PASSPHRASE,
+                           simulated=True, timeout_secs=5, max_retries=3, backoff_base=0.05, backoff_max=0.2)
+    (inst,) = await client.get_instruments("SWAP", "ETH-USDT-SWAP")
+    await client.place_order(inst_id="ETH-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz=inst.minSz)
+    (position,) = [p for p in await client.get_positions("SWAP", "ETH-USDT-SWAP") if Decimal(p.pos)]
+    lossy.lose_next("POST", "/api/v5/trade/close-position")
+    result = await client.close_position("ETH-USDT-SWAP", "cross", pos_side=position.posSide if position.posSide != "net" else None)
+    assert result.recovered is True and len(lossy.dropped) == 1
+    assert lossy.forwarded.count(("POST", "/api/v5/trade/close-position")) == 1
+    assert all(Decimal(p.pos or "0") == 0 for p in await client.get_positions("SWAP", "ETH-USDT-SWAP"))
+
+
+def skewed(seconds: float):
+    return lambda: datetime.now(timezone.utc) + timedelta(seconds=seconds)
+
+
+async def test_a_machine_clock_60s_off_still_gets_balances(sim, http):
+    """The simulator rejects timestamps more than 30 s from its clock (50102), like OKX."""
+    client = OkxRestClient(http, base_url=sim, api_key=KEY, api_secret=SECRET, passphrase=PASSPHRASE, simulated=True,
+                           now=skewed(-60), max_retries=1, backoff_base=0.01, backoff_max=0.05)
+    balance = await client.get_balance()
+    assert Decimal(balance.totalEq) > 0
+    assert 58_000 < client.clock.offset_ms < 62_000 and client.stats["errors"]["50102"] == 0
+    # ...and the same skew without the start-up sync: OKX answers 50102, the client resyncs and resends once
+    pinned = ServerClock(local_now=skewed(+60), resync_secs=3600)
+    pinned.synced_at = pinned._monotonic()  # believes it is in sync, with offset 0: signs 60 s ahead
+    client = OkxRestClient(http, base_url=sim, api_key=KEY, api_secret=SECRET, passphrase=PASSPHRASE, simulated=True,
+                           server_clock=pinned, max_retries=1, backoff_base=0.01, backoff_max=0.05)
+    positions = await client.get_positions("SWAP")
+    assert isinstance(positions, list)
+    assert client.stats["errors"]["50102"] == 1 and client.clock.syncs == 1
+    assert -62_000 < client.clock.offset_ms < -58_000
+    placed = await client.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1")
+    assert placed.sCode == "0"  # writes sign with OKX's time too
+
+
+# -- the same two faults through the simulator's own controls (execute-then-drop fault, /_sim/clock) -------
+async def test_the_simulators_lost_reply_fault_after_a_fill_leaves_one_order(okx, sim, http):
+    try:
+        async with http.post(f"{sim}/_sim/faults", json={"execute": True, "dropReply": True, "count": 1,
+                                                         "pathPrefix": "/api/v5/trade/order"}) as resp:
+            assert resp.status == 200 and (await resp.json())["faults"][0]["dropReply"] is True
+        result = await okx.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1",
+                                       cl_ord_id="simfault1")
+    finally:
+        async with http.delete(f"{sim}/_sim/faults"):
+            pass
+    assert result.recovered is True
+    orders = [o for o in await sim_orders(http, sim) if o["clOrdId"] == "simfault1"]
+    assert len(orders) == 1 and orders[0]["state"] == "filled"
+
+
+async def test_the_simulators_clock_60s_ahead_still_answers_balances(sim, http):
+    async with http.post(f"{sim}/_sim/clock", json={"offsetMs": 60_000}) as resp:
+        assert resp.status == 200
+    try:
+        client = OkxRestClient(http, base_url=sim, api_key=KEY, api_secret=SECRET, passphrase=PASSPHRASE, simulated=True,
+                               max_retries=1, backoff_base=0.01, backoff_max=0.05)
+        assert Decimal((await client.get_balance()).totalEq) > 0
+        assert 58_000 < client.clock.offset_ms < 62_000
+    finally:
+        async with http.post(f"{sim}/_sim/clock", json={"offsetMs": 0}):
+            pass

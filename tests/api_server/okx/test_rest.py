@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 
 import msgspec
 import pytest
@@ -349,68 +348,13 @@ async def test_unreadable_success_reply_is_not_retried(okx, client):
     assert okx.count("GET", "/api/v5/public/time") == 1
 
 
-# -- order placement retry ---------------------------------------------------------------------------
-async def test_placement_retry_reuses_the_generated_clordid(okx, client):
-    okx.script("POST", "/api/v5/trade/order", (503, "unavailable"), (500, "oops"), (200, fixture_text("rest_trade_order_post.docs.json")))
-    result = await client.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1",
-                                      attach_algo_ords=[{"tpTriggerPx": "50000", "tpOrdPx": "-1"}], reduce_only=False)
-    bodies = [json.loads(r.body) for r in okx.requests]
-    assert len(bodies) == 3
-    ids = {b["clOrdId"] for b in bodies}
-    assert len(ids) == 1
-    (cl_ord_id,) = ids
-    assert re.fullmatch(r"[0-9a-f]{32}", cl_ord_id)
-    assert bodies[0]["attachAlgoOrds"] == [{"tpTriggerPx": "50000", "tpOrdPx": "-1"}]
-    assert bodies[0]["reduceOnly"] is False
-    assert all(r.signature_ok for r in okx.requests)
-    assert result.ordId == "312269865356374016"
-
-
-async def test_retry_answered_51016_returns_the_landed_order(okx, make_client):
-    client = make_client(timeout_secs=0.3)
-    exists = '{"code":"1","data":[{"clOrdId":"abc123","ordId":"","sCode":"51016","sMsg":"Duplicated client order ID","tag":"","ts":"1"}],"inTime":"1","msg":"All operations failed","outTime":"2"}'
-    landed = json.loads(fixture_text("rest_trade_orders_history.swap_filled.ccxt_recorded.json"))
-    landed["data"][0]["clOrdId"] = "abc123"
-    okx.script("POST", "/api/v5/trade/order", Reply(200, fixture_text("rest_trade_order_post.docs.json"), delay=1.0), (200, exists))
-    okx.script("GET", "/api/v5/trade/order", (200, json.dumps(landed)))
-    result = await client.place_order(inst_id="LTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1", cl_ord_id="abc123")
-    assert (result.ordId, result.clOrdId, result.sCode, result.recovered) == ("672515387010932736", "abc123", "0", True)
-    assert okx.count("POST", "/api/v5/trade/order") == 2
-    assert okx.requests[-1].raw_path == "/api/v5/trade/order?instId=LTC-USDT-SWAP&clOrdId=abc123"
-    assert client.stats["recovered_orders"] == 1
-
-
-async def test_51016_on_the_first_attempt_is_a_real_rejection(okx, client):
-    exists = '{"code":"1","data":[{"clOrdId":"abc123","ordId":"","sCode":"51016","sMsg":"Duplicated client order ID","tag":"","ts":"1"}],"msg":"All operations failed"}'
-    okx.script("POST", "/api/v5/trade/order", (200, exists))
-    with pytest.raises(OkxOrderRejected) as err:
-        await client.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1", cl_ord_id="abc123")
-    assert err.value.s_code == "51016" and err.value.cl_ord_id == "abc123"
-    assert okx.count("GET", "/api/v5/trade/order") == 0
-
-
+# -- orders: never resent while the outcome is unknown (tests/api_server/okx/test_rest_unknown_outcome.py) --
 async def test_bad_client_order_id_is_refused_locally(okx, client):
     with pytest.raises(ValueError, match="clOrdId"):
         await client.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1", cl_ord_id="has-dash")
     with pytest.raises(ValueError, match="ordId or clOrdId"):
         await client.cancel_order("BTC-USDT-SWAP")
     assert okx.requests == []
-
-
-async def test_retried_cancel_that_finds_the_order_canceled_succeeds(okx, make_client):
-    client = make_client(timeout_secs=0.3)
-    gone = '{"code":"1","data":[{"clOrdId":"","ordId":"672515387010932736","sCode":"51400","sMsg":"Order cancellation failed as the order has been filled, canceled or does not exist.","ts":"1"}],"msg":"All operations failed"}'
-    canceled = json.loads(fixture_text("rest_trade_orders_history.swap_filled.ccxt_recorded.json"))
-    canceled["data"][0]["state"] = "canceled"
-    okx.script("POST", "/api/v5/trade/cancel-order", Reply(200, fixture_text("rest_trade_cancel_order.docs.json"), delay=1.0), (200, gone))
-    okx.script("GET", "/api/v5/trade/order", (200, json.dumps(canceled)))
-    result = await client.cancel_order("LTC-USDT-SWAP", ord_id="672515387010932736")
-    assert (result.sCode, result.ordId) == ("0", "672515387010932736")
-    # ...but a first-attempt 51400 is reported as it is
-    okx.script("POST", "/api/v5/trade/cancel-order", (200, gone))
-    with pytest.raises(OkxOrderRejected) as err:
-        await client.cancel_order("LTC-USDT-SWAP", ord_id="672515387010932736")
-    assert err.value.s_code == "51400"
 
 
 # -- secrets -----------------------------------------------------------------------------------------
