@@ -27,6 +27,7 @@ from api_server.docs_page import LocalSwaggerPlugin, swagger_asset
 from api_server.errors import exception_to_http_response
 from api_server.events import EventHub
 from api_server.health import health
+from api_server.lab.routes import LAB_ROUTES
 from api_server.market.instruments import InstrumentCatalog
 from api_server.market.routes import MarketController
 from api_server.market.service import MarketData
@@ -186,7 +187,7 @@ def create_app(settings: Settings, metrics: ApiServiceMetrics | None = None) -> 
     )
     cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"]) if settings.cors_origins else None
     return Litestar(
-        route_handlers=[health, hello, swagger_asset, prometheus_metrics, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController],
+        route_handlers=[health, hello, swagger_asset, prometheus_metrics, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController, *LAB_ROUTES],
         state=State({"settings": settings, "metrics": metrics}),
         dependencies=service_dependencies(),
         guards=[require_token],

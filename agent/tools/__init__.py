@@ -4,8 +4,9 @@ Every tool is a thin, documented call to the trading API over HTTP (the API owns
 guard and the records). Docstrings and parameter descriptions are the model's manual.
 
 At /mcp each request carries a named MCP token (`agent.mcp_tokens`); `McpScopes` hides and refuses the
-trading tools for a token without the `trade` scope and makes the token's name the calls' origin
-(`mcp:<name>`). In-process calls (analyses, chat) have no HTTP request and set their own origin.
+trading tools for a token without the `trade` scope and the strategy lab's tools (`agent.tools_lab`) for a
+token without the `lab` scope, and makes the token's name the calls' origin (`mcp:<name>`). In-process
+calls (analyses, chat) have no HTTP request and set their own origin; they never see the lab tools.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from agent.tools.account import register_account_tools
 from agent.tools.common import INSTRUCTIONS, TRADING_TAG, TRADING_TOOLS, ApiCaller
 from agent.tools.market import register_market_tools
 from agent.tools.trading import register_trading_tools
+from agent.tools_lab import LAB_TAG, LAB_TOOL_NAMES, register_lab_tools
 from agent.trading_api import TradingApi
 
 __all__ = ["TRADING_TOOLS", "build_tools_server", "openai_tool_schemas", "MCP_CALLER_STATE"]
@@ -46,15 +48,20 @@ class McpScopes(Middleware):
     async def on_list_tools(self, context: MiddlewareContext[Any], call_next: Any) -> Sequence[Any]:
         tools = await call_next(context)
         caller = _outside_caller()
-        if caller is None or "trade" in caller["scopes"]:
-            return tools
-        return [t for t in tools if TRADING_TAG not in (t.tags or set())]
+        scopes = set() if caller is None else set(caller["scopes"])
+        hidden = {LAB_TAG} if "lab" not in scopes else set()
+        if caller is not None and "trade" not in scopes:
+            hidden.add(TRADING_TAG)
+        return [t for t in tools if not hidden & (t.tags or set())]
 
     async def on_call_tool(self, context: MiddlewareContext[Any], call_next: Any) -> Any:
         caller = _outside_caller()
+        name = context.message.name
+        if name in LAB_TOOL_NAMES and (caller is None or "lab" not in caller["scopes"]):
+            scopes = "in-process call" if caller is None else f"this token has {','.join(caller['scopes'])}"
+            raise ToolError(f"tool {name} needs an MCP token with the lab scope; {scopes}")
         if caller is None:
             return await call_next(context)
-        name = context.message.name
         if name in TRADING_TOOLS and "trade" not in caller["scopes"]:
             raise ToolError(f"tool {name} needs an MCP token with the trade scope; this token has {','.join(caller['scopes'])}")
         with acting_as(mcp_origin(caller["name"])) if name in TRADING_TOOLS else contextlib.nullcontext():
@@ -68,13 +75,16 @@ def build_tools_server(get_api: Callable[[], TradingApi], default_bar: str = "3m
     register_market_tools(mcp, api, default_bar)
     register_account_tools(mcp, api)
     register_trading_tools(mcp, api)
+    register_lab_tools(mcp, get_api)
     return mcp
 
 
 async def openai_tool_schemas(mcp: FastMCP) -> list[dict[str, Any]]:
-    """The MCP tool list as OpenAI `tools`."""
+    """The MCP tool list as OpenAI `tools` (the analysis and chat loops'); the lab's tools are for MCP clients only."""
     schemas: list[dict[str, Any]] = []
     for tool in await mcp.list_tools():
+        if LAB_TAG in (tool.tags or set()):
+            continue
         mcp_tool = tool.to_mcp_tool()
         parameters = dict(mcp_tool.input_schema or {"type": "object", "properties": {}})
         schemas.append({

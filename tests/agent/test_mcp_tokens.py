@@ -10,6 +10,7 @@ import pytest
 from fastmcp import Client
 
 from agent.tools import TRADING_TOOLS
+from agent.tools_lab import LAB_TOOL_NAMES
 from tests.agent.conftest import agent_settings, serve_agent
 from tests.agent.standin_api import StandInApi
 
@@ -28,11 +29,15 @@ async def test_scopes_origin_and_endpoint(fresh_database_url: str, standin_api: 
         async with Client(mcp_url, auth=reader["token"]) as mcp:
             names = {t.name for t in await mcp.list_tools()}
             assert "get_ticker" in names and not names & TRADING_TOOLS  # read alone hides the trading tools
+            assert not names & set(LAB_TOOL_NAMES)  # and the lab's
             refused = await mcp.call_tool("place_order", {"instId": BTC, "side": "buy", "sz": "1"}, raise_on_error=False)
             assert refused.is_error and "trade scope" in refused.content[0].text
+            refused = await mcp.call_tool("lab_list_datasets", {}, raise_on_error=False)
+            assert refused.is_error and "lab scope" in refused.content[0].text
             ticker = await mcp.call_tool("get_ticker", {"instId": BTC})
             assert ticker.structured_content["instId"] == BTC
         assert standin_api.orders() == []
+        assert not [r for r in standin_api.requests if r["path"].startswith("/api/lab/")]
 
         async with Client(mcp_url, auth=trader_token) as mcp:
             assert TRADING_TOOLS <= {t.name for t in await mcp.list_tools()}
@@ -46,6 +51,14 @@ async def test_scopes_origin_and_endpoint(fresh_database_url: str, standin_api: 
         listed = (await client.get("/mcp-tokens")).json()["tokens"]
         assert [t["name"] for t in listed] == ["cursor.desk-1", "inspector"] and all("token" not in t for t in listed)
         assert listed[0]["lastUsedAt"] is not None
+
+        lab = (await client.post("/mcp-tokens", json={"name": "lab-bot", "scopes": ["lab"]})).json()
+        assert lab["scopes"] == ["read", "lab"]
+        async with Client(mcp_url, auth=lab["token"]) as mcp:
+            names = {t.name for t in await mcp.list_tools()}
+            assert set(LAB_TOOL_NAMES) <= names and "get_ticker" in names and not names & TRADING_TOOLS
+            await mcp.call_tool("lab_list_datasets", {}, raise_on_error=False)
+        assert [r["path"] for r in standin_api.requests if r["path"].startswith("/api/lab/")] == ["/api/lab/datasets"]
 
         bad_scope = await client.post("/mcp-tokens", json={"name": "x", "scopes": ["admin"]})
         assert bad_scope.status_code == 400 and bad_scope.json()["field"] == "scopes"
