@@ -7,7 +7,9 @@ import contextlib
 import hmac
 import json
 import logging
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, HTTPException, Query, Request
@@ -25,8 +27,16 @@ from agent.mcp_tokens import SCOPES, McpCaller, McpTokenStore, TokenRequestError
 from agent.memory import MemoryStore
 from agent.offline_server import build_offline_router
 from agent.schemas import (
-    CHAT_EVENTS, RUN_ID_PATTERN, AgentHealth, AnalysisError, AnalysisRequest, AnalysisResponse, AnalysisResult, ChatRequest, SessionDetail,
+    CHAT_EVENTS,
+    RUN_ID_PATTERN,
+    AgentHealth,
+    AnalysisError,
+    AnalysisRequest,
+    AnalysisResponse,
+    AnalysisResult,
+    ChatRequest,
     Session,
+    SessionDetail,
 )
 from agent.service import AgentService
 from agent.settings import AgentSettings
@@ -46,11 +56,21 @@ def error_body(status: int, detail: str, field: str | None) -> dict[str, Any]:
     return {"status_code": status, "detail": detail, "field": field}
 
 
-async def send_error(send: Send, status: int, detail: str, field: str | None, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+async def send_error(
+    send: Send, status: int, detail: str, field: str | None, extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
     body = json.dumps(error_body(status, detail, field)).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra,
-    ]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *extra,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -70,12 +90,19 @@ class BearerAuthMiddleware:
             if path == MCP_PATH or path.startswith(MCP_PATH + "/"):
                 caller = await self._mcp_caller(supplied)
                 if caller is None:
-                    await send_error(send, 401, "missing, wrong or revoked MCP token (create one: make mcp-token)",
-                                     "Authorization", ((b"www-authenticate", b"Bearer"),))
+                    await send_error(
+                        send,
+                        401,
+                        "missing, wrong or revoked MCP token (create one: make mcp-token)",
+                        "Authorization",
+                        ((b"www-authenticate", b"Bearer"),),
+                    )
                     return
                 scope.setdefault("state", {})[MCP_CALLER_STATE] = {"name": caller.name, "scopes": list(caller.scopes)}
             elif not hmac.compare_digest(supplied, self.expected):
-                await send_error(send, 401, "missing or wrong bearer token", "Authorization", ((b"www-authenticate", b"Bearer"),))
+                await send_error(
+                    send, 401, "missing or wrong bearer token", "Authorization", ((b"www-authenticate", b"Bearer"),)
+                )
                 return
         await self.app(scope, receive, send)
 
@@ -83,7 +110,7 @@ class BearerAuthMiddleware:
         store = self.mcp_tokens()
         if store is None or not supplied.startswith(b"Bearer "):
             return None
-        return await store.verify(supplied[len(b"Bearer "):].decode("latin-1").strip())
+        return await store.verify(supplied[len(b"Bearer ") :].decode("latin-1").strip())
 
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -99,13 +126,16 @@ class FieldHTTPException(HTTPException):
 
 class ErrorBody(BaseModel):
     """The one error shape of every service."""
+
     status_code: int
     detail: str
     field: str | None
 
 
 class McpTokenCreate(BaseModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$", description="becomes the origin mcp:<name> of its trading calls")
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]{1,48}$", description="becomes the origin mcp:<name> of its trading calls"
+    )
     scopes: list[str] = Field(default_factory=lambda: ["read"], description=f"any of {', '.join(SCOPES)}")
 
 
@@ -174,12 +204,15 @@ def create_app(settings: AgentSettings) -> FastAPI:
         pool = AsyncConnectionPool(settings.database_url, min_size=1, max_size=settings.db_pool_max_size, open=False)
         await pool.open(wait=True, timeout=15)
         http = httpx.AsyncClient(
-            base_url=settings.api_base_url, timeout=settings.api_timeout_secs,
+            base_url=settings.api_base_url,
+            timeout=settings.api_timeout_secs,
             headers={"Authorization": f"Bearer {token}"},
             limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
         )
         llm = AsyncOpenAI(
-            base_url=settings.base_url, api_key=settings.api_key, max_retries=0,
+            base_url=settings.base_url,
+            api_key=settings.api_key,
+            max_retries=0,
             timeout=httpx.Timeout(settings.llm_call_timeout_secs, connect=10.0),
         )
         holder["api"] = TradingApi(http)
@@ -187,16 +220,25 @@ def create_app(settings: AgentSettings) -> FastAPI:
         try:
             async with mcp_app.lifespan(app):
                 app.state.service = AgentService(
-                    settings=settings, memory=MemoryStore(pool), api=holder["api"], mcp=mcp,
+                    settings=settings,
+                    memory=MemoryStore(pool),
+                    api=holder["api"],
+                    mcp=mcp,
                     model=ModelClient(llm, settings.model, settings.request_extras),
-                    tool_schemas=await openai_tool_schemas(mcp), metrics=metrics,
+                    tool_schemas=await openai_tool_schemas(mcp),
+                    metrics=metrics,
                 )
                 app.state.pool = pool
                 app.state.mcp_tokens = holder["mcp_tokens"]
                 log.info(
                     "agent ready on %s:%d provider=%s model=%s base_url=%s api=%s daily budget $%.2f",
-                    settings.agent_host, settings.agent_port, settings.llm_provider, settings.model, settings.base_url,
-                    settings.api_base_url, settings.llm_daily_budget_usd,
+                    settings.agent_host,
+                    settings.agent_port,
+                    settings.llm_provider,
+                    settings.model,
+                    settings.base_url,
+                    settings.api_base_url,
+                    settings.llm_daily_budget_usd,
                 )
                 yield
         finally:
@@ -221,8 +263,11 @@ def create_app(settings: AgentSettings) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         field = getattr(exc, "field", None)
-        return JSONResponse(status_code=exc.status_code, content=error_body(exc.status_code, str(exc.detail), field),
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            status_code=exc.status_code,
+            content=error_body(exc.status_code, str(exc.detail), field),
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(TokenRequestError)
     async def bad_token_request(request: Request, exc: TokenRequestError) -> JSONResponse:
@@ -243,7 +288,9 @@ def create_app(settings: AgentSettings) -> FastAPI:
             raise FieldHTTPException(404, f"no live MCP token named {name!r}", "name")
         return {"name": name, "revoked": True}
 
-    @app.get("/health", response_model=AgentHealth, summary="Liveness, database state, model provider (no token needed)")
+    @app.get(
+        "/health", response_model=AgentHealth, summary="Liveness, database state, model provider (no token needed)"
+    )
     async def health(request: Request) -> dict[str, Any]:
         database = "ok"
         try:
@@ -253,8 +300,11 @@ def create_app(settings: AgentSettings) -> FastAPI:
         except Exception as exc:
             database = f"error: {type(exc).__name__}"
         return {
-            "status": "ok" if database == "ok" else "degraded", "service": "agent", "database": database,
-            "provider": settings.llm_provider, "model": settings.model,
+            "status": "ok" if database == "ok" else "degraded",
+            "service": "agent",
+            "database": database,
+            "provider": settings.llm_provider,
+            "model": settings.model,
         }
 
     @app.post("/analysis", response_model=AnalysisResponse)
@@ -262,10 +312,15 @@ def create_app(settings: AgentSettings) -> FastAPI:
         return await request.app.state.service.analyse(body)
 
     chat_doc = "Server-Sent Events, each `event: <name>` with `data: <JSON>`: " + "; ".join(
-        f"`{name}` {model.__name__}" for name, model in CHAT_EVENTS.items())
+        f"`{name}` {model.__name__}" for name, model in CHAT_EVENTS.items()
+    )
 
-    @app.post("/chat", response_class=EventSourceResponse, description=chat_doc,
-              responses={200: {"description": chat_doc, "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+    @app.post(
+        "/chat",
+        response_class=EventSourceResponse,
+        description=chat_doc,
+        responses={200: {"description": chat_doc, "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    )
     async def chat(body: ChatRequest, request: Request) -> EventSourceResponse:
         service: AgentService = request.app.state.service
 
@@ -284,7 +339,9 @@ def create_app(settings: AgentSettings) -> FastAPI:
     ) -> list[dict[str, Any]]:
         return await request.app.state.service.memory.list_sessions(kind, instId, limit)
 
-    @app.get("/sessions/{session_id}", response_model=SessionDetail, summary="One session with its messages, oldest first")
+    @app.get(
+        "/sessions/{session_id}", response_model=SessionDetail, summary="One session with its messages, oldest first"
+    )
     async def session(session_id: str, request: Request, limit: int = Query(500, ge=1, le=5000)) -> dict[str, Any]:
         found = await request.app.state.service.memory.read_session(session_id, limit)
         if found is None:
@@ -294,12 +351,12 @@ def create_app(settings: AgentSettings) -> FastAPI:
     @app.get("/usage")
     async def usage(request: Request, runId: str | None = Query(None, pattern=RUN_ID_PATTERN)) -> dict[str, Any]:
         """Today's model usage and cost (UTC day), or the calls of one run."""
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         memory: MemoryStore = request.app.state.service.memory
         if runId:
             return {"runId": runId, "calls": await memory.run_usage(runId)}
-        day_start = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        day_start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         summary = await memory.usage_summary(day_start)
         summary["dailyBudgetUsd"] = settings.llm_daily_budget_usd
         return summary
@@ -328,8 +385,10 @@ def create_app(settings: AgentSettings) -> FastAPI:
                 for operation in path_item.values():
                     responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
                     if responses.pop("422", None) is not None:
-                        responses["400"] = {"description": "Bad input: the field is named", "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+                        responses["400"] = {
+                            "description": "Bad input: the field is named",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                        }
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)
             app.openapi_schema = schema

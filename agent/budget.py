@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -32,7 +33,7 @@ class BudgetExhausted(LlmError):
 
 
 def day_start(now: datetime) -> datetime:
-    return now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def estimate_prompt_tokens(transcript: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
@@ -48,7 +49,7 @@ class BudgetGuard:
     model: str
     daily_budget_usd: float
     max_output_tokens: int | None
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def reservation_usd(self, prompt_tokens: int, when: datetime) -> float:
         price = self.prices.price(self.model, when)
@@ -93,8 +94,14 @@ class BudgetGuard:
             await conn.execute(
                 """update agent_llm_usage set input_tokens = %s, cached_input_tokens = %s, output_tokens = %s,
                    reasoning_tokens = %s, cost_usd = %s, settled = true where id = %s""",
-                (usage.input_tokens, usage.cached_input_tokens, usage.output_tokens, usage.reasoning_tokens, cost,
-                 reservation_id),
+                (
+                    usage.input_tokens,
+                    usage.cached_input_tokens,
+                    usage.output_tokens,
+                    usage.reasoning_tokens,
+                    cost,
+                    reservation_id,
+                ),
             )
         return cost
 
@@ -138,7 +145,8 @@ class TurnLimiter:
             # reason llm_error, not budget: the API alerts "LLM budget spent" on budget, and this is only busy.
             raise LlmError(
                 f"too many concurrent LLM turns: {self.limit} already running (LLM_MAX_CONCURRENT_TURNS); "
-                f"waited {self.wait_secs:g}s (LLM_TURN_WAIT_SECS)", "llm_error"
+                f"waited {self.wait_secs:g}s (LLM_TURN_WAIT_SECS)",
+                "llm_error",
             ) from None
         try:
             yield

@@ -87,5 +87,9 @@ def derived_decision(inst_id: str, orders: list[dict[str, Any]], confidence: int
             action = "close"
         elif tool == "place_order" and side in ("buy", "sell"):
             action = "open_long" if side == "buy" else "open_short"
-    return Decision(action=action, instId=inst_id, confidence=confidence if confidence is not None else 0,
-                    reason=f"derived by the agent: {why}"[:1000])
+    return Decision(
+        action=action,
+        instId=inst_id,
+        confidence=confidence if confidence is not None else 0,
+        reason=f"derived by the agent: {why}"[:1000],
+    )

@@ -6,8 +6,8 @@ EMA is seeded with the simple average of its first `period` values; RSI uses Wil
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 def ema(values: Sequence[float], period: int) -> list[float | None]:
@@ -37,9 +37,7 @@ def macd(values: Sequence[float], fast: int = 12, slow: int = 26, signal: int = 
         raise ValueError("fast period must be shorter than slow period")
     fast_ema = ema(values, fast)
     slow_ema = ema(values, slow)
-    line: list[float | None] = [
-        f - s if f is not None and s is not None else None for f, s in zip(fast_ema, slow_ema)
-    ]
+    line: list[float | None] = [f - s if f is not None and s is not None else None for f, s in zip(fast_ema, slow_ema)]
     first = next((i for i, v in enumerate(line) if v is not None), None)
     signal_line: list[float | None] = [None] * len(values)
     if first is not None:
@@ -123,7 +121,7 @@ def atr(highs: Sequence[float], lows: Sequence[float], closes: Sequence[float], 
     true_ranges = [highs[0] - lows[0]] + [
         max(highs[i] - lows[i], abs(highs[i] - closes[i - 1]), abs(lows[i] - closes[i - 1])) for i in range(1, n)
     ]
-    value = sum(true_ranges[1: period + 1]) / period
+    value = sum(true_ranges[1 : period + 1]) / period
     out[period] = value
     for i in range(period + 1, n):
         value = (value * (period - 1) + true_ranges[i]) / period
@@ -131,8 +129,9 @@ def atr(highs: Sequence[float], lows: Sequence[float], closes: Sequence[float], 
     return out
 
 
-def volatility_summary(highs: Sequence[float], lows: Sequence[float], closes: Sequence[float],
-                       volumes: Sequence[float | None]) -> dict[str, float | None]:
+def volatility_summary(
+    highs: Sequence[float], lows: Sequence[float], closes: Sequence[float], volumes: Sequence[float | None]
+) -> dict[str, float | None]:
     """ATR(14) (absolute and % of the last close) and the last candle's volume against the 20-candle mean."""
     atr14 = latest(atr(highs, lows, closes, 14))
     known = [v for v in volumes if v is not None]

@@ -57,7 +57,9 @@ def parse_scopes(value: str | list[str]) -> list[str]:
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name or ""):
-        raise TokenRequestError("name", "name must be 1-48 letters, digits, '_', '.' or '-' (it becomes the origin mcp:<name>)")
+        raise TokenRequestError(
+            "name", "name must be 1-48 letters, digits, '_', '.' or '-' (it becomes the origin mcp:<name>)"
+        )
     return name
 
 
@@ -92,15 +94,26 @@ class McpTokenStore:
 
     async def list(self) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute("select name, scopes, created_at, last_used_at, revoked_at from agent_mcp_tokens order by name")
+            await cur.execute(
+                "select name, scopes, created_at, last_used_at, revoked_at from agent_mcp_tokens order by name"
+            )
             rows = await cur.fetchall()
-        return [{"name": r["name"], "scopes": list(r["scopes"]), "createdAt": _iso(r["created_at"]),
-                 "lastUsedAt": _iso(r["last_used_at"]), "revokedAt": _iso(r["revoked_at"])} for r in rows]
+        return [
+            {
+                "name": r["name"],
+                "scopes": list(r["scopes"]),
+                "createdAt": _iso(r["created_at"]),
+                "lastUsedAt": _iso(r["last_used_at"]),
+                "revokedAt": _iso(r["revoked_at"]),
+            }
+            for r in rows
+        ]
 
     async def revoke(self, name: str) -> bool:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                "update agent_mcp_tokens set revoked_at = now() where name = %s and revoked_at is null", (name,))
+                "update agent_mcp_tokens set revoked_at = now() where name = %s and revoked_at is null", (name,)
+            )
             return cur.rowcount == 1
 
     async def verify(self, token: str) -> McpCaller | None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -113,9 +114,14 @@ class MemoryStore:
                        values (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                     [
                         (
-                            session_id, run_id, m["role"], m.get("content") or "", m.get("brief"),
+                            session_id,
+                            run_id,
+                            m["role"],
+                            m.get("content") or "",
+                            m.get("brief"),
                             Jsonb(m["tool_calls"]) if m.get("tool_calls") else None,
-                            m.get("tool_call_id"), m.get("name"),
+                            m.get("tool_call_id"),
+                            m.get("name"),
                             estimate_tokens(m.get("brief") or m.get("content") or ""),
                         )
                         for m in messages
@@ -176,8 +182,13 @@ class MemoryStore:
         result = _session_json(session)
         result["messages"] = [
             {
-                "id": m["id"], "role": m["role"], "content": m["content"], "toolCalls": _tool_calls_json(m["tool_calls"]),
-                "toolCallId": m["tool_call_id"], "name": m["tool_name"], "runId": m["run_id"],
+                "id": m["id"],
+                "role": m["role"],
+                "content": m["content"],
+                "toolCalls": _tool_calls_json(m["tool_calls"]),
+                "toolCallId": m["tool_call_id"],
+                "name": m["tool_name"],
+                "runId": m["run_id"],
                 "createdAt": _iso(m["created_at"]),
             }
             for m in messages
@@ -196,8 +207,13 @@ class MemoryStore:
             )
             calls, inp, cached, out, reasoning, cost, reserved = await cur.fetchone()  # type: ignore[misc]
         return {
-            "since": since.isoformat(), "calls": calls, "inputTokens": int(inp), "cachedInputTokens": int(cached),
-            "outputTokens": int(out), "reasoningTokens": int(reasoning), "costUsd": float(cost),
+            "since": since.isoformat(),
+            "calls": calls,
+            "inputTokens": int(inp),
+            "cachedInputTokens": int(cached),
+            "outputTokens": int(out),
+            "reasoningTokens": int(reasoning),
+            "costUsd": float(cost),
             "reservedUsd": float(reserved),
         }
 
@@ -224,14 +240,20 @@ def _tool_calls_json(stored: Any) -> list[dict[str, str]] | None:
     calls = []
     for call in stored:
         function = call.get("function") or {}
-        calls.append({"id": call.get("id", ""), "name": function.get("name", ""), "arguments": function.get("arguments") or ""})
+        calls.append(
+            {"id": call.get("id", ""), "name": function.get("name", ""), "arguments": function.get("arguments") or ""}
+        )
     return calls
 
 
 def _session_json(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": row["id"], "kind": row["kind"], "instId": row["inst_id"], "title": row["title"],
-        "createdAt": _iso(row["created_at"]), "updatedAt": _iso(row["updated_at"]),
+        "id": row["id"],
+        "kind": row["kind"],
+        "instId": row["inst_id"],
+        "title": row["title"],
+        "createdAt": _iso(row["created_at"]),
+        "updatedAt": _iso(row["updated_at"]),
         "messageCount": row["message_count"],
     }
 

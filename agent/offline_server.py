@@ -9,7 +9,8 @@ import json
 import re
 import time
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -17,8 +18,8 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.offline_model import OFFLINE_MODEL_NAME, Reply, respond
 
-
 # ---------------------------------------------------------------- the OpenAI-compatible endpoint
+
 
 class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -49,8 +50,13 @@ def _stream(request: ChatCompletionRequest, reply: Reply) -> Iterator[str]:
     created = int(time.time())
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": OFFLINE_MODEL_NAME,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": OFFLINE_MODEL_NAME,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
@@ -58,7 +64,13 @@ def _stream(request: ChatCompletionRequest, reply: Reply) -> Iterator[str]:
         if reply.text:  # the final summary may come with the decision call (content and tool calls in one message)
             yield chunk({"content": reply.text})
         for index, ((name, args), call_id) in enumerate(zip(reply.tool_calls, _tool_call_ids(reply, request.messages))):
-            yield chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]})
+            yield chunk(
+                {
+                    "tool_calls": [
+                        {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+                    ]
+                }
+            )
             encoded = json.dumps(args, ensure_ascii=False)
             middle = len(encoded) // 2
             # Arguments in two fragments, as real servers split them.
@@ -70,8 +82,14 @@ def _stream(request: ChatCompletionRequest, reply: Reply) -> Iterator[str]:
             yield chunk({"content": piece})
         yield chunk({}, "stop")
     if (request.stream_options or {}).get("include_usage"):
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": OFFLINE_MODEL_NAME,
-                "choices": [], "usage": _usage(request, reply)}
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": OFFLINE_MODEL_NAME,
+            "choices": [],
+            "usage": _usage(request, reply),
+        }
         yield f"data: {json.dumps(body)}\n\n"
     yield "data: [DONE]\n\n"
 
@@ -86,8 +104,11 @@ def _complete(request: ChatCompletionRequest, reply: Reply) -> dict[str, Any]:
         ]
         finish = "tool_calls"
     return {
-        "id": f"chatcmpl-{uuid.uuid4().hex[:16]}", "object": "chat.completion", "created": int(time.time()),
-        "model": OFFLINE_MODEL_NAME, "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "id": f"chatcmpl-{uuid.uuid4().hex[:16]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": OFFLINE_MODEL_NAME,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": _usage(request, reply),
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 ORIGIN_HEADER = "X-AiTrader-Origin"
 ORIGIN_RE = re.compile(r"^(agent:run:|agent:chat:|mcp:)[A-Za-z0-9_.:-]{1,64}$")

@@ -10,7 +10,13 @@ from typing import Any
 
 from agent.indicators import indicator_summary, volatility_summary
 from agent.trading_api import (
-    TradingApi, TradingApiError, closed_only, compact_balance, compact_order, extract_rows, parse_candles,
+    TradingApi,
+    TradingApiError,
+    closed_only,
+    compact_balance,
+    compact_order,
+    extract_rows,
+    parse_candles,
 )
 
 ANALYSIS_SYSTEM_PROMPT = """\
@@ -51,7 +57,10 @@ never a long and a short on the same instrument. Orders pass the API's risk guar
 refusals plainly. Be concise.
 """
 
-CONFIDENCE_RE = re.compile(r"(?:confidence|置信度|信心)\s*(?:\(0\s*-\s*100\))?\s*[:：=]?\s*\**\s*(\d{1,3}(?:\.\d+)?)\s*(%|/\s*100)?", re.IGNORECASE)
+CONFIDENCE_RE = re.compile(
+    r"(?:confidence|置信度|信心)\s*(?:\(0\s*-\s*100\))?\s*[:：=]?\s*\**\s*(\d{1,3}(?:\.\d+)?)\s*(%|/\s*100)?",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -70,10 +79,10 @@ def parse_final_answer(text: str) -> FinalAnswer:
         confidence = max(0, min(100, round(float(last.group(1)))))
         line_start = text.rfind("\n", 0, last.start()) + 1
         line_end = text.find("\n", last.end())
-        line = text[line_start: len(text) if line_end == -1 else line_end]
+        line = text[line_start : len(text) if line_end == -1 else line_end]
         # Drop the line only when it is nothing but the confidence statement.
         if len(line.strip()) <= len(last.group(0).strip()) + 6:
-            summary = (text[:line_start] + ("" if line_end == -1 else text[line_end + 1:])).strip()
+            summary = (text[:line_start] + ("" if line_end == -1 else text[line_end + 1 :])).strip()
     return FinalAnswer(summary=summary or text.strip(), confidence=confidence)
 
 
@@ -99,7 +108,10 @@ def _candle_view(candles: Any, recent: int) -> dict[str, Any]:
         return {"indicators": {"unavailable": "no finished candles"}}
     highs, lows, closes = [c.high for c in parsed], [c.low for c in parsed], [c.close for c in parsed]
     return {
-        "indicators": {**indicator_summary(closes), **volatility_summary(highs, lows, closes, [c.volume for c in parsed])},
+        "indicators": {
+            **indicator_summary(closes),
+            **volatility_summary(highs, lows, closes, [c.volume for c in parsed]),
+        },
         "recent": [[c.ts, c.open, c.high, c.low, c.close, c.volume] for c in parsed[-recent:]],
     }
 
@@ -125,7 +137,8 @@ async def fetch_snapshot(api: TradingApi, inst_id: str, bar: str) -> dict[str, A
         part(api.get("/api/market/funding-rate", {"instId": inst_id})) if inst_id.endswith("-SWAP") else _none(),
     )
     snapshot: dict[str, Any] = {
-        "ticker": ticker, "balance": balance if isinstance(balance, dict) and "unavailable" in balance else compact_balance(balance),
+        "ticker": ticker,
+        "balance": balance if isinstance(balance, dict) and "unavailable" in balance else compact_balance(balance),
     }
     view = _candle_view(candles, 5)
     snapshot["indicators"], snapshot["recentCandles"] = view["indicators"], view.get("recent", [])
@@ -134,7 +147,9 @@ async def fetch_snapshot(api: TradingApi, inst_id: str, bar: str) -> dict[str, A
         snapshot["instrument"] = instrument
     else:
         rows = extract_rows(instrument, "instruments")
-        spec = next((r for r in rows if isinstance(r, dict) and r.get("instId") == inst_id), rows[0] if rows else instrument)
+        spec = next(
+            (r for r in rows if isinstance(r, dict) and r.get("instId") == inst_id), rows[0] if rows else instrument
+        )
         keep = ("instId", "ctVal", "ctValCcy", "lotSz", "minSz", "tickSz", "lever", "state")
         snapshot["instrument"] = {k: spec.get(k) for k in keep if k in spec} if isinstance(spec, dict) else spec
     if isinstance(positions, dict) and "unavailable" in positions:
@@ -143,13 +158,25 @@ async def fetch_snapshot(api: TradingApi, inst_id: str, bar: str) -> dict[str, A
         rows = [p for p in extract_rows(positions, "positions") if isinstance(p, dict)]
         snapshot["positions"] = [p for p in rows if p.get("instId") in (None, inst_id)]
         keep = ("instId", "posSide", "pos", "avgPx", "notionalUsd", "upl", "lever", "slTriggerPx", "tpTriggerPx")
-        snapshot["otherPositions"] = [{k: p.get(k) for k in keep if k in p} for p in rows if p.get("instId") not in (None, inst_id)]
-    snapshot["openOrders"] = orders if isinstance(orders, dict) and "unavailable" in orders else [
-        compact_order(o) for o in extract_rows(orders, "orders") if isinstance(o, dict) and o.get("instId") in (None, inst_id)
-    ]
+        snapshot["otherPositions"] = [
+            {k: p.get(k) for k in keep if k in p} for p in rows if p.get("instId") not in (None, inst_id)
+        ]
+    snapshot["openOrders"] = (
+        orders
+        if isinstance(orders, dict) and "unavailable" in orders
+        else [
+            compact_order(o)
+            for o in extract_rows(orders, "orders")
+            if isinstance(o, dict) and o.get("instId") in (None, inst_id)
+        ]
+    )
     snapshot["risk"] = risk
     if isinstance(funding, dict) and "unavailable" not in funding:
-        funding = {k: funding.get(k) for k in ("fundingRate", "nextFundingRate", "fundingTime", "nextFundingTime") if k in funding}
+        funding = {
+            k: funding.get(k)
+            for k in ("fundingRate", "nextFundingRate", "fundingTime", "nextFundingTime")
+            if k in funding
+        }
     snapshot["funding"] = funding
     return snapshot
 

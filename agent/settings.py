@@ -18,6 +18,7 @@ from shared.instruments import CANDLE_BARS
 # A default cap on model spending per UTC day (USD): a runaway loop or many chats stop here, not at the card limit.
 DEFAULT_DAILY_BUDGET_USD = 5.0
 
+
 class AgentSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
@@ -128,7 +129,7 @@ class AgentSettings(BaseModel):
         return values
 
     @model_validator(mode="after")
-    def _provider_complete(self) -> "AgentSettings":
+    def _provider_complete(self) -> AgentSettings:
         provider = self.provider
         if provider.needs_key and self.api_key_secret is None:
             hint = "DEEPSEEK_API_KEY (or LLM_API_KEY)" if provider.name == "deepseek" else "LLM_API_KEY"
@@ -138,8 +139,10 @@ class AgentSettings(BaseModel):
         if provider.name not in ("offline", "deepseek") and not self.llm_model:
             raise ValueError(f"LLM_PROVIDER={provider.name} needs LLM_MODEL")
         if provider.paid and self.price_table.prices.get(self.model) is None:
-            raise ValueError(f"LLM_PRICES has no price for model {self.model!r} of paid provider {provider.name}: "
-                             "add it, or the daily budget cannot be kept")
+            raise ValueError(
+                f"LLM_PRICES has no price for model {self.model!r} of paid provider {provider.name}: "
+                "add it, or the daily budget cannot be kept"
+            )
         if self.llm_call_timeout_secs > self.llm_total_timeout_secs:
             raise ValueError("LLM_CALL_TIMEOUT_SECS must not exceed LLM_TOTAL_TIMEOUT_SECS")
         return self

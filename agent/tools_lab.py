@@ -7,7 +7,8 @@ token-scope filter can show them only to tokens with the `lab` scope.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
@@ -17,7 +18,13 @@ from pydantic import Field
 from agent.trading_api import TradingApi, TradingApiError
 
 LAB_TAG = "lab"
-LAB_TOOL_NAMES = ("lab_list_datasets", "lab_list_profiles", "lab_start_backtest", "lab_get_backtest", "lab_compare_backtests")
+LAB_TOOL_NAMES = (
+    "lab_list_datasets",
+    "lab_list_profiles",
+    "lab_start_backtest",
+    "lab_get_backtest",
+    "lab_compare_backtests",
+)
 READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
 START = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False)
 

@@ -44,7 +44,7 @@ TRADING_PREFIX = "/api/trade/"
 @dataclass
 class TradingApi:
     client: httpx.AsyncClient
-    _static: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, "ApiAnswer"]] = field(default_factory=dict)
+    _static: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, ApiAnswer]] = field(default_factory=dict)
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return (await self.send("GET", path, params=params)).body
@@ -52,8 +52,9 @@ class TradingApi:
     async def post(self, path: str, body: dict[str, Any]) -> Any:
         return (await self.send("POST", path, body=body)).body
 
-    async def send(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                   body: dict[str, Any] | None = None) -> ApiAnswer:
+    async def send(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None
+    ) -> ApiAnswer:
         """One request; `None` values are left out. HTTP >= 400 raises TradingApiError with a readable message."""
         kwargs: dict[str, Any] = {}
         if params:
@@ -76,7 +77,9 @@ class TradingApi:
             raise TradingApiError(f"trading API unreachable for {method} {path}: {type(exc).__name__}") from None
         decoded = _decode(response)
         if response.status_code >= 400:
-            raise TradingApiError(describe_refusal(method, path, response.status_code, decoded), response.status_code, decoded)
+            raise TradingApiError(
+                describe_refusal(method, path, response.status_code, decoded), response.status_code, decoded
+            )
         answer = ApiAnswer(response.status_code, decoded)
         if method == "GET" and path in STATIC_PATHS:
             self._static[key] = (time.monotonic() + STATIC_TTL_SECS, answer)
@@ -107,8 +110,10 @@ def describe_refusal(method: str, path: str, status: int, body: Any) -> str:
     extras = ", ".join(f"{k} {body[k]}" for k in _ERROR_EXTRAS if body.get(k) not in (None, ""))
     suffix = f" ({extras})" if extras else ""
     if status == 422 and body.get("rule"):
-        return (f"risk guard refused the order with HTTP 422, rule {body['rule']}: {detail}{suffix}. "
-                "Change the order (smaller size, lower leverage, add a stop-loss) or stand aside; do not resend it unchanged.")
+        return (
+            f"risk guard refused the order with HTTP 422, rule {body['rule']}: {detail}{suffix}. "
+            "Change the order (smaller size, lower leverage, add a stop-loss) or stand aside; do not resend it unchanged."
+        )
     if status == 404:
         return f"trading API found nothing for {method} {path} (HTTP 404): {detail}{suffix}"
     if status == 429:
@@ -176,8 +181,17 @@ def parse_candles(body: Any) -> list[Candle]:
         ts_value = to_float(ts)
         if ts_value is None or any(v is None for v in values):
             continue
-        candles.append(Candle(int(ts_value), values[0], values[1], values[2], values[3], to_float(vol),  # type: ignore[arg-type]
-                              str(confirm) != "0"))
+        candles.append(
+            Candle(
+                int(ts_value),
+                values[0],
+                values[1],
+                values[2],
+                values[3],
+                to_float(vol),  # type: ignore[arg-type]
+                str(confirm) != "0",
+            )
+        )
     candles.sort(key=lambda c: c.ts)
     return candles
 
@@ -192,8 +206,28 @@ def first_row(body: Any, *keys: str) -> dict[str, Any] | None:
 # ---- the API's account/trade answers, reduced to what the model (and the run record) needs ----------
 
 ORDER_KEYS = (
-    "clOrdId", "ordId", "instId", "origin", "runId", "purpose", "side", "posSide", "ordType", "tdMode", "sz", "px",
-    "reduceOnly", "lever", "tpTriggerPx", "slTriggerPx", "state", "accFillSz", "avgPx", "fee", "error", "createdAt",
+    "clOrdId",
+    "ordId",
+    "instId",
+    "origin",
+    "runId",
+    "purpose",
+    "side",
+    "posSide",
+    "ordType",
+    "tdMode",
+    "sz",
+    "px",
+    "reduceOnly",
+    "lever",
+    "tpTriggerPx",
+    "slTriggerPx",
+    "state",
+    "accFillSz",
+    "avgPx",
+    "fee",
+    "error",
+    "createdAt",
 )
 
 
@@ -220,8 +254,23 @@ def order_outcome(answer: ApiAnswer, request: dict[str, Any]) -> dict[str, Any]:
             "approvalId": body.get("approvalId"),
             "approvalStatus": body.get("status"),
             "clOrdId": body.get("clOrdId"),
-            **{k: request[k] for k in ("instId", "side", "ordType", "sz", "notionalUsdt", "px", "posSide",
-                                       "tpTriggerPx", "slTriggerPx", "leverage", "runId") if request.get(k) is not None},
+            **{
+                k: request[k]
+                for k in (
+                    "instId",
+                    "side",
+                    "ordType",
+                    "sz",
+                    "notionalUsdt",
+                    "px",
+                    "posSide",
+                    "tpTriggerPx",
+                    "slTriggerPx",
+                    "leverage",
+                    "runId",
+                )
+                if request.get(k) is not None
+            },
             "note": "TRADE_APPROVAL_MODE=manual: the order waits for a person to approve it; it is not placed yet",
             "duplicate": bool(body.get("duplicate")),
             "kind": approval.get("kind"),
@@ -250,6 +299,7 @@ def compact_balance(body: Any) -> dict[str, Any]:
     if isinstance(details, list):
         out["currencies"] = [
             {k: d.get(k) for k in ("ccy", "eq", "availBal", "frozenBal", "upl", "eqUsd") if k in d}
-            for d in details if isinstance(d, dict)
+            for d in details
+            if isinstance(d, dict)
         ]
     return out

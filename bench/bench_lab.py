@@ -44,7 +44,7 @@ def month_of_candles(days: float) -> list[CandleRow]:
         if out:
             scale = out[-1].close / base[0].open
         for r in base:
-            q = lambda v: (v * scale).quantize(Decimal("0.0001"))  # XRP tick size
+            q = lambda v, scale=scale: (v * scale).quantize(Decimal("0.0001"))  # XRP tick size
             o, h, lo, c = q(r.open), q(r.high), q(r.low), q(r.close)
             out.append(CandleRow(r.ts + offset, o, max(h, o, c), min(lo, o, c), c, r.volume))
             if len(out) == wanted:
@@ -53,25 +53,48 @@ def month_of_candles(days: float) -> list[CandleRow]:
 
 
 def write_file(rows: list[CandleRow], path: Path) -> None:
-    path.write_text(json.dumps([[r.ts, float(r.open), float(r.high), float(r.low), float(r.close), float(r.volume)] for r in rows]))
+    path.write_text(
+        json.dumps([[r.ts, float(r.open), float(r.high), float(r.low), float(r.close), float(r.volume)] for r in rows])
+    )
 
 
 async def one(rows: list[CandleRow]) -> dict:
-    spec = ProfileSpec(inst_ids=["XRP-USDT-SWAP"], bar="5m", schedule=ScheduleSpec(enabled=True, interval_secs=900),
-                       volatility=VolatilitySpec(enabled=True, threshold_bps=80))
-    inp = BacktestInput("XRP-USDT-SWAP", "5m", rows, spec, SPECS["XRP-USDT-SWAP"], Decimal(10000), slippage_bps=Decimal(2))
+    spec = ProfileSpec(
+        inst_ids=["XRP-USDT-SWAP"],
+        bar="5m",
+        schedule=ScheduleSpec(enabled=True, interval_secs=900),
+        volatility=VolatilitySpec(enabled=True, threshold_bps=80),
+    )
+    inp = BacktestInput(
+        "XRP-USDT-SWAP", "5m", rows, spec, SPECS["XRP-USDT-SWAP"], Decimal(10000), slippage_bps=Decimal(2)
+    )
     cpu0 = time.process_time()
     out = await run_backtest(inp)
     cpu = time.process_time() - cpu0  # CPU seconds of this process: what wall time would be on an idle core
     sim = (out.end_ts - out.start_ts) / 1000
-    return {"candles": len(rows), "days": sim / 86400, "runs": len(out.runs), "fills": len(out.fills),
-            "wall": out.wall_secs, "speedup": sim / out.wall_secs, "cpu": cpu, "cpuSpeedup": sim / cpu, "timings": out.timings, "apiCalls": sum(out.api_calls.values())}
+    return {
+        "candles": len(rows),
+        "days": sim / 86400,
+        "runs": len(out.runs),
+        "fills": len(out.fills),
+        "wall": out.wall_secs,
+        "speedup": sim / out.wall_secs,
+        "cpu": cpu,
+        "cpuSpeedup": sim / cpu,
+        "timings": out.timings,
+        "apiCalls": sum(out.api_calls.values()),
+    }
 
 
 def sweep(path: Path, parallel: int, count: int = 4) -> float:
     """`count` backtests (the CLI, in memory) with `parallel` at a time: wall seconds."""
-    env = {"STRATEGY_SCHEDULE_INTERVAL_SECS": "900", "STRATEGY_VOL_TRIGGER_ENABLED": "true", "OKX_INST_IDS": "XRP-USDT-SWAP",
-           "AITRADER_ENV_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
+    env = {
+        "STRATEGY_SCHEDULE_INTERVAL_SECS": "900",
+        "STRATEGY_VOL_TRIGGER_ENABLED": "true",
+        "OKX_INST_IDS": "XRP-USDT-SWAP",
+        "AITRADER_ENV_FILE": "/dev/null",
+        "PATH": "/usr/bin:/bin",
+    }
     cmd = [sys.executable, "-m", "api_server.lab.cli", "--file", str(path), "--inst-id", "XRP-USDT-SWAP"]
     started = time.perf_counter()
     pending = list(range(count))
@@ -79,7 +102,9 @@ def sweep(path: Path, parallel: int, count: int = 4) -> float:
     while pending or running:
         while pending and len(running) < parallel:
             pending.pop()
-            running.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            running.append(
+                subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
         running[0].wait()
         for p in running:
             if p.poll() not in (None, 0):
@@ -99,14 +124,18 @@ def main() -> int:
     t = r["timings"]
     runs = max(r["runs"], 1)
     print(f"lab backtest: {r['days']:.1f} days of 5m candles ({r['candles']}), offline model, 80 bps + 900 s timer")
-    print(f"  runs {r['runs']}  fills {r['fills']}  wall {r['wall']:.1f} s  simulated/wall {r['speedup']:,.0f}x "
-          f"(goal >= 20,000x); CPU {r['cpu']:.1f} s: simulated/CPU {r['cpuSpeedup']:,.0f}x; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"  runs {r['runs']}  fills {r['fills']}  wall {r['wall']:.1f} s  simulated/wall {r['speedup']:,.0f}x "
+        f"(goal >= 20,000x); CPU {r['cpu']:.1f} s: simulated/CPU {r['cpuSpeedup']:,.0f}x; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     tools = max(t["agent"] - t["agent.context"] - t["agent.model"], 0)  # the tool calls of a step run concurrently
-    print(f"  per analysis: {t['agent'] / runs * 1000:.2f} ms = context {t['agent.context'] / runs * 1000:.2f} "
-          f"+ model {t['agent.model'] / runs * 1000:.2f} + tools and loop {tools / runs * 1000:.2f} ms; "
-          f"the in-process API's handlers (inside context and tools) {t['agent.api'] / runs * 1000:.2f} ms "
-          f"({r['apiCalls'] / runs:.1f} calls)")
+    print(
+        f"  per analysis: {t['agent'] / runs * 1000:.2f} ms = context {t['agent.context'] / runs * 1000:.2f} "
+        f"+ model {t['agent.model'] / runs * 1000:.2f} + tools and loop {tools / runs * 1000:.2f} ms; "
+        f"the in-process API's handlers (inside context and tools) {t['agent.api'] / runs * 1000:.2f} ms "
+        f"({r['apiCalls'] / runs:.1f} calls)"
+    )
     print(f"  market replay (path, matching, triggers): {t['market']:.2f} s; other {t['other']:.2f} s")
     if not args.no_sweep:
         with tempfile.TemporaryDirectory() as tmp:
@@ -114,8 +143,10 @@ def main() -> int:
             write_file(month_of_candles(args.sweep_days), path)
             one_proc = sweep(path, 1)
             two_proc = sweep(path, 2)
-        print(f"sweep of 4 backtests ({args.sweep_days:g} days each): 1 process {one_proc:.1f} s, 2 processes "
-              f"{two_proc:.1f} s: {one_proc / two_proc:.2f}x (goal >= 1.7x)")
+        print(
+            f"sweep of 4 backtests ({args.sweep_days:g} days each): 1 process {one_proc:.1f} s, 2 processes "
+            f"{two_proc:.1f} s: {one_proc / two_proc:.2f}x (goal >= 1.7x)"
+        )
     return 0
 
 

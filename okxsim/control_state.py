@@ -12,6 +12,7 @@ from shared.okx_ratelimits import OKX_ENDPOINT_LIMITS, EndpointLimit
 REDACTED_HEADERS = {"ok-access-sign", "ok-access-passphrase", "authorization", "cookie"}
 RATE_WINDOW_S = 2.0
 
+
 # OKX's published limits, from the one table the API's client uses too (shared/okx_ratelimits.py):
 # (METHOD, path) -> (requests per window, what they are counted per, window seconds).
 def _scope(spec: EndpointLimit) -> str:
@@ -56,8 +57,15 @@ class Fault:
     drop_reply: bool = False  # with execute: close the connection without answering
 
     def as_json(self) -> dict:
-        return {"status": self.status, "code": self.code, "count": self.remaining, "latencyMs": self.latency_ms,
-                "pathPrefix": self.path_prefix, "execute": self.execute, "dropReply": self.drop_reply}
+        return {
+            "status": self.status,
+            "code": self.code,
+            "count": self.remaining,
+            "latencyMs": self.latency_ms,
+            "pathPrefix": self.path_prefix,
+            "execute": self.execute,
+            "dropReply": self.drop_reply,
+        }
 
     @property
     def answers(self) -> bool:

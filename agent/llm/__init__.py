@@ -7,6 +7,19 @@ from agent.llm.pricing import ModelPrice, PriceTable, cost_usd
 from agent.llm.stream import StreamAssembler, Usage, usage_from_response
 
 __all__ = [
-    "LlmError", "LoopLimits", "ModelClient", "LoopResult", "LoopState", "ToolCallRecord", "ToolExecution", "ToolLoop",
-    "parse_arguments", "ModelPrice", "PriceTable", "cost_usd", "StreamAssembler", "Usage", "usage_from_response",
+    "LlmError",
+    "LoopLimits",
+    "ModelClient",
+    "LoopResult",
+    "LoopState",
+    "ToolCallRecord",
+    "ToolExecution",
+    "ToolLoop",
+    "parse_arguments",
+    "ModelPrice",
+    "PriceTable",
+    "cost_usd",
+    "StreamAssembler",
+    "Usage",
+    "usage_from_response",
 ]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import openai
 from openai import AsyncOpenAI
@@ -116,14 +117,18 @@ async def call_model(
                     await stream.close()
             return assembler.message()
         except TimeoutError:
-            raise LlmError(f"model call timed out after {limits.call_timeout_secs:g}s (LLM_CALL_TIMEOUT_SECS)", "timeout") from None
+            raise LlmError(
+                f"model call timed out after {limits.call_timeout_secs:g}s (LLM_CALL_TIMEOUT_SECS)", "timeout"
+            ) from None
         except (openai.APIStatusError, openai.APIConnectionError) as exc:
             if not _retryable(exc) or assembler.received_anything:
                 raise LlmError(describe(exc)) from None
             if attempt >= limits.max_retries:
                 raise LlmError(f"{describe(exc)} (gave up after {attempt + 1} attempts)") from None
             delay = backoff.delay(attempt, _retry_after(exc))
-            log.warning("model call failed (%s); retry %d/%d in %.2fs", describe(exc), attempt + 1, limits.max_retries, delay)
+            log.warning(
+                "model call failed (%s); retry %d/%d in %.2fs", describe(exc), attempt + 1, limits.max_retries, delay
+            )
             attempt += 1
             await asyncio.sleep(delay)
         except openai.OpenAIError as exc:

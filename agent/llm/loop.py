@@ -18,8 +18,9 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Protocol
 
 from agent.llm.client import EventSink, LlmError, LoopLimits, ModelClient, call_model
 from agent.llm.stream import AssembledCall, AssembledMessage, Usage
@@ -50,9 +51,13 @@ class ToolCallRecord:
 
     def public(self) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "arguments": self.arguments, "ok": self.ok,
+            "id": self.id,
+            "name": self.name,
+            "arguments": self.arguments,
+            "ok": self.ok,
             "error": None if self.ok else self.result[:2000],
-            "result": self.result[:2000], "durationMs": round(self.durationMs, 2),
+            "result": self.result[:2000],
+            "durationMs": round(self.durationMs, 2),
         }
 
 
@@ -137,8 +142,10 @@ class ToolLoop:
         self.state.forced_final = True
         message = await self._ask(transcript, tool_choice="none")
         if message.tool_calls:
-            raise LlmError(f"the model did not give a final answer within {self.limits.max_steps} steps (LLM_MAX_STEPS)",
-                           "step_limit")
+            raise LlmError(
+                f"the model did not give a final answer within {self.limits.max_steps} steps (LLM_MAX_STEPS)",
+                "step_limit",
+            )
         return await self._finish(transcript, message)
 
     def _trading_attempted(self) -> bool:
@@ -167,9 +174,12 @@ class ToolLoop:
                 log.warning("model stopped with finish_reason=%s; nothing was executed, asking once more", reason)
                 continue
             done = "after trading tool calls were made" if self._trading_attempted() else "twice"
-            raise LlmError(f"the model stopped with finish_reason={reason} {done}; its answer is incomplete "
-                           "(length: raise LLM_MAX_TOKENS; content_filter: the provider withheld it; "
-                           "insufficient_system_resource: the provider is overloaded)", "finish_reason")
+            raise LlmError(
+                f"the model stopped with finish_reason={reason} {done}; its answer is incomplete "
+                "(length: raise LLM_MAX_TOKENS; content_filter: the provider withheld it; "
+                "insufficient_system_resource: the provider is overloaded)",
+                "finish_reason",
+            )
 
     async def _finish(self, transcript: list[dict[str, Any]], message: AssembledMessage) -> LoopResult:
         final_text = message.content
@@ -218,8 +228,10 @@ class ToolLoop:
                 for c in batch:
                     await self.on_event("tool_call", {"id": c.id, "name": c.name, "arguments": c.arguments})
             if trading_failed is not None and batch[0].name in self.sequential:
-                text = (f"error: not run: the earlier {trading_failed} call in the same message failed; "
-                        "check the account and decide again")
+                text = (
+                    f"error: not run: the earlier {trading_failed} call in the same message failed; "
+                    "check the account and decide again"
+                )
                 records = [ToolCallRecord(batch[0].id, batch[0].name, batch[0].arguments, False, text, 0.0)]
             else:
                 records = list(await asyncio.gather(*(_execute(c, known, self.run_tool) for c in batch)))
@@ -235,8 +247,9 @@ class ToolLoop:
         transcript.append(tool_message)
         self.state.new_messages.append({**tool_message, "name": record.name})
         if self.on_event is not None:
-            await self.on_event("tool_result", {"id": record.id, "name": record.name, "result": record.result,
-                                                "isError": not record.ok})
+            await self.on_event(
+                "tool_result", {"id": record.id, "name": record.name, "result": record.result, "isError": not record.ok}
+            )
 
 
 async def _execute(call: AssembledCall, known: set[str], run_tool: ToolRunner) -> ToolCallRecord:
@@ -253,7 +266,11 @@ async def _execute(call: AssembledCall, known: set[str], run_tool: ToolRunner) -
     except Exception as exc:  # a tool bug must not end the analysis: the model is told and can continue
         log.exception("tool %s crashed", call.name)
         outcome = ToolExecution(False, f"error: tool {call.name} failed: {type(exc).__name__}: {exc}")
-    text = outcome.text if len(outcome.text) <= TOOL_RESULT_MAX_CHARS else outcome.text[:TOOL_RESULT_MAX_CHARS] + "…(truncated)"
+    text = (
+        outcome.text
+        if len(outcome.text) <= TOOL_RESULT_MAX_CHARS
+        else outcome.text[:TOOL_RESULT_MAX_CHARS] + "…(truncated)"
+    )
     return ToolCallRecord(call.id, call.name, arguments, outcome.ok, text, _ms(started), outcome.data)
 
 

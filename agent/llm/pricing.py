@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from agent.llm.stream import Usage
@@ -25,7 +25,7 @@ class ModelPrice:
     output_per_mtok: float
     off_peak_factor: float = 1.0  # 1.0 = one price all week
 
-    def at(self, when: datetime) -> "ModelPrice":
+    def at(self, when: datetime) -> ModelPrice:
         """The price in force at `when` (peak prices with the factor applied off-peak; factor 1 after)."""
         if self.off_peak_factor == 1.0 or is_peak(when):
             return replace(self, off_peak_factor=1.0)
@@ -41,7 +41,7 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
 
 
 def is_peak(when: datetime) -> bool:
-    utc = when.astimezone(timezone.utc)
+    utc = when.astimezone(UTC)
     if utc.weekday() >= 5:
         return False
     return any(start <= utc.hour < end for start, end in PEAK_HOURS_UTC)
@@ -57,8 +57,12 @@ def cost_usd(usage: Usage, price: ModelPrice) -> float:
     ) / 1_000_000
 
 
-_KEYS = {"input": "input_per_mtok", "cachedInput": "cached_input_per_mtok", "output": "output_per_mtok",
-         "offPeakFactor": "off_peak_factor"}
+_KEYS = {
+    "input": "input_per_mtok",
+    "cachedInput": "cached_input_per_mtok",
+    "output": "output_per_mtok",
+    "offPeakFactor": "off_peak_factor",
+}
 
 
 def parse_price_overrides(text: str) -> dict[str, ModelPrice]:
@@ -77,7 +81,10 @@ def parse_price_overrides(text: str) -> dict[str, ModelPrice]:
         unknown = set(entry) - set(_KEYS)
         if unknown:
             raise ValueError(f"{model}: unknown key(s) {', '.join(sorted(unknown))}; use {', '.join(_KEYS)}")
-        values: dict[str, Any] = {"cached_input_per_mtok": entry.get("cachedInput", entry["input"]), "off_peak_factor": 1.0}
+        values: dict[str, Any] = {
+            "cached_input_per_mtok": entry.get("cachedInput", entry["input"]),
+            "off_peak_factor": 1.0,
+        }
         values.update({_KEYS[k]: v for k, v in entry.items()})
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in values.values()):
             raise ValueError(f"{model}: prices must be numbers >= 0")
@@ -92,7 +99,7 @@ class PriceTable:
     prices: dict[str, ModelPrice]
 
     @classmethod
-    def with_overrides(cls, overrides: dict[str, ModelPrice]) -> "PriceTable":
+    def with_overrides(cls, overrides: dict[str, ModelPrice]) -> PriceTable:
         return cls({**DEFAULT_PRICES, **overrides})
 
     def price(self, model: str, when: datetime) -> ModelPrice | None:

@@ -21,7 +21,9 @@ class Provider:
     needs_key: bool
     thinking_style: Literal["deepseek", "qwen", "none"] = "none"
 
-    def request_extras(self, thinking: Thinking, reasoning_effort: str | None, max_tokens: int | None) -> dict[str, Any]:
+    def request_extras(
+        self, thinking: Thinking, reasoning_effort: str | None, max_tokens: int | None
+    ) -> dict[str, Any]:
         """Keyword arguments for `chat.completions.create` beyond model/messages/tools."""
         extras: dict[str, Any] = {}
         body: dict[str, Any] = {}
@@ -40,13 +42,26 @@ class Provider:
 
 
 PROVIDERS: dict[str, Provider] = {
-    "deepseek": Provider("deepseek", "https://api.deepseek.com", "deepseek-flash", paid=True, needs_key=True,
-                         thinking_style="deepseek"),
+    "deepseek": Provider(
+        "deepseek", "https://api.deepseek.com", "deepseek-flash", paid=True, needs_key=True, thinking_style="deepseek"
+    ),
     "openai": Provider("openai", "https://api.openai.com/v1", None, paid=True, needs_key=True),
-    "qwen": Provider("qwen", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", None, paid=True, needs_key=True,
-                     thinking_style="qwen"),
-    "dashscope": Provider("dashscope", "https://dashscope.aliyuncs.com/compatible-mode/v1", None, paid=True,
-                          needs_key=True, thinking_style="qwen"),
+    "qwen": Provider(
+        "qwen",
+        "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+        None,
+        paid=True,
+        needs_key=True,
+        thinking_style="qwen",
+    ),
+    "dashscope": Provider(
+        "dashscope",
+        "https://dashscope.aliyuncs.com/compatible-mode/v1",
+        None,
+        paid=True,
+        needs_key=True,
+        thinking_style="qwen",
+    ),
     "vllm": Provider("vllm", "http://127.0.0.1:8000/v1", None, paid=False, needs_key=False),
     "ollama": Provider("ollama", "http://127.0.0.1:11434/v1", None, paid=False, needs_key=False),
     "offline": Provider("offline", None, None, paid=False, needs_key=False),

@@ -18,7 +18,7 @@ class Usage:
     reasoning_tokens: int = 0
     calls: int = 0
 
-    def add(self, other: "Usage") -> None:
+    def add(self, other: Usage) -> None:
         self.input_tokens += other.input_tokens
         self.cached_input_tokens += other.cached_input_tokens
         self.output_tokens += other.output_tokens
@@ -126,5 +126,3 @@ class StreamAssembler:
             finish_reason=self.finish_reason,
             usage=self.usage,
         )
-
-

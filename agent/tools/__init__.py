@@ -12,7 +12,8 @@ calls (analyses, chat) have no HTTP request and set their own origin; they never
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
@@ -63,7 +64,9 @@ class McpScopes(Middleware):
         if caller is None:
             return await call_next(context)
         if name in TRADING_TOOLS and "trade" not in caller["scopes"]:
-            raise ToolError(f"tool {name} needs an MCP token with the trade scope; this token has {','.join(caller['scopes'])}")
+            raise ToolError(
+                f"tool {name} needs an MCP token with the trade scope; this token has {','.join(caller['scopes'])}"
+            )
         with acting_as(mcp_origin(caller["name"])) if name in TRADING_TOOLS else contextlib.nullcontext():
             return await call_next(context)
 
@@ -87,8 +90,14 @@ async def openai_tool_schemas(mcp: FastMCP) -> list[dict[str, Any]]:
             continue
         mcp_tool = tool.to_mcp_tool()
         parameters = dict(mcp_tool.input_schema or {"type": "object", "properties": {}})
-        schemas.append({
-            "type": "function",
-            "function": {"name": mcp_tool.name, "description": mcp_tool.description or "", "parameters": parameters},
-        })
+        schemas.append(
+            {
+                "type": "function",
+                "function": {
+                    "name": mcp_tool.name,
+                    "description": mcp_tool.description or "",
+                    "parameters": parameters,
+                },
+            }
+        )
     return schemas

@@ -1,6 +1,5 @@
 """Account tools: balance, positions, open orders, the risk guard's limits."""
 
-
 from typing import Any
 
 from fastmcp import FastMCP
@@ -57,4 +56,3 @@ def register_account_tools(mcp: FastMCP, api: ApiCaller) -> None:
 
         Example: get_risk_limits() -> {"limits": {"maxOrderPct": "25", ...}, "state": {"equity": "10000", ...}}."""
         return await api.call("GET", "/api/trade/risk")
-

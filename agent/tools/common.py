@@ -1,7 +1,7 @@
 """What the tool modules share: parameter types, annotations, the server manual, and the API call helper."""
 
-
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastmcp.exceptions import ToolError
 from mcp.types import ToolAnnotations
@@ -37,8 +37,6 @@ Every order passes the API's risk guard (see get_risk_limits); a refusal comes b
 rule, the limit and the actual value. In approval mode an order answers status "pending_approval": it waits
 for a person and is not placed yet.
 """
-
-
 
 
 class ApiCaller:

@@ -1,6 +1,5 @@
 """Market tools: ticker, candles with indicators, order book, funding rate, instrument specs."""
 
-
 from typing import Annotated, Any
 
 from fastmcp import FastMCP
@@ -28,7 +27,9 @@ def register_market_tools(mcp: FastMCP, api: ApiCaller, default_bar: str) -> Non
         instId: InstId,
         bar: Annotated[
             str | None,
-            Field(description=f"Candle period, one of {', '.join(CANDLE_BARS[:16])}; default {default_bar}.", default=None),
+            Field(
+                description=f"Candle period, one of {', '.join(CANDLE_BARS[:16])}; default {default_bar}.", default=None
+            ),
         ] = None,
         limit: Annotated[int, Field(ge=30, le=300, description="Candles used for the indicators (30-300).")] = 100,
         show: Annotated[int, Field(ge=0, le=100, description="How many of the newest candles to return as rows.")] = 12,
@@ -53,8 +54,15 @@ def register_market_tools(mcp: FastMCP, api: ApiCaller, default_bar: str) -> Non
             "bar": chosen_bar,
             "lastClose": candles[-1].close,
             "lastTs": candles[-1].ts,
-            "indicators": {**indicator_summary([c.close for c in candles]), **volatility_summary(
-                [c.high for c in candles], [c.low for c in candles], [c.close for c in candles], [c.volume for c in candles])},
+            "indicators": {
+                **indicator_summary([c.close for c in candles]),
+                **volatility_summary(
+                    [c.high for c in candles],
+                    [c.low for c in candles],
+                    [c.close for c in candles],
+                    [c.volume for c in candles],
+                ),
+            },
             "candles": rows,
         }
 
@@ -91,4 +99,3 @@ def register_market_tools(mcp: FastMCP, api: ApiCaller, default_bar: str) -> Non
             match = next((r for r in rows if isinstance(r, dict) and r.get("instId") == instId), rows[0])
             return match if isinstance(match, dict) else {"instrument": match}
         return body if isinstance(body, dict) else {"instrument": body}
-

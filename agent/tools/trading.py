@@ -1,7 +1,6 @@
 """Trading tools: place, cancel, close, set or move a position's TP/SL. Each carries the caller's origin
 (`agent.origin`, sent as `X-AiTrader-Origin` by the API client); analyses also send their run id in the body."""
 
-
 from typing import Annotated, Any, Literal
 
 from fastmcp import FastMCP
@@ -22,27 +21,71 @@ def register_trading_tools(mcp: FastMCP, api: ApiCaller) -> None:
     @mcp.tool(annotations=TRADING, tags={TRADING_TAG})
     async def place_order(
         instId: InstId,
-        side: Annotated[Literal["buy", "sell"], Field(description="buy opens/increases a long or reduces a short; sell the opposite.")],
+        side: Annotated[
+            Literal["buy", "sell"],
+            Field(description="buy opens/increases a long or reduces a short; sell the opposite."),
+        ],
         ordType: Annotated[Literal["market", "limit"], Field(description="market, or limit with px.")] = "market",
         sz: Annotated[
             DecimalString | None,
-            Field(description="Size in CONTRACTS for SWAP, a multiple of lotSz, >= minSz. Give sz or notionalUsdt, not both.", default=None),
+            Field(
+                description="Size in CONTRACTS for SWAP, a multiple of lotSz, >= minSz. Give sz or notionalUsdt, not both.",
+                default=None,
+            ),
         ] = None,
         notionalUsdt: Annotated[
             DecimalString | None,
-            Field(description="Alternative to sz: USDT notional; the API converts it to contracts with ctVal/lotSz/minSz (rounded down).", default=None),
+            Field(
+                description="Alternative to sz: USDT notional; the API converts it to contracts with ctVal/lotSz/minSz (rounded down).",
+                default=None,
+            ),
         ] = None,
-        px: Annotated[DecimalString | None, Field(description="Limit price (limit orders only; a market order must not have one).", default=None)] = None,
+        px: Annotated[
+            DecimalString | None,
+            Field(description="Limit price (limit orders only; a market order must not have one).", default=None),
+        ] = None,
         posSide: Annotated[
             Literal["net", "long", "short"] | None,
-            Field(description="Omit to let the API use the account's mode. net mode: net. long/short mode: open long = buy+long, open short = sell+short, close long = sell+long.", default=None),
+            Field(
+                description="Omit to let the API use the account's mode. net mode: net. long/short mode: open long = buy+long, open short = sell+short, close long = sell+long.",
+                default=None,
+            ),
         ] = None,
         tdMode: Annotated[Literal["cross", "isolated"], Field(description="Margin mode.")] = "cross",
-        leverage: Annotated[int | None, Field(ge=1, le=125, description="Leverage to set for the instrument before the order (the risk guard has a maximum).", default=None)] = None,
-        reduceOnly: Annotated[bool | None, Field(description="Only reduce an existing position (no TP/SL then).", default=None)] = None,
-        tpTriggerPx: Annotated[DecimalString | None, Field(description="Take-profit trigger price (last price), attached to an opening order: above the price for a buy, below for a sell.", default=None)] = None,
-        slTriggerPx: Annotated[DecimalString | None, Field(description="Stop-loss trigger price (last price), attached to an opening order: below the price for a buy, above for a sell. Always give one when opening.", default=None)] = None,
-        clOrdId: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9]{1,32}$", description="Client order id (1-32 letters/digits); generated when absent. Sending the same one again never makes a second order.", default=None)] = None,
+        leverage: Annotated[
+            int | None,
+            Field(
+                ge=1,
+                le=125,
+                description="Leverage to set for the instrument before the order (the risk guard has a maximum).",
+                default=None,
+            ),
+        ] = None,
+        reduceOnly: Annotated[
+            bool | None, Field(description="Only reduce an existing position (no TP/SL then).", default=None)
+        ] = None,
+        tpTriggerPx: Annotated[
+            DecimalString | None,
+            Field(
+                description="Take-profit trigger price (last price), attached to an opening order: above the price for a buy, below for a sell.",
+                default=None,
+            ),
+        ] = None,
+        slTriggerPx: Annotated[
+            DecimalString | None,
+            Field(
+                description="Stop-loss trigger price (last price), attached to an opening order: below the price for a buy, above for a sell. Always give one when opening.",
+                default=None,
+            ),
+        ] = None,
+        clOrdId: Annotated[
+            str | None,
+            Field(
+                pattern=r"^[A-Za-z0-9]{1,32}$",
+                description="Client order id (1-32 letters/digits); generated when absent. Sending the same one again never makes a second order.",
+                default=None,
+            ),
+        ] = None,
     ) -> dict[str, Any]:
         """Place an order through the API's risk guard, optionally setting leverage first and attaching a
         take-profit and a stop-loss (executed at market when triggered).
@@ -65,17 +108,32 @@ def register_trading_tools(mcp: FastMCP, api: ApiCaller) -> None:
         if ordType == "market" and px is not None:
             raise ToolError("px is only for limit orders; leave it out for a market order")
         body = {
-            "instId": instId, "side": side, "ordType": ordType, "sz": sz, "notionalUsdt": notionalUsdt,
-            "px": px, "posSide": posSide, "tdMode": tdMode, "leverage": leverage, "reduceOnly": reduceOnly,
-            "tpTriggerPx": tpTriggerPx, "slTriggerPx": slTriggerPx, "clOrdId": clOrdId, "runId": run_id_of(current_origin()),
+            "instId": instId,
+            "side": side,
+            "ordType": ordType,
+            "sz": sz,
+            "notionalUsdt": notionalUsdt,
+            "px": px,
+            "posSide": posSide,
+            "tdMode": tdMode,
+            "leverage": leverage,
+            "reduceOnly": reduceOnly,
+            "tpTriggerPx": tpTriggerPx,
+            "slTriggerPx": slTriggerPx,
+            "clOrdId": clOrdId,
+            "runId": run_id_of(current_origin()),
         }
         return order_outcome(await api.send("POST", "/api/trade/order", body), body)
 
     @mcp.tool(annotations=TRADING, tags={TRADING_TAG})
     async def cancel_order(
         instId: InstId,
-        ordId: Annotated[str | None, Field(pattern=r"^[0-9]{1,32}$", description="Exchange order id (digits).", default=None)] = None,
-        clOrdId: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9]{1,32}$", description="Client order id.", default=None)] = None,
+        ordId: Annotated[
+            str | None, Field(pattern=r"^[0-9]{1,32}$", description="Exchange order id (digits).", default=None)
+        ] = None,
+        clOrdId: Annotated[
+            str | None, Field(pattern=r"^[A-Za-z0-9]{1,32}$", description="Client order id.", default=None)
+        ] = None,
     ) -> dict[str, Any]:
         """Cancel a working order by `ordId` or `clOrdId` (one of them is needed; see get_open_orders).
         The answer: {"canceled": true, "ordId", "clOrdId", "order": the record with its `state` now}.
@@ -95,7 +153,10 @@ def register_trading_tools(mcp: FastMCP, api: ApiCaller) -> None:
         instId: InstId,
         posSide: Annotated[
             Literal["net", "long", "short"] | None,
-            Field(description="Which position to close in long/short mode (long or short); omit (or net) in net mode.", default=None),
+            Field(
+                description="Which position to close in long/short mode (long or short); omit (or net) in net mode.",
+                default=None,
+            ),
         ] = None,
     ) -> dict[str, Any]:
         """Close the whole position of an instrument at market (its attached TP/SL go with it). The risk guard
@@ -116,8 +177,19 @@ def register_trading_tools(mcp: FastMCP, api: ApiCaller) -> None:
     async def set_position_tpsl(
         instId: InstId,
         posSide: PosSide = None,
-        tpTriggerPx: Annotated[DecimalString | None, Field(description="Take-profit trigger price (last price); null or omitted removes the take-profit.", default=None)] = None,
-        slTriggerPx: Annotated[DecimalString | None, Field(description="Stop-loss trigger price (last price); null or omitted removes the stop-loss.", default=None)] = None,
+        tpTriggerPx: Annotated[
+            DecimalString | None,
+            Field(
+                description="Take-profit trigger price (last price); null or omitted removes the take-profit.",
+                default=None,
+            ),
+        ] = None,
+        slTriggerPx: Annotated[
+            DecimalString | None,
+            Field(
+                description="Stop-loss trigger price (last price); null or omitted removes the stop-loss.", default=None
+            ),
+        ] = None,
     ) -> dict[str, Any]:
         """Set (replace) the take-profit and stop-loss of an OPEN position, as exchange-side algo orders that close
         it at market when triggered. Both legs are replaced: give both to keep both; a leg left out is REMOVED.
@@ -139,21 +211,31 @@ def register_trading_tools(mcp: FastMCP, api: ApiCaller) -> None:
 
         Example: move_stop(instId="BTC-USDT-SWAP", slTriggerPx="60250")"""
         body = await api.call("GET", "/api/account/positions", {"instId": instId})
-        held = [p for p in extract_rows(body, "positions") if isinstance(p, dict) and p.get("instId") == instId
-                and (posSide is None or p.get("posSide") == posSide)]
+        held = [
+            p
+            for p in extract_rows(body, "positions")
+            if isinstance(p, dict) and p.get("instId") == instId and (posSide is None or p.get("posSide") == posSide)
+        ]
         if not held:
-            raise ToolError(f"no open position in {instId}" + (f" ({posSide})" if posSide else "") + " to move a stop on")
+            raise ToolError(
+                f"no open position in {instId}" + (f" ({posSide})" if posSide else "") + " to move a stop on"
+            )
         if len(held) > 1:
             raise ToolError(f"{instId} has a long and a short position: give posSide")
-        return await set_tpsl(instId, posSide or held[0].get("posSide"), held[0].get("tpTriggerPx") or None, slTriggerPx)
+        return await set_tpsl(
+            instId, posSide or held[0].get("posSide"), held[0].get("tpTriggerPx") or None, slTriggerPx
+        )
 
 
 def tpsl_outcome(status: int, body: Any, request: dict[str, Any]) -> dict[str, Any]:
     """`POST /api/trade/position-tpsl`'s answer as one record: "set" (200) or "pending_approval" (202)."""
     answer = body if isinstance(body, dict) else {}
     if status == 202:
-        return {"status": "pending_approval", "approvalId": answer.get("approvalId"), **{k: v for k, v in request.items() if v is not None},
-                "note": "TRADE_APPROVAL_MODE=manual: the TP/SL change waits for a person; it is not in force yet"}
+        return {
+            "status": "pending_approval",
+            "approvalId": answer.get("approvalId"),
+            **{k: v for k, v in request.items() if v is not None},
+            "note": "TRADE_APPROVAL_MODE=manual: the TP/SL change waits for a person; it is not in force yet",
+        }
     keys = ("instId", "posSide", "tpTriggerPx", "slTriggerPx", "algoIds")
     return {"status": "set", **{k: answer.get(k) for k in keys}}
-

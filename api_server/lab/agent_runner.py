@@ -20,23 +20,42 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from fastmcp.exceptions import NotFoundError, ToolError, ValidationError as ToolArgumentsError
 import openai
+from fastmcp.exceptions import NotFoundError, ToolError
+from fastmcp.exceptions import ValidationError as ToolArgumentsError
 from openai import AsyncOpenAI, AsyncStream
 from openai._base_client import make_request_options
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from agent import offline_model, offline_server
 from agent.decision import DECISION_TOOL, check_decision, decision_tool_schema, derived_decision
-from agent.llm import LlmError, LoopLimits, LoopState, ModelClient, ModelPrice, PriceTable, ToolExecution, ToolLoop, Usage, cost_usd
+from agent.llm import (
+    LlmError,
+    LoopLimits,
+    LoopState,
+    ModelClient,
+    ModelPrice,
+    PriceTable,
+    ToolExecution,
+    ToolLoop,
+    Usage,
+    cost_usd,
+)
 from agent.llm.pricing import parse_price_overrides
 from agent.memory import Turn, trim_history
 from agent.origin import acting_as, run_origin
-from agent.prompt import ANALYSIS_SYSTEM_PROMPT, AnalysisTrigger, build_analysis_context, fetch_snapshot, parse_final_answer, trigger_line
+from agent.prompt import (
+    ANALYSIS_SYSTEM_PROMPT,
+    AnalysisTrigger,
+    build_analysis_context,
+    fetch_snapshot,
+    parse_final_answer,
+    trigger_line,
+)
 from agent.service import orders_of
 from agent.tools import TRADING_TOOLS, build_tools_server, openai_tool_schemas
 from agent.trading_api import TradingApi
@@ -75,9 +94,18 @@ class _DirectCompletions:
     def __init__(self, client: AsyncOpenAI) -> None:
         self._client = client
 
-    async def create(self, *, model: str, messages: Any, tools: Any = openai.NOT_GIVEN, stream: bool = False,
-                     stream_options: Any = openai.NOT_GIVEN, tool_choice: Any = openai.NOT_GIVEN,
-                     extra_body: dict[str, Any] | None = None, **fields: Any) -> Any:
+    async def create(
+        self,
+        *,
+        model: str,
+        messages: Any,
+        tools: Any = openai.NOT_GIVEN,
+        stream: bool = False,
+        stream_options: Any = openai.NOT_GIVEN,
+        tool_choice: Any = openai.NOT_GIVEN,
+        extra_body: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> Any:
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
         if tools is not openai.NOT_GIVEN and tools:
             body["tools"] = tools
@@ -87,9 +115,14 @@ class _DirectCompletions:
             body["stream_options"] = stream_options
         body.update({k: v for k, v in fields.items() if v is not openai.NOT_GIVEN})  # reasoning_effort, max_tokens
         body.update(extra_body or {})  # provider fields (thinking), merged into the body as the SDK does
-        return await self._client.post("/chat/completions", body=body,
-                                       options=make_request_options(security={"bearer_auth": True}),
-                                       cast_to=ChatCompletion, stream=stream, stream_cls=AsyncStream[ChatCompletionChunk])
+        return await self._client.post(
+            "/chat/completions",
+            body=body,
+            options=make_request_options(security={"bearer_auth": True}),
+            cast_to=ChatCompletion,
+            stream=stream,
+            stream_cls=AsyncStream[ChatCompletionChunk],
+        )
 
 
 class LabOpenAI(AsyncOpenAI):
@@ -119,7 +152,9 @@ def model_price(model: str) -> ModelPrice:
     the agent's table (`agent.llm.pricing.DEFAULT_PRICES`); a model in none of them is refused, as the agent does."""
     flat_in, flat_out = os.environ.get("LLM_PRICE_INPUT_PER_MTOK"), os.environ.get("LLM_PRICE_OUTPUT_PER_MTOK")
     if flat_in and flat_out:
-        return ModelPrice(float(flat_in), float(os.environ.get("LLM_PRICE_CACHED_INPUT_PER_MTOK") or flat_in), float(flat_out))
+        return ModelPrice(
+            float(flat_in), float(os.environ.get("LLM_PRICE_CACHED_INPUT_PER_MTOK") or flat_in), float(flat_out)
+        )
     overrides = os.environ.get("LLM_PRICES")
     try:
         table = PriceTable.with_overrides(parse_price_overrides(overrides) if overrides else {})
@@ -127,7 +162,9 @@ def model_price(model: str) -> ModelPrice:
         raise ValueError(f"llm: LLM_PRICES: {exc}") from None
     price = table.prices.get(model)
     if price is None:
-        raise ValueError(f"llm: no price for model {model!r}: set LLM_PRICES or LLM_PRICE_INPUT_PER_MTOK/LLM_PRICE_OUTPUT_PER_MTOK")
+        raise ValueError(
+            f"llm: no price for model {model!r}: set LLM_PRICES or LLM_PRICE_INPUT_PER_MTOK/LLM_PRICE_OUTPUT_PER_MTOK"
+        )
     return price
 
 
@@ -146,8 +183,10 @@ def llm_endpoint(spec: LlmSpec) -> tuple[str, str, str, ModelPrice]:
     if not base or not model:
         raise ValueError("llm: an openai-compatible profile needs baseUrl and model")
     if not key:
-        raise ValueError(f"llm: no API key in the environment for provider {spec.provider} "
-                         "(DEEPSEEK_API_KEY, or LAB_LLM_API_KEY for openai-compatible)")
+        raise ValueError(
+            f"llm: no API key in the environment for provider {spec.provider} "
+            "(DEEPSEEK_API_KEY, or LAB_LLM_API_KEY for openai-compatible)"
+        )
     return base, key, model, model_price(model)
 
 
@@ -171,12 +210,17 @@ class LabAgent:
         self.mcp = build_tools_server(lambda: self.trading_api, default_bar=self.bar)
         self.tool_schemas = [*await openai_tool_schemas(self.mcp), decision_tool_schema()]
         base, key, self.model, self.price = llm_endpoint(self.llm_spec)
-        inner: httpx.AsyncBaseTransport = (OfflineModelTransport(inst_id) if self.llm_spec.provider == "offline"
-                                           else httpx.AsyncHTTPTransport(retries=0))
+        inner: httpx.AsyncBaseTransport = (
+            OfflineModelTransport(inst_id)
+            if self.llm_spec.provider == "offline"
+            else httpx.AsyncHTTPTransport(retries=0)
+        )
         if self.cache is not None:
             inner = CachingTransport(inner, self.cache)
         self._llm_http = httpx.AsyncClient(transport=inner, timeout=self.limits.call_timeout_secs)
-        self.llm = ModelClient(LabOpenAI(base_url=base, api_key=key, http_client=self._llm_http, max_retries=0), self.model)
+        self.llm = ModelClient(
+            LabOpenAI(base_url=base, api_key=key, http_client=self._llm_http, max_retries=0), self.model
+        )
 
     async def close(self) -> None:
         await self._llm_http.aclose()
@@ -199,11 +243,12 @@ class LabAgent:
             return ToolExecution(False, f"error: {text}")
         return ToolExecution(True, text, data)
 
-    async def analyse(self, run_id: str, source: str, price: str | None, baseline: str | None,
-                      deviation: float | None) -> RunOutcome:
+    async def analyse(
+        self, run_id: str, source: str, price: str | None, baseline: str | None, deviation: float | None
+    ) -> RunOutcome:
         inst_id = self.api.exchange.inst_id
         trigger = AnalysisTrigger(run_id, inst_id, source, price, baseline, deviation)
-        now_iso = datetime.fromtimestamp(self.api.market.now_ms / 1000, timezone.utc).isoformat(timespec="seconds")
+        now_iso = datetime.fromtimestamp(self.api.market.now_ms / 1000, UTC).isoformat(timespec="seconds")
         state = LoopState()
         held: dict[str, Any] = {}
 
@@ -215,23 +260,43 @@ class LabAgent:
                 return outcome
             return await self.run_tool(name, arguments)
 
-        loop = ToolLoop(model=self.llm, tools=self.tool_schemas, run_tool=run_tool, limits=self.limits,
-                        sequential=TRADING_TOOLS, final_tool=DECISION_TOOL, require_final_tool=True, state=state)
+        loop = ToolLoop(
+            model=self.llm,
+            tools=self.tool_schemas,
+            run_tool=run_tool,
+            limits=self.limits,
+            sequential=TRADING_TOOLS,
+            final_tool=DECISION_TOOL,
+            require_final_tool=True,
+            state=state,
+        )
         try:
             with acting_as(run_origin(run_id)):
                 started = time.perf_counter()
                 snapshot = await fetch_snapshot(self.trading_api, inst_id, self.bar)
                 context = build_analysis_context(trigger, snapshot, self.bar, now_iso)
                 self.timings["context"] += time.perf_counter() - started
-                messages = [{"role": "system", "content": self.system_prompt},
-                            *trim_history(self.turns, MEMORY_TOKEN_BUDGET), {"role": "user", "content": context}]
+                messages = [
+                    {"role": "system", "content": self.system_prompt},
+                    *trim_history(self.turns, MEMORY_TOKEN_BUDGET),
+                    {"role": "user", "content": context},
+                ]
                 try:
                     outcome = await loop.run(messages)
                 finally:
                     self.timings["model"] += state.model_seconds
         except LlmError as exc:
-            return RunOutcome(False, None, None, str(exc), _public_calls(state), orders_of(state), state.usage,
-                              cost_usd(state.usage, self.price), None)
+            return RunOutcome(
+                False,
+                None,
+                None,
+                str(exc),
+                _public_calls(state),
+                orders_of(state),
+                state.usage,
+                cost_usd(state.usage, self.price),
+                None,
+            )
         decision = held.get("decision")
         answer = parse_final_answer(outcome.final_text or (decision.reason if decision else ""))
         orders = orders_of(state)
@@ -242,8 +307,17 @@ class LabAgent:
         self.turns.append(Turn("assistant", outcome.final_text or decision.reason, stamp))
         del self.turns[:-200]
         confidence = answer.confidence if answer.confidence is not None else decision.confidence
-        return RunOutcome(True, answer.summary or decision.reason, confidence, None, _public_calls(state), orders,
-                          state.usage, cost_usd(state.usage, self.price), decision.model_dump())
+        return RunOutcome(
+            True,
+            answer.summary or decision.reason,
+            confidence,
+            None,
+            _public_calls(state),
+            orders,
+            state.usage,
+            cost_usd(state.usage, self.price),
+            decision.model_dump(),
+        )
 
 
 def _public_calls(state: LoopState) -> list[dict[str, Any]]:

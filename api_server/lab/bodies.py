@@ -72,6 +72,7 @@ def field_of(message: str) -> str | None:
 
 def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
     import math
+
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise BadRequest(f"{name} must be {'≥ 0' if allow_zero else '> 0'}, got {value}", field=name)
 
@@ -81,7 +82,9 @@ def check_backtest(body: BacktestBody) -> None:
     for name in ("feeTakerPct", "feeMakerPct", "slippageBps"):
         check_positive(name, getattr(body, name), allow_zero=True)
     if body.feeTakerPct > 5 or body.feeMakerPct > 5:
-        raise BadRequest("fees are percent of notional and at most 5", field="feeTakerPct" if body.feeTakerPct > 5 else "feeMakerPct")
+        raise BadRequest(
+            "fees are percent of notional and at most 5", field="feeTakerPct" if body.feeTakerPct > 5 else "feeMakerPct"
+        )
     if body.slippageBps > 1000:
         raise BadRequest("slippageBps at most 1000", field="slippageBps")
     if body.budgetUsd is not None:

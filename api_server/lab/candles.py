@@ -19,10 +19,11 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Sequence
+from typing import Any
 
 from shared.instruments import bar_ms
 
@@ -78,7 +79,7 @@ def _timestamp(value: Any, index: int) -> int:
         except ValueError:
             raise CandleRowError(index, "ts", f"expected milliseconds or ISO 8601, got {value!r}") from None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return int(moment.timestamp() * 1000)
     number = _number(value, index, "ts", positive=True)
     if number != number.to_integral_value() and number >= Decimal(10) ** 11:
@@ -93,8 +94,9 @@ def parse_row(row: Sequence[Any], index: int) -> CandleRow:
     o, h, lo, c = (_number(row[i], index, _NAMES[i], positive=True) for i in range(1, 5))
     v = _number(row[5], index, "volume", positive=False) if len(row) > 5 and row[5] not in (None, "") else Decimal(0)
     if h < max(o, c, lo) or lo > min(o, c):
-        raise CandleRowError(index, "high" if h < max(o, c, lo) else "low",
-                             f"high {h} / low {lo} do not contain open {o} and close {c}")
+        raise CandleRowError(
+            index, "high" if h < max(o, c, lo) else "low", f"high {h} / low {lo} do not contain open {o} and close {c}"
+        )
     return CandleRow(ts, o, h, lo, c, v)
 
 
@@ -139,9 +141,14 @@ def _parse_csv(text: str) -> list[CandleRow]:
     if not reader:
         raise CandleRowError(None, "file", "empty CSV")
     header = [cell.strip().lower() for cell in reader[0]]
-    aliases = {"ts": ("ts", "timestamp", "date", "time", "open_time", "datetime"), "open": ("open", "o"),
-               "high": ("high", "h"), "low": ("low", "l"), "close": ("close", "c"),
-               "volume": ("volume", "vol", "v")}
+    aliases = {
+        "ts": ("ts", "timestamp", "date", "time", "open_time", "datetime"),
+        "open": ("open", "o"),
+        "high": ("high", "h"),
+        "low": ("low", "l"),
+        "close": ("close", "c"),
+        "volume": ("volume", "vol", "v"),
+    }
     if any(name in header for name in aliases["open"]):
         columns = []
         for name in _NAMES:

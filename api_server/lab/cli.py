@@ -12,18 +12,20 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress as Bar, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+from rich.progress import Progress as Bar
 
 from api_server.lab import store
 from api_server.lab.candles import CandleRowError, check_bar, infer_bar_ms, parse_file_text
 from api_server.lab.engine import Progress, run_backtest
 from api_server.lab.jobs import LabInputError, build_input, estimate, metrics_of
-from api_server.lab.profiles import DEFAULT_PROFILE, decode_spec, spec_from_env, spec_json
+from api_server.lab.profiles import DEFAULT_PROFILE, spec_from_env, spec_json
 from shared.envfile import load_environment
 from shared.instruments import CANDLE_BARS, bar_ms, is_valid_inst_id
 
@@ -39,7 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--file", required=True, type=Path, help="candle file: freqtrade JSON, OKX candle JSON or CSV")
     p.add_argument("--inst-id", required=True, help="instrument, e.g. XRP-USDT-SWAP")
     p.add_argument("--bar", default=None, help="the file's bar (default: inferred from the timestamps)")
-    p.add_argument("--profile", default=DEFAULT_PROFILE, help="NAME or NAME@VERSION (database); default: from the environment")
+    p.add_argument(
+        "--profile", default=DEFAULT_PROFILE, help="NAME or NAME@VERSION (database); default: from the environment"
+    )
     p.add_argument("--initial-equity", default="10000", help="USDT (10000)")
     p.add_argument("--slippage-bps", default="0")
     p.add_argument("--fee-taker-pct", default="0.05")
@@ -67,13 +71,18 @@ async def amain(args: argparse.Namespace) -> int:
     except (CandleRowError, InvalidOperation) as exc:
         console.print(f"[red]{args.file}: {exc}")
         return 2
-    params: dict[str, Any] = {"feeTakerPct": float(args.fee_taker_pct), "feeMakerPct": float(args.fee_maker_pct),
-                              "slippageBps": float(args.slippage_bps), "fundingRate": float(args.funding_rate),
-                              "budgetUsd": None if args.budget_usd is None else float(args.budget_usd)}
+    params: dict[str, Any] = {
+        "feeTakerPct": float(args.fee_taker_pct),
+        "feeMakerPct": float(args.fee_maker_pct),
+        "slippageBps": float(args.slippage_bps),
+        "fundingRate": float(args.funding_rate),
+        "budgetUsd": None if args.budget_usd is None else float(args.budget_usd),
+    }
     name, _, version = args.profile.partition("@")
     pool = None
     if env.get("DATABASE_URL"):
         from api_server.db import open_pool
+
         pool = await open_pool(env["DATABASE_URL"], max_size=3)
         await store.ensure_default_profile(pool, env)
         profile = await store.get_profile(pool, name, int(version) if version else None)
@@ -94,37 +103,63 @@ async def amain(args: argparse.Namespace) -> int:
         return 2
     console.print(f"estimate: {est['runs']} analyses, ${est['costUsd']:.4f} ({spec.llm.provider})")
     if params["budgetUsd"] is not None and est["costUsd"] > params["budgetUsd"] and not args.force:
-        console.print(f"[red]the estimate ${est['costUsd']:.4f} exceeds --budget-usd {params['budgetUsd']}: "
-                      "pass --force to start anyway (it stops at the budget)")
+        console.print(
+            f"[red]the estimate ${est['costUsd']:.4f} exceeds --budget-usd {params['budgetUsd']}: "
+            "pass --force to start anyway (it stops at the budget)"
+        )
         return 3
-    with Bar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-             TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=console) as bar_ui:
+    with Bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar_ui:
         task = bar_ui.add_task("backtest", total=1.0, info="")
 
         async def show(p: Progress) -> None:
-            from datetime import datetime, timezone
-            when = datetime.fromtimestamp(p.sim_ts / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M")
+            from datetime import datetime
+
+            when = datetime.fromtimestamp(p.sim_ts / 1000, UTC).strftime("%Y-%m-%d %H:%M")
             bar_ui.update(task, completed=p.fraction, info=f"{when}  runs {p.runs}  ${p.cost_usd:.4f}")
 
         if pool is not None:
             from api_server.lab.jobs import execute
+
             dataset = await store.insert_dataset(pool, args.inst_id, bar, f"file:{args.file}", rows)
-            backtest_id = await store.create_backtest(pool, profile=profile, dataset=dataset, params=params,
-                                                      estimate=est, start_equity=equity0)
+            backtest_id = await store.create_backtest(
+                pool, profile=profile, dataset=dataset, params=params, estimate=est, start_equity=equity0
+            )
             row = await execute(pool, backtest_id, "cli", on_progress=show)
             result = store.backtest_view(row)
-            result |= {"equity": await store.equity_points(pool, backtest_id), "fills": await store.fills_of(pool, backtest_id),
-                       "runs": await store.runs_of(pool, backtest_id)}
+            result |= {
+                "equity": await store.equity_points(pool, backtest_id),
+                "fills": await store.fills_of(pool, backtest_id),
+                "runs": await store.runs_of(pool, backtest_id),
+            }
             await pool.close()
         else:
             out = await run_backtest(inp, on_progress=show)
-            result = {"id": None, "status": "canceled" if out.partial_reason == "canceled" else "succeeded",
-                      "progress": 1.0, "profile": profile["name"], "profileVersion": profile["version"],
-                      "instId": args.inst_id, "startEquity": out.start_equity, "endEquity": out.end_equity,
-                      "metrics": metrics_of(out, bar), "partial": out.partial, "partialReason": out.partial_reason,
-                      "estimate": est, "params": params, "profileSpec": spec_json(spec),
-                      "equity": [{"ts": t, "equity": e} for t, e in out.equity], "fills": [f.as_json() for f in out.fills],
-                      "runs": out.runs}
+            result = {
+                "id": None,
+                "status": "canceled" if out.partial_reason == "canceled" else "succeeded",
+                "progress": 1.0,
+                "profile": profile["name"],
+                "profileVersion": profile["version"],
+                "instId": args.inst_id,
+                "startEquity": out.start_equity,
+                "endEquity": out.end_equity,
+                "metrics": metrics_of(out, bar),
+                "partial": out.partial,
+                "partialReason": out.partial_reason,
+                "estimate": est,
+                "params": params,
+                "profileSpec": spec_json(spec),
+                "equity": [{"ts": t, "equity": e} for t, e in out.equity],
+                "fills": [f.as_json() for f in out.fills],
+                "runs": out.runs,
+            }
     print_summary(result)
     if args.json_out:
         args.json_out.write_text(json.dumps(result, default=str, indent=1))

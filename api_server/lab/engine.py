@@ -16,9 +16,10 @@ memory or the live scheduler state.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any
 
 from api_server.lab.agent_runner import LabAgent, RunOutcome
 from api_server.lab.candles import CandleRow
@@ -28,7 +29,14 @@ from api_server.lab.llm_cache import LlmCache
 from api_server.lab.market import MarketView, path_points
 from api_server.lab.profiles import ProfileSpec
 from api_server.scheduler.decisions import (
-    SymbolState, TriggerConfig, next_wakeup, on_deadline, on_run_finished, on_run_started, on_startup, on_tick,
+    SymbolState,
+    TriggerConfig,
+    next_wakeup,
+    on_deadline,
+    on_run_finished,
+    on_run_started,
+    on_startup,
+    on_tick,
 )
 from okxsim.engine import MAKER_RATE, TAKER_RATE
 from okxsim.instruments import InstrumentSpec
@@ -95,8 +103,13 @@ CancelCheck = Callable[[], Awaitable[bool]]
 
 def trigger_config(spec: ProfileSpec) -> TriggerConfig:
     v, s = spec.volatility, spec.schedule
-    return TriggerConfig(vol_enabled=v.enabled, threshold_bps=Decimal(str(v.threshold_bps)), schedule_enabled=s.enabled,
-                         interval_secs=float(s.interval_secs), window_secs=None if v.window_secs is None else float(v.window_secs))
+    return TriggerConfig(
+        vol_enabled=v.enabled,
+        threshold_bps=Decimal(str(v.threshold_bps)),
+        schedule_enabled=s.enabled,
+        interval_secs=float(s.interval_secs),
+        window_secs=None if v.window_secs is None else float(v.window_secs),
+    )
 
 
 def agent_bar(profile_bar: str, dataset_bar: str) -> str:
@@ -104,21 +117,37 @@ def agent_bar(profile_bar: str, dataset_bar: str) -> str:
     return profile_bar if bar_length_ms(profile_bar) % bar_length_ms(dataset_bar) == 0 else dataset_bar
 
 
-async def run_backtest(inp: BacktestInput, *, cache: LlmCache | None = None, on_progress: ProgressSink | None = None,
-                       should_cancel: CancelCheck | None = None, progress_every_secs: float = 0.5) -> BacktestOutput:
+async def run_backtest(
+    inp: BacktestInput,
+    *,
+    cache: LlmCache | None = None,
+    on_progress: ProgressSink | None = None,
+    should_cancel: CancelCheck | None = None,
+    progress_every_secs: float = 0.5,
+) -> BacktestOutput:
     wall_start = time.perf_counter()
     candles = inp.candles
     length = bar_length_ms(inp.bar)
     market = MarketView(inp.inst_id, candles, inp.bar, length)
-    exchange = LabExchange(inp.instrument, inp.initial_equity, taker_rate=inp.taker_rate, maker_rate=inp.maker_rate,
-                           slippage_bps=inp.slippage_bps, funding_rate=inp.funding_rate, funding_series=inp.funding_series)
+    exchange = LabExchange(
+        inp.instrument,
+        inp.initial_equity,
+        taker_rate=inp.taker_rate,
+        maker_rate=inp.maker_rate,
+        slippage_bps=inp.slippage_bps,
+        funding_rate=inp.funding_rate,
+        funding_series=inp.funding_series,
+    )
     api = LabTradingApi(exchange, market, inp.spec.risk_limits(inp.inst_id), inp.initial_equity)
     bar = agent_bar(inp.spec.bar, inp.bar)
-    agent = LabAgent(api, inp.spec.llm, bar, **({"system_prompt": inp.spec.prompt} if inp.spec.prompt else {}), cache=cache)
+    agent = LabAgent(
+        api, inp.spec.llm, bar, **({"system_prompt": inp.spec.prompt} if inp.spec.prompt else {}), cache=cache
+    )
     await agent.start()
     cfg = trigger_config(inp.spec)
-    out = BacktestOutput(start_equity=float(inp.initial_equity), first_price=float(candles[0].open),
-                         start_ts=candles[0].ts, bar_used=bar)
+    out = BacktestOutput(
+        start_equity=float(inp.initial_equity), first_price=float(candles[0].open), start_ts=candles[0].ts, bar_used=bar
+    )
     timings = {"agent": 0.0, "market": 0.0}
     total_points = 4 * len(candles)
     state = SymbolState()
@@ -133,8 +162,12 @@ async def run_backtest(inp: BacktestInput, *, cache: LlmCache | None = None, on_
         run_id = f"run-{len(out.runs) + 1:05d}"
         started = time.perf_counter()
         outcome: RunOutcome = await agent.analyse(
-            run_id, start.source, _plain(start.trigger_price), _plain(start.baseline_price),
-            float(start.deviation_bps) if start.deviation_bps is not None else None)
+            run_id,
+            start.source,
+            _plain(start.trigger_price),
+            _plain(start.baseline_price),
+            float(start.deviation_bps) if start.deviation_bps is not None else None,
+        )
         timings["agent"] += time.perf_counter() - started
         state = on_run_finished(state, now, outcome.ok, cfg)
         out.cost_usd += outcome.cost_usd
@@ -184,7 +217,9 @@ async def run_backtest(inp: BacktestInput, *, cache: LlmCache | None = None, on_
                     stop = "canceled"
                 if on_progress is not None and wall - last_report >= progress_every_secs:
                     last_report = wall
-                    await on_progress(Progress(n / total_points, point.ts, len(out.runs), out.cost_usd, wall - wall_start))
+                    await on_progress(
+                        Progress(n / total_points, point.ts, len(out.runs), out.cost_usd, wall - wall_start)
+                    )
             if stop is not None:
                 break
     finally:
@@ -207,8 +242,15 @@ async def run_backtest(inp: BacktestInput, *, cache: LlmCache | None = None, on_
     out.api_calls = dict(api.calls)
     out.cache_hits = cache.hits if cache is not None else 0
     if on_progress is not None:
-        await on_progress(Progress(1.0 if not out.partial else market_fraction(out, candles), out.end_ts, len(out.runs),
-                                   out.cost_usd, out.wall_secs))
+        await on_progress(
+            Progress(
+                1.0 if not out.partial else market_fraction(out, candles),
+                out.end_ts,
+                len(out.runs),
+                out.cost_usd,
+                out.wall_secs,
+            )
+        )
     return out
 
 
@@ -224,13 +266,23 @@ def _plain(value: Decimal | None) -> str | None:
 def _run_record(seq: int, run_id: str, inst_id: str, start: Any, now: float, outcome: RunOutcome) -> dict[str, Any]:
     calls = [{**c, "result": (c.get("result") or "")[:TOOL_RESULT_KEEP_CHARS]} for c in outcome.tool_calls]
     return {
-        "seq": seq, "id": run_id, "instId": inst_id, "source": start.source,
+        "seq": seq,
+        "id": run_id,
+        "instId": inst_id,
+        "source": start.source,
         "status": "succeeded" if outcome.ok else "failed",
-        "triggeredAt": int(start.triggered_at * 1000), "finishedAt": int(now * 1000),
-        "triggerPrice": _plain(start.trigger_price), "baselinePrice": _plain(start.baseline_price),
+        "triggeredAt": int(start.triggered_at * 1000),
+        "finishedAt": int(now * 1000),
+        "triggerPrice": _plain(start.trigger_price),
+        "baselinePrice": _plain(start.baseline_price),
         "deviationBps": float(start.deviation_bps) if start.deviation_bps is not None else None,
-        "error": outcome.error, "summary": outcome.summary, "confidence": outcome.confidence,
-        "decision": outcome.decision, "toolCalls": calls, "orders": outcome.orders,
-        "inputTokens": outcome.usage.input_tokens, "outputTokens": outcome.usage.output_tokens,
+        "error": outcome.error,
+        "summary": outcome.summary,
+        "confidence": outcome.confidence,
+        "decision": outcome.decision,
+        "toolCalls": calls,
+        "orders": outcome.orders,
+        "inputTokens": outcome.usage.input_tokens,
+        "outputTokens": outcome.usage.output_tokens,
         "costUsd": round(outcome.cost_usd, 8),
     }

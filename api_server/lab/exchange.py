@@ -21,9 +21,9 @@ partial fills, latency between the decision and the fill, funding-rate predictio
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Sequence
 
 from okxsim.engine import MAKER_RATE, TAKER_RATE, Engine, OrderRequest
 from okxsim.instruments import InstrumentSpec
@@ -47,15 +47,31 @@ class LabFill:
     cl_ord_id: str
 
     def as_json(self) -> dict:
-        return {"ts": self.ts, "side": self.side, "posSide": self.pos_side, "px": float(self.px), "sz": float(self.sz),
-                "fee": float(self.fee), "realizedPnl": float(self.realized_pnl), "execType": self.exec_type,
-                "kind": self.kind}
+        return {
+            "ts": self.ts,
+            "side": self.side,
+            "posSide": self.pos_side,
+            "px": float(self.px),
+            "sz": float(self.sz),
+            "fee": float(self.fee),
+            "realizedPnl": float(self.realized_pnl),
+            "execType": self.exec_type,
+            "kind": self.kind,
+        }
 
 
 class LabExchange:
-    def __init__(self, spec: InstrumentSpec, initial_equity: Decimal, *, taker_rate: Decimal = TAKER_RATE,
-                 maker_rate: Decimal = MAKER_RATE, slippage_bps: Decimal = ZERO, funding_rate: Decimal = ZERO,
-                 funding_series: Sequence[tuple[int, Decimal]] = ()) -> None:
+    def __init__(
+        self,
+        spec: InstrumentSpec,
+        initial_equity: Decimal,
+        *,
+        taker_rate: Decimal = TAKER_RATE,
+        maker_rate: Decimal = MAKER_RATE,
+        slippage_bps: Decimal = ZERO,
+        funding_rate: Decimal = ZERO,
+        funding_series: Sequence[tuple[int, Decimal]] = (),
+    ) -> None:
         self.spec = spec
         self.inst_id = spec.inst_id
         self.engine = Engine({spec.inst_id: spec}, initial_usdt=initial_equity, pos_mode="net_mode", id_base=1)
@@ -108,7 +124,9 @@ class LabExchange:
         levels = {o.px for o in self.engine.live.values() if o.px is not None and lo < o.px < hi}
         for a in self.engine.algos.values():  # live TP/SL (attached or set on the position) and trigger orders
             if a.state == "live":
-                levels.update(x for x in (a.tp_trigger_px, a.sl_trigger_px, a.trigger_px) if x is not None and lo < x < hi)
+                levels.update(
+                    x for x in (a.tp_trigger_px, a.sl_trigger_px, a.trigger_px) if x is not None and lo < x < hi
+                )
         return sorted(levels, reverse=end < start)
 
     def _match(self) -> None:
@@ -121,7 +139,7 @@ class LabExchange:
         totals = self.engine.totals(self.quotes)
         if totals["eq"] > totals["mmr"]:
             return
-        for (inst_id, mgn_mode, pos_side) in list(self.engine.positions):
+        for inst_id, mgn_mode, pos_side in list(self.engine.positions):
             self.engine.close_position(inst_id, mgn_mode, pos_side, self.quotes, self.now_ms, tag="liquidation")
         self.liquidations += 1
         self.drain_fills()
@@ -180,5 +198,7 @@ class LabExchange:
         return self.engine.totals(self.quotes)["eq"]
 
     def position_contracts(self) -> Decimal:
-        p = self.engine.positions.get((self.inst_id, "cross", "net")) or self.engine.positions.get((self.inst_id, "isolated", "net"))
+        p = self.engine.positions.get((self.inst_id, "cross", "net")) or self.engine.positions.get(
+            (self.inst_id, "isolated", "net")
+        )
         return p.pos if p else ZERO

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -46,7 +47,10 @@ def instrument_spec(inst_id: str) -> InstrumentSpec:
 def price_per_mtok(provider: str) -> tuple[float, float]:
     if provider == "offline":
         return 0.0, 0.0
-    return (float(os.environ.get("LLM_PRICE_INPUT_PER_MTOK", "0.27")), float(os.environ.get("LLM_PRICE_OUTPUT_PER_MTOK", "1.10")))
+    return (
+        float(os.environ.get("LLM_PRICE_INPUT_PER_MTOK", "0.27")),
+        float(os.environ.get("LLM_PRICE_OUTPUT_PER_MTOK", "1.10")),
+    )
 
 
 def estimate(spec: ProfileSpec, candles: Sequence[CandleRow], bar: str) -> dict[str, Any]:
@@ -56,20 +60,37 @@ def estimate(spec: ProfileSpec, candles: Sequence[CandleRow], bar: str) -> dict[
     runs = len(result.runs)
     price_in, price_out = price_per_mtok(spec.llm.provider)
     cost = runs * (TOKENS_IN_PER_ANALYSIS * price_in + TOKENS_OUT_PER_ANALYSIS * price_out) / 1_000_000
-    return {"runs": runs, "costUsd": round(cost, 6), "runsBySource": result.totals(),
-            "tokensPerAnalysis": {"input": TOKENS_IN_PER_ANALYSIS, "output": TOKENS_OUT_PER_ANALYSIS},
-            "pricePerMTok": {"input": price_in, "output": price_out}}
+    return {
+        "runs": runs,
+        "costUsd": round(cost, 6),
+        "runsBySource": result.totals(),
+        "tokensPerAnalysis": {"input": TOKENS_IN_PER_ANALYSIS, "output": TOKENS_OUT_PER_ANALYSIS},
+        "pricePerMTok": {"input": price_in, "output": price_out},
+    }
 
 
-def build_input(inst_id: str, bar: str, candles: Sequence[CandleRow], spec: ProfileSpec,
-                params: Mapping[str, Any], initial_equity: Decimal) -> BacktestInput:
+def build_input(
+    inst_id: str,
+    bar: str,
+    candles: Sequence[CandleRow],
+    spec: ProfileSpec,
+    params: Mapping[str, Any],
+    initial_equity: Decimal,
+) -> BacktestInput:
     def pct(name: str, default: str) -> Decimal:
         return Decimal(str(params.get(name, default))) / 100
 
     return BacktestInput(
-        inst_id=inst_id, bar=bar, candles=candles, spec=spec, instrument=instrument_spec(inst_id),
-        initial_equity=initial_equity, taker_rate=pct("feeTakerPct", "0.05"), maker_rate=pct("feeMakerPct", "0.02"),
-        slippage_bps=Decimal(str(params.get("slippageBps", 0))), funding_rate=Decimal(str(params.get("fundingRate", 0))),
+        inst_id=inst_id,
+        bar=bar,
+        candles=candles,
+        spec=spec,
+        instrument=instrument_spec(inst_id),
+        initial_equity=initial_equity,
+        taker_rate=pct("feeTakerPct", "0.05"),
+        maker_rate=pct("feeMakerPct", "0.02"),
+        slippage_bps=Decimal(str(params.get("slippageBps", 0))),
+        funding_rate=Decimal(str(params.get("fundingRate", 0))),
         funding_series=[(int(ts), Decimal(str(rate))) for ts, rate in params.get("fundingSeries") or []],
         budget_usd=None if params.get("budgetUsd") is None else float(params["budgetUsd"]),
     )
@@ -77,10 +98,24 @@ def build_input(inst_id: str, bar: str, candles: Sequence[CandleRow], spec: Prof
 
 def metrics_of(out: BacktestOutput, bar: str) -> dict[str, Any]:
     metrics = compute_metrics(
-        equity=out.equity, fills=out.fills, runs=out.runs, start_equity=out.start_equity, end_equity=out.end_equity,
-        first_price=out.first_price, last_price=out.last_price, start_ts=out.start_ts, end_ts=out.end_ts,
-        bar_ms=bar_ms(bar), fees=out.fees, funding=out.funding, exposure_ms=out.exposure_ms, cost_usd=out.cost_usd,
-        input_tokens=out.input_tokens, output_tokens=out.output_tokens, liquidations=out.liquidations)
+        equity=out.equity,
+        fills=out.fills,
+        runs=out.runs,
+        start_equity=out.start_equity,
+        end_equity=out.end_equity,
+        first_price=out.first_price,
+        last_price=out.last_price,
+        start_ts=out.start_ts,
+        end_ts=out.end_ts,
+        bar_ms=bar_ms(bar),
+        fees=out.fees,
+        funding=out.funding,
+        exposure_ms=out.exposure_ms,
+        cost_usd=out.cost_usd,
+        input_tokens=out.input_tokens,
+        output_tokens=out.output_tokens,
+        liquidations=out.liquidations,
+    )
     metrics["wallSecs"] = round(out.wall_secs, 3)
     metrics["speedup"] = round((out.end_ts - out.start_ts) / 1000 / out.wall_secs, 1) if out.wall_secs > 0 else None
     metrics["timingSecs"] = {k: round(v, 3) for k, v in out.timings.items()}
@@ -89,8 +124,14 @@ def metrics_of(out: BacktestOutput, bar: str) -> dict[str, Any]:
     return metrics
 
 
-async def execute(pool: AsyncConnectionPool, backtest_id: str, worker: str, *, final_attempt: bool = True,
-                  on_progress: Callable[[Progress], Awaitable[None]] | None = None) -> dict[str, Any] | None:
+async def execute(
+    pool: AsyncConnectionPool,
+    backtest_id: str,
+    worker: str,
+    *,
+    final_attempt: bool = True,
+    on_progress: Callable[[Progress], Awaitable[None]] | None = None,
+) -> dict[str, Any] | None:
     """Run a stored backtest to its end; returns the stored row (None when it was canceled before starting).
 
     Any failure leaves no result rows (they are only written with the terminal status) and re-raises, so the
@@ -118,11 +159,30 @@ async def execute(pool: AsyncConnectionPool, backtest_id: str, worker: str, *, f
         out = await run_backtest(inp, cache=cache, on_progress=progress, should_cancel=canceled)
         status = "canceled" if out.partial_reason == "canceled" else "succeeded"
         await store.finish_backtest(
-            pool, backtest_id, status=status, metrics=metrics_of(out, dataset["bar"]), end_equity=out.end_equity,
-            progress=1.0 if not out.partial else market_fraction(out, candles), sim_ts=out.end_ts, partial=out.partial,
-            partial_reason=out.partial_reason, equity=out.equity, fills=out.fills, runs=out.runs, cost_usd=out.cost_usd)
-        log.info("backtest %s %s: %d runs, %d fills, equity %.2f → %.2f in %.1f s", backtest_id, status, len(out.runs),
-                 len(out.fills), out.start_equity, out.end_equity, out.wall_secs)
+            pool,
+            backtest_id,
+            status=status,
+            metrics=metrics_of(out, dataset["bar"]),
+            end_equity=out.end_equity,
+            progress=1.0 if not out.partial else market_fraction(out, candles),
+            sim_ts=out.end_ts,
+            partial=out.partial,
+            partial_reason=out.partial_reason,
+            equity=out.equity,
+            fills=out.fills,
+            runs=out.runs,
+            cost_usd=out.cost_usd,
+        )
+        log.info(
+            "backtest %s %s: %d runs, %d fills, equity %.2f → %.2f in %.1f s",
+            backtest_id,
+            status,
+            len(out.runs),
+            len(out.fills),
+            out.start_equity,
+            out.end_equity,
+            out.wall_secs,
+        )
     except Exception as exc:
         log.exception("backtest %s failed", backtest_id)
         await store.fail_backtest(pool, backtest_id, f"{type(exc).__name__}: {exc}", final=final_attempt)

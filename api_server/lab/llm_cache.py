@@ -17,8 +17,13 @@ from psycopg_pool import AsyncConnectionPool
 
 
 def cache_key(model: str, messages: Any, tools: Any) -> str:
-    canonical = json.dumps({"model": model, "messages": messages, "tools": tools or []}, sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        {"model": model, "messages": messages, "tools": tools or []},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -53,7 +58,9 @@ class LlmCache:
             async with self.pool.connection() as conn:
                 await conn.execute(
                     "insert into lab_llm_cache (key, model, response, content_type) values (%s, %s, %s, %s)"
-                    " on conflict (key) do nothing", (key, model, content, content_type))
+                    " on conflict (key) do nothing",
+                    (key, model, content, content_type),
+                )
 
 
 class CachingTransport(httpx.AsyncBaseTransport):
@@ -74,7 +81,9 @@ class CachingTransport(httpx.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         content = await response.aread()
         if response.status_code == 200:
-            await self.cache.put(key, body.get("model", ""), content, response.headers.get("content-type", "application/json"))
+            await self.cache.put(
+                key, body.get("model", ""), content, response.headers.get("content-type", "application/json")
+            )
         return httpx.Response(response.status_code, content=content, headers=dict(response.headers))
 
     async def aclose(self) -> None:

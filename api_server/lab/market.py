@@ -13,9 +13,9 @@ far) with `confirm` "0", exactly as OKX marks its forming candle.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterator, Sequence
 
 from api_server.lab.candles import CandleRow
 
@@ -101,9 +101,17 @@ class MarketView:
         out = []
         for start, rows in sorted(groups.items()):
             complete = self.now_ms >= start + bar_ms and all(r["confirm"] == "1" for r in rows)
-            out.append(_candle(start, Decimal(rows[0]["o"]), max(Decimal(r["h"]) for r in rows),
-                               min(Decimal(r["l"]) for r in rows), Decimal(rows[-1]["c"]),
-                               sum((Decimal(r["vol"]) for r in rows), Decimal(0)), "1" if complete else "0"))
+            out.append(
+                _candle(
+                    start,
+                    Decimal(rows[0]["o"]),
+                    max(Decimal(r["h"]) for r in rows),
+                    min(Decimal(r["l"]) for r in rows),
+                    Decimal(rows[-1]["c"]),
+                    sum((Decimal(r["vol"]) for r in rows), Decimal(0)),
+                    "1" if complete else "0",
+                )
+            )
         return out[-limit:]
 
     def window_24h(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
@@ -114,8 +122,12 @@ class MarketView:
         highs = [c.high for c in seen] + ([self._high] if self.step != 3 else [])
         lows = [c.low for c in seen] + ([self._low] if self.step != 3 else [])
         opening = self.candles[first].open
-        return opening, max(highs, default=self.last), min(lows, default=self.last), \
-            self._vol_prefix[confirmed_end] - self._vol_prefix[first]
+        return (
+            opening,
+            max(highs, default=self.last),
+            min(lows, default=self.last),
+            self._vol_prefix[confirmed_end] - self._vol_prefix[first],
+        )
 
     def _index_at(self, ts: int) -> int:
         lo, hi = 0, len(self.candles)
@@ -130,5 +142,14 @@ class MarketView:
 
 def _candle(ts: int, o: Decimal, h: Decimal, low: Decimal, c: Decimal, v: Decimal, confirm: str) -> dict[str, str]:
     vol = _s(v)
-    return {"ts": str(ts), "o": _s(o), "h": _s(h), "l": _s(low), "c": _s(c), "vol": vol, "volCcy": vol,
-            "volCcyQuote": vol, "confirm": confirm}
+    return {
+        "ts": str(ts),
+        "o": _s(o),
+        "h": _s(h),
+        "l": _s(low),
+        "c": _s(c),
+        "vol": vol,
+        "volCcy": vol,
+        "volCcyQuote": vol,
+        "confirm": confirm,
+    }

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 YEAR_MS = 365 * 86_400_000
 
@@ -76,10 +77,26 @@ def round_trips(fills: Iterable[Any]) -> list[float]:
     return trades
 
 
-def compute_metrics(*, equity: Sequence[tuple[int, float]], fills: Sequence[Any], runs: Sequence[dict[str, Any]],
-                    start_equity: float, end_equity: float, first_price: float, last_price: float,
-                    start_ts: int, end_ts: int, bar_ms: int, fees: float, funding: float, exposure_ms: int,
-                    cost_usd: float, input_tokens: int, output_tokens: int, liquidations: int = 0) -> dict[str, Any]:
+def compute_metrics(
+    *,
+    equity: Sequence[tuple[int, float]],
+    fills: Sequence[Any],
+    runs: Sequence[dict[str, Any]],
+    start_equity: float,
+    end_equity: float,
+    first_price: float,
+    last_price: float,
+    start_ts: int,
+    end_ts: int,
+    bar_ms: int,
+    fees: float,
+    funding: float,
+    exposure_ms: int,
+    cost_usd: float,
+    input_tokens: int,
+    output_tokens: int,
+    liquidations: int = 0,
+) -> dict[str, Any]:
     values = [start_equity] + [e for _, e in equity]
     returns = period_returns(values)
     per_year = YEAR_MS / bar_ms
@@ -91,7 +108,7 @@ def compute_metrics(*, equity: Sequence[tuple[int, float]], fills: Sequence[Any]
     by_source = Counter(r["source"] for r in runs)
     per_day: dict[str, dict[str, int]] = {}
     for r in runs:
-        day = datetime.fromtimestamp(r["triggeredAt"] / 1000, timezone.utc).strftime("%Y-%m-%d")
+        day = datetime.fromtimestamp(r["triggeredAt"] / 1000, UTC).strftime("%Y-%m-%d")
         per_day.setdefault(day, {"volatility": 0, "schedule": 0, "manual": 0})[r["source"]] += 1
     return {
         "totalReturn": end_equity / start_equity - 1 if start_equity > 0 else None,

@@ -8,8 +8,9 @@ variables behaves as before.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import msgspec
 
@@ -19,7 +20,9 @@ from shared.instruments import is_valid_bar, is_valid_inst_id
 DEFAULT_PROFILE = "default"
 
 
-class LlmSpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True, omit_defaults=True):
+class LlmSpec(
+    msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True, omit_defaults=True
+):
     provider: Literal["offline", "deepseek", "openai-compatible"] = "offline"
     base_url: str | None = None
     model: str | None = None
@@ -69,10 +72,15 @@ class ProfileSpec(msgspec.Struct, frozen=True, kw_only=True, rename="camel", for
 
     def risk_limits(self, inst_id: str) -> RiskLimits:
         r = self.risk
-        return RiskLimits(allowed_inst_ids=frozenset({*self.inst_ids, inst_id}), max_leverage=Decimal(str(r.max_leverage)),
-                          max_order_pct=Decimal(str(r.max_order_pct)), max_exposure_pct=Decimal(str(r.max_exposure_pct)),
-                          daily_loss_limit_pct=Decimal(str(r.daily_loss_limit_pct)),
-                          require_stop_loss=r.require_stop_loss, approval_mode=r.approval_mode)
+        return RiskLimits(
+            allowed_inst_ids=frozenset({*self.inst_ids, inst_id}),
+            max_leverage=Decimal(str(r.max_leverage)),
+            max_order_pct=Decimal(str(r.max_order_pct)),
+            max_exposure_pct=Decimal(str(r.max_exposure_pct)),
+            daily_loss_limit_pct=Decimal(str(r.daily_loss_limit_pct)),
+            require_stop_loss=r.require_stop_loss,
+            approval_mode=r.approval_mode,
+        )
 
 
 def decode_spec(raw: bytes | Mapping[str, Any]) -> ProfileSpec:
@@ -88,6 +96,7 @@ def spec_json(spec: ProfileSpec) -> dict[str, Any]:
 
 def spec_from_env(env: Mapping[str, str]) -> ProfileSpec:
     """The first version, from the environment the live service runs with."""
+
     def flag(name: str, default: bool) -> bool:
         return str(env.get(name, str(default))).strip().lower() in ("1", "true", "yes", "on")
 
@@ -95,18 +104,29 @@ def spec_from_env(env: Mapping[str, str]) -> ProfileSpec:
     limits = RiskLimits.from_env(dict(env))
     window = env.get("STRATEGY_VOL_WINDOW_SECS")
     return ProfileSpec(
-        llm=LlmSpec(provider=provider if provider in ("offline", "deepseek") else "offline",
-                    model=env.get("DEEPSEEK_MODEL") if provider == "deepseek" else None),
+        llm=LlmSpec(
+            provider=provider if provider in ("offline", "deepseek") else "offline",
+            model=env.get("DEEPSEEK_MODEL") if provider == "deepseek" else None,
+        ),
         inst_ids=sorted(limits.allowed_inst_ids),
         bar=env.get("OKX_TICKER_BAR", "3m"),
-        schedule=ScheduleSpec(enabled=flag("STRATEGY_SCHEDULE_ENABLED", True),
-                              interval_secs=int(float(env.get("STRATEGY_SCHEDULE_INTERVAL_SECS", "60")))),
-        volatility=VolatilitySpec(enabled=flag("STRATEGY_VOL_TRIGGER_ENABLED", False),
-                                  threshold_bps=float(env.get("STRATEGY_VOL_THRESHOLD_BPS", "80")),
-                                  window_secs=int(float(window)) if window else None),
-        risk=RiskSpec(max_leverage=float(limits.max_leverage), max_order_pct=float(limits.max_order_pct),
-                      max_exposure_pct=float(limits.max_exposure_pct), daily_loss_limit_pct=float(limits.daily_loss_limit_pct),
-                      require_stop_loss=limits.require_stop_loss, approval_mode=limits.approval_mode),
+        schedule=ScheduleSpec(
+            enabled=flag("STRATEGY_SCHEDULE_ENABLED", True),
+            interval_secs=int(float(env.get("STRATEGY_SCHEDULE_INTERVAL_SECS", "60"))),
+        ),
+        volatility=VolatilitySpec(
+            enabled=flag("STRATEGY_VOL_TRIGGER_ENABLED", False),
+            threshold_bps=float(env.get("STRATEGY_VOL_THRESHOLD_BPS", "80")),
+            window_secs=int(float(window)) if window else None,
+        ),
+        risk=RiskSpec(
+            max_leverage=float(limits.max_leverage),
+            max_order_pct=float(limits.max_order_pct),
+            max_exposure_pct=float(limits.max_exposure_pct),
+            daily_loss_limit_pct=float(limits.daily_loss_limit_pct),
+            require_stop_loss=limits.require_stop_loss,
+            approval_mode=limits.approval_mode,
+        ),
     )
 
 

@@ -38,8 +38,12 @@ class LabQueue:
         self.app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=database_url))
         queue = self
 
-        @self.app.task(name=TASK_NAME, queue=QUEUE, pass_context=True,
-                       retry=procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS, wait=1))
+        @self.app.task(
+            name=TASK_NAME,
+            queue=QUEUE,
+            pass_context=True,
+            retry=procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS, wait=1),
+        )
         async def run_backtest_job(context: procrastinate.JobContext, backtest_id: str) -> None:
             attempts = context.job.attempts or 0
             assert queue.pool is not None, "the worker opens the pool before taking jobs"
@@ -78,6 +82,7 @@ class LabQueue:
 
     async def run_worker(self) -> None:
         async with self.app.open_async():
+
             async def watch_stalled() -> None:
                 while True:
                     try:
@@ -88,13 +93,18 @@ class LabQueue:
 
             watchdog = asyncio.create_task(watch_stalled())
             try:
-                await self.app.run_worker_async(queues=[QUEUE], concurrency=1, name=self.worker_name,
-                                                update_heartbeat_interval=HEARTBEAT_SECS,
-                                                stalled_worker_timeout=STALLED_AFTER_SECS)
+                await self.app.run_worker_async(
+                    queues=[QUEUE],
+                    concurrency=1,
+                    name=self.worker_name,
+                    update_heartbeat_interval=HEARTBEAT_SECS,
+                    stalled_worker_timeout=STALLED_AFTER_SECS,
+                )
             finally:
                 watchdog.cancel()
 
 
 async def _connect(url: str):
     import psycopg
+
     return await psycopg.AsyncConnection.connect(url, autocommit=True)

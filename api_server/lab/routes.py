@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 import uuid
+from collections.abc import AsyncGenerator
+from datetime import UTC
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, AsyncGenerator
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -20,10 +20,19 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from api_server.errors import BadRequest, NotFound, Unprocessable
 from api_server.lab import store
-from api_server.lab.bodies import NAME_RE, BacktestBody, DatasetBody, FetchBody, SweepBody, check_backtest, decode, field_of
+from api_server.lab.bodies import (
+    NAME_RE,
+    BacktestBody,
+    DatasetBody,
+    FetchBody,
+    SweepBody,
+    check_backtest,
+    decode,
+    field_of,
+)
 from api_server.lab.candles import CandleRowError, check_bar, normalise, parse_file_text
-from api_server.lab.okx_history import fetch_history
 from api_server.lab.jobs import LabInputError, estimate, instrument_spec
+from api_server.lab.okx_history import fetch_history
 from api_server.lab.profiles import decode_spec, diff_specs, spec_json, with_settings
 from api_server.lab.queue import LabQueue
 from shared.envfile import REPO_ROOT
@@ -46,23 +55,36 @@ async def _lab_queue(state: State) -> LabQueue:
 async def _ensure_profiles(state: State) -> None:
     if not getattr(state, "lab_profiles_ready", False):
         from shared.envfile import load_environment
+
         await store.ensure_default_profile(state.pool, load_environment())
         state.lab_profiles_ready = True
 
 
 def _iso(ms: int) -> str:
-    from datetime import datetime, timezone
-    return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat().replace("+00:00", "Z")
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _dataset_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "instId": row["inst_id"], "bar": row["bar"], "count": row["row_count"],
-            "from": _iso(row["from_ts"]), "to": _iso(row["to_ts"]), "source": row["source"]}
+    return {
+        "id": row["id"],
+        "instId": row["inst_id"],
+        "bar": row["bar"],
+        "count": row["row_count"],
+        "from": _iso(row["from_ts"]),
+        "to": _iso(row["to_ts"]),
+        "source": row["source"],
+    }
 
 
 def _profile_view(row: dict[str, Any]) -> dict[str, Any]:
-    return {"name": row["name"], "version": row["version"], "spec": row["spec"],
-            "createdAt": row["created_at"].isoformat() if row.get("created_at") else None}
+    return {
+        "name": row["name"],
+        "version": row["version"],
+        "spec": row["spec"],
+        "createdAt": row["created_at"].isoformat() if row.get("created_at") else None,
+    }
 
 
 async def _backtest_or_404(state: State, backtest_id: str) -> dict[str, Any]:
@@ -83,8 +105,12 @@ class LabController(Controller):
     async def datasets(self, state: State) -> list[dict[str, Any]]:
         return [_dataset_view(r) for r in await store.list_datasets(state.pool)]
 
-    @post("/datasets", status_code=201, request_max_body_size=DATASET_MAX_BYTES,
-          summary="Import candles: {instId, bar, candles: [[ts_ms, o, h, l, c, v], ...]} or {instId, bar, file}")
+    @post(
+        "/datasets",
+        status_code=201,
+        request_max_body_size=DATASET_MAX_BYTES,
+        summary="Import candles: {instId, bar, candles: [[ts_ms, o, h, l, c, v], ...]} or {instId, bar, file}",
+    )
     async def import_dataset(self, state: State, request: Request) -> dict[str, Any]:
         body = decode(await request.body(), DatasetBody)
         if not is_valid_inst_id(body.instId):
@@ -108,8 +134,11 @@ class LabController(Controller):
         row = await store.insert_dataset(state.pool, body.instId, body.bar, source, rows)
         return _dataset_view(row)
 
-    @post("/datasets/fetch", status_code=201,
-          summary="Fetch candles from OKX history-candles (paged, rate-limited) into a dataset: {instId, bar, days}")
+    @post(
+        "/datasets/fetch",
+        status_code=201,
+        summary="Fetch candles from OKX history-candles (paged, rate-limited) into a dataset: {instId, bar, days}",
+    )
     async def fetch_dataset(self, state: State, request: Request) -> dict[str, Any]:
         body = decode(await request.body(), FetchBody)
         if not is_valid_inst_id(body.instId):
@@ -170,15 +199,27 @@ class LabController(Controller):
             raise NotFound(f"no profile {name}", field="name")
         return [_profile_view(r) for r in rows]
 
-    @get("/profiles/{name:str}/diff", summary="What changed between two versions (?from=&to=, or against another profile with ?other=)")
-    async def diff(self, state: State, name: str, from_version: int | None = None, to_version: int | None = None,
-                   other: str | None = None) -> dict[str, Any]:
+    @get(
+        "/profiles/{name:str}/diff",
+        summary="What changed between two versions (?from=&to=, or against another profile with ?other=)",
+    )
+    async def diff(
+        self,
+        state: State,
+        name: str,
+        from_version: int | None = None,
+        to_version: int | None = None,
+        other: str | None = None,
+    ) -> dict[str, Any]:
         a = await store.get_profile(state.pool, name, from_version)
         b = await store.get_profile(state.pool, other or name, to_version)
         if a is None or b is None:
             raise NotFound("no such profile version", field="from_version" if a is None else "to_version")
-        return {"from": {"name": a["name"], "version": a["version"]}, "to": {"name": b["name"], "version": b["version"]},
-                "changes": diff_specs(store.profile_spec(a), store.profile_spec(b))}
+        return {
+            "from": {"name": a["name"], "version": a["version"]},
+            "to": {"name": b["name"], "version": b["version"]},
+            "changes": diff_specs(store.profile_spec(a), store.profile_spec(b)),
+        }
 
     # ---- backtests -----------------------------------------------------------------------
     async def _prepare(self, state: State, body: BacktestBody, profile_row: dict[str, Any] | None = None):
@@ -193,16 +234,23 @@ class LabController(Controller):
             raise Unprocessable(str(exc), field="datasetId") from None
         profile = profile_row or await store.get_profile(state.pool, body.profile, body.profileVersion)
         if profile is None:
-            raise NotFound(f"no profile {body.profile}" + (f"@{body.profileVersion}" if body.profileVersion else ""),
-                           field="profileVersion" if body.profileVersion else "profile")
+            raise NotFound(
+                f"no profile {body.profile}" + (f"@{body.profileVersion}" if body.profileVersion else ""),
+                field="profileVersion" if body.profileVersion else "profile",
+            )
         candles = await store.load_candles(state.pool, dataset["id"])
         est = await asyncio.to_thread(estimate, store.profile_spec(profile), candles, dataset["bar"])
         if body.budgetUsd is not None and est["costUsd"] > body.budgetUsd and not body.force and not body.dryRun:
-            raise Unprocessable(f"the estimate ${est['costUsd']:.4f} ({est['runs']} analyses) is over budgetUsd "
-                                f"{body.budgetUsd}; lower the cost or pass force: true (it then stops at the budget)",
-                                field="budgetUsd", estimate=est)
-        params = {k: getattr(body, k) for k in ("feeTakerPct", "feeMakerPct", "slippageBps", "fundingRate",
-                                                 "fundingSeries", "budgetUsd")}
+            raise Unprocessable(
+                f"the estimate ${est['costUsd']:.4f} ({est['runs']} analyses) is over budgetUsd "
+                f"{body.budgetUsd}; lower the cost or pass force: true (it then stops at the budget)",
+                field="budgetUsd",
+                estimate=est,
+            )
+        params = {
+            k: getattr(body, k)
+            for k in ("feeTakerPct", "feeMakerPct", "slippageBps", "fundingRate", "fundingSeries", "budgetUsd")
+        }
         return dataset, profile, est, params
 
     @post("/backtests", status_code=202, summary="Queue a backtest; answers its id and cost estimate")
@@ -211,8 +259,14 @@ class LabController(Controller):
         dataset, profile, est, params = await self._prepare(state, body)
         if body.dryRun:
             return {"id": None, "estimate": est}
-        backtest_id = await store.create_backtest(state.pool, profile=profile, dataset=dataset, params=params,
-                                                  estimate=est, start_equity=Decimal(str(body.initialEquity)))
+        backtest_id = await store.create_backtest(
+            state.pool,
+            profile=profile,
+            dataset=dataset,
+            params=params,
+            estimate=est,
+            start_equity=Decimal(str(body.initialEquity)),
+        )
         await (await _lab_queue(state)).enqueue([backtest_id])
         return {"id": backtest_id, "estimate": est}
 
@@ -240,10 +294,22 @@ class LabController(Controller):
             prepared.append((settings, await self._prepare(state, body.backtest, row)))
         ids = []
         for settings, (dataset, profile, est, params) in prepared:
-            ids.append({"id": await store.create_backtest(state.pool, profile=profile, dataset=dataset, params=params,
-                                                          estimate=est, start_equity=Decimal(str(body.backtest.initialEquity)),
-                                                          sweep_id=sweep_id),
-                        "profile": profile["name"], "settings": settings, "estimate": est})
+            ids.append(
+                {
+                    "id": await store.create_backtest(
+                        state.pool,
+                        profile=profile,
+                        dataset=dataset,
+                        params=params,
+                        estimate=est,
+                        start_equity=Decimal(str(body.backtest.initialEquity)),
+                        sweep_id=sweep_id,
+                    ),
+                    "profile": profile["name"],
+                    "settings": settings,
+                    "estimate": est,
+                }
+            )
         await (await _lab_queue(state)).enqueue([b["id"] for b in ids])
         return {"sweepId": sweep_id, "backtests": ids}
 
@@ -271,7 +337,11 @@ class LabController(Controller):
         await _backtest_or_404(state, backtest_id)
         return await store.runs_of(state.pool, backtest_id, max(1, min(limit, 100_000)))
 
-    @post("/backtests/{backtest_id:str}/cancel", status_code=200, summary="Cancel (a running one stops and keeps partial results)")
+    @post(
+        "/backtests/{backtest_id:str}/cancel",
+        status_code=200,
+        summary="Cancel (a running one stops and keeps partial results)",
+    )
     async def cancel(self, state: State, backtest_id: str) -> dict[str, Any]:
         await _backtest_or_404(state, backtest_id)
         return store.backtest_view(await store.request_cancel(state.pool, backtest_id))
@@ -284,7 +354,9 @@ class LabController(Controller):
             while True:
                 row = await store.get_backtest(state.pool, backtest_id)
                 view = store.backtest_view(row)
-                progress = {k: view[k] for k in ("id", "status", "progress", "simTime", "runsDone", "costUsd", "partial")}
+                progress = {
+                    k: view[k] for k in ("id", "status", "progress", "simTime", "runsDone", "costUsd", "partial")
+                }
                 progress["etaSecs"] = _eta(row)
                 yield ServerSentEventMessage(data=msgspec.json.encode(progress).decode(), event="progress")
                 if row["status"] in TERMINAL:
@@ -317,8 +389,9 @@ def _eta(row: dict[str, Any]) -> float | None:
     started, progress = row.get("started_at"), row.get("progress") or 0
     if row["status"] != "running" or not started or progress <= 0:
         return None
-    from datetime import datetime, timezone
-    elapsed = (datetime.now(timezone.utc) - started).total_seconds()
+    from datetime import datetime
+
+    elapsed = (datetime.now(UTC) - started).total_seconds()
     return round(elapsed * (1 - progress) / progress, 1)
 
 

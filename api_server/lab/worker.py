@@ -15,8 +15,11 @@ log = logging.getLogger("aitrader.lab.worker")
 
 async def main() -> None:
     env = load_environment()
-    configure_logging(env.get("LOG_LEVEL", "INFO"), env.get("LOG_FORMAT", "text"),
-                      secrets=[v for k, v in env.items() if k.endswith(("_KEY", "_SECRET", "PASSPHRASE", "TOKEN")) and v])
+    configure_logging(
+        env.get("LOG_LEVEL", "INFO"),
+        env.get("LOG_FORMAT", "text"),
+        secrets=[v for k, v in env.items() if k.endswith(("_KEY", "_SECRET", "PASSPHRASE", "TOKEN")) and v],
+    )
     database_url = env.get("DATABASE_URL")
     if not database_url:
         raise SystemExit("DATABASE_URL is not set: the lab worker takes its jobs from PostgreSQL")

@@ -238,8 +238,12 @@ class TickerFeed:
             return None
         if event == "error":
             if message.code == UNKNOWN_INSTRUMENT:
-                self.rejected.update(i for i in self.inst_ids if f"instId:{i} " in message.msg or message.msg.endswith(i))
-                log.warning("OKX ticker feed: subscription refused (60018), continuing with the others: %s", message.msg)
+                self.rejected.update(
+                    i for i in self.inst_ids if f"instId:{i} " in message.msg or message.msg.endswith(i)
+                )
+                log.warning(
+                    "OKX ticker feed: subscription refused (60018), continuing with the others: %s", message.msg
+                )
                 return None
             return f"error event {message.code}: {message.msg}"
         if event == "notice" and message.code == UPGRADE_NOTICE:
@@ -410,8 +414,14 @@ class TickerFeed:
 def reconnect_reason(last_error: str) -> str:
     """A small fixed set of labels for reconnect metrics (the free text stays in the log and status)."""
     text = last_error.lower()
-    for word, label in (("stale", "stale"), ("pong", "no_pong"), ("64008", "notice"), ("notice", "notice"),
-                        ("connect failed", "refused"), ("closed", "closed")):
+    for word, label in (
+        ("stale", "stale"),
+        ("pong", "no_pong"),
+        ("64008", "notice"),
+        ("notice", "notice"),
+        ("connect failed", "refused"),
+        ("closed", "closed"),
+    ):
         if word in text:
             return label
     return "error"

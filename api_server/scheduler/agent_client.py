@@ -131,8 +131,9 @@ class AgentClient:
         except TimeoutError:
             raise AgentCallFailed(f"agent did not answer within {self.timeout_secs:g} s (AGENT_TIMEOUT_SECS)") from None
         except aiohttp.ClientConnectorError as exc:
-            raise AgentCallFailed(f"agent unreachable at {self._url}: {exc.os_error.strerror or exc.os_error}",
-                                  unreachable=True) from None
+            raise AgentCallFailed(
+                f"agent unreachable at {self._url}: {exc.os_error.strerror or exc.os_error}", unreachable=True
+            ) from None
         except aiohttp.ClientError as exc:
             raise AgentCallFailed(f"agent connection failed: {exc.__class__.__name__}: {exc}") from None
         if status >= 400:

@@ -229,9 +229,7 @@ def _queue(
 # --------------------------------------------------------------------------- events
 
 
-def on_tick(
-    state: SymbolState, price: Decimal, now: float, cfg: TriggerConfig
-) -> tuple[SymbolState, Decision | None]:
+def on_tick(state: SymbolState, price: Decimal, now: float, cfg: TriggerConfig) -> tuple[SymbolState, Decision | None]:
     """A new ticker price for this instrument.
 
     Raises a volatility trigger when Δ ≥ threshold, measured from the running trigger price if

@@ -125,8 +125,14 @@ class Hub:
 
     async def _login(self, conn: Connection, arg: dict, req_id: str | None) -> None:
         cfg = self.sim.config
-        code = check_ws_login(arg, api_key=cfg.api_key, secret=cfg.api_secret, passphrase=cfg.passphrase,
-                              now_s=time.time(), max_skew_s=cfg.max_clock_skew_secs)
+        code = check_ws_login(
+            arg,
+            api_key=cfg.api_key,
+            secret=cfg.api_secret,
+            passphrase=cfg.passphrase,
+            now_s=time.time(),
+            max_skew_s=cfg.max_clock_skew_secs,
+        )
         if code is None:
             conn.logged_in = True
             await conn.event({"event": "login", "code": "0", "msg": "", "connId": conn.conn_id}, req_id)

@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 
 
-async def read_events(client: httpx.AsyncClient, body: dict[str, Any], stop_after: str | None = None) -> list[tuple[str, Any]]:
+async def read_events(
+    client: httpx.AsyncClient, body: dict[str, Any], stop_after: str | None = None
+) -> list[tuple[str, Any]]:
     events: list[tuple[str, Any]] = []
     async with client.stream("POST", "/chat", json=body) as response:
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")

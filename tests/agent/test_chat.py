@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-
 from tests.agent.chat_events import read_events
 from tests.agent.conftest import agent_settings, serve_agent
 from tests.agent.scripted_llm import Reply, ScriptedModel, text_reply, tool_calls_reply
@@ -18,8 +17,11 @@ async def test_chat_streams_tool_calls_results_text_and_final(
     model.steps = [
         lambda body: tool_calls_reply([("k1", "get_ticker", '{"instId":"ETH-USDT-SWAP"}')]),
         lambda body: text_reply("ETH is at 60000 USDT right now.", pieces=4),
-        lambda body: text_reply("Earlier I said 60000.") if "ETH is at 60000 USDT right now." in json.dumps(body["messages"])
-        else Reply(status=400, error={"error": {"message": "history missing"}}),
+        lambda body: (
+            text_reply("Earlier I said 60000.")
+            if "ETH is at 60000 USDT right now." in json.dumps(body["messages"])
+            else Reply(status=400, error={"error": {"message": "history missing"}})
+        ),
     ]
     settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
     async with serve_agent(settings) as client:
@@ -46,13 +48,31 @@ async def test_chat_streams_tool_calls_results_text_and_final(
         assert again[-1][1]["content"] == "Earlier I said 60000."
 
         stored = (await client.get(f"/sessions/{session_id}")).json()
-        assert stored["kind"] == "chat" and stored["title"] == "What is ETH doing?" and stored["instId"] == "ETH-USDT-SWAP"
-        assert [m["role"] for m in stored["messages"]] == ["user", "assistant", "tool", "assistant", "user", "assistant"]
+        assert (
+            stored["kind"] == "chat" and stored["title"] == "What is ETH doing?" and stored["instId"] == "ETH-USDT-SWAP"
+        )
+        assert [m["role"] for m in stored["messages"]] == [
+            "user",
+            "assistant",
+            "tool",
+            "assistant",
+            "user",
+            "assistant",
+        ]
         assert stored["messageCount"] == 6
         call_turn, result_turn = stored["messages"][1], stored["messages"][2]
         assert call_turn["toolCalls"] == [{"id": "k1", "name": "get_ticker", "arguments": '{"instId":"ETH-USDT-SWAP"}'}]
         assert (result_turn["toolCallId"], result_turn["name"]) == ("k1", "get_ticker")
-        assert set(stored["messages"][0]) == {"id", "role", "content", "toolCalls", "toolCallId", "name", "runId", "createdAt"}
+        assert set(stored["messages"][0]) == {
+            "id",
+            "role",
+            "content",
+            "toolCalls",
+            "toolCallId",
+            "name",
+            "runId",
+            "createdAt",
+        }
         listed = (await client.get("/sessions", params={"kind": "chat"})).json()
         assert [s["id"] for s in listed] == [session_id]
         assert set(listed[0]) == {"id", "title", "instId", "kind", "createdAt", "updatedAt", "messageCount"}

@@ -8,7 +8,14 @@ from typing import Any
 
 from tests.agent.conftest import agent_settings, analysis_body, serve_agent
 from tests.agent.scripted_llm import (
-    Reply, ScriptedModel, decision_args, final_reply, status_reply, text_reply, tool_calls_reply, tool_messages,
+    Reply,
+    ScriptedModel,
+    decision_args,
+    final_reply,
+    status_reply,
+    text_reply,
+    tool_calls_reply,
+    tool_messages,
 )
 from tests.agent.standin_api import StandInApi
 
@@ -32,7 +39,11 @@ async def test_error_after_an_order_carries_the_order_and_memory_tells_the_next_
             return status_reply(400, f"the failed run is missing from history: {replayed!r}")
         return final_reply("Position already open from the failed run; holding.\nConfidence: 50")
 
-    model.steps = [lambda body: tool_calls_reply([BUY])] + [lambda body: status_reply(503, "busy")] * 2 + [next_run_sees_the_failure]
+    model.steps = (
+        [lambda body: tool_calls_reply([BUY])]
+        + [lambda body: status_reply(503, "busy")] * 2
+        + [next_run_sees_the_failure]
+    )
     settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url, llm_max_retries=1)
     async with serve_agent(settings) as client:
         failed = (await client.post("/analysis", json=analysis_body("run-fail"))).json()
@@ -40,15 +51,22 @@ async def test_error_after_an_order_carries_the_order_and_memory_tells_the_next_
     assert failed["type"] == "analysis_error" and failed["reason"] == "llm_error" and "HTTP 503" in failed["error"]
     assert [c["name"] for c in failed["toolCalls"]] == ["place_order"] and failed["toolCalls"][0]["ok"] is True
     [order] = failed["orders"]
-    assert (order["tool"], order["status"], order["side"], order["runId"]) == ("place_order", "placed", "buy", "run-fail")
+    assert (order["tool"], order["status"], order["side"], order["runId"]) == (
+        "place_order",
+        "placed",
+        "buy",
+        "run-fail",
+    )
     assert second["type"] == "analysis_result", second
 
 
 async def test_length_with_nothing_executed_is_retried_once(
     fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
 ) -> None:
-    model.steps = [lambda body: cut(text_reply("Half an ans"), "length"),
-                   lambda body: final_reply("Hold.\nConfidence: 45", decision_args("hold", 45))]
+    model.steps = [
+        lambda body: cut(text_reply("Half an ans"), "length"),
+        lambda body: final_reply("Hold.\nConfidence: 45", decision_args("hold", 45)),
+    ]
     settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
     async with serve_agent(settings) as client:
         answer = (await client.post("/analysis", json=analysis_body("run-len"))).json()

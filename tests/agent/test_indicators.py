@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.indicators import ema, indicator_summary, macd, rsi
 
@@ -65,7 +66,7 @@ def test_ema_stays_within_the_range_of_its_inputs(values: list[float], period: i
 def test_rsi_bounded(values: list[float], period: int) -> None:
     out = rsi(values, period)
     assert len(out) == len(values)
-    assert all(v is None for v in out[: period])
+    assert all(v is None for v in out[:period])
     assert all(0.0 <= v <= 100.0 for v in out[period:] if v is not None)
 
 

@@ -30,7 +30,9 @@ async def test_scopes_origin_and_endpoint(fresh_database_url: str, standin_api: 
             names = {t.name for t in await mcp.list_tools()}
             assert "get_ticker" in names and not names & TRADING_TOOLS  # read alone hides the trading tools
             assert not names & set(LAB_TOOL_NAMES)  # and the lab's
-            refused = await mcp.call_tool("place_order", {"instId": BTC, "side": "buy", "sz": "1"}, raise_on_error=False)
+            refused = await mcp.call_tool(
+                "place_order", {"instId": BTC, "side": "buy", "sz": "1"}, raise_on_error=False
+            )
             assert refused.is_error and "trade scope" in refused.content[0].text
             refused = await mcp.call_tool("lab_list_datasets", {}, raise_on_error=False)
             assert refused.is_error and "lab scope" in refused.content[0].text
@@ -41,7 +43,9 @@ async def test_scopes_origin_and_endpoint(fresh_database_url: str, standin_api: 
 
         async with Client(mcp_url, auth=trader_token) as mcp:
             assert TRADING_TOOLS <= {t.name for t in await mcp.list_tools()}
-            placed = await mcp.call_tool("place_order", {"instId": BTC, "side": "buy", "sz": "1", "slTriggerPx": "59000"})
+            placed = await mcp.call_tool(
+                "place_order", {"instId": BTC, "side": "buy", "sz": "1", "slTriggerPx": "59000"}
+            )
             assert placed.structured_content["status"] == "placed"
             assert placed.structured_content["origin"] == "mcp:cursor.desk-1"
         [order_request] = [r for r in standin_api.requests if r["path"] == "/api/trade/order"]
@@ -68,7 +72,9 @@ async def test_scopes_origin_and_endpoint(fresh_database_url: str, standin_api: 
         assert again.status_code == 409 and again.json()["field"] == "name"
         # The endpoint needs the master token; an MCP token is not one.
         async with httpx.AsyncClient(base_url=settings.self_base_url) as other:
-            assert (await other.get("/mcp-tokens", headers={"Authorization": f"Bearer {trader_token}"})).status_code == 401
+            assert (
+                await other.get("/mcp-tokens", headers={"Authorization": f"Bearer {trader_token}"})
+            ).status_code == 401
 
         assert (await client.delete("/mcp-tokens/cursor.desk-1")).json() == {"name": "cursor.desk-1", "revoked": True}
         assert (await client.delete("/mcp-tokens/cursor.desk-1")).status_code == 404

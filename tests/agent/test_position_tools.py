@@ -16,17 +16,25 @@ BTC, ETH = "BTC-USDT-SWAP", "ETH-USDT-SWAP"
 async def test_attach_then_move_the_stop_of_an_open_position(
     fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel
 ) -> None:
-    standin_api.positions = [{"instId": BTC, "posSide": "net", "pos": "2", "avgPx": "59000", "tpTriggerPx": None,
-                              "slTriggerPx": None},
-                             {"instId": ETH, "posSide": "net", "pos": "-5", "avgPx": "3000", "notionalUsd": "1500"}]
+    standin_api.positions = [
+        {"instId": BTC, "posSide": "net", "pos": "2", "avgPx": "59000", "tpTriggerPx": None, "slTriggerPx": None},
+        {"instId": ETH, "posSide": "net", "pos": "-5", "avgPx": "3000", "notionalUsd": "1500"},
+    ]
     standin_api.forming_close = 99999.0
     model.steps = [
-        lambda body: tool_calls_reply([("p1", "set_position_tpsl", json.dumps({"instId": BTC, "slTriggerPx": "58000",
-                                                                                "tpTriggerPx": "63000"}))]),
+        lambda body: tool_calls_reply(
+            [("p1", "set_position_tpsl", json.dumps({"instId": BTC, "slTriggerPx": "58000", "tpTriggerPx": "63000"}))]
+        ),
         lambda body: tool_calls_reply([("p2", "move_stop", json.dumps({"instId": BTC, "slTriggerPx": "59000"}))]),
-        lambda body: tool_calls_reply([("p3", "set_position_tpsl", json.dumps({"instId": "SOL-USDT-SWAP", "slTriggerPx": "1"})),
-                                       ("p4", "get_candles", json.dumps({"instId": BTC, "limit": 60}))]),
-        lambda body: final_reply("Stop at break-even.\nConfidence: 65", decision_args("hold", 65, stop="59000", target="63000")),
+        lambda body: tool_calls_reply(
+            [
+                ("p3", "set_position_tpsl", json.dumps({"instId": "SOL-USDT-SWAP", "slTriggerPx": "1"})),
+                ("p4", "get_candles", json.dumps({"instId": BTC, "limit": 60})),
+            ]
+        ),
+        lambda body: final_reply(
+            "Stop at break-even.\nConfidence: 65", decision_args("hold", 65, stop="59000", target="63000")
+        ),
     ]
     settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
     async with serve_agent(settings) as client:
@@ -40,7 +48,9 @@ async def test_attach_then_move_the_stop_of_an_open_position(
     ]
     assert {c["origin"] for c in calls} == {"agent:run:run-tpsl"}
     assert [(o["tool"], o["status"], o["slTriggerPx"]) for o in answer["orders"]] == [
-        ("set_position_tpsl", "set", "58000"), ("move_stop", "set", "59000")]
+        ("set_position_tpsl", "set", "58000"),
+        ("move_stop", "set", "59000"),
+    ]
     assert len(answer["orders"][1]["algoIds"]) == 2
     results = {m["tool_call_id"]: m["content"] for m in tool_messages(model.requests[3])}
     assert "HTTP 404" in results["p3"] and "no open position" in results["p3"]

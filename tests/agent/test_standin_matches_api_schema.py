@@ -38,7 +38,9 @@ FOUND: list[str] = []
 def check(instance: Any, schema: dict[str, Any], what: str, *, closed: bool = False) -> None:
     """`closed`: a request body may carry only the fields the API declares (the API refuses unknown ones)."""
     validator = jsonschema.Draft202012Validator(schema)
-    errors = [f"{list(e.path)}: {e.message}" for e in sorted(validator.iter_errors(instance), key=lambda e: list(e.path))]
+    errors = [
+        f"{list(e.path)}: {e.message}" for e in sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+    ]
     if closed and isinstance(instance, dict):
         name = schema["$ref"].rsplit("/", 1)[-1]
         declared = set(SPEC["components"]["schemas"][name].get("properties", {}))
@@ -47,15 +49,25 @@ def check(instance: Any, schema: dict[str, Any], what: str, *, closed: bool = Fa
 
 
 def test_the_spec_has_the_routes_the_stand_in_serves():
-    for path in ("/api/trade/order", "/api/trade/cancel", "/api/trade/close-position", "/api/trade/position-tpsl",
-                 "/api/trade/risk", "/api/account/balances", "/api/account/positions", "/api/market/ticker"):
+    for path in (
+        "/api/trade/order",
+        "/api/trade/cancel",
+        "/api/trade/close-position",
+        "/api/trade/position-tpsl",
+        "/api/trade/risk",
+        "/api/account/balances",
+        "/api/account/positions",
+        "/api/market/ticker",
+    ):
         assert path in SPEC["paths"], path
 
 
 async def test_tool_requests_and_stand_in_answers_follow_the_real_schemas():
     api = await StandInApi().start()
     try:
-        async with httpx.AsyncClient(base_url=api.base_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20) as http:
+        async with httpx.AsyncClient(
+            base_url=api.base_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=20
+        ) as http:
             mcp = build_tools_server(lambda: TradingApi(http))
             with acting_as(run_origin("schema-run")):
                 for name, args in (
@@ -67,10 +79,28 @@ async def test_tool_requests_and_stand_in_answers_follow_the_real_schemas():
                     ("get_open_orders", {}),
                     ("get_positions", {}),
                     ("get_risk_limits", {}),
-                    ("place_order", {"instId": "BTC-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "1",
-                                     "slTriggerPx": "59000", "tpTriggerPx": "61000", "leverage": 3}),
-                    ("place_order", {"instId": "BTC-USDT-SWAP", "side": "buy", "ordType": "limit", "px": "59500",
-                                     "notionalUsdt": "500"}),
+                    (
+                        "place_order",
+                        {
+                            "instId": "BTC-USDT-SWAP",
+                            "side": "buy",
+                            "ordType": "market",
+                            "sz": "1",
+                            "slTriggerPx": "59000",
+                            "tpTriggerPx": "61000",
+                            "leverage": 3,
+                        },
+                    ),
+                    (
+                        "place_order",
+                        {
+                            "instId": "BTC-USDT-SWAP",
+                            "side": "buy",
+                            "ordType": "limit",
+                            "px": "59500",
+                            "notionalUsdt": "500",
+                        },
+                    ),
                     ("set_position_tpsl", {"instId": "BTC-USDT-SWAP", "slTriggerPx": "58000"}),
                     ("close_position", {"instId": "BTC-USDT-SWAP"}),
                     ("cancel_order", {"instId": "BTC-USDT-SWAP", "ordId": "123"}),
@@ -84,8 +114,13 @@ async def test_tool_requests_and_stand_in_answers_follow_the_real_schemas():
                 if method == "POST" and body is not None:
                     check(body, schema_for(path, method), f"request {method} {path}", closed=True)
                     checked += 1
-                resp = await http.request(method, path, params=req["query"], json=body,
-                                          headers={"X-AiTrader-Origin": req["origin"]} if req["origin"] else None)
+                resp = await http.request(
+                    method,
+                    path,
+                    params=req["query"],
+                    json=body,
+                    headers={"X-AiTrader-Origin": req["origin"]} if req["origin"] else None,
+                )
                 if resp.status_code in (200, 201, 202):
                     try:
                         check(resp.json(), schema_for(path, method, status=resp.status_code), f"answer {method} {path}")
@@ -103,5 +138,9 @@ async def test_tool_requests_and_stand_in_answers_follow_the_real_schemas():
 def test_a_drifted_field_is_caught():
     # The check is not vacuous: an order body with a field the API does not declare is refused by the schema.
     with pytest.raises(AssertionError, match="request"):
-        check({"instId": "BTC-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "1", "size": "1"},
-              schema_for("/api/trade/order", "POST"), "request POST /api/trade/order", closed=True)
+        check(
+            {"instId": "BTC-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "1", "size": "1"},
+            schema_for("/api/trade/order", "POST"),
+            "request POST /api/trade/order",
+            closed=True,
+        )

@@ -10,7 +10,14 @@ from agent.llm.loop import batches
 from agent.llm.stream import AssembledCall
 from tests.agent.chat_events import read_events
 from tests.agent.conftest import agent_settings, analysis_body, serve_agent
-from tests.agent.scripted_llm import ScriptedModel, decision_args, final_reply, text_reply, tool_calls_reply, tool_messages
+from tests.agent.scripted_llm import (
+    ScriptedModel,
+    decision_args,
+    final_reply,
+    text_reply,
+    tool_calls_reply,
+    tool_messages,
+)
 from tests.agent.standin_api import StandInApi
 
 BTC = "BTC-USDT-SWAP"
@@ -22,8 +29,14 @@ def test_batches_keep_order_and_isolate_trading_calls() -> None:
     names = ["get_ticker", "get_positions", "close_position", "get_ticker", "place_order", "place_order", "get_candles"]
     calls = [AssembledCall(i, f"c{i}", n) for i, n in enumerate(names)]
     grouped = [[c.name for c in b] for b in batches(calls, frozenset({"close_position", "place_order"}))]
-    assert grouped == [["get_ticker", "get_positions"], ["close_position"], ["get_ticker"], ["place_order"], ["place_order"],
-                       ["get_candles"]]
+    assert grouped == [
+        ["get_ticker", "get_positions"],
+        ["close_position"],
+        ["get_ticker"],
+        ["place_order"],
+        ["place_order"],
+        ["get_candles"],
+    ]
     assert LlmError("x").reason == "llm_error"
 
 
@@ -81,5 +94,7 @@ async def test_chat_reports_each_trading_result_before_the_next_call(
     sequence = [(kind, data["id"]) for kind, data in events if kind in ("tool_call", "tool_result")]
     assert sequence == [("tool_call", "t2"), ("tool_result", "t2"), ("tool_call", "t3"), ("tool_result", "t3")]
     session_id = events[0][1]["sessionId"]
-    origins = [r["origin"] for r in standin_api.requests if r["path"].startswith("/api/trade/") and r["method"] == "POST"]
+    origins = [
+        r["origin"] for r in standin_api.requests if r["path"].startswith("/api/trade/") and r["method"] == "POST"
+    ]
     assert origins == [f"agent:chat:{session_id}"] * 2

@@ -7,16 +7,16 @@ test_process.py). Each test starts flat (positions closed, open orders cancelled
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
-from fastmcp import Client
-
-from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError, ValidationError as FastMcpValidationError
+from fastmcp import Client, FastMCP
+from fastmcp.exceptions import ToolError
+from fastmcp.exceptions import ValidationError as FastMcpValidationError
 
 from agent.origin import acting_as, run_origin
 from agent.tools import TRADING_TOOLS, build_tools_server
@@ -65,12 +65,28 @@ async def test_tools_are_listed_with_annotations_and_manuals() -> None:
     async with Client(mcp) as client:
         listed = {t.name: t for t in await client.list_tools()}
     read_only = {n for n, t in listed.items() if t.annotations and t.annotations.read_only_hint}
-    assert read_only == {"get_ticker", "get_candles", "get_order_book", "get_funding_rate", "get_instrument",
-                         "get_account_balance", "get_positions", "get_open_orders", "get_risk_limits"}
-    assert {n for n, t in listed.items() if t.annotations.destructive_hint} == set(TRADING_TOOLS) == {
-        "place_order", "cancel_order", "close_position", "set_position_tpsl", "move_stop"}
+    assert read_only == {
+        "get_ticker",
+        "get_candles",
+        "get_order_book",
+        "get_funding_rate",
+        "get_instrument",
+        "get_account_balance",
+        "get_positions",
+        "get_open_orders",
+        "get_risk_limits",
+    }
+    assert (
+        {n for n, t in listed.items() if t.annotations.destructive_hint}
+        == set(TRADING_TOOLS)
+        == {"place_order", "cancel_order", "close_position", "set_position_tpsl", "move_stop"}
+    )
     place = listed["place_order"].description
-    assert "CONTRACTS" in str(listed["place_order"].inputSchema) and "pending_approval" in place and "max_order_pct" in place
+    assert (
+        "CONTRACTS" in str(listed["place_order"].inputSchema)
+        and "pending_approval" in place
+        and "max_order_pct" in place
+    )
     assert "ctVal" in listed["get_instrument"].description and "totalEq" in listed["get_account_balance"].description
     assert "net" in listed["get_positions"].description and "slTriggerPx" in listed["get_positions"].description
 
@@ -83,7 +99,9 @@ async def test_market_account_and_risk_reads(stack: RealStack) -> None:
         raw = stack.api.get("/api/market/candles", instId=BTC, bar="1m", limit=60).json()["candles"]
         finished = [c for c in raw if c["confirm"] != "0"]
         assert len(finished) < len(raw)  # the simulator's newest candle is still forming ...
-        assert candles["indicators"]["closes"] == len(finished) and candles["indicators"]["ema26"] is not None  # ... and left out
+        assert (
+            candles["indicators"]["closes"] == len(finished) and candles["indicators"]["ema26"] is not None
+        )  # ... and left out
         assert candles["lastTs"] == max(int(c["ts"]) for c in finished)
         assert [row[0] for row in candles["candles"]] == sorted(row[0] for row in candles["candles"])
         spec = await data(client, "get_instrument", {"instId": BTC})
@@ -106,11 +124,25 @@ async def test_market_account_and_risk_reads(stack: RealStack) -> None:
 
 async def test_order_with_exits_is_recorded_as_the_runs_then_closed(stack: RealStack) -> None:
     price = last_price(stack)
-    stop, target = (price * Decimal("0.98")).quantize(Decimal("0.1")), (price * Decimal("1.03")).quantize(Decimal("0.1"))
+    stop, target = (
+        (price * Decimal("0.98")).quantize(Decimal("0.1")),
+        (price * Decimal("1.03")).quantize(Decimal("0.1")),
+    )
     async with tools(stack.api.url, stack.api.headers) as client:
-        placed = await data(client, "place_order", {"instId": BTC, "side": "buy", "ordType": "market", "sz": "1.5",
-                                                    "leverage": 3, "slTriggerPx": str(stop), "tpTriggerPx": str(target)},
-                                      run="run-tools-1")
+        placed = await data(
+            client,
+            "place_order",
+            {
+                "instId": BTC,
+                "side": "buy",
+                "ordType": "market",
+                "sz": "1.5",
+                "leverage": 3,
+                "slTriggerPx": str(stop),
+                "tpTriggerPx": str(target),
+            },
+            run="run-tools-1",
+        )
         assert placed["status"] == "placed" and placed["state"] == "filled", placed
         assert run_origin_recorded(placed["origin"], "run-tools-1")
         assert (placed["runId"], placed["sz"], placed["lever"]) == ("run-tools-1", "1.5", "3")
@@ -138,8 +170,18 @@ async def test_order_with_exits_is_recorded_as_the_runs_then_closed(stack: RealS
 async def test_limit_order_is_listed_open_then_cancelled(stack: RealStack) -> None:
     far_below = (last_price(stack) * Decimal("0.5")).quantize(Decimal("0.1"))
     async with tools(stack.api.url, stack.api.headers) as client:
-        placed = await data(client, "place_order", {"instId": BTC, "side": "buy", "ordType": "limit", "sz": "1",
-                                                    "px": str(far_below), "clOrdId": "toolsLimit1"})
+        placed = await data(
+            client,
+            "place_order",
+            {
+                "instId": BTC,
+                "side": "buy",
+                "ordType": "limit",
+                "sz": "1",
+                "px": str(far_below),
+                "clOrdId": "toolsLimit1",
+            },
+        )
         assert placed["status"] == "placed" and placed["state"] == "live" and placed["origin"] == "manual"
         [working] = (await data(client, "get_open_orders", {"instId": BTC}))["orders"]
         assert working["clOrdId"] == "toolsLimit1" and Decimal(working["px"]) == far_below
@@ -156,18 +198,27 @@ async def test_refusals_and_duplicates_are_readable(stack: RealStack) -> None:
         refused = await error_text(client, "place_order", {"instId": BTC, "side": "buy", "sz": "1000"}, run="run-big")
         assert "risk guard refused" in refused and "rule max_order_pct" in refused and "HTTP 422" in refused
         assert "limit " in refused and "actual " in refused and "RISK_MAX_ORDER_PCT" in refused
-        wrong_tp = await error_text(client, "place_order", {"instId": BTC, "side": "buy", "sz": "1",
-                                                            "tpTriggerPx": str(price * Decimal("0.9"))})
+        wrong_tp = await error_text(
+            client, "place_order", {"instId": BTC, "side": "buy", "sz": "1", "tpTriggerPx": str(price * Decimal("0.9"))}
+        )
         assert "HTTP 400" in wrong_tp and "field tpTriggerPx" in wrong_tp
         assert "exactly one of sz" in await error_text(client, "place_order", {"instId": BTC, "side": "buy"})
-        assert "only for limit" in await error_text(client, "place_order", {"instId": BTC, "side": "buy", "sz": "1", "px": "1"})
+        assert "only for limit" in await error_text(
+            client, "place_order", {"instId": BTC, "side": "buy", "sz": "1", "px": "1"}
+        )
 
-        first = await data(client, "place_order", {"instId": BTC, "side": "sell", "sz": "1", "clOrdId": "toolsDup1"}, run="run-dup")
-        second = await data(client, "place_order", {"instId": BTC, "side": "sell", "sz": "1", "clOrdId": "toolsDup1"}, run="run-dup")
+        first = await data(
+            client, "place_order", {"instId": BTC, "side": "sell", "sz": "1", "clOrdId": "toolsDup1"}, run="run-dup"
+        )
+        second = await data(
+            client, "place_order", {"instId": BTC, "side": "sell", "sz": "1", "clOrdId": "toolsDup1"}, run="run-dup"
+        )
         assert first["status"] == "placed" and second["status"] == "duplicate" and second["ordId"] == first["ordId"]
     refusals = stack.api.get("/api/trade/risk/refusals").json()["refusals"]
-    assert any(r["runId"] == "run-big" and run_origin_recorded(r["origin"], "run-big") and r["rule"] == "max_order_pct"
-               for r in refusals)
+    assert any(
+        r["runId"] == "run-big" and run_origin_recorded(r["origin"], "run-big") and r["rule"] == "max_order_pct"
+        for r in refusals
+    )
     assert len([o for o in stack.orders(instId=BTC) if o["clOrdId"] == "toolsDup1"]) == 1
 
 
@@ -207,20 +258,28 @@ async def test_wrong_token_is_a_readable_refusal(stack: RealStack, path: str) ->
 
 async def test_position_tpsl_and_move_stop_against_the_real_api(stack: RealStack) -> None:
     price = last_price(stack)
-    stop, target = (price * Decimal("0.97")).quantize(Decimal("0.1")), (price * Decimal("1.05")).quantize(Decimal("0.1"))
+    stop, target = (
+        (price * Decimal("0.97")).quantize(Decimal("0.1")),
+        (price * Decimal("1.05")).quantize(Decimal("0.1")),
+    )
     moved = (price * Decimal("0.99")).quantize(Decimal("0.1"))
     async with tools(stack.api.url, stack.api.headers) as client:
         await data(client, "place_order", {"instId": BTC, "side": "buy", "sz": "1"}, run="run-tpsl-1")
-        set_ = await data(client, "set_position_tpsl", {"instId": BTC, "slTriggerPx": str(stop), "tpTriggerPx": str(target)},
-                          run="run-tpsl-1")
+        set_ = await data(
+            client,
+            "set_position_tpsl",
+            {"instId": BTC, "slTriggerPx": str(stop), "tpTriggerPx": str(target)},
+            run="run-tpsl-1",
+        )
         assert set_["status"] == "set" and set_["algoIds"], set_
         assert (Decimal(set_["slTriggerPx"]), Decimal(set_["tpTriggerPx"])) == (stop, target)
         after_move = await data(client, "move_stop", {"instId": BTC, "slTriggerPx": str(moved)}, run="run-tpsl-1")
         assert Decimal(after_move["slTriggerPx"]) == moved and Decimal(after_move["tpTriggerPx"]) == target
         [position] = (await data(client, "get_positions", {"instId": BTC}))["positions"]
         assert Decimal(position["slTriggerPx"]) == moved and Decimal(position["tpTriggerPx"]) == target
-        wrong_side = await error_text(client, "set_position_tpsl", {"instId": BTC, "slTriggerPx": str(price * 2)},
-                                      run="run-tpsl-1")
+        wrong_side = await error_text(
+            client, "set_position_tpsl", {"instId": BTC, "slTriggerPx": str(price * 2)}, run="run-tpsl-1"
+        )
         assert "HTTP 400" in wrong_side or "HTTP 422" in wrong_side, wrong_side
         await data(client, "close_position", {"instId": BTC}, run="run-tpsl-1")
         none_open = await error_text(client, "move_stop", {"instId": BTC, "slTriggerPx": str(moved)}, run="run-tpsl-1")

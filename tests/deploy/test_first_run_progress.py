@@ -16,16 +16,28 @@ def test_the_first_python_install_prints_progress_and_the_next_run_is_quiet(tmp_
     shutil.copy(REPO_ROOT / "scripts" / "ensure_venv.sh", tmp_path / "scripts" / "ensure_venv.sh")
     (tmp_path / "requirements-dev.txt").write_text("")
     env = {"PATH": "/usr/bin:/bin", "PYTHON": sys.executable, "HOME": str(tmp_path)}
-    first = subprocess.run(["bash", str(tmp_path / "scripts" / "ensure_venv.sh")], cwd=tmp_path, env=env, capture_output=True,
-                           text=True, timeout=180)
+    first = subprocess.run(
+        ["bash", str(tmp_path / "scripts" / "ensure_venv.sh")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert first.returncode == 0, first.stderr
     lines = [line for line in first.stderr.splitlines() if line.startswith("==> ")]
     assert any("creating the Python environment" in line for line in lines), first.stderr
     assert any("installing the Python packages" in line for line in lines), first.stderr
     assert any("Python packages ready" in line for line in lines), first.stderr
     assert first.stdout == ""  # progress goes to stderr, never into a captured stdout
-    again = subprocess.run(["bash", str(tmp_path / "scripts" / "ensure_venv.sh")], cwd=tmp_path, env=env, capture_output=True,
-                           text=True, timeout=60)
+    again = subprocess.run(
+        ["bash", str(tmp_path / "scripts" / "ensure_venv.sh")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert again.returncode == 0 and again.stderr == "", again.stderr
 
 

@@ -6,7 +6,8 @@ import json
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api_server.lab.candles import CandleRowError, check_bar, normalise, parse_file_text
 from tests.helpers import REPO_ROOT
@@ -20,10 +21,15 @@ def test_the_repository_candle_files_parse():
 
 
 def test_okx_envelope_newest_first_with_strings_drops_the_forming_candle():
-    body = {"code": "0", "msg": "", "data": [
-        ["1700000600000", "3", "3.5", "2.9", "3.2", "10", "30", "30", "0"],
-        ["1700000300000", "2", "3.1", "1.9", "3", "12", "36", "36", "1"],
-        ["1700000000000", "1", "2.2", "0.9", "2", "11", "22", "22", "1"]]}
+    body = {
+        "code": "0",
+        "msg": "",
+        "data": [
+            ["1700000600000", "3", "3.5", "2.9", "3.2", "10", "30", "30", "0"],
+            ["1700000300000", "2", "3.1", "1.9", "3", "12", "36", "36", "1"],
+            ["1700000000000", "1", "2.2", "0.9", "2", "11", "22", "22", "1"],
+        ],
+    }
     rows = parse_file_text(json.dumps(body))
     assert [r.ts for r in rows] == [1700000000000, 1700000300000]
     assert rows[1].close == Decimal("3")
@@ -36,13 +42,16 @@ def test_csv_with_header_and_iso_times():
     check_bar(rows, "5m")
 
 
-@pytest.mark.parametrize("rows, index, field", [
-    ([[1, 1, 2, 0.5, 1.5, 1], [2, "x", 2, 1, 1, 1]], 1, "open"),
-    ([[1, 1, 2, 0.5, 1.5, 1], [2, 1, 2, 1, 1, 1], [3, 1, 0.5, 1, 1, 1]], 2, "high"),
-    ([[1, 1, 2, 0.5, 1.5, 1], [1, 1, 2, 1, 1, 1]], 1, "ts"),
-    ([[1, 1, 2, 0.5, 1.5]] * 0 + [[1, 1, 2, 0.5, 1.5, 1], [5, -1, 2, 1, 1, 1]], 1, "open"),
-    ([[1, 1, 2, 0.5, 1.5, 1], "nope"], 1, "row"),
-])
+@pytest.mark.parametrize(
+    "rows, index, field",
+    [
+        ([[1, 1, 2, 0.5, 1.5, 1], [2, "x", 2, 1, 1, 1]], 1, "open"),
+        ([[1, 1, 2, 0.5, 1.5, 1], [2, 1, 2, 1, 1, 1], [3, 1, 0.5, 1, 1, 1]], 2, "high"),
+        ([[1, 1, 2, 0.5, 1.5, 1], [1, 1, 2, 1, 1, 1]], 1, "ts"),
+        ([[1, 1, 2, 0.5, 1.5]] * 0 + [[1, 1, 2, 0.5, 1.5, 1], [5, -1, 2, 1, 1, 1]], 1, "open"),
+        ([[1, 1, 2, 0.5, 1.5, 1], "nope"], 1, "row"),
+    ],
+)
 def test_malformed_row_is_named_by_its_index(rows, index, field):
     with pytest.raises(CandleRowError) as caught:
         normalise(rows)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,7 @@ from api_server.lab.llm_cache import LlmCache
 from api_server.lab.profiles import LlmSpec, ProfileSpec, ScheduleSpec, VolatilitySpec
 from okxsim.engine import OrderRequest
 from okxsim.instruments import SPECS
-from tests.agent.scripted_llm import ScriptedModel, text_reply, tool_calls_reply
+from tests.agent.scripted_llm import ScriptedModel, tool_calls_reply
 from tests.helpers import REPO_ROOT
 
 XRP = REPO_ROOT / "data" / "candles" / "freqtrade_XRP_USDT_USDT-5m-futures.json"
@@ -30,18 +29,28 @@ def xrp_rows(n: int | None = None) -> list[CandleRow]:
 
 
 def spec(**kw) -> ProfileSpec:
-    base = dict(inst_ids=["XRP-USDT-SWAP"], bar="5m", schedule=ScheduleSpec(enabled=True, interval_secs=900),
-                volatility=VolatilitySpec(enabled=True, threshold_bps=80))
+    base = dict(
+        inst_ids=["XRP-USDT-SWAP"],
+        bar="5m",
+        schedule=ScheduleSpec(enabled=True, interval_secs=900),
+        volatility=VolatilitySpec(enabled=True, threshold_bps=80),
+    )
     return ProfileSpec(**{**base, **kw})
 
 
 def scripted_step(body: dict) -> object:
     """Each analysis: ask for the ticker and 100 candles, then answer with the decision (as the agent's analyses end)."""
     if body["messages"][-1]["role"] == "user":
-        return tool_calls_reply([("c1", "get_ticker", json.dumps({"instId": "XRP-USDT-SWAP"})),
-                                 ("c2", "get_candles", json.dumps({"instId": "XRP-USDT-SWAP", "limit": 100, "show": 100}))])
+        return tool_calls_reply(
+            [
+                ("c1", "get_ticker", json.dumps({"instId": "XRP-USDT-SWAP"})),
+                ("c2", "get_candles", json.dumps({"instId": "XRP-USDT-SWAP", "limit": 100, "show": 100})),
+            ]
+        )
     decision = {"action": "no_trade", "instId": "XRP-USDT-SWAP", "confidence": 50, "reason": "No trade: scripted."}
-    return tool_calls_reply([("d1", "submit_decision", json.dumps(decision))], usage={"prompt_tokens": 1000, "completion_tokens": 50})
+    return tool_calls_reply(
+        [("d1", "submit_decision", json.dumps(decision))], usage={"prompt_tokens": 1000, "completion_tokens": 50}
+    )
 
 
 @pytest.fixture
@@ -84,7 +93,10 @@ async def test_no_tool_sees_data_after_the_ticker(scripted):
         # points sees the market as of the earlier point, so `now` may be the forming candle's close time).
         forming = ticker["barCandle"]
         if forming is not None:
-            assert int(forming["ts"]) == rows[-1][0] + 300_000 and int(forming["ts"]) <= now <= int(forming["ts"]) + 300_000
+            assert (
+                int(forming["ts"]) == rows[-1][0] + 300_000
+                and int(forming["ts"]) <= now <= int(forming["ts"]) + 300_000
+            )
             assert float(forming["l"]) <= float(ticker["last"]) <= float(forming["h"])
         else:  # right after a close: the last price is that candle's close
             assert float(ticker["last"]) == rows[-1][4] and now - 300_000 < rows[-1][0] + 300_000
@@ -93,14 +105,19 @@ async def test_no_tool_sees_data_after_the_ticker(scripted):
 
 async def test_the_context_shows_simulated_time_never_the_wall_clock(scripted):
     out = await run_backtest(scripted_input(scripted, xrp_rows(120)), cache=None)
-    contexts = [m["content"] for b in scripted.requests for m in b["messages"]
-                if m.get("role") == "user" and m["content"].startswith("# Strategy analysis request")]
+    contexts = [
+        m["content"]
+        for b in scripted.requests
+        for m in b["messages"]
+        if m.get("role") == "user" and m["content"].startswith("# Strategy analysis request")
+    ]
     assert len(contexts) == 2 * len(out.runs)  # the context is resent with the tool results
     assert all("Time (UTC): 2021-11-1" in c for c in contexts)
 
 
 def test_the_forming_candle_is_marked_and_shows_only_the_path_so_far():
     from api_server.lab.market import MarketView, path_points
+
     rows = xrp_rows(3)
     view = MarketView("XRP-USDT-SWAP", rows, "5m", 300_000)
     points = list(path_points(rows, 300_000))
@@ -150,7 +167,9 @@ async def test_offline_model_backtest_is_deterministic_and_trades():
     # A run ends in the model's submitted decision (derived only where the rule had too little history to decide),
     # and its orders carry the run's origin (X-AiTrader-Origin).
     derived = [r for r in a.runs if r["decision"]["reason"].startswith("derived")]
-    assert len(derived) < len(a.runs) and all("not enough market history" in r["summary"] or "could not read the data" in r["summary"] for r in derived)
+    assert len(derived) < len(a.runs) and all(
+        "not enough market history" in r["summary"] or "could not read the data" in r["summary"] for r in derived
+    )
     placed = [o for r in a.runs for o in r["orders"]]
     assert placed and all(o["origin"] == f"agent:run:{r['id']}" for r in a.runs for o in r["orders"])
     # Fees are 0.05 % taker on every fill's notional.
@@ -160,6 +179,7 @@ async def test_offline_model_backtest_is_deterministic_and_trades():
 
 # ---- the exchange's path semantics -------------------------------------------------------------
 
+
 def exchange(**kw) -> LabExchange:
     ex = LabExchange(SPECS["XRP-USDT-SWAP"], D(10000), **kw)
     ex.move_to(0, D("1.0000"))
@@ -168,8 +188,16 @@ def exchange(**kw) -> LabExchange:
 
 def test_stop_between_two_path_points_fills_at_the_stop_not_at_the_point():
     ex = exchange()
-    ex.place(OrderRequest(inst_id="XRP-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="10",
-                          attach_algo_ords=[{"slTriggerPx": "0.9800", "tpTriggerPx": "1.0500"}]))
+    ex.place(
+        OrderRequest(
+            inst_id="XRP-USDT-SWAP",
+            td_mode="cross",
+            side="buy",
+            ord_type="market",
+            sz="10",
+            attach_algo_ords=[{"slTriggerPx": "0.9800", "tpTriggerPx": "1.0500"}],
+        )
+    )
     ex.move_to(1000, D("0.9500"))  # the path falls through the stop in one segment
     stop = [f for f in ex.fills if f.kind == "tp_sl"]
     assert len(stop) == 1 and stop[0].px == D("0.9800") and stop[0].side == "sell"
@@ -205,7 +233,9 @@ def test_liquidation_closes_the_position_when_equity_reaches_maintenance_margin(
     ex = LabExchange(SPECS["XRP-USDT-SWAP"], D(100))
     ex.move_to(0, D("1"))
     ex.engine.set_leverage("XRP-USDT-SWAP", "50", "cross")
-    ex.place(OrderRequest(inst_id="XRP-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="40"))  # 4000 USDT
+    ex.place(
+        OrderRequest(inst_id="XRP-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="40")
+    )  # 4000 USDT
     ex.move_to(1000, D("0.975"))  # -100 USDT: equity ~0 < maintenance margin
     assert ex.liquidations == 1 and ex.position_contracts() == 0
     assert ex.fills[-1].kind == "liquidation"
@@ -222,25 +252,39 @@ async def test_the_agents_tpsl_tool_replaces_the_positions_stop_and_it_fires_on_
     from api_server.lab.market import MarketView
 
     ex = exchange()
-    api = LabTradingApi(ex, MarketView("XRP-USDT-SWAP", xrp_rows(3), "5m", 300_000),
-                        spec().risk_limits("XRP-USDT-SWAP"), D(10000))
+    api = LabTradingApi(
+        ex, MarketView("XRP-USDT-SWAP", xrp_rows(3), "5m", 300_000), spec().risk_limits("XRP-USDT-SWAP"), D(10000)
+    )
     async with httpx.AsyncClient(base_url="http://lab-api", transport=LabApiTransport(api)) as client:
         trading = TradingApi(client)
         mcp = build_tools_server(lambda: trading)
         with acting_as("agent:run:run-1"):
             with pytest.raises(ToolError, match="404"):
                 await mcp.call_tool("set_position_tpsl", {"instId": "XRP-USDT-SWAP", "slTriggerPx": "0.99"})
-            ex.place(OrderRequest(inst_id="XRP-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="10",
-                                  attach_algo_ords=[{"slTriggerPx": "0.9800", "tpTriggerPx": "1.0500"}]))
+            ex.place(
+                OrderRequest(
+                    inst_id="XRP-USDT-SWAP",
+                    td_mode="cross",
+                    side="buy",
+                    ord_type="market",
+                    sz="10",
+                    attach_algo_ords=[{"slTriggerPx": "0.9800", "tpTriggerPx": "1.0500"}],
+                )
+            )
             with pytest.raises(ToolError, match="slTriggerPx"):  # a long's stop above the price
                 await mcp.call_tool("set_position_tpsl", {"instId": "XRP-USDT-SWAP", "slTriggerPx": "1.01"})
-            result = await mcp.call_tool("set_position_tpsl", {"instId": "XRP-USDT-SWAP", "slTriggerPx": "0.9900",
-                                                               "tpTriggerPx": "1.0300"})
+            result = await mcp.call_tool(
+                "set_position_tpsl", {"instId": "XRP-USDT-SWAP", "slTriggerPx": "0.9900", "tpTriggerPx": "1.0300"}
+            )
             set_ = result.structured_content
             assert set_["status"] == "set" and len(set_["algoIds"]) == 1
             assert (D(set_["slTriggerPx"]), D(set_["tpTriggerPx"])) == (D("0.99"), D("1.03"))
-            moved = (await mcp.call_tool("move_stop", {"instId": "XRP-USDT-SWAP", "slTriggerPx": "0.9950"})).structured_content
-            assert (D(moved["slTriggerPx"]), D(moved["tpTriggerPx"])) == (D("0.995"), D("1.03")), "move_stop kept the TP"
+            moved = (
+                await mcp.call_tool("move_stop", {"instId": "XRP-USDT-SWAP", "slTriggerPx": "0.9950"})
+            ).structured_content
+            assert (D(moved["slTriggerPx"]), D(moved["tpTriggerPx"])) == (D("0.995"), D("1.03")), (
+                "move_stop kept the TP"
+            )
         rows = (await trading.get("/api/account/positions"))["positions"]
         assert [(D(r["slTriggerPx"]), D(r["tpTriggerPx"])) for r in rows] == [(D("0.995"), D("1.03"))]
     ex.move_to(1000, D("0.9850"))  # through the new stop (0.995), above the replaced one (0.98)

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -28,11 +27,22 @@ def stack(module_database_url, tmp_path_factory):
 
 
 def start_worker(database_url: str, logs: Path, name: str) -> subprocess.Popen:
-    env = base_env(DATABASE_URL=database_url, LAB_HEARTBEAT_SECS="1", LAB_STALLED_AFTER_SECS="4",
-                   LAB_STALLED_CHECK_SECS="1", LOG_LEVEL="INFO")
+    env = base_env(
+        DATABASE_URL=database_url,
+        LAB_HEARTBEAT_SECS="1",
+        LAB_STALLED_AFTER_SECS="4",
+        LAB_STALLED_CHECK_SECS="1",
+        LOG_LEVEL="INFO",
+    )
     log = open(logs / f"worker-{name}.log", "ab")
-    return subprocess.Popen([PYTHON, "-m", "api_server.lab.worker"], env=env, cwd=REPO_ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [PYTHON, "-m", "api_server.lab.worker"],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def dataset(api, rows, inst="XRP-USDT-SWAP", bar="5m") -> dict:
@@ -41,8 +51,14 @@ def dataset(api, rows, inst="XRP-USDT-SWAP", bar="5m") -> dict:
     return r.json()
 
 
-XRP_PROFILE = {"name": "xrp", "llm": {"provider": "offline"}, "instIds": ["XRP-USDT-SWAP"], "bar": "5m",
-               "schedule": {"enabled": True, "intervalSecs": 900}, "volatility": {"enabled": True, "thresholdBps": 80}}
+XRP_PROFILE = {
+    "name": "xrp",
+    "llm": {"provider": "offline"},
+    "instIds": ["XRP-USDT-SWAP"],
+    "bar": "5m",
+    "schedule": {"enabled": True, "intervalSecs": 900},
+    "volatility": {"enabled": True, "thresholdBps": 80},
+}
 
 
 def xrp_profile(api) -> None:
@@ -50,8 +66,12 @@ def xrp_profile(api) -> None:
 
 
 def wait_status(api, backtest_id: str, statuses=("succeeded", "failed", "canceled"), timeout=240) -> dict:
-    return wait_until(lambda: (b := api.get(f"/api/lab/backtests/{backtest_id}").json())["status"] in statuses and b,
-                      timeout=timeout, what=f"backtest {backtest_id} in {statuses}", interval=0.3)
+    return wait_until(
+        lambda: (b := api.get(f"/api/lab/backtests/{backtest_id}").json())["status"] in statuses and b,
+        timeout=timeout,
+        what=f"backtest {backtest_id} in {statuses}",
+        interval=0.3,
+    )
 
 
 def test_dataset_upload_names_the_malformed_row(stack):
@@ -72,11 +92,22 @@ def test_dataset_upload_names_the_malformed_row(stack):
 
 def test_profiles_are_versioned_immutable_and_diffable(stack):
     api, database_url, _ = stack
-    base = {"name": "trend", "llm": {"provider": "offline"}, "instIds": ["XRP-USDT-SWAP"], "bar": "5m",
-            "schedule": {"enabled": True, "intervalSecs": 900}, "volatility": {"enabled": True, "thresholdBps": 80}}
+    base = {
+        "name": "trend",
+        "llm": {"provider": "offline"},
+        "instIds": ["XRP-USDT-SWAP"],
+        "bar": "5m",
+        "schedule": {"enabled": True, "intervalSecs": 900},
+        "volatility": {"enabled": True, "thresholdBps": 80},
+    }
     r1 = api.post("/api/lab/profiles", base)
     assert r1.status_code == 201 and r1.json()["version"] == 1
-    assert api.post("/api/lab/profiles", base).json() | {"spec": None} == {"name": "trend", "version": 1, "created": False, "spec": None}
+    assert api.post("/api/lab/profiles", base).json() | {"spec": None} == {
+        "name": "trend",
+        "version": 1,
+        "created": False,
+        "spec": None,
+    }
     r2 = api.post("/api/lab/profiles", {**base, "volatility": {"enabled": True, "thresholdBps": 60}})
     assert r2.json()["version"] == 2
     versions = api.get("/api/lab/profiles/trend/versions").json()
@@ -87,6 +118,7 @@ def test_profiles_are_versioned_immutable_and_diffable(stack):
     assert bad.status_code == 400 and bad.json()["field"] == "llm.provider"
     assert api.post("/api/lab/profiles", {**base, "volatility": {"thresholdBps": 60, "typo": 1}}).status_code == 400
     import psycopg
+
     with psycopg.connect(database_url) as conn, pytest.raises(psycopg.errors.RaiseException):
         conn.execute("update lab_profiles set spec = '{}' where name = 'trend'")
     names = [p["name"] for p in api.get("/api/lab/profiles").json()]
@@ -96,15 +128,29 @@ def test_profiles_are_versioned_immutable_and_diffable(stack):
 def test_estimate_and_budget_refusal_before_start(stack):
     api, _, _ = stack
     ds = dataset(api, ROWS[:600])
-    api.post("/api/lab/profiles", {"name": "paid", "llm": {"provider": "deepseek", "model": "deepseek-flash"},
-                                   "instIds": ["XRP-USDT-SWAP"], "bar": "5m"})
-    r = api.post("/api/lab/backtests", {"profile": "paid", "datasetId": ds["id"], "initialEquity": 10000, "budgetUsd": 0.0001})
+    api.post(
+        "/api/lab/profiles",
+        {
+            "name": "paid",
+            "llm": {"provider": "deepseek", "model": "deepseek-flash"},
+            "instIds": ["XRP-USDT-SWAP"],
+            "bar": "5m",
+        },
+    )
+    r = api.post(
+        "/api/lab/backtests", {"profile": "paid", "datasetId": ds["id"], "initialEquity": 10000, "budgetUsd": 0.0001}
+    )
     assert r.status_code == 422 and r.json()["field"] == "budgetUsd", r.text
     est = r.json()["estimate"]
     assert est["runs"] > 0 and est["costUsd"] > 0.0001
-    dry = api.post("/api/lab/backtests", {"profile": "paid", "datasetId": ds["id"], "initialEquity": 10000, "dryRun": True})
+    dry = api.post(
+        "/api/lab/backtests", {"profile": "paid", "datasetId": ds["id"], "initialEquity": 10000, "dryRun": True}
+    )
     assert dry.status_code == 202 and dry.json()["id"] is None and dry.json()["estimate"]["runs"] == est["runs"]
-    assert api.post("/api/lab/backtests", {"profile": "paid", "datasetId": "ds-missing", "initialEquity": 1}).status_code == 404
+    assert (
+        api.post("/api/lab/backtests", {"profile": "paid", "datasetId": "ds-missing", "initialEquity": 1}).status_code
+        == 404
+    )
     bad = api.post("/api/lab/backtests", {"profile": "paid", "datasetId": ds["id"], "initialEquity": -5})
     assert bad.status_code == 400 and bad.json()["field"] == "initialEquity"
 
@@ -116,10 +162,14 @@ def test_backtest_runs_on_a_worker_and_its_results_have_the_contract_shape(stack
     xrp_profile(api)
     worker = start_worker(database_url, logs, "a")
     try:
-        r = api.post("/api/lab/backtests", {"profile": "xrp", "datasetId": ds["id"], "initialEquity": 10000, "slippageBps": 2})
+        r = api.post(
+            "/api/lab/backtests", {"profile": "xrp", "datasetId": ds["id"], "initialEquity": 10000, "slippageBps": 2}
+        )
         assert r.status_code == 202, r.text
         backtest_id, estimate = r.json()["id"], r.json()["estimate"]
-        with httpx.stream("GET", f"{api.url}/api/lab/backtests/{backtest_id}/events", headers=api.headers, timeout=240) as s:
+        with httpx.stream(
+            "GET", f"{api.url}/api/lab/backtests/{backtest_id}/events", headers=api.headers, timeout=240
+        ) as s:
             events = [line for line in s.iter_lines() if line.startswith("event:")]
         assert events[-1] == "event: done" and "event: progress" in events
         bt = api.get(f"/api/lab/backtests/{backtest_id}").json()
@@ -128,8 +178,20 @@ def test_backtest_runs_on_a_worker_and_its_results_have_the_contract_shape(stack
     assert bt["status"] == "succeeded" and bt["progress"] == 1 and not bt["partial"]
     assert (bt["profile"], bt["profileVersion"], bt["instId"], bt["startEquity"]) == ("xrp", 1, "XRP-USDT-SWAP", 10000)
     m = bt["metrics"]
-    for key in ("totalReturn", "buyHoldReturn", "maxDrawdown", "sharpe", "sortino", "winRate", "profitFactor", "trades",
-                "fees", "funding", "llmCostUsd", "runsBySource"):
+    for key in (
+        "totalReturn",
+        "buyHoldReturn",
+        "maxDrawdown",
+        "sharpe",
+        "sortino",
+        "winRate",
+        "profitFactor",
+        "trades",
+        "fees",
+        "funding",
+        "llmCostUsd",
+        "runsBySource",
+    ):
         assert key in m
     assert m["buyHoldReturn"] == pytest.approx(ROWS[699][4] / ROWS[0][1] - 1)
     assert 0 <= m["maxDrawdown"] < 1 and m["runs"] == sum(m["runsBySource"].values()) == estimate["runs"]
@@ -142,10 +204,22 @@ def test_backtest_runs_on_a_worker_and_its_results_have_the_contract_shape(stack
     assert sum(f["fee"] for f in fills) == pytest.approx(-m["fees"])
     runs = api.get(f"/api/lab/backtests/{backtest_id}/runs").json()
     assert len(runs) == m["runs"] and runs[0]["triggeredAt"].startswith("2021-11-15")
-    assert {"id", "instId", "source", "triggeredAt", "finishedAt", "triggerPrice", "baselinePrice", "deviationBps",
-            "status", "error", "summary"} <= set(runs[0])
+    assert {
+        "id",
+        "instId",
+        "source",
+        "triggeredAt",
+        "finishedAt",
+        "triggerPrice",
+        "baselinePrice",
+        "deviationBps",
+        "status",
+        "error",
+        "summary",
+    } <= set(runs[0])
     # Isolation: the live tables saw nothing.
     import psycopg
+
     with psycopg.connect(database_url) as conn:
         assert conn.execute("select count(*) from strategy_runs").fetchone()[0] == 0
         assert conn.execute("select count(*) from trade_orders").fetchone()[0] == 0
@@ -159,8 +233,10 @@ def test_a_sweep_fans_out_and_two_workers_share_it(stack):
     api, database_url, logs = stack
     ds = dataset(api, ROWS[:400])
     xrp_profile(api)
-    body = {"backtest": {"profile": "xrp", "datasetId": ds["id"], "initialEquity": 5000},
-            "grid": {"volatility.thresholdBps": [50, 100], "schedule.intervalSecs": [600, 1800]}}
+    body = {
+        "backtest": {"profile": "xrp", "datasetId": ds["id"], "initialEquity": 5000},
+        "grid": {"volatility.thresholdBps": [50, 100], "schedule.intervalSecs": [600, 1800]},
+    }
     r = api.post("/api/lab/sweeps", body)
     assert r.status_code == 202, r.text
     made = r.json()["backtests"]
@@ -172,7 +248,9 @@ def test_a_sweep_fans_out_and_two_workers_share_it(stack):
         for w in workers:
             stop_process(w)
     assert all(d["status"] == "succeeded" for d in done)
-    runs = {b["settings"]["schedule.intervalSecs"]: d["metrics"]["runsBySource"]["schedule"] for b, d in zip(made, done)}
+    runs = {
+        b["settings"]["schedule.intervalSecs"]: d["metrics"]["runsBySource"]["schedule"] for b, d in zip(made, done)
+    }
     assert runs[600] > runs[1800], "a shorter timer runs more often"
     cmp = api.get("/api/lab/compare", ids=",".join(b["id"] for b in made)).json()
     assert all(abs(c[0]["equity"] - 1) < 0.05 for c in cmp["equity"].values())
@@ -188,8 +266,12 @@ def test_a_killed_worker_s_backtest_is_retried_and_never_shown_half_done(stack):
     backtest_id = r.json()["id"]
     first = start_worker(database_url, logs, "killed")
     try:
-        wait_until(lambda: api.get(f"/api/lab/backtests/{backtest_id}").json()["progress"] > 0.05, timeout=120,
-                   what="progress", interval=0.2)
+        wait_until(
+            lambda: api.get(f"/api/lab/backtests/{backtest_id}").json()["progress"] > 0.05,
+            timeout=120,
+            what="progress",
+            interval=0.2,
+        )
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(10)
@@ -220,7 +302,9 @@ async def test_lab_mcp_tools_start_and_read_a_backtest(stack):
         register_lab_tools(mcp, lambda: TradingApi(http))
         async with Client(mcp) as client:
             assert {t.name for t in await client.list_tools()} == set(LAB_TOOL_NAMES)
-            started = (await client.call_tool("lab_start_backtest", {"profile": "xrp", "datasetId": ds["id"]})).structured_content
+            started = (
+                await client.call_tool("lab_start_backtest", {"profile": "xrp", "datasetId": ds["id"]})
+            ).structured_content
             assert started["id"].startswith("bt-") and started["estimate"]["runs"] > 0
             got = (await client.call_tool("lab_get_backtest", {"id": started["id"]})).structured_content
             assert got["status"] in ("queued", "running", "succeeded") and got["profile"] == "xrp"

@@ -6,7 +6,8 @@ import math
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api_server.lab.metrics import compute_metrics, max_drawdown, period_returns, round_trips, sharpe, sortino
 
@@ -37,7 +38,7 @@ def test_hand_computed_sharpe_and_sortino():
     mean = 0.005
     std = math.sqrt(sum((x - mean) ** 2 for x in r) / 3)
     assert sharpe(r, 4) == pytest.approx(mean / std * 2)
-    downside = math.sqrt(0.02 ** 2 / 4)
+    downside = math.sqrt(0.02**2 / 4)
     assert sortino(r, 4) == pytest.approx(mean / downside * 2)
     assert sharpe([0.01, 0.01], 4) is None  # no variance: undefined, not infinite
 
@@ -73,18 +74,37 @@ def test_drawdown_is_a_fraction_and_zero_for_a_rising_curve(equity):
 
 
 def test_round_trips_group_fills_from_flat_to_flat_with_fees():
-    fills = [F("buy", 10, 0, -1), F("buy", 5, 0, -0.5), F("sell", 15, 30, -1.5),  # one long trip: 30 - 3 = 27
-             F("sell", 4, 0, -0.4), F("buy", 4, -8, -0.4)]  # one short trip: -8 - 0.8
+    fills = [
+        F("buy", 10, 0, -1),
+        F("buy", 5, 0, -0.5),
+        F("sell", 15, 30, -1.5),  # one long trip: 30 - 3 = 27
+        F("sell", 4, 0, -0.4),
+        F("buy", 4, -8, -0.4),
+    ]  # one short trip: -8 - 0.8
     assert round_trips(fills) == pytest.approx([27.0, -8.8])
 
 
 def test_compute_metrics_fractions_win_rate_profit_factor():
     fills = [F("buy", 1, 0, -1), F("sell", 1, 21, -1), F("buy", 1, 0, -1), F("sell", 1, -8, -1)]
     runs = [{"source": "schedule", "triggeredAt": 0}, {"source": "volatility", "triggeredAt": 86_400_000}]
-    m = compute_metrics(equity=[(300_000, 1010.0), (600_000, 990.0), (900_000, 1009.0)], fills=fills, runs=runs,
-                        start_equity=1000, end_equity=1009, first_price=2, last_price=2.2, start_ts=0, end_ts=172_800_000,
-                        bar_ms=300_000, fees=4, funding=-1, exposure_ms=43_200_000, cost_usd=0.5, input_tokens=10,
-                        output_tokens=2)
+    m = compute_metrics(
+        equity=[(300_000, 1010.0), (600_000, 990.0), (900_000, 1009.0)],
+        fills=fills,
+        runs=runs,
+        start_equity=1000,
+        end_equity=1009,
+        first_price=2,
+        last_price=2.2,
+        start_ts=0,
+        end_ts=172_800_000,
+        bar_ms=300_000,
+        fees=4,
+        funding=-1,
+        exposure_ms=43_200_000,
+        cost_usd=0.5,
+        input_tokens=10,
+        output_tokens=2,
+    )
     assert m["totalReturn"] == pytest.approx(0.009)
     assert m["buyHoldReturn"] == pytest.approx(0.1)
     assert m["maxDrawdown"] == pytest.approx(20 / 1010)

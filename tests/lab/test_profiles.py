@@ -9,9 +9,16 @@ from api_server.lab.profiles import ProfileSpec, decode_spec, diff_specs, spec_f
 
 
 def test_first_version_mirrors_the_environment():
-    env = {"OKX_INST_IDS": "BTC-USDT-SWAP,ETH-USDT-SWAP", "OKX_TICKER_BAR": "15m", "STRATEGY_SCHEDULE_INTERVAL_SECS": "300",
-           "STRATEGY_VOL_TRIGGER_ENABLED": "true", "STRATEGY_VOL_THRESHOLD_BPS": "55", "STRATEGY_VOL_WINDOW_SECS": "120",
-           "RISK_MAX_LEVERAGE": "3", "TRADE_APPROVAL_MODE": "manual"}
+    env = {
+        "OKX_INST_IDS": "BTC-USDT-SWAP,ETH-USDT-SWAP",
+        "OKX_TICKER_BAR": "15m",
+        "STRATEGY_SCHEDULE_INTERVAL_SECS": "300",
+        "STRATEGY_VOL_TRIGGER_ENABLED": "true",
+        "STRATEGY_VOL_THRESHOLD_BPS": "55",
+        "STRATEGY_VOL_WINDOW_SECS": "120",
+        "RISK_MAX_LEVERAGE": "3",
+        "TRADE_APPROVAL_MODE": "manual",
+    }
     spec = spec_from_env(env)
     assert spec.inst_ids == ["BTC-USDT-SWAP", "ETH-USDT-SWAP"] and spec.bar == "15m"
     assert (spec.schedule.enabled, spec.schedule.interval_secs) == (True, 300)

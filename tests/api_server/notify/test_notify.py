@@ -25,10 +25,24 @@ CHAT = "777"
 SECRET = "webhook-secret-0123456789"
 FAST = Backoff(base=0.01, cap=0.05, jitter="none")
 
-APPROVAL = {"id": 41, "status": "pending", "kind": "order", "instId": "BTC-USDT-SWAP", "runId": "r1",
-            "origin": "agent:run:r1", "reason": "breakout above range",
-            "request": {"side": "buy", "ordType": "limit", "sz": "2", "px": "65000", "leverage": 5,
-                        "tpTriggerPx": "67000", "slTriggerPx": "64000"}}
+APPROVAL = {
+    "id": 41,
+    "status": "pending",
+    "kind": "order",
+    "instId": "BTC-USDT-SWAP",
+    "runId": "r1",
+    "origin": "agent:run:r1",
+    "reason": "breakout above range",
+    "request": {
+        "side": "buy",
+        "ordType": "limit",
+        "sz": "2",
+        "px": "65000",
+        "leverage": 5,
+        "tpTriggerPx": "67000",
+        "slTriggerPx": "64000",
+    },
+}
 
 
 async def wait_for(predicate, timeout=5.0):
@@ -41,6 +55,7 @@ async def wait_for(predicate, timeout=5.0):
 
 # ---- rules (pure) ------------------------------------------------------------------------------------------
 
+
 def test_approval_alert_carries_what_a_person_needs_to_decide():
     [alert] = AlertRules().on_event("approval", APPROVAL, now=0)
     assert alert.kind == "approval_needed" and alert.approval_id == 41
@@ -52,7 +67,8 @@ def test_approval_alert_carries_what_a_person_needs_to_decide():
 def test_pause_and_latch_are_announced_once_per_transition():
     rules = AlertRules()
     assert [a.kind for a in rules.on_event("scheduler", {"paused": True, "pausedReason": "3 failed runs"}, 0)] == [
-        "automation_paused"]
+        "automation_paused"
+    ]
     assert rules.on_event("scheduler", {"paused": True}, 1) == []
     assert rules.on_event("scheduler", {"paused": False}, 2) == []
     assert len(rules.on_event("scheduler", {"paused": True}, 3)) == 1
@@ -88,7 +104,9 @@ def test_settings_name_the_variable():
         load_notify_settings({"NOTIFY_WEBHOOK_URL": "http://x/hook", "NOTIFY_WEBHOOK_SECRET": "short"})
     with pytest.raises(SettingsError, match="NOTIFY_EVENTS"):
         load_notify_settings({"NOTIFY_EVENTS": "fill,nonsense"})
-    s = load_notify_settings({"NOTIFY_TELEGRAM_BOT_TOKEN": TOKEN, "NOTIFY_TELEGRAM_CHAT_ID": CHAT, "NOTIFY_EVENTS": "fill"})
+    s = load_notify_settings(
+        {"NOTIFY_TELEGRAM_BOT_TOKEN": TOKEN, "NOTIFY_TELEGRAM_CHAT_ID": CHAT, "NOTIFY_EVENTS": "fill"}
+    )
     assert s.telegram_enabled and not s.webhook_enabled and s.kinds == ("fill",)
 
 
@@ -102,6 +120,7 @@ def test_button_data_is_bound_to_its_approval_and_choice():
 
 
 # ---- delivery over real sockets ----------------------------------------------------------------------------
+
 
 async def test_webhook_is_signed_and_retried_until_delivered_once():
     receiver = WebhookReceiver(SECRET)
