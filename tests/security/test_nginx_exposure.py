@@ -130,11 +130,11 @@ def test_every_agent_route_the_web_app_calls_is_published_and_the_two_servers_ag
     sources = [
         p for p in (REPO_ROOT / "frontend" / "src").rglob("*.ts*") if "schema-" not in p.name and ".test." not in p.name
     ]
-    called = {
-        m.group(1)
-        for p in sources
-        for m in re.finditer(r"\bagent\.(?:get|post|put|delete|url)\(\s*'([^']+)'", p.read_text())
-    }
+    # the generated client (`agent.GET('/health', ...)`) and the SSE call (`AGENT_PREFIX + '/chat'`)
+    call = re.compile(
+        r"\bagent\.(?:get|post|put|delete|url|GET|POST|PUT|DELETE)\(\s*'([^']+)'|AGENT_PREFIX \+ '([^']+)'"
+    )
+    called = {path for p in sources for m in call.finditer(p.read_text()) for path in m.groups() if path}
     assert {"/health", "/chat", "/sessions"} <= called, called
     concrete = {re.sub(r"\{[^}]+\}", "sample-1", path) for path in called}
     assert not [p for p in concrete if not web_server.AGENT_PUBLISHED.match(p)], concrete
