@@ -272,10 +272,11 @@ class AccountSync:
         live = {(p.instId, p.mgnMode, p.posSide or "net") for p in positions if dec(p.pos)}
         async with self.pool.connection() as conn:
             records = {(r["inst_id"], r["mgn_mode"], r["pos_side"]) for r in await q.open_positions(conn)}
-        if records - live:
-            # A position is gone: its close reason comes from the order that closed it, and that order's push
-            # may not have arrived yet (the positions channel can be first). The REST pass reads orders before
-            # positions, so the closing order is recorded when the reason is decided.
+        if records != live:
+            # A position opened or closed: settled by the REST pass, never by the push alone. A close's reason
+            # comes from the order that closed it, whose push may not have arrived yet (the positions channel
+            # can be first; REST reads orders before positions), and a late push of a position that was just
+            # closed must not open it again (seen: a stale snapshot recorded a second, phantom close).
             return await self.sync()
         report = SyncReport()
         async with self._lock, self.pool.connection() as conn, conn.transaction():
