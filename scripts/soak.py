@@ -3,8 +3,9 @@
 Everything runs on loopback against real processes on free ports and a PostgreSQL cluster of its own
 (`scripts/pg.sh`, removed afterwards): nothing else on the machine is touched.
 
-  1. fault campaign, long: every scenario of tests/faults/campaign.py at scale 3; PostgreSQL down 30 s;
-     the API killed and restarted on the same port (as a supervisor would);
+  1. fault campaign, long: every scenario of tests/faults/campaign.py and exchange_faults.py at scale 3;
+     PostgreSQL down 30 s; the API killed and restarted on the same port (as a supervisor would); then
+     tests/faults/caps.py (3 × 8 concurrent orders from two API processes vs the exposure cap);
   2. load: 1,000 concurrent manual triggers (stand-in agent counting concurrency), then market-data reads
      for SOAK_READ_SECS (default 300) with the API's RSS sampled from /proc;
   3. schemathesis + property tests with FUZZ_EXAMPLES (default 40) examples per operation.
@@ -32,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 
 from tests.api_server.stand_in_agent import StandInAgent  # noqa: E402
-from tests.faults import campaign  # noqa: E402
+from tests.faults import campaign, exchange_faults  # noqa: E402
+from tests.faults.caps import concurrent_caps  # noqa: E402
 from tests.faults.load import concurrent_triggers, cpu_note, sustained_reads  # noqa: E402
 from tests.faults.processes import DedicatedPostgres, api_process, full_stack, okxsim_process  # noqa: E402
 from tests.stack import API_TOKEN  # noqa: E402
@@ -55,10 +57,13 @@ def new_database(server_url: str) -> str:
 def fault_campaign(pg: DedicatedPostgres, log_dir: Path) -> list[dict]:
     rows: list[dict] = []
     with full_stack(log_dir, new_database(pg.url), api_extra=API_SETTINGS) as stack:
-        for name in ("ws_drops", "rate_limited", "server_errors", "latency_spikes", "agent_killed"):
-            rows.append(run_one(name, lambda n=name: getattr(campaign, n)(stack, SCALE)))
+        for name in ("ws_drops", "rate_limited", "server_errors", "latency_spikes", "lost_reply", "clock_skew", "agent_killed"):
+            scenario = getattr(campaign, name, None) or getattr(exchange_faults, name)
+            rows.append(run_one(name, lambda s=scenario: s(stack, SCALE)))
         rows.append(run_one("api_killed", lambda: campaign.api_killed(stack, SCALE, same_port=True)))
         rows.append(run_one("postgres_outage", lambda: campaign.postgres_outage(stack, pg, 1.0, PG_OUTAGE_SECS)[0]))
+    # A system of its own (fresh 10,000 USDT account, two API processes on one new database).
+    rows.append(run_one("concurrent_caps", lambda: concurrent_caps(pg.url, log_dir, SCALE)))
     return rows
 
 

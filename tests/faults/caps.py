@@ -118,7 +118,9 @@ def concurrent_caps(server_url: str, log_dir: Path, scale: float = 1.0) -> Fault
     n = max(8, int(8 * scale))
     sz = 4 if scale <= 1 else 2  # 2,000 USDT each (3 fit under 6,500) / 1,000 USDT (6 fit)
     notional = Decimal(sz) * CT_VAL * PRICE
+    started = time.monotonic()
     with _system(log_dir, server_url) as (sim, apis):
+        startup_secs = time.monotonic() - started
         assert usdt_eq(sim) == EQUITY
         cap = CAP_PCT / 100 * EQUITY
         expected = int(cap // notional)
@@ -143,10 +145,12 @@ def concurrent_caps(server_url: str, log_dir: Path, scale: float = 1.0) -> Fault
 
         # The same orders one after another, from the same flat account (fees: a few USDT off the equity).
         _flatten(sim, apis[0])
+        began = time.monotonic()
         sequential = []
         for i in range(n):
             cl = new_cl_ord_id("cs")
             sequential.append((cl, _buy(apis[i % 2], cl, str(sz))))
+        sequential_secs = time.monotonic() - began
         accepted_s, refused_s = _tally(sequential)
         exposure_s = exposure_at_okx(sim)
         assert exposure_s <= cap, f"exposure at OKX {exposure_s} USDT > cap {cap} USDT (sequential)"
@@ -163,5 +167,6 @@ def concurrent_caps(server_url: str, log_dir: Path, scale: float = 1.0) -> Fault
         "pass",
         None,
         {"n": n, "accepted_concurrent": len(accepted_c), "accepted_sequential": len(accepted_s),
-         "exposure_concurrent_usdt": str(exposure_c), "cap_usdt": str(cap), "concurrent_secs": round(concurrent_secs, 2)},
+         "exposure_concurrent_usdt": str(exposure_c), "cap_usdt": str(cap), "concurrent_secs": round(concurrent_secs, 2),
+         "sequential_secs": round(sequential_secs, 2), "startup_secs": round(startup_secs, 2)},
     )
