@@ -101,13 +101,13 @@ def _system(log_dir: Path, server_url: str):
         sim.control("POST", "pause")
         sim.control("POST", "price", {"instId": INST, "price": str(PRICE)})
         database = new_database(server_url)
-        apis = []
-        for _ in range(2):  # one after the other: the first applies the migrations
-            proc, api = api_process(log_dir, sim, database, RISK_MAX_EXPOSURE_PCT=str(CAP_PCT), ACCOUNT_SYNC_INTERVAL_SECS="1")
-            proc.start()
-            procs.append(proc)
-            apis.append(api)
-        yield sim, apis
+        pairs = [api_process(log_dir, sim, database, RISK_MAX_EXPOSURE_PCT=str(CAP_PCT), ACCOUNT_SYNC_INTERVAL_SECS="1")
+                 for _ in range(2)]
+        procs += [proc for proc, _ in pairs]
+        # Started together (yoyo's lock table applies each migration once, `shared/migrate.py`).
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda proc: proc.start(), [proc for proc, _ in pairs]))
+        yield sim, [api for _, api in pairs]
     finally:
         for proc in reversed(procs):
             proc.stop()
