@@ -24,13 +24,20 @@ def main() -> int:
         secrets.append(settings.deepseek_api_key.get_secret_value())
     configure_logging(settings.log_level, settings.log_format, secrets=secrets)
     if not port_is_free(settings.agent_host, settings.agent_port):
-        print(f"agent: port {settings.agent_host}:{settings.agent_port} is already in use (AGENT_PORT)", file=sys.stderr)
+        print(
+            f"agent: port {settings.agent_host}:{settings.agent_port} is already in use (AGENT_PORT)", file=sys.stderr
+        )
         return 3
     from agent.app import create_app
 
     config = uvicorn.Config(
-        create_app(settings), host=settings.agent_host, port=settings.agent_port, log_config=None,
-        log_level=settings.log_level.lower(), timeout_graceful_shutdown=5, access_log=False,
+        create_app(settings),
+        host=settings.agent_host,
+        port=settings.agent_port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=5,
+        access_log=False,
     )
     uvicorn.Server(config).run()
     return 0

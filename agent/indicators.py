@@ -6,8 +6,8 @@ EMA is seeded with the simple average of its first `period` values; RSI uses Wil
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 def ema(values: Sequence[float], period: int) -> list[float | None]:
@@ -37,9 +37,7 @@ def macd(values: Sequence[float], fast: int = 12, slow: int = 26, signal: int = 
         raise ValueError("fast period must be shorter than slow period")
     fast_ema = ema(values, fast)
     slow_ema = ema(values, slow)
-    line: list[float | None] = [
-        f - s if f is not None and s is not None else None for f, s in zip(fast_ema, slow_ema)
-    ]
+    line: list[float | None] = [f - s if f is not None and s is not None else None for f, s in zip(fast_ema, slow_ema)]
     first = next((i for i, v in enumerate(line) if v is not None), None)
     signal_line: list[float | None] = [None] * len(values)
     if first is not None:
@@ -109,4 +107,40 @@ def indicator_summary(closes: Sequence[float]) -> dict[str, float | None | str]:
         "macdHistogram": r(latest(m.histogram)),
         "macdHistogramPrev": r(previous(m.histogram)),
         "rsi14": None if latest(rsi14) is None else round(latest(rsi14), 2),
+    }
+
+
+def atr(highs: Sequence[float], lows: Sequence[float], closes: Sequence[float], period: int = 14) -> list[float | None]:
+    """Average true range, Wilder's smoothing: the first value is the mean of the first `period` true ranges."""
+    n = len(closes)
+    if not (len(highs) == len(lows) == n):
+        raise ValueError("highs, lows and closes must have the same length")
+    out: list[float | None] = [None] * n
+    if n <= period:
+        return out
+    true_ranges = [highs[0] - lows[0]] + [
+        max(highs[i] - lows[i], abs(highs[i] - closes[i - 1]), abs(lows[i] - closes[i - 1])) for i in range(1, n)
+    ]
+    value = sum(true_ranges[1 : period + 1]) / period
+    out[period] = value
+    for i in range(period + 1, n):
+        value = (value * (period - 1) + true_ranges[i]) / period
+        out[i] = value
+    return out
+
+
+def volatility_summary(
+    highs: Sequence[float], lows: Sequence[float], closes: Sequence[float], volumes: Sequence[float | None]
+) -> dict[str, float | None]:
+    """ATR(14) (absolute and % of the last close) and the last candle's volume against the 20-candle mean."""
+    atr14 = latest(atr(highs, lows, closes, 14))
+    known = [v for v in volumes if v is not None]
+    mean20 = sum(known[-20:]) / len(known[-20:]) if known else None
+    last_volume = known[-1] if known else None
+    return {
+        "atr14": None if atr14 is None else round(atr14, 6),
+        "atr14Pct": None if atr14 is None or not closes or closes[-1] == 0 else round(100 * atr14 / closes[-1], 4),
+        "volume": last_volume,
+        "volumeMean20": None if mean20 is None else round(mean20, 6),
+        "volumeRatio": None if not mean20 or last_volume is None else round(last_volume / mean20, 3),
     }

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -113,9 +114,14 @@ class MemoryStore:
                        values (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                     [
                         (
-                            session_id, run_id, m["role"], m.get("content") or "", m.get("brief"),
+                            session_id,
+                            run_id,
+                            m["role"],
+                            m.get("content") or "",
+                            m.get("brief"),
                             Jsonb(m["tool_calls"]) if m.get("tool_calls") else None,
-                            m.get("tool_call_id"), m.get("name"),
+                            m.get("tool_call_id"),
+                            m.get("name"),
                             estimate_tokens(m.get("brief") or m.get("content") or ""),
                         )
                         for m in messages
@@ -176,51 +182,47 @@ class MemoryStore:
         result = _session_json(session)
         result["messages"] = [
             {
-                "id": m["id"], "role": m["role"], "content": m["content"], "toolCalls": _tool_calls_json(m["tool_calls"]),
-                "toolCallId": m["tool_call_id"], "name": m["tool_name"], "runId": m["run_id"],
+                "id": m["id"],
+                "role": m["role"],
+                "content": m["content"],
+                "toolCalls": _tool_calls_json(m["tool_calls"]),
+                "toolCallId": m["tool_call_id"],
+                "name": m["tool_name"],
+                "runId": m["run_id"],
                 "createdAt": _iso(m["created_at"]),
             }
             for m in messages
         ]
         return result
 
-    async def record_usage(
-        self, *, run_id: str | None, session_id: str | None, provider: str, model: str,
-        input_tokens: int, cached_input_tokens: int, output_tokens: int, cost_usd: float,
-    ) -> None:
-        async with self.pool.connection() as conn:
-            await conn.execute(
-                """insert into agent_llm_usage (run_id, session_id, provider, model, input_tokens,
-                   cached_input_tokens, output_tokens, cost_usd) values (%s, %s, %s, %s, %s, %s, %s, %s)""",
-                (run_id, session_id, provider, model, input_tokens, cached_input_tokens, output_tokens, cost_usd),
-            )
-
-    async def spent_since(self, since: datetime) -> float:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute("select coalesce(sum(cost_usd), 0) from agent_llm_usage where at >= %s", (since,))
-            row = await cur.fetchone()
-        return float(row[0]) if row else 0.0
-
     async def usage_summary(self, since: datetime) -> dict[str, Any]:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                """select count(*), coalesce(sum(input_tokens), 0), coalesce(sum(cached_input_tokens), 0),
-                          coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0)
+                """select count(*) filter (where settled), coalesce(sum(input_tokens), 0), coalesce(sum(cached_input_tokens), 0),
+                          coalesce(sum(output_tokens), 0), coalesce(sum(reasoning_tokens), 0),
+                          coalesce(sum(cost_usd) filter (where settled), 0),
+                          coalesce(sum(greatest(reserved_usd, cost_usd)) filter (where not settled), 0)
                    from agent_llm_usage where at >= %s""",
                 (since,),
             )
-            calls, inp, cached, out, cost = await cur.fetchone()  # type: ignore[misc]
+            calls, inp, cached, out, reasoning, cost, reserved = await cur.fetchone()  # type: ignore[misc]
         return {
-            "since": since.isoformat(), "calls": calls, "inputTokens": int(inp), "cachedInputTokens": int(cached),
-            "outputTokens": int(out), "costUsd": float(cost),
+            "since": since.isoformat(),
+            "calls": calls,
+            "inputTokens": int(inp),
+            "cachedInputTokens": int(cached),
+            "outputTokens": int(out),
+            "reasoningTokens": int(reasoning),
+            "costUsd": float(cost),
+            "reservedUsd": float(reserved),
         }
 
     async def run_usage(self, run_id: str) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:
             async with conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(
-                    """select provider, model, input_tokens, cached_input_tokens, output_tokens, cost_usd, at
-                       from agent_llm_usage where run_id = %s order by id""",
+                    """select provider, model, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_usd, at
+                       from agent_llm_usage where run_id = %s and settled order by id""",
                     (run_id,),
                 )
                 rows = await cur.fetchall()
@@ -238,14 +240,20 @@ def _tool_calls_json(stored: Any) -> list[dict[str, str]] | None:
     calls = []
     for call in stored:
         function = call.get("function") or {}
-        calls.append({"id": call.get("id", ""), "name": function.get("name", ""), "arguments": function.get("arguments") or ""})
+        calls.append(
+            {"id": call.get("id", ""), "name": function.get("name", ""), "arguments": function.get("arguments") or ""}
+        )
     return calls
 
 
 def _session_json(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": row["id"], "kind": row["kind"], "instId": row["inst_id"], "title": row["title"],
-        "createdAt": _iso(row["created_at"]), "updatedAt": _iso(row["updated_at"]),
+        "id": row["id"],
+        "kind": row["kind"],
+        "instId": row["inst_id"],
+        "title": row["title"],
+        "createdAt": _iso(row["created_at"]),
+        "updatedAt": _iso(row["updated_at"]),
         "messageCount": row["message_count"],
     }
 

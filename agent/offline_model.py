@@ -23,15 +23,9 @@ from __future__ import annotations
 
 import json
 import re
-import time
-import uuid
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
-from typing import Any, Iterator, Literal
-
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Literal
 
 OFFLINE_MODEL_NAME = "aitrader-offline-rules-v1"
 LABEL = "[offline model]"
@@ -54,6 +48,7 @@ INST_RE = re.compile(r"\b([A-Z0-9]{2,20}-[A-Z0-9]{2,20}(?:-SWAP|-[0-9]{6})?)\b")
 
 # ---------------------------------------------------------------- the policy (pure)
 
+
 @dataclass(frozen=True)
 class MarketView:
     price: Decimal
@@ -73,6 +68,7 @@ class Spec:
 @dataclass(frozen=True)
 class GuardLimits:
     """What the API's risk guard allows (GET /api/trade/risk); None = no such limit."""
+
     max_order_pct: Decimal | None = None
     max_exposure_pct: Decimal | None = None
     open_exposure: Decimal = Decimal(0)
@@ -126,8 +122,14 @@ def max_notional(equity: Decimal, limits: GuardLimits) -> Decimal:
     return max(cap, Decimal(0))
 
 
-def decide(market: MarketView, equity: Decimal, position_contracts: Decimal, position_side: str | None, spec: Spec,
-           limits: GuardLimits = GuardLimits()) -> Decision:
+def decide(
+    market: MarketView,
+    equity: Decimal,
+    position_contracts: Decimal,
+    position_side: str | None,
+    spec: Spec,
+    limits: GuardLimits = GuardLimits(),
+) -> Decision:
     """`position_contracts` is signed (+ long, - short); `position_side` is the OKX posSide of that position."""
     trend, spread_bps = trend_of(market)
     signal = signal_of(market)
@@ -136,10 +138,18 @@ def decide(market: MarketView, equity: Decimal, position_contracts: Decimal, pos
     if held is not None:
         if signal == held:
             return Decision("hold", f"holding the {held} position: signal still {signal}; {facts}", 55)
-        against = (held == "long" and trend == "down") or (held == "short" and trend == "up") or (signal not in ("none", held))
+        against = (
+            (held == "long" and trend == "down")
+            or (held == "short" and trend == "up")
+            or (signal not in ("none", held))
+        )
         if against:
-            return Decision("close", f"closing the {held} position: the trend turned against it; {facts}", 60,
-                            close_pos_side=position_side)
+            return Decision(
+                "close",
+                f"closing the {held} position: the trend turned against it; {facts}",
+                60,
+                close_pos_side=position_side,
+            )
         return Decision("hold", f"holding the {held} position: no opposing trend yet; {facts}", 55)
     if signal == "none":
         why = "RSI filter" if trend != "flat" else "no clear trend"
@@ -147,13 +157,17 @@ def decide(market: MarketView, equity: Decimal, position_contracts: Decimal, pos
     if market.price <= 0 or spec.ct_val <= 0 or equity <= 0:
         return Decision("none", f"no trade: missing price, contract value or equity; {facts}", 50)
     if limits.daily_loss_latched:
-        return Decision("none", f"no trade: {signal} signal but the daily loss limit is reached (new exposure refused); {facts}", 50)
+        return Decision(
+            "none", f"no trade: {signal} signal but the daily loss limit is reached (new exposure refused); {facts}", 50
+        )
     stop_distance = market.price * STOP_DISTANCE
     by_risk = equity * RISK_FRACTION / (stop_distance * spec.ct_val)
     by_notional = max_notional(equity, limits) / (market.price * spec.ct_val)
     contracts = round_to_step(min(by_risk, by_notional), spec.lot_sz, ROUND_DOWN)
     if contracts < spec.min_sz or contracts <= 0:
-        return Decision("none", f"no trade: {signal} signal but size {contracts} is below minSz {spec.min_sz}; {facts}", 50)
+        return Decision(
+            "none", f"no trade: {signal} signal but size {contracts} is below minSz {spec.min_sz}; {facts}", 50
+        )
     if signal == "long":
         stop = round_to_step(market.price - stop_distance, spec.tick_sz, ROUND_DOWN)
         take = round_to_step(market.price * (1 + TAKE_PROFIT_DISTANCE), spec.tick_sz, ROUND_UP)
@@ -162,11 +176,19 @@ def decide(market: MarketView, equity: Decimal, position_contracts: Decimal, pos
         take = round_to_step(market.price * (1 - TAKE_PROFIT_DISTANCE), spec.tick_sz, ROUND_DOWN)
     confidence = int(min(85, 50 + 2 * abs(spread_bps)))
     leverage = LEVERAGE if limits.max_leverage is None else max(1, min(LEVERAGE, int(limits.max_leverage)))
-    return Decision(f"open_{signal}", f"opening {signal}: {facts}", confidence, contracts, stop, take,  # type: ignore[arg-type]
-                    leverage=leverage)
+    return Decision(
+        f"open_{signal}",
+        f"opening {signal}: {facts}",
+        confidence,
+        contracts,
+        stop,
+        take,  # type: ignore[arg-type]
+        leverage=leverage,
+    )
 
 
 # ---------------------------------------------------------------- reading tool results
+
 
 def _num(value: Any) -> Decimal | None:
     if value is None or value == "" or isinstance(value, bool):
@@ -228,14 +250,22 @@ def guard_limits(body: Any) -> GuardLimits:
     limits = body.get("limits") if isinstance(body, dict) and isinstance(body.get("limits"), dict) else {}
     state = body.get("state") if isinstance(body, dict) and isinstance(body.get("state"), dict) else {}
     return GuardLimits(
-        max_order_pct=_num(limits.get("maxOrderPct")), max_exposure_pct=_num(limits.get("maxExposurePct")),
-        open_exposure=_num(state.get("openExposure")) or Decimal(0), max_leverage=_num(limits.get("maxLeverage")),
+        max_order_pct=_num(limits.get("maxOrderPct")),
+        max_exposure_pct=_num(limits.get("maxExposurePct")),
+        open_exposure=_num(state.get("openExposure")) or Decimal(0),
+        max_leverage=_num(limits.get("maxLeverage")),
         daily_loss_latched=state.get("dailyLossLatched") is True,
     )
 
 
 def signed_position(positions: Any, inst_id: str) -> tuple[Decimal, str | None]:
-    rows = positions.get("positions", []) if isinstance(positions, dict) else positions if isinstance(positions, list) else []
+    rows = (
+        positions.get("positions", [])
+        if isinstance(positions, dict)
+        else positions
+        if isinstance(positions, list)
+        else []
+    )
     total = Decimal(0)
     side: str | None = None
     for row in rows:
@@ -256,6 +286,7 @@ def signed_position(positions: Any, inst_id: str) -> tuple[Decimal, str | None]:
 
 # ---------------------------------------------------------------- the conversation protocol
 
+
 @dataclass
 class Reply:
     text: str | None = None
@@ -267,7 +298,7 @@ def _current_turn(messages: list[dict[str, Any]]) -> tuple[str, dict[str, tuple[
     question = str(messages[last_user].get("content") or "") if last_user >= 0 else ""
     calls: dict[str, tuple[str, dict[str, Any]]] = {}
     results: dict[str, str] = {}
-    for message in messages[last_user + 1:]:
+    for message in messages[last_user + 1 :]:
         if message.get("role") == "assistant":
             for call in message.get("tool_calls") or []:
                 fn = call.get("function") or {}
@@ -307,14 +338,16 @@ def _analysis_reply(inst_id: str, tool_names: set[str], by_name: dict[str, str])
     if missing:
         return Reply(text=f"{LABEL} No action: the tools {', '.join(missing)} are not available.\nConfidence: 0")
     if not all(t in by_name for t in DATA_TOOLS):
-        return Reply(tool_calls=[
-            ("get_ticker", {"instId": inst_id}),
-            ("get_candles", {"instId": inst_id, "limit": 100, "show": 0}),
-            ("get_account_balance", {}),
-            ("get_positions", {"instId": inst_id}),
-            ("get_instrument", {"instId": inst_id}),
-            ("get_risk_limits", {}),
-        ])
+        return Reply(
+            tool_calls=[
+                ("get_ticker", {"instId": inst_id}),
+                ("get_candles", {"instId": inst_id, "limit": 100, "show": 0}),
+                ("get_account_balance", {}),
+                ("get_positions", {"instId": inst_id}),
+                ("get_instrument", {"instId": inst_id}),
+                ("get_risk_limits", {}),
+            ]
+        )
     failed = [name for name in DATA_TOOLS if _json(by_name[name]) is None]
     if failed:
         reasons = "; ".join(f"{n}: {by_name[n][:200]}" for n in failed)
@@ -323,8 +356,17 @@ def _analysis_reply(inst_id: str, tool_names: set[str], by_name: dict[str, str])
     indicators = (_json(by_name["get_candles"]) or {}).get("indicators") or {}
     spec_row = _first_dict(_json(by_name["get_instrument"]))
     price = _num(ticker.get("last"))
-    equity = find_equity(_json(by_name["get_account_balance"]))
-    if price is None or indicators.get("ema12") is None or indicators.get("ema26") is None or indicators.get("rsi14") is None:
+    # Size against the equity the risk guard measures (USDT trading equity), not totalEq: totalEq also counts
+    # coin holdings (e.g. spot BTC) that do not margin a USDT swap and would over-size every order.
+    risk_state = (_json(by_name["get_risk_limits"]) or {}).get("state") or {}
+    equity = _num(risk_state.get("equity")) if isinstance(risk_state, dict) else None
+    equity = equity if equity is not None and equity > 0 else find_equity(_json(by_name["get_account_balance"]))
+    if (
+        price is None
+        or indicators.get("ema12") is None
+        or indicators.get("ema26") is None
+        or indicators.get("rsi14") is None
+    ):
         return Reply(text=f"{LABEL} No action on {inst_id}: not enough market history for EMA26/RSI14.\nConfidence: 0")
     market = MarketView(price, float(indicators["ema12"]), float(indicators["ema26"]), float(indicators["rsi14"]))
     spec = Spec(
@@ -334,20 +376,69 @@ def _analysis_reply(inst_id: str, tool_names: set[str], by_name: dict[str, str])
         tick_sz=_num(spec_row.get("tickSz")) or Decimal("0.01"),
     )
     contracts, side = signed_position(_json(by_name["get_positions"]), inst_id)
-    decision = decide(market, equity or Decimal(0), contracts, side, spec, guard_limits(_json(by_name["get_risk_limits"])))
-    trade_tool = "place_order" if decision.action.startswith("open_") else "close_position" if decision.action == "close" else None
+    decision = decide(
+        market, equity or Decimal(0), contracts, side, spec, guard_limits(_json(by_name["get_risk_limits"]))
+    )
+    trade_tool = (
+        "place_order"
+        if decision.action.startswith("open_")
+        else "close_position"
+        if decision.action == "close"
+        else None
+    )
     if trade_tool is not None and trade_tool not in by_name:
         if trade_tool == "place_order":
-            return Reply(tool_calls=[("place_order", {
-                "instId": inst_id, "side": "buy" if decision.action == "open_long" else "sell", "ordType": "market",
-                "sz": _plain(decision.contracts), "leverage": decision.leverage, "tdMode": "cross",
-                "slTriggerPx": _plain(decision.stop_px), "tpTriggerPx": _plain(decision.take_px),
-            })])
+            return Reply(
+                tool_calls=[
+                    (
+                        "place_order",
+                        {
+                            "instId": inst_id,
+                            "side": "buy" if decision.action == "open_long" else "sell",
+                            "ordType": "market",
+                            "sz": _plain(decision.contracts),
+                            "leverage": decision.leverage,
+                            "tdMode": "cross",
+                            "slTriggerPx": _plain(decision.stop_px),
+                            "tpTriggerPx": _plain(decision.take_px),
+                        },
+                    )
+                ]
+            )
         args: dict[str, Any] = {"instId": inst_id}
         if decision.close_pos_side in ("long", "short"):
             args["posSide"] = decision.close_pos_side
         return Reply(tool_calls=[("close_position", args)])
-    return Reply(text=_summary(inst_id, decision, price, by_name.get(trade_tool) if trade_tool else None))
+    summary = _summary(inst_id, decision, price, by_name.get(trade_tool) if trade_tool else None)
+    if DECISION_TOOL in tool_names and DECISION_TOOL not in by_name:
+        return Reply(text=summary, tool_calls=[(DECISION_TOOL, structured_decision(inst_id, decision, price, summary))])
+    return Reply(text=summary)
+
+
+def structured_decision(inst_id: str, decision: Decision, price: Decimal, summary: str) -> dict[str, Any]:
+    """The rule's decision in the schema of agent.decision (submit_decision's arguments)."""
+    action = {"none": "no_trade"}.get(decision.action, decision.action)
+    confidence = CONFIDENCE_LINE.findall(summary)
+    is_open = decision.action.startswith("open_")
+    return {
+        "action": action,
+        "instId": inst_id,
+        "size": _plain(decision.contracts) if is_open else None,
+        "entry": _plain(price) if is_open else None,
+        "stop": _plain(decision.stop_px),
+        "target": _plain(decision.take_px),
+        "invalidation": (
+            "EMA12 crosses back over EMA26 against the position" if is_open or decision.action == "hold" else None
+        ),
+        "confidence": int(confidence[-1]) if confidence else decision.confidence,
+        "reason": decision.reason[:1000],
+    }
+
+
+DECISION_TOOL = (
+    "submit_decision"  # agent.decision.DECISION_TOOL (not imported: the offline model is a separate "server")
+)
+CONFIDENCE_LINE = re.compile(r"^Confidence: (\d+)$", re.MULTILINE)
 
 
 def _plain(value: Decimal | None) -> str | None:
@@ -361,16 +452,24 @@ def _summary(inst_id: str, decision: Decision, price: Decimal, trade_result: str
     status = outcome.get("status") if isinstance(outcome, dict) else None
     if decision.action.startswith("open_"):
         side = "long" if decision.action == "open_long" else "short"
-        plan = (f"exit plan: stop-loss {_plain(decision.stop_px)}, take-profit {_plain(decision.take_px)} "
-                f"(risk about {RISK_FRACTION * 100}% of equity)")
+        plan = (
+            f"exit plan: stop-loss {_plain(decision.stop_px)}, take-profit {_plain(decision.take_px)} "
+            f"(risk about {RISK_FRACTION * 100}% of equity)"
+        )
         if status in ("placed", "duplicate"):
-            lines.append(f"Placed a market {side} of {_plain(decision.contracts)} contracts at {decision.leverage}x "
-                         f"(order {outcome.get('clOrdId')}, {outcome.get('state')}); {plan}.")
+            lines.append(
+                f"Placed a market {side} of {_plain(decision.contracts)} contracts at {decision.leverage}x "
+                f"(order {outcome.get('clOrdId')}, {outcome.get('state')}); {plan}."
+            )
         elif status == "pending_approval":
-            lines.append(f"Asked for a market {side} of {_plain(decision.contracts)} contracts at {decision.leverage}x; it awaits "
-                         f"approval {outcome.get('approvalId')} (not placed yet); {plan}.")
+            lines.append(
+                f"Asked for a market {side} of {_plain(decision.contracts)} contracts at {decision.leverage}x; it awaits "
+                f"approval {outcome.get('approvalId')} (not placed yet); {plan}."
+            )
         else:
-            lines.append(f"Wanted a {side} of {_plain(decision.contracts)} contracts but the order was not placed: {(trade_result or '')[:300]}")
+            lines.append(
+                f"Wanted a {side} of {_plain(decision.contracts)} contracts but the order was not placed: {(trade_result or '')[:300]}"
+            )
             confidence = 0
     elif decision.action == "close":
         if status in ("placed", "duplicate"):
@@ -392,107 +491,26 @@ def _chat_reply(inst_id: str, question: str, tool_names: set[str], by_name: dict
     if not {"get_ticker", "get_candles"} <= tool_names:
         return Reply(text=f"{LABEL} I can only describe the market when the market tools are available.")
     if "get_ticker" not in by_name or "get_candles" not in by_name:
-        return Reply(tool_calls=[("get_ticker", {"instId": inst_id}), ("get_candles", {"instId": inst_id, "limit": 100, "show": 0})])
+        return Reply(
+            tool_calls=[
+                ("get_ticker", {"instId": inst_id}),
+                ("get_candles", {"instId": inst_id, "limit": 100, "show": 0}),
+            ]
+        )
     ticker = _first_dict(_json(by_name["get_ticker"]))
     indicators = (_json(by_name["get_candles"]) or {}).get("indicators") or {}
     price = ticker.get("last")
     if price is None or indicators.get("ema12") is None or indicators.get("rsi14") is None:
         return Reply(text=f"{LABEL} I could not read the market for {inst_id}: {by_name['get_ticker'][:200]}")
-    market = MarketView(Decimal(str(price)), float(indicators["ema12"]), float(indicators["ema26"]), float(indicators["rsi14"]))
+    market = MarketView(
+        Decimal(str(price)), float(indicators["ema12"]), float(indicators["ema26"]), float(indicators["rsi14"])
+    )
     trend, spread = trend_of(market)
     signal = signal_of(market)
-    return Reply(text=(
-        f"{LABEL} {inst_id} last {price}. EMA12 {market.ema_fast:.6g}, EMA26 {market.ema_slow:.6g} "
-        f"(trend {trend}, {spread:+.1f} bps), RSI14 {market.rsi:.1f}. The offline rule's signal is {signal}. "
-        "I am a fixed rule, not a language model: I do not place orders from chat; the strategy runs do."
-    ))
-
-
-# ---------------------------------------------------------------- the OpenAI-compatible endpoint
-
-class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    model: str = OFFLINE_MODEL_NAME
-    messages: list[dict[str, Any]]
-    tools: list[dict[str, Any]] | None = None
-    stream: bool = False
-    stream_options: dict[str, Any] | None = None
-
-
-def _approx_tokens(value: Any) -> int:
-    return max(1, len(json.dumps(value, ensure_ascii=False, default=str)) // 4)
-
-
-def _usage(request: ChatCompletionRequest, reply: Reply) -> dict[str, int]:
-    prompt = _approx_tokens(request.messages) + _approx_tokens(request.tools or [])
-    completion = _approx_tokens(reply.text or "") + _approx_tokens(reply.tool_calls or [])
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-
-def _tool_call_ids(reply: Reply, messages: list[dict[str, Any]]) -> list[str]:
-    base = len(messages)
-    return [f"call_offline_{base}_{i}" for i in range(len(reply.tool_calls or []))]
-
-
-def _stream(request: ChatCompletionRequest, reply: Reply) -> Iterator[str]:
-    completion_id = f"chatcmpl-{uuid.uuid4().hex[:16]}"
-    created = int(time.time())
-
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": OFFLINE_MODEL_NAME,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
-
-    yield chunk({"role": "assistant", "content": ""})
-    if reply.tool_calls:
-        for index, ((name, args), call_id) in enumerate(zip(reply.tool_calls, _tool_call_ids(reply, request.messages))):
-            yield chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}]})
-            encoded = json.dumps(args, ensure_ascii=False)
-            middle = len(encoded) // 2
-            # Arguments in two fragments, as real servers split them.
-            for fragment in (encoded[:middle], encoded[middle:]):
-                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
-        yield chunk({}, "tool_calls")
-    else:
-        for piece in re.findall(r"\S+\s*|\s+", reply.text or ""):
-            yield chunk({"content": piece})
-        yield chunk({}, "stop")
-    if (request.stream_options or {}).get("include_usage"):
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": OFFLINE_MODEL_NAME,
-                "choices": [], "usage": _usage(request, reply)}
-        yield f"data: {json.dumps(body)}\n\n"
-    yield "data: [DONE]\n\n"
-
-
-def _complete(request: ChatCompletionRequest, reply: Reply) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.text}
-    finish = "stop"
-    if reply.tool_calls:
-        message["tool_calls"] = [
-            {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
-            for (name, args), call_id in zip(reply.tool_calls, _tool_call_ids(reply, request.messages))
-        ]
-        finish = "tool_calls"
-    return {
-        "id": f"chatcmpl-{uuid.uuid4().hex[:16]}", "object": "chat.completion", "created": int(time.time()),
-        "model": OFFLINE_MODEL_NAME, "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": _usage(request, reply),
-    }
-
-
-def build_offline_router(default_inst: str) -> APIRouter:
-    router = APIRouter()
-
-    @router.post("/chat/completions", response_model=None)
-    async def chat_completions(request: ChatCompletionRequest) -> StreamingResponse | JSONResponse:
-        tool_names = {t.get("function", {}).get("name", "") for t in request.tools or []}
-        reply = respond(request.messages, tool_names, default_inst)
-        if request.stream:
-            return StreamingResponse(_stream(request, reply), media_type="text/event-stream")
-        return JSONResponse(_complete(request, reply))
-
-    @router.get("/models")
-    async def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": OFFLINE_MODEL_NAME, "object": "model", "owned_by": "aitrader"}]}
-
-    return router
+    return Reply(
+        text=(
+            f"{LABEL} {inst_id} last {price}. EMA12 {market.ema_fast:.6g}, EMA26 {market.ema_slow:.6g} "
+            f"(trend {trend}, {spread:+.1f} bps), RSI14 {market.rsi:.1f}. The offline rule's signal is {signal}. "
+            "I am a fixed rule, not a language model: I do not place orders from chat; the strategy runs do."
+        )
+    )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent.decision import Decision
 from shared.instruments import is_valid_inst_id
 
 
@@ -59,9 +60,10 @@ class AgentHealth(BaseModel):
 class UsageReport(BaseModel):
     inputTokens: int
     cachedInputTokens: int
-    outputTokens: int
+    outputTokens: int = Field(description="billed output tokens, reasoning included")
+    reasoningTokens: int = 0
     modelCalls: int
-    costUsd: float
+    costUsd: float = Field(description="each call at the price of its model and hour (agent/llm/pricing.py)")
 
 
 class AnalysisResult(BaseModel):
@@ -70,9 +72,12 @@ class AnalysisResult(BaseModel):
     instId: str
     summary: str
     confidence: int | None
+    decision: Decision
     toolCalls: list[dict[str, Any]]
     orders: list[dict[str, Any]]
-    provider: str
+    provider: str = Field(
+        description="the real provider (LLM_PROVIDER): deepseek, openai, qwen, dashscope, vllm, ollama, offline"
+    )
     model: str
     usage: UsageReport
     sessionId: str
@@ -80,14 +85,22 @@ class AnalysisResult(BaseModel):
     modelMs: float
 
 
+FailureReason = Literal["step_limit", "timeout", "llm_error", "finish_reason", "memory_error", "budget"]
+
+
 class AnalysisError(BaseModel):
+    """The run failed; `toolCalls` and `orders` are what it did before (same item shapes as analysis_result)."""
+
     type: Literal["analysis_error"] = "analysis_error"
     runId: str
     instId: str
     error: str
+    reason: FailureReason
+    toolCalls: list[dict[str, Any]] = Field(default_factory=list)
+    orders: list[dict[str, Any]] = Field(default_factory=list)
 
 
-AnalysisResponse = Annotated[Union[AnalysisResult, AnalysisError], Field(discriminator="type")]
+AnalysisResponse = Annotated[AnalysisResult | AnalysisError, Field(discriminator="type")]
 
 
 class ChatRequest(BaseModel):
@@ -141,17 +154,20 @@ class SessionDetail(Session):
 
 class ChatSessionEvent(BaseModel):
     """`session`: first event; the session this turn belongs to (new when none was given)."""
+
     sessionId: str
 
 
 class ChatDeltaEvent(BaseModel):
     """`delta`: a piece of the answer text (append in order). `reasoning` has the same shape: a piece of a
     thinking model's reasoning, shown apart and never stored."""
+
     text: str
 
 
 class ChatToolCallEvent(BaseModel):
     """`tool_call`: the model called a tool (sent before it runs)."""
+
     id: str
     name: str
     arguments: str = Field(description="JSON text as the model sent it")
@@ -159,6 +175,7 @@ class ChatToolCallEvent(BaseModel):
 
 class ChatToolResultEvent(BaseModel):
     """`tool_result`: the tool's answer (JSON text, or an error message when isError)."""
+
     id: str
     name: str
     result: str
@@ -169,11 +186,13 @@ class ChatUsage(BaseModel):
     inputTokens: int
     cachedInputTokens: int
     outputTokens: int
+    reasoningTokens: int
     costUsd: float
 
 
 class ChatFinalEvent(BaseModel):
     """`final`: the whole answer (wins over the deltas), then the stream ends."""
+
     sessionId: str
     content: str
     provider: str
@@ -183,10 +202,17 @@ class ChatFinalEvent(BaseModel):
 
 class ChatErrorEvent(BaseModel):
     """`error`: the turn failed (model provider, budget, timeout); the stream ends."""
+
     error: str
+    reason: FailureReason
 
 
 CHAT_EVENTS: dict[str, type[BaseModel]] = {
-    "session": ChatSessionEvent, "reasoning": ChatDeltaEvent, "delta": ChatDeltaEvent, "tool_call": ChatToolCallEvent,
-    "tool_result": ChatToolResultEvent, "final": ChatFinalEvent, "error": ChatErrorEvent,
+    "session": ChatSessionEvent,
+    "reasoning": ChatDeltaEvent,
+    "delta": ChatDeltaEvent,
+    "tool_call": ChatToolCallEvent,
+    "tool_result": ChatToolResultEvent,
+    "final": ChatFinalEvent,
+    "error": ChatErrorEvent,
 }

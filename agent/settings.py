@@ -10,13 +10,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from shared.envfile import SettingsError, load_environment
-from shared.instruments import CANDLE_BARS, is_valid_inst_id
+from agent.llm.pricing import ModelPrice, PriceTable, parse_price_overrides
+from agent.llm.providers import PROVIDERS, Provider
+from shared.envfile import SettingsError, get_database_url, get_inst_ids, load_environment
+from shared.instruments import CANDLE_BARS
 
-# Defaults are DeepSeek's published per-million-token prices (USD): cache-miss input, cache-hit input, output.
-DEFAULT_PRICE_INPUT_PER_MTOK = 0.28
-DEFAULT_PRICE_CACHED_INPUT_PER_MTOK = 0.028
-DEFAULT_PRICE_OUTPUT_PER_MTOK = 0.42
+# A default cap on model spending per UTC day (USD): a runaway loop or many chats stop here, not at the card limit.
+DEFAULT_DAILY_BUDGET_USD = 5.0
+
 
 class AgentSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
@@ -31,16 +32,26 @@ class AgentSettings(BaseModel):
     deepseek_api_key: SecretStr | None = None
     deepseek_base_url: str = "https://api.deepseek.com"
     deepseek_model: str = Field("deepseek-flash", min_length=1)
-    llm_provider: Literal["deepseek", "offline"]
+    llm_provider: Literal["deepseek", "openai", "qwen", "dashscope", "vllm", "ollama", "offline"]
+    llm_base_url: str | None = None  # default: the provider's (agent/llm/providers.py)
+    llm_api_key: SecretStr | None = None  # default: DEEPSEEK_API_KEY for deepseek
+    llm_model: str | None = None  # default: DEEPSEEK_MODEL for deepseek, else required
+    llm_thinking: Literal["auto", "on", "off"] = "auto"
+    llm_reasoning_effort: Literal["low", "medium", "high"] | None = None
+    llm_max_tokens: int | None = Field(None, ge=16, le=1_000_000)
+    llm_prices: str | None = None  # JSON overrides of the price table
+    llm_max_concurrent_turns: int = Field(2, ge=1, le=64)
+    llm_turn_wait_secs: float = Field(30.0, ge=0)
     llm_max_steps: int = Field(8, ge=1, le=100)
     llm_call_timeout_secs: float = Field(120.0, gt=0)
     llm_total_timeout_secs: float = Field(300.0, gt=0)
     llm_max_retries: int = Field(3, ge=0, le=20)
     llm_retry_base_secs: float = Field(1.0, ge=0)
-    llm_daily_budget_usd: float | None = Field(None, ge=0)
-    llm_price_input_per_mtok: float = Field(DEFAULT_PRICE_INPUT_PER_MTOK, ge=0)
-    llm_price_cached_input_per_mtok: float = Field(DEFAULT_PRICE_CACHED_INPUT_PER_MTOK, ge=0)
-    llm_price_output_per_mtok: float = Field(DEFAULT_PRICE_OUTPUT_PER_MTOK, ge=0)
+    llm_daily_budget_usd: float = Field(DEFAULT_DAILY_BUDGET_USD, ge=0)
+    # One flat price for the configured model (all hours); wins over the table and LLM_PRICES.
+    llm_price_input_per_mtok: float | None = Field(None, ge=0)
+    llm_price_cached_input_per_mtok: float | None = Field(None, ge=0)
+    llm_price_output_per_mtok: float | None = Field(None, ge=0)
     agent_memory_token_budget: int = Field(4000, ge=200)
     okx_inst_ids: tuple[str, ...] = ("BTC-USDT-SWAP",)
     okx_ticker_bar: str = "3m"
@@ -54,9 +65,11 @@ class AgentSettings(BaseModel):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("api_base_url", "deepseek_base_url")
+    @field_validator("api_base_url", "deepseek_base_url", "llm_base_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"expected a URL starting with http:// or https://, got {value!r}")
         return value.rstrip("/")
@@ -64,21 +77,30 @@ class AgentSettings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: str) -> str:
-        if not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("expected a postgresql:// URL")
-        return value
+        # The API's loader (shared/envfile.get_database_url), so both accept the same URLs.
+        try:
+            return get_database_url({"DATABASE_URL": value})
+        except SettingsError as exc:
+            raise ValueError(exc.problem) from None
 
     @field_validator("okx_inst_ids", mode="before")
     @classmethod
     def _split_inst_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        """The shared loader (shared/envfile.get_inst_ids), so the API and the agent accept the same lists."""
         if isinstance(value, (tuple, list)):
-            if not value:
-                raise ValueError("needs at least one instrument id")
-            bad = [v for v in value if not is_valid_inst_id(v)]
-            if bad:
-                raise ValueError(f"malformed instrument id(s): {', '.join(bad)}")
+            value = ",".join(str(v) for v in value)
+        if isinstance(value, str):
+            try:
+                return get_inst_ids({"OKX_INST_IDS": value})
+            except SettingsError as exc:
+                raise ValueError(exc.problem) from None
+        return value
+
+    @field_validator("llm_prices")
+    @classmethod
+    def _prices_json(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_price_overrides(value)
         return value
 
     @field_validator("okx_ticker_bar")
@@ -93,7 +115,7 @@ class AgentSettings(BaseModel):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("log_format", "llm_provider", mode="before")
+    @field_validator("log_format", "llm_provider", "llm_thinking", "llm_reasoning_effort", mode="before")
     @classmethod
     def _lower_word(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
@@ -107,12 +129,49 @@ class AgentSettings(BaseModel):
         return values
 
     @model_validator(mode="after")
-    def _deepseek_needs_key(self) -> "AgentSettings":
-        if self.llm_provider == "deepseek" and self.deepseek_api_key is None:
-            raise ValueError("LLM_PROVIDER=deepseek needs DEEPSEEK_API_KEY")
+    def _provider_complete(self) -> AgentSettings:
+        provider = self.provider
+        if provider.needs_key and self.api_key_secret is None:
+            hint = "DEEPSEEK_API_KEY (or LLM_API_KEY)" if provider.name == "deepseek" else "LLM_API_KEY"
+            raise ValueError(f"LLM_PROVIDER={provider.name} needs {hint}")
+        if provider.name != "offline" and provider.default_base_url is None and self.llm_base_url is None:
+            raise ValueError(f"LLM_PROVIDER={provider.name} needs LLM_BASE_URL")
+        if provider.name not in ("offline", "deepseek") and not self.llm_model:
+            raise ValueError(f"LLM_PROVIDER={provider.name} needs LLM_MODEL")
+        if provider.paid and self.price_table.prices.get(self.model) is None:
+            raise ValueError(
+                f"LLM_PRICES has no price for model {self.model!r} of paid provider {provider.name}: "
+                "add it, or the daily budget cannot be kept"
+            )
         if self.llm_call_timeout_secs > self.llm_total_timeout_secs:
             raise ValueError("LLM_CALL_TIMEOUT_SECS must not exceed LLM_TOTAL_TIMEOUT_SECS")
         return self
+
+    @property
+    def provider(self) -> Provider:
+        return PROVIDERS[self.llm_provider]
+
+    @property
+    def api_key_secret(self) -> SecretStr | None:
+        if self.llm_api_key is not None:
+            return self.llm_api_key
+        return self.deepseek_api_key if self.llm_provider == "deepseek" else None
+
+    @property
+    def price_table(self) -> PriceTable:
+        overrides = parse_price_overrides(self.llm_prices) if self.llm_prices else {}
+        if self.llm_price_input_per_mtok is not None or self.llm_price_output_per_mtok is not None:
+            base = PriceTable.with_overrides(overrides).prices.get(self.model) or ModelPrice(0.0, 0.0, 0.0)
+            inp = self.llm_price_input_per_mtok if self.llm_price_input_per_mtok is not None else base.input_per_mtok
+            overrides[self.model] = ModelPrice(
+                inp,
+                self.llm_price_cached_input_per_mtok if self.llm_price_cached_input_per_mtok is not None else inp,
+                self.llm_price_output_per_mtok if self.llm_price_output_per_mtok is not None else base.output_per_mtok,
+            )
+        table = PriceTable.with_overrides(overrides)
+        if not self.provider.paid and self.model not in table.prices:
+            table = PriceTable({**table.prices, self.model: ModelPrice(0.0, 0.0, 0.0)})
+        return table
 
     @property
     def self_base_url(self) -> str:
@@ -125,30 +184,48 @@ class AgentSettings(BaseModel):
         return f"http://{host}:{self.agent_port}"
 
     @property
-    def llm_base_url(self) -> str:
+    def base_url(self) -> str:
+        """The provider's chat completions base URL (the offline model is served by this process)."""
         if self.llm_provider == "offline":
             return f"{self.self_base_url}/offline/v1"
-        return self.deepseek_base_url
+        if self.llm_base_url:
+            return self.llm_base_url
+        if self.llm_provider == "deepseek":
+            return self.deepseek_base_url
+        assert self.provider.default_base_url is not None
+        return self.provider.default_base_url
 
     @property
-    def llm_api_key(self) -> str:
+    def api_key(self) -> str:
         if self.llm_provider == "offline":
             return self.api_token.get_secret_value()
-        assert self.deepseek_api_key is not None
-        return self.deepseek_api_key.get_secret_value()
+        secret = self.api_key_secret
+        return secret.get_secret_value() if secret is not None else "not-needed"
 
     @property
-    def llm_model(self) -> str:
+    def model(self) -> str:
         from agent.offline_model import OFFLINE_MODEL_NAME
 
-        return OFFLINE_MODEL_NAME if self.llm_provider == "offline" else self.deepseek_model
+        if self.llm_provider == "offline":
+            return OFFLINE_MODEL_NAME
+        if self.llm_model:
+            return self.llm_model
+        return self.deepseek_model if self.llm_provider == "deepseek" else (self.provider.default_model or "")
+
+    @property
+    def request_extras(self) -> dict[str, object]:
+        return self.provider.request_extras(self.llm_thinking, self.llm_reasoning_effort, self.llm_max_tokens)
 
 
 ENV_VARIABLES: tuple[str, ...] = tuple(name.upper() for name in AgentSettings.model_fields)
 
 # Variables whose validation depends on another one: the message names the pair.
 _MODEL_LEVEL_VARIABLE = {
-    "DEEPSEEK_API_KEY": "LLM_PROVIDER",
+    "LLM_PRICES": "LLM_PRICES",
+    "LLM_BASE_URL": "LLM_BASE_URL",
+    "LLM_MODEL": "LLM_MODEL",
+    "LLM_API_KEY": "LLM_API_KEY",
+    "DEEPSEEK_API_KEY": "DEEPSEEK_API_KEY",
     "LLM_CALL_TIMEOUT_SECS": "LLM_CALL_TIMEOUT_SECS",
 }
 

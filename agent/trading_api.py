@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from agent.origin import ORIGIN_HEADER, current_origin
+
 
 class TradingApiError(Exception):
     """The API refused (4xx), failed (5xx) or could not be reached; the message is meant for the model."""
@@ -35,12 +37,14 @@ class ApiAnswer:
 # round trip (and an OKX call) on every analysis.
 STATIC_PATHS = frozenset({"/api/market/instruments"})
 STATIC_TTL_SECS = 300.0
+# Writes under this prefix (order, cancel, close-position, position-tpsl) carry the caller's origin header.
+TRADING_PREFIX = "/api/trade/"
 
 
 @dataclass
 class TradingApi:
     client: httpx.AsyncClient
-    _static: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, "ApiAnswer"]] = field(default_factory=dict)
+    _static: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, ApiAnswer]] = field(default_factory=dict)
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return (await self.send("GET", path, params=params)).body
@@ -48,8 +52,9 @@ class TradingApi:
     async def post(self, path: str, body: dict[str, Any]) -> Any:
         return (await self.send("POST", path, body=body)).body
 
-    async def send(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                   body: dict[str, Any] | None = None) -> ApiAnswer:
+    async def send(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: dict[str, Any] | None = None
+    ) -> ApiAnswer:
         """One request; `None` values are left out. HTTP >= 400 raises TradingApiError with a readable message."""
         kwargs: dict[str, Any] = {}
         if params:
@@ -61,6 +66,9 @@ class TradingApi:
                 return held[1]
         if body is not None:
             kwargs["json"] = {k: v for k, v in body.items() if v is not None}
+        origin = current_origin()
+        if method != "GET" and path.startswith(TRADING_PREFIX) and origin is not None:
+            kwargs["headers"] = {ORIGIN_HEADER: origin}
         try:
             response = await self.client.request(method, path, **kwargs)
         except httpx.TimeoutException:
@@ -69,7 +77,9 @@ class TradingApi:
             raise TradingApiError(f"trading API unreachable for {method} {path}: {type(exc).__name__}") from None
         decoded = _decode(response)
         if response.status_code >= 400:
-            raise TradingApiError(describe_refusal(method, path, response.status_code, decoded), response.status_code, decoded)
+            raise TradingApiError(
+                describe_refusal(method, path, response.status_code, decoded), response.status_code, decoded
+            )
         answer = ApiAnswer(response.status_code, decoded)
         if method == "GET" and path in STATIC_PATHS:
             self._static[key] = (time.monotonic() + STATIC_TTL_SECS, answer)
@@ -100,8 +110,10 @@ def describe_refusal(method: str, path: str, status: int, body: Any) -> str:
     extras = ", ".join(f"{k} {body[k]}" for k in _ERROR_EXTRAS if body.get(k) not in (None, ""))
     suffix = f" ({extras})" if extras else ""
     if status == 422 and body.get("rule"):
-        return (f"risk guard refused the order with HTTP 422, rule {body['rule']}: {detail}{suffix}. "
-                "Change the order (smaller size, lower leverage, add a stop-loss) or stand aside; do not resend it unchanged.")
+        return (
+            f"risk guard refused the order with HTTP 422, rule {body['rule']}: {detail}{suffix}. "
+            "Change the order (smaller size, lower leverage, add a stop-loss) or stand aside; do not resend it unchanged."
+        )
     if status == 404:
         return f"trading API found nothing for {method} {path} (HTTP 404): {detail}{suffix}"
     if status == 429:
@@ -139,6 +151,12 @@ class Candle:
     low: float
     close: float
     volume: float | None
+    confirmed: bool = True  # OKX `confirm`: "0" while the candle is still forming
+
+
+def closed_only(candles: list[Candle]) -> list[Candle]:
+    """Indicators use finished candles only: the still-forming newest candle (confirm "0") would move under them."""
+    return [c for c in candles if c.confirmed]
 
 
 def parse_candles(body: Any) -> list[Candle]:
@@ -148,6 +166,7 @@ def parse_candles(body: Any) -> list[Candle]:
         if isinstance(row, (list, tuple)) and len(row) >= 5:
             ts, o, h, low, c = row[:5]
             vol = row[5] if len(row) > 5 else None
+            confirm = row[8] if len(row) > 8 else "1"
         elif isinstance(row, dict):
             ts = row.get("ts")
             o = row.get("o", row.get("open"))
@@ -155,13 +174,24 @@ def parse_candles(body: Any) -> list[Candle]:
             low = row.get("l", row.get("low"))
             c = row.get("c", row.get("close"))
             vol = row.get("vol", row.get("volume"))
+            confirm = row.get("confirm", "1")
         else:
             continue
         values = [to_float(v) for v in (o, h, low, c)]
         ts_value = to_float(ts)
         if ts_value is None or any(v is None for v in values):
             continue
-        candles.append(Candle(int(ts_value), values[0], values[1], values[2], values[3], to_float(vol)))  # type: ignore[arg-type]
+        candles.append(
+            Candle(
+                int(ts_value),
+                values[0],
+                values[1],
+                values[2],
+                values[3],
+                to_float(vol),  # type: ignore[arg-type]
+                str(confirm) != "0",
+            )
+        )
     candles.sort(key=lambda c: c.ts)
     return candles
 
@@ -176,8 +206,28 @@ def first_row(body: Any, *keys: str) -> dict[str, Any] | None:
 # ---- the API's account/trade answers, reduced to what the model (and the run record) needs ----------
 
 ORDER_KEYS = (
-    "clOrdId", "ordId", "instId", "origin", "runId", "purpose", "side", "posSide", "ordType", "tdMode", "sz", "px",
-    "reduceOnly", "lever", "tpTriggerPx", "slTriggerPx", "state", "accFillSz", "avgPx", "fee", "error", "createdAt",
+    "clOrdId",
+    "ordId",
+    "instId",
+    "origin",
+    "runId",
+    "purpose",
+    "side",
+    "posSide",
+    "ordType",
+    "tdMode",
+    "sz",
+    "px",
+    "reduceOnly",
+    "lever",
+    "tpTriggerPx",
+    "slTriggerPx",
+    "state",
+    "accFillSz",
+    "avgPx",
+    "fee",
+    "error",
+    "createdAt",
 )
 
 
@@ -204,8 +254,23 @@ def order_outcome(answer: ApiAnswer, request: dict[str, Any]) -> dict[str, Any]:
             "approvalId": body.get("approvalId"),
             "approvalStatus": body.get("status"),
             "clOrdId": body.get("clOrdId"),
-            **{k: request[k] for k in ("instId", "side", "ordType", "sz", "notionalUsdt", "px", "posSide",
-                                       "tpTriggerPx", "slTriggerPx", "leverage", "runId") if request.get(k) is not None},
+            **{
+                k: request[k]
+                for k in (
+                    "instId",
+                    "side",
+                    "ordType",
+                    "sz",
+                    "notionalUsdt",
+                    "px",
+                    "posSide",
+                    "tpTriggerPx",
+                    "slTriggerPx",
+                    "leverage",
+                    "runId",
+                )
+                if request.get(k) is not None
+            },
             "note": "TRADE_APPROVAL_MODE=manual: the order waits for a person to approve it; it is not placed yet",
             "duplicate": bool(body.get("duplicate")),
             "kind": approval.get("kind"),
@@ -234,6 +299,7 @@ def compact_balance(body: Any) -> dict[str, Any]:
     if isinstance(details, list):
         out["currencies"] = [
             {k: d.get(k) for k in ("ccy", "eq", "availBal", "frozenBal", "upl", "eqUsd") if k in d}
-            for d in details if isinstance(d, dict)
+            for d in details
+            if isinstance(d, dict)
         ]
     return out

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 from litestar import Litestar, Response, get
@@ -18,7 +18,6 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api_server.account.balances import BalanceService
-from api_server.okx.account_mode import verify_account
 from api_server.account.positions import PositionReader
 from api_server.account.routes import AccountController
 from api_server.account.sync import AccountSync, SyncLoop
@@ -28,10 +27,12 @@ from api_server.docs_page import LocalSwaggerPlugin, swagger_asset
 from api_server.errors import exception_to_http_response
 from api_server.events import EventHub
 from api_server.health import health
+from api_server.lab.routes import LAB_ROUTES
 from api_server.market.instruments import InstrumentCatalog
 from api_server.market.routes import MarketController
 from api_server.market.service import MarketData
 from api_server.notify.service import running_notifier
+from api_server.okx.account_mode import verify_account
 from api_server.okx.rest import OkxRestClient
 from api_server.okx.ws_feed import TickerFeed
 from api_server.okx.ws_private import private_feeds
@@ -96,8 +97,13 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         stack.push_async_callback(feed.stop)
 
         scheduler = SchedulerService(
-            settings=settings, pool=pool, http=http, tickers=tickers, events=events,
-            leader_poll_secs=settings.scheduler_leader_poll_secs, metrics=metrics.strategy,
+            settings=settings,
+            pool=pool,
+            http=http,
+            tickers=tickers,
+            events=events,
+            leader_poll_secs=settings.scheduler_leader_poll_secs,
+            metrics=metrics.strategy,
         )
         await scheduler.start()
         stack.push_async_callback(scheduler.stop)
@@ -105,9 +111,20 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         balances = BalanceService(pool=pool, okx=okx, events=events, settings=settings)
         balances.snapshots.metrics = metrics.snapshots
         sync = AccountSync(pool, okx, on_change=lambda report: events.publish("account", report.as_dict()))
-        guard = RiskGuard(pool=pool, okx=okx, instruments=instruments, balances=balances, limits=settings.risk)
-        orders = OrderPath(pool=pool, okx=okx, instruments=instruments, tickers=tickers, events=events, balances=balances,
-                           guard=guard, sync=sync, stale_after_secs=settings.okx_ws_stale_secs)
+        guard = RiskGuard(
+            pool=pool, okx=okx, instruments=instruments, balances=balances, limits=settings.risk, publish=events.publish
+        )
+        orders = OrderPath(
+            pool=pool,
+            okx=okx,
+            instruments=instruments,
+            tickers=tickers,
+            events=events,
+            balances=balances,
+            guard=guard,
+            sync=sync,
+            stale_after_secs=settings.okx_ws_stale_secs,
+        )
         if okx.has_credentials:  # a Spot-mode account or an inverse swap in OKX_INST_IDS stops start-up here
             balances.mode = await verify_account(okx, settings.okx_inst_ids, instruments)
         await balances.start()
@@ -130,20 +147,38 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             order = getattr(outcome.body, "order", None)
             return f"approved: order {getattr(order, 'state', 'sent')}"
 
-        await stack.enter_async_context(running_notifier(
-            settings.notify, http, events, decide=decide_from_chat, feed_connected=lambda: feed.state == "connected"))
+        await stack.enter_async_context(
+            running_notifier(
+                settings.notify, http, events, decide=decide_from_chat, feed_connected=lambda: feed.state == "connected"
+            )
+        )
 
         state.services = Services(
-            settings=settings, http=http, pool=pool, okx=okx, events=events, tickers=tickers, feed=feed,
-            instruments=instruments, market=MarketData(settings=settings, okx=okx, book=tickers, instruments=instruments),
-            balances=balances, positions=PositionReader(pool=pool, okx=okx), sync=sync, guard=guard, orders=orders,
-            approvals=approvals, scheduler=scheduler,
+            settings=settings,
+            http=http,
+            pool=pool,
+            okx=okx,
+            events=events,
+            tickers=tickers,
+            feed=feed,
+            instruments=instruments,
+            market=MarketData(settings=settings, okx=okx, book=tickers, instruments=instruments),
+            balances=balances,
+            positions=PositionReader(pool=pool, okx=okx),
+            sync=sync,
+            guard=guard,
+            orders=orders,
+            approvals=approvals,
+            scheduler=scheduler,
         )
         # the health route reads these (it is the security engineer's to change)
         state.http, state.pool, state.feed = http, pool, feed
         log.info(
             "trading API ready: instruments=%s okx=%s simulated=%s agent=%s",
-            ",".join(settings.okx_inst_ids), settings.okx_base_url, settings.okx_use_simulated, settings.agent_base_url,
+            ",".join(settings.okx_inst_ids),
+            settings.okx_base_url,
+            settings.okx_use_simulated,
+            settings.agent_base_url,
         )
         yield
     log.info("trading API stopped")
@@ -183,9 +218,25 @@ def create_app(settings: Settings, metrics: ApiServiceMetrics | None = None) -> 
         security=[{"bearer": []}],
         use_handler_docstrings=True,
     )
-    cors = CORSConfig(allow_origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"]) if settings.cors_origins else None
+    cors = (
+        CORSConfig(allow_origins=list(settings.cors_origins), allow_headers=["Authorization", "Content-Type"])
+        if settings.cors_origins
+        else None
+    )
     return Litestar(
-        route_handlers=[health, hello, swagger_asset, prometheus_metrics, stream, MarketController, *SCHEDULER_ROUTES, *MODEL_ROUTES, AccountController, TradeController],
+        route_handlers=[
+            health,
+            hello,
+            swagger_asset,
+            prometheus_metrics,
+            stream,
+            MarketController,
+            *SCHEDULER_ROUTES,
+            *MODEL_ROUTES,
+            AccountController,
+            TradeController,
+            *LAB_ROUTES,
+        ],
         state=State({"settings": settings, "metrics": metrics}),
         dependencies=service_dependencies(),
         guards=[require_token],

@@ -73,13 +73,15 @@ class _StructBody(AbstractDTO):  # type: ignore[type-arg]
         return False
 
     @classmethod
-    def create_for_field_definition(cls, field_definition: FieldDefinition, handler_id: str,
-                                    backend_cls: Any = None) -> None:
+    def create_for_field_definition(
+        cls, field_definition: FieldDefinition, handler_id: str, backend_cls: Any = None
+    ) -> None:
         return None
 
     @classmethod
-    def create_openapi_schema(cls, field_definition: FieldDefinition, handler_id: str,
-                              schema_creator: Any) -> Reference | Schema:
+    def create_openapi_schema(
+        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: Any
+    ) -> Reference | Schema:
         return schema_creator.for_field_definition(FieldDefinition.from_annotation(cls.model_type))
 
     def decode_bytes(self, value: bytes) -> Any:

@@ -26,7 +26,9 @@ async def wait_for_database(database_url: str, timeout_secs: float = 30.0) -> No
             return
         except psycopg.OperationalError as exc:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"database not reachable at start-up (DATABASE_URL): {exc.__class__.__name__}") from None
+                raise RuntimeError(
+                    f"database not reachable at start-up (DATABASE_URL): {exc.__class__.__name__}"
+                ) from None
             log.warning("database not reachable yet, retrying")
             await asyncio.sleep(0.5)
 

@@ -11,15 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.response import File
-from litestar.exceptions import NotFoundException
 
 from api_server.auth import OPENAPI_PATH
 
 ASSETS_PATH = OPENAPI_PATH + "/assets"
-ASSET_FILES = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
-               "swagger-ui-standalone-preset.js": "text/javascript", "favicon-32x32.png": "image/png"}
+ASSET_FILES = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui-standalone-preset.js": "text/javascript",
+    "favicon-32x32.png": "image/png",
+}
 INIT_JS = f"""window.addEventListener("load", function () {{
   window.ui = SwaggerUIBundle({{
     url: "{OPENAPI_PATH}/openapi.json",
@@ -40,7 +44,9 @@ def swagger_assets_dir() -> Path:
 
 class LocalSwaggerPlugin(OpenAPIRenderPlugin):
     def __init__(self, path: str = "/swagger") -> None:
-        super().__init__(path=path, favicon=f'<link rel="icon" type="image/png" href="{ASSETS_PATH}/favicon-32x32.png">')
+        super().__init__(
+            path=path, favicon=f'<link rel="icon" type="image/png" href="{ASSETS_PATH}/favicon-32x32.png">'
+        )
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         title = str(openapi_schema.get("info", {}).get("title", "API")).replace("<", "&lt;")
@@ -71,4 +77,6 @@ def swagger_asset(name: str) -> Response | File:
         return Response(INIT_JS, media_type="text/javascript", headers=headers)
     if name not in ASSET_FILES:
         raise NotFoundException(f"no docs asset {name!r}")
-    return File(swagger_assets_dir() / name, content_disposition_type="inline", media_type=ASSET_FILES[name], headers=headers)
+    return File(
+        swagger_assets_dir() / name, content_disposition_type="inline", media_type=ASSET_FILES[name], headers=headers
+    )

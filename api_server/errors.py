@@ -91,7 +91,9 @@ def exception_to_http_response(request: Request, exc: Exception) -> Response:
         status, body = exc.status_code, _body(exc.status_code, exc.detail, exc.field, **exc.extra)
     elif isinstance(exc, OkxError):
         status = _okx_status(exc)
-        detail = f"OKX error {exc.s_code or exc.code}: {exc.s_msg or exc.msg}" if (exc.code or exc.s_code) else f"OKX: {exc}"
+        detail = (
+            f"OKX error {exc.s_code or exc.code}: {exc.s_msg or exc.msg}" if (exc.code or exc.s_code) else f"OKX: {exc}"
+        )
         if isinstance(exc, OkxAuthError):
             detail = f"OKX rejected the API credentials (code {exc.code}); check OKX_API_KEY / OKX_API_SECRET / OKX_PASSPHRASE"
         body = _body(status, detail, okxCode=exc.code or None, okxSCode=exc.s_code or None)

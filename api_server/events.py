@@ -37,7 +37,9 @@ class EventHub:
     def subscribe(self) -> asyncio.Queue[tuple[str, Any]]:
         """A new subscriber's queue; TooManySubscribers when max_subscribers are already connected."""
         if len(self._subscribers) >= self.max_subscribers:
-            log.warning("event stream refused: %d of %d subscribers connected", len(self._subscribers), self.max_subscribers)
+            log.warning(
+                "event stream refused: %d of %d subscribers connected", len(self._subscribers), self.max_subscribers
+            )
             raise TooManySubscribers(self.max_subscribers)
         q: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(self._queue_size)
         self._subscribers.add(q)

@@ -51,8 +51,12 @@ async def _agent_health(state: State) -> ComponentHealth:
         return ComponentHealth(ok=False, detail=f"agent unreachable: {exc.__class__.__name__}")
 
 
-@get("/api/health", opt={"public": True}, tags=["health"],
-     summary="Liveness (public); with the bearer token also the state of database, OKX feed and agent")
+@get(
+    "/api/health",
+    opt={"public": True},
+    tags=["health"],
+    summary="Liveness (public); with the bearer token also the state of database, OKX feed and agent",
+)
 async def health(state: State, request: Request) -> Health:
     settings = state.settings
     db_ok = await database_ok(state.pool)

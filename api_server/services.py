@@ -58,5 +58,8 @@ def _provider(name: str) -> Callable[[State], Any]:
 
 def service_dependencies() -> dict[str, Provide]:
     """One provider per `Services` field, named like the field (the routes' parameter names)."""
-    return {f.name: Provide(_provider(f.name), sync_to_thread=False)
-            for f in dataclasses.fields(Services) if f.name not in ("settings", "http")}
+    return {
+        f.name: Provide(_provider(f.name), sync_to_thread=False)
+        for f in dataclasses.fields(Services)
+        if f.name not in ("settings", "http")
+    }

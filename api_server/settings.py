@@ -112,7 +112,9 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
     database_url = get_database_url(env)
     key, secret, passphrase = env.get("OKX_API_KEY", ""), env.get("OKX_API_SECRET", ""), env.get("OKX_PASSPHRASE", "")
     if any((key, secret, passphrase)) and not all((key, secret, passphrase)):
-        missing = [n for n, v in (("OKX_API_KEY", key), ("OKX_API_SECRET", secret), ("OKX_PASSPHRASE", passphrase)) if not v]
+        missing = [
+            n for n, v in (("OKX_API_KEY", key), ("OKX_API_SECRET", secret), ("OKX_PASSPHRASE", passphrase)) if not v
+        ]
         raise SettingsError(missing[0], "OKX_API_KEY, OKX_API_SECRET and OKX_PASSPHRASE must be set together")
     origins = tuple(o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
     inst_ids = get_inst_ids(env)
@@ -126,7 +128,9 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
         okx_passphrase=passphrase,
         okx_use_simulated=simulated,
         okx_base_url=_url(env, "OKX_BASE_URL", OKX_PUBLIC_URL, ("http://", "https://")),
-        okx_ws_public_url=_url(env, "OKX_WS_PUBLIC_URL", OKX_WS_DEMO if simulated else OKX_WS_LIVE, ("ws://", "wss://")),
+        okx_ws_public_url=_url(
+            env, "OKX_WS_PUBLIC_URL", OKX_WS_DEMO if simulated else OKX_WS_LIVE, ("ws://", "wss://")
+        ),
         okx_ticker_bar=bar,
         okx_inst_ids=inst_ids,
         okx_timeout_secs=get_float(env, "OKX_TIMEOUT_SECS", 10.0, minimum=0.1, maximum=120),
@@ -139,7 +143,9 @@ def load_settings(environ: dict[str, str] | None = None, env_file=None) -> Setti
         initial_equity=_decimal(env, "INITIAL_EQUITY", None),
         balance_snapshot_min_abs_change=_decimal(env, "BALANCE_SNAPSHOT_MIN_ABS_CHANGE", Decimal("1")),
         balance_snapshot_min_relative_change=_decimal(env, "BALANCE_SNAPSHOT_MIN_RELATIVE_CHANGE", Decimal("0.0001")),
-        balance_snapshot_interval_secs=get_float(env, "BALANCE_SNAPSHOT_INTERVAL_SECS", 60.0, minimum=0.05, maximum=86400),
+        balance_snapshot_interval_secs=get_float(
+            env, "BALANCE_SNAPSHOT_INTERVAL_SECS", 60.0, minimum=0.05, maximum=86400
+        ),
         strategy_schedule_enabled=get_bool(env, "STRATEGY_SCHEDULE_ENABLED", False),
         strategy_schedule_interval_secs=get_int(env, "STRATEGY_SCHEDULE_INTERVAL_SECS", 60, minimum=1),
         strategy_vol_trigger_enabled=get_bool(env, "STRATEGY_VOL_TRIGGER_ENABLED", False),

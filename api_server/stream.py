@@ -7,7 +7,7 @@ property per event name holding the schema of that event's `data` (each a named 
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncGenerator
+from collections.abc import AsyncGenerator
 
 import msgspec
 from litestar import get
@@ -32,10 +32,14 @@ KEEPALIVE_SECS = 10.0  # the web app calls a stream stale after 20 s of silence
 STREAM_TICKER_REQUIRED = ("instId", "last", "ts")
 StreamTicker = msgspec.defstruct(
     "StreamTicker",
-    [(f.encode_name, f.type) if f.name in STREAM_TICKER_REQUIRED
-     else (f.encode_name, f.type, msgspec.field(default_factory=lambda value=f.default: value))
-     for f in msgspec.structs.fields(Ticker)],
-    kw_only=True, module=__name__,
+    [
+        (f.encode_name, f.type)
+        if f.name in STREAM_TICKER_REQUIRED
+        else (f.encode_name, f.type, msgspec.field(default_factory=lambda value=f.default: value))
+        for f in msgspec.structs.fields(Ticker)
+    ],
+    kw_only=True,
+    module=__name__,
 )
 
 
@@ -52,8 +56,9 @@ class StreamEvents(msgspec.Struct, kw_only=True):
     approval: Approval  # an agent order awaits approval
 
 
-async def _events(queue: asyncio.Queue, hub: EventHub, tickers: TickerBook,
-                  last_event_id: str | None) -> AsyncGenerator[ServerSentEventMessage, None]:
+async def _events(
+    queue: asyncio.Queue, hub: EventHub, tickers: TickerBook, last_event_id: str | None
+) -> AsyncGenerator[ServerSentEventMessage, None]:
     try:
         # A reconnecting client first gets what it missed (Last-Event-ID), then the current prices.
         missed = hub.since(last_event_id)
@@ -65,7 +70,7 @@ async def _events(queue: asyncio.Queue, hub: EventHub, tickers: TickerBook,
         while True:
             try:
                 event, payload, event_id = await asyncio.wait_for(queue.get(), KEEPALIVE_SECS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 yield ServerSentEventMessage(comment="keepalive")
                 continue
             if event_id in replayed:
@@ -75,16 +80,34 @@ async def _events(queue: asyncio.Queue, hub: EventHub, tickers: TickerBook,
         hub.unsubscribe(queue)
 
 
-@get("/api/stream", tags=["stream"], summary="Server-Sent Events: ticker, trigger, run, balance, scheduler, account, approval",
-     responses={200: ResponseSpec(StreamEvents, generate_examples=False, media_type="text/event-stream",
-                                  description="An endless event stream; the schema maps each event name to its data")})
-async def stream(events: EventHub, tickers: TickerBook,
-                 last_event_id: str | None = Parameter(header="Last-Event-ID", default=None, required=False,
-                                                       description="the last event id seen: missed events are resent")) -> ServerSentEvent:
+@get(
+    "/api/stream",
+    tags=["stream"],
+    summary="Server-Sent Events: ticker, trigger, run, balance, scheduler, account, approval",
+    responses={
+        200: ResponseSpec(
+            StreamEvents,
+            generate_examples=False,
+            media_type="text/event-stream",
+            description="An endless event stream; the schema maps each event name to its data",
+        )
+    },
+)
+async def stream(
+    events: EventHub,
+    tickers: TickerBook,
+    last_event_id: str | None = Parameter(
+        header="Last-Event-ID",
+        default=None,
+        required=False,
+        description="the last event id seen: missed events are resent",
+    ),
+) -> ServerSentEvent:
     # Subscribe before answering, so a stream over API_STREAM_MAX_CLIENTS is refused with a 503 (not a 200 that ends).
     try:
         queue = events.subscribe_with_ids()
     except TooManySubscribers as exc:
         raise ServiceUnavailable(str(exc), field=None, limit=exc.limit) from None
-    return ServerSentEvent(_events(queue, events, tickers, last_event_id),
-                           headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return ServerSentEvent(
+        _events(queue, events, tickers, last_event_id), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

@@ -30,7 +30,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.agent.scripted_llm import ScriptedModel, text_reply, tool_calls_reply  # noqa: E402
+from tests.agent.scripted_llm import ScriptedModel, final_reply, tool_calls_reply  # noqa: E402
 from tests.helpers import scratch_database  # noqa: E402
 from tests.stack import agent_env, agent_server, api_env, api_server, okxsim  # noqa: E402
 
@@ -56,7 +56,12 @@ def pct(values: list[float], q: float) -> float:
 
 
 def analysis_body(run_id: str) -> dict:
-    return {"runId": run_id, "instId": INST, "source": "manual", "trigger": {"price": None, "baseline": None, "deviationBps": None}}
+    return {
+        "runId": run_id,
+        "instId": INST,
+        "source": "manual",
+        "trigger": {"price": None, "baseline": None, "deviationBps": None},
+    }
 
 
 async def measure(iterations: int, database_url: str, api, logs: Path) -> tuple[list[float], list[float], list[float]]:
@@ -64,19 +69,29 @@ async def measure(iterations: int, database_url: str, api, logs: Path) -> tuple[
         return tool_calls_reply([(f"b{i}", name, json.dumps(args)) for i, (name, args, _, _) in enumerate(CALLS)])
 
     model = await ScriptedModel(steps=[]).start()
-    model.steps = [five_calls, lambda body: text_reply("Hold.\nConfidence: 50")] * (iterations + WARM_UP)
-    env = agent_env(api.url, database_url, LLM_PROVIDER="deepseek", DEEPSEEK_API_KEY="sk-bench",
-                    DEEPSEEK_BASE_URL=model.base_url, LOG_LEVEL="WARNING")
+    model.steps = [five_calls, lambda body: final_reply("Hold.\nConfidence: 50")] * (iterations + WARM_UP)
+    env = agent_env(
+        api.url,
+        database_url,
+        LLM_PROVIDER="deepseek",
+        DEEPSEEK_API_KEY="sk-bench",
+        DEEPSEEK_BASE_URL=model.base_url,
+        LOG_LEVEL="WARNING",
+    )
     overhead: list[float] = []
     model_ms: list[float] = []
     direct: list[float] = []
     try:
         with agent_server(logs, env) as agent:
-            async with httpx.AsyncClient(base_url=agent.url, headers=agent.headers, timeout=60) as to_agent, \
-                    httpx.AsyncClient(base_url=api.url, headers=api.headers, timeout=15) as to_api:
+            async with (
+                httpx.AsyncClient(base_url=agent.url, headers=agent.headers, timeout=60) as to_agent,
+                httpx.AsyncClient(base_url=api.url, headers=api.headers, timeout=15) as to_api,
+            ):
                 for i in range(iterations + WARM_UP):
                     next_at = time.monotonic() + PACE_SECS
-                    answer = (await to_agent.post("/analysis", json=analysis_body(f"bench-{uuid.uuid4().hex[:8]}-{i}"))).json()
+                    answer = (
+                        await to_agent.post("/analysis", json=analysis_body(f"bench-{uuid.uuid4().hex[:8]}-{i}"))
+                    ).json()
                     assert answer["type"] == "analysis_result", answer
                     assert [c["name"] for c in answer["toolCalls"]] == [c[0] for c in CALLS], answer["toolCalls"]
                     assert all(c["ok"] for c in answer["toolCalls"]), answer["toolCalls"]
@@ -96,7 +111,9 @@ async def measure(iterations: int, database_url: str, api, logs: Path) -> tuple[
 
 def main() -> None:
     iterations = int(sys.argv[1]) if len(sys.argv) > 1 else 25
-    server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    server = (
+        os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    )
     if not server:
         sys.exit("set BENCH_DATABASE_URL (a PostgreSQL server URL; `make bench` sets it)")
     with scratch_database(server, "bench_agent") as database_url, tempfile.TemporaryDirectory() as tmp:
@@ -106,9 +123,15 @@ def main() -> None:
                 overhead, model_ms, direct = asyncio.run(measure(iterations, database_url, api, logs))
     ratio = statistics.median(overhead) / statistics.median(direct)
     print(f"agent analysis, 5 tool calls ({', '.join(c[0] for c in CALLS)}), n={len(overhead)}")
-    print(f"  agent overhead (total - model), ms:        p50 {statistics.median(overhead):7.1f}  p99 {pct(overhead, 0.99):7.1f}")
-    print(f"  model time (scripted, instant), ms:        p50 {statistics.median(model_ms):7.1f}  p99 {pct(model_ms, 0.99):7.1f}")
-    print(f"  same 5 calls direct to the API, ms:        p50 {statistics.median(direct):7.1f}  p99 {pct(direct, 0.99):7.1f}")
+    print(
+        f"  agent overhead (total - model), ms:        p50 {statistics.median(overhead):7.1f}  p99 {pct(overhead, 0.99):7.1f}"
+    )
+    print(
+        f"  model time (scripted, instant), ms:        p50 {statistics.median(model_ms):7.1f}  p99 {pct(model_ms, 0.99):7.1f}"
+    )
+    print(
+        f"  same 5 calls direct to the API, ms:        p50 {statistics.median(direct):7.1f}  p99 {pct(direct, 0.99):7.1f}"
+    )
     print(f"  ratio p50 overhead / direct: {ratio:.2f}x (goal <= 2x) {'OK' if ratio <= 2 else 'ABOVE GOAL'}")
 
 

@@ -31,8 +31,19 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 
 def run_wrk(url: str, token: str) -> tuple[float, float]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{int(DURATION)}s", "--latency", "-H", f"Authorization: Bearer {token}", url],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t1",
+            f"-c{CONNECTIONS}",
+            f"-d{int(DURATION)}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
@@ -81,7 +92,9 @@ def main() -> None:
             for name, url in (("hello", hello_url), ("ticker", ticker_url)):
                 results[name] = measure(url, api.token)
     (h_rps, h_p99), (t_rps, t_p99) = results["hello"], results["ticker"]
-    print(f"load: {tool}, {CONNECTIONS} connections, {DURATION:.0f} s per route, one granian worker, {os.cpu_count()} cores shared with the load")
+    print(
+        f"load: {tool}, {CONNECTIONS} connections, {DURATION:.0f} s per route, one granian worker, {os.cpu_count()} cores shared with the load"
+    )
     print(f"GET /api/hello            {h_rps:10.0f} req/s   p99 {h_p99:7.2f} ms")
     print(f"GET /api/market/ticker    {t_rps:10.0f} req/s   p99 {t_p99:7.2f} ms")
     print(f"ticker / hello throughput ratio: {t_rps / h_rps:.2f}  (goal >= 0.7)")

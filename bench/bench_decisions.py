@@ -73,9 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     ticks = price_stream(args.ticks)
     best, triggers = min(run(ticks, cfg) for _ in range(max(1, args.repeat)))
     rate = len(ticks) / best
-    print(f"on_tick: {len(ticks):,} ticks in {best:.3f} s = {rate:,.0f} decisions/s on one core "
-          f"({best / len(ticks) * 1e9:.0f} ns each; {triggers} triggers; goal >= {GOAL_PER_SEC:,}/s: "
-          f"{'met' if rate >= GOAL_PER_SEC else 'NOT met'})")
+    print(
+        f"on_tick: {len(ticks):,} ticks in {best:.3f} s = {rate:,.0f} decisions/s on one core "
+        f"({best / len(ticks) * 1e9:.0f} ns each; {triggers} triggers; goal >= {GOAL_PER_SEC:,}/s: "
+        f"{'met' if rate >= GOAL_PER_SEC else 'NOT met'})"
+    )
     return 0 if rate >= GOAL_PER_SEC else 1
 
 

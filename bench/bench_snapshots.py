@@ -110,11 +110,11 @@ def price_ticks(candles: Sequence[Candle], tick: str, minutes_per_candle: int, s
     if not candles:
         return []
     prices = [candles[0][1] * scale]
-    for _, o, h, l, c in candles:
+    for _, o, h, low, c in candles:
         if tick == "close":
             prices.append(c * scale)
             continue
-        legs = ((o, h), (h, l), (l, c))
+        legs = ((o, h), (h, low), (low, c))
         for minute in range(1, minutes_per_candle + 1):
             progress = Decimal(3 * minute) / Decimal(minutes_per_candle)  # 0..3 along the three legs
             leg = min(int(progress), 2)
@@ -142,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick", choices=("60s", "close"), default="60s")
     parser.add_argument("--cash", type=Decimal, default=Decimal("10000"), help="USDT cash balance")
     parser.add_argument("--ct-val", type=Decimal, default=DEFAULT_CT_VAL)
-    parser.add_argument("--contracts", default="0,1,4,8,21,42,84",
-                        help="comma list of long position sizes (contracts) to replay, one table row each")
+    parser.add_argument(
+        "--contracts",
+        default="0,1,4,8,21,42,84",
+        help="comma list of long position sizes (contracts) to replay, one table row each",
+    )
     parser.add_argument("--min-abs", type=Decimal, default=DEFAULT_MIN_ABS_CHANGE)
     parser.add_argument("--min-rel", type=Decimal, default=DEFAULT_MIN_RELATIVE_CHANGE)
     args = parser.parse_args(argv)
@@ -151,15 +154,21 @@ def main(argv: list[str] | None = None) -> int:
     candles = load_candles(args.file)
     prices = price_ticks(candles, args.tick, args.minutes_per_candle, args.scale)
     print(f"file: {args.file.relative_to(REPO_ROOT) if args.file.is_relative_to(REPO_ROOT) else args.file}")
-    print(f"candles: {len(candles)}, price scale x{args.scale}, ticks: {len(prices)} "
-          f"({'one per candle close' if args.tick == 'close' else '60 s, interpolated o->h->l->c'})")
+    print(
+        f"candles: {len(candles)}, price scale x{args.scale}, ticks: {len(prices)} "
+        f"({'one per candle close' if args.tick == 'close' else '60 s, interpolated o->h->l->c'})"
+    )
     print(f"price: first {prices[0]}, min {min(prices)}, max {max(prices)}")
-    print(f"account: cash {args.cash} USDT, long N contracts opened at the first price, ctVal {args.ct_val}; "
-          "exposure = notional at entry as % of cash")
+    print(
+        f"account: cash {args.cash} USDT, long N contracts opened at the first price, ctVal {args.ct_val}; "
+        "exposure = notional at entry as % of cash"
+    )
     print(f"thresholds: min_abs {args.min_abs} USDT, min_rel {args.min_rel}")
     print()
-    header = (f"{'contracts':>9} {'exposure':>9} {'rows':>6} {'ticks':>6} {'reduction':>9} "
-              f"{'max gap USDT':>12} {'max gap rel':>12} {'violations':>10}")
+    header = (
+        f"{'contracts':>9} {'exposure':>9} {'rows':>6} {'ticks':>6} {'reduction':>9} "
+        f"{'max gap USDT':>12} {'max gap rel':>12} {'violations':>10}"
+    )
     print(header)
     print("-" * len(header))
     all_ok = True
@@ -170,9 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         result = replay_snapshot_rule(equities, args.min_abs, args.min_rel)
         all_ok = all_ok and result.violations == 0
         goal = "goal met" if result.reduction_pct >= 90 else "goal NOT met"
-        print(f"{str(contracts):>9} {_fmt(exposure_pct, '0.1') + '%':>9} {result.rows_written:>6} {result.ticks:>6} "
-              f"{str(result.reduction_pct) + '%':>9} {_fmt(result.max_gap_abs, '0.0001'):>12} "
-              f"{_fmt(result.max_gap_rel, '0.000000001'):>12} {result.violations:>10}  {goal}")
+        print(
+            f"{str(contracts):>9} {_fmt(exposure_pct, '0.1') + '%':>9} {result.rows_written:>6} {result.ticks:>6} "
+            f"{str(result.reduction_pct) + '%':>9} {_fmt(result.max_gap_abs, '0.0001'):>12} "
+            f"{_fmt(result.max_gap_rel, '0.000000001'):>12} {result.violations:>10}  {goal}"
+        )
     print()
     print("every gap within the thresholds" if all_ok else "GAPS OUTSIDE THE THRESHOLDS: the rule is broken")
     return 0 if all_ok else 1

@@ -53,8 +53,9 @@ def balance_events(api: str, secs: float, on_open):
     """(totalEq, stored) of every balance event for `secs` seconds; `on_open()` runs once subscribed."""
     deadline = time.monotonic() + secs
     event = None
-    with httpx.stream("GET", api + "/api/stream", headers={"Authorization": f"Bearer {TOKEN}"},
-                      timeout=httpx.Timeout(5.0, read=20.0)) as resp:
+    with httpx.stream(
+        "GET", api + "/api/stream", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=httpx.Timeout(5.0, read=20.0)
+    ) as resp:
         on_open()
         for line in resp.iter_lines():
             if time.monotonic() > deadline:
@@ -82,21 +83,43 @@ def main(argv: list[str] | None = None) -> int:
     logs = Path(tempfile.mkdtemp(prefix="bench-snap-"))
     sim_port, api_port = free_port(), free_port()
     sim, api = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{api_port}"
-    sim_env = base_env(OKXSIM_PORT=str(sim_port), OKXSIM_API_KEY=KEY, OKXSIM_API_SECRET=SECRET, OKXSIM_PASSPHRASE=PASSPHRASE,
-                       OKXSIM_INST_IDS=INST, OKXSIM_REPLAY_FILE=str(args.file), OKXSIM_TICK_MS=str(args.sim_tick_ms),
-                       OKXSIM_RATE_LIMITS="false")
-    with fresh_database(server) as db, \
-            running([PYTHON, "-m", "okxsim"], sim_env, f"{sim}/_sim/state", logs / "okxsim.log", timeout=60):
+    sim_env = base_env(
+        OKXSIM_PORT=str(sim_port),
+        OKXSIM_API_KEY=KEY,
+        OKXSIM_API_SECRET=SECRET,
+        OKXSIM_PASSPHRASE=PASSPHRASE,
+        OKXSIM_INST_IDS=INST,
+        OKXSIM_REPLAY_FILE=str(args.file),
+        OKXSIM_TICK_MS=str(args.sim_tick_ms),
+        OKXSIM_RATE_LIMITS="false",
+    )
+    with (
+        fresh_database(server) as db,
+        running([PYTHON, "-m", "okxsim"], sim_env, f"{sim}/_sim/state", logs / "okxsim.log", timeout=60),
+    ):
         httpx.post(sim + "/_sim/pause").raise_for_status()
-        api_env = base_env(API_PORT=str(api_port), API_TOKEN=TOKEN, DATABASE_URL=db, OKX_BASE_URL=sim,
-                           OKX_WS_PUBLIC_URL=f"ws://127.0.0.1:{sim_port}/ws/v5/public", OKX_API_KEY=KEY,
-                           OKX_API_SECRET=SECRET, OKX_PASSPHRASE=PASSPHRASE, OKX_INST_IDS=INST,
-                           BALANCE_SNAPSHOT_INTERVAL_SECS=str(args.loop_secs), ACCOUNT_SYNC_INTERVAL_SECS="5",
-                           AGENT_BASE_URL="http://127.0.0.1:9")
+        api_env = base_env(
+            API_PORT=str(api_port),
+            API_TOKEN=TOKEN,
+            DATABASE_URL=db,
+            OKX_BASE_URL=sim,
+            OKX_WS_PUBLIC_URL=f"ws://127.0.0.1:{sim_port}/ws/v5/public",
+            OKX_API_KEY=KEY,
+            OKX_API_SECRET=SECRET,
+            OKX_PASSPHRASE=PASSPHRASE,
+            OKX_INST_IDS=INST,
+            BALANCE_SNAPSHOT_INTERVAL_SECS=str(args.loop_secs),
+            ACCOUNT_SYNC_INTERVAL_SECS="5",
+            AGENT_BASE_URL="http://127.0.0.1:9",
+        )
         with running([PYTHON, "-m", "api_server"], api_env, f"{api}/api/health", logs / "api.log", timeout=60):
             headers = {"Authorization": f"Bearer {TOKEN}"}
-            resp = httpx.post(api + "/api/trade/order", headers=headers, timeout=30,
-                              json={"instId": INST, "side": "buy", "ordType": "market", "sz": args.contracts})
+            resp = httpx.post(
+                api + "/api/trade/order",
+                headers=headers,
+                timeout=30,
+                json={"instId": INST, "side": "buy", "ordType": "market", "sz": args.contracts},
+            )
             if resp.status_code != 201:
                 print(f"FAILED: opening the position answered {resp.status_code}: {resp.text}")
                 return 1
@@ -127,25 +150,37 @@ def main(argv: list[str] | None = None) -> int:
             violations += 1
     written_during = len(stored_rows) - rows_before
     # The pure rule on the same readings must make the same decisions as the loop did.
-    pure = replay_snapshot_rule([stored_rows[rows_before - 1][0]] + [e for e, _ in readings] if rows_before else
-                                [e for e, _ in readings], min_abs, min_rel)
+    pure = replay_snapshot_rule(
+        [stored_rows[rows_before - 1][0]] + [e for e, _ in readings] if rows_before else [e for e, _ in readings],
+        min_abs,
+        min_rel,
+    )
     pure_rows = pure.rows_written - (1 if rows_before else 0)
     ticks = len(readings)
     reduction = Decimal(100) * (ticks - stored_events) / ticks
     equities = [e for e, _ in readings]
-    print(f"file: {args.file.name}, simulator tick {args.sim_tick_ms} ms (one candle close each), "
-          f"loop every {args.loop_secs} s for {args.secs} s")
+    print(
+        f"file: {args.file.name}, simulator tick {args.sim_tick_ms} ms (one candle close each), "
+        f"loop every {args.loop_secs} s for {args.secs} s"
+    )
     print(f"position: {args.contracts} x {INST} long (ctVal 100); equity min {min(equities)}, max {max(equities)}")
     print(f"thresholds: min_abs {min_abs} USDT, min_rel {min_rel}")
-    print(f"loop ticks (readings): {ticks}; rows written: {stored_events} (database: {written_during}, "
-          f"pure rule on the same readings: {pure_rows})")
-    print(f"reduction vs one row per tick: {reduction.quantize(Decimal('0.01'))} %  "
-          f"({'goal >= 90 % met' if reduction >= 90 else 'goal >= 90 % NOT met at this position size / speed'})")
+    print(
+        f"loop ticks (readings): {ticks}; rows written: {stored_events} (database: {written_during}, "
+        f"pure rule on the same readings: {pure_rows})"
+    )
+    print(
+        f"reduction vs one row per tick: {reduction.quantize(Decimal('0.01'))} %  "
+        f"({'goal >= 90 % met' if reduction >= 90 else 'goal >= 90 % NOT met at this position size / speed'})"
+    )
     print(f"largest gap stored curve vs true equity: {max_abs} USDT, relative {max_rel.quantize(Decimal('1E-9'))}")
     # The database may hold a few more rows: readings between closing the stream and pausing the replay.
     ok = violations == 0 and stored_events == pure_rows and written_during >= stored_events
-    print("every gap within the thresholds; loop, database and pure rule agree" if ok else
-          f"PROBLEM: {violations} gaps outside the thresholds, rows events/db/pure = {stored_events}/{written_during}/{pure_rows}")
+    print(
+        "every gap within the thresholds; loop, database and pure rule agree"
+        if ok
+        else f"PROBLEM: {violations} gaps outside the thresholds, rows events/db/pure = {stored_events}/{written_during}/{pure_rows}"
+    )
     return 0 if ok else 1
 
 

@@ -44,7 +44,9 @@ LOW, HIGH = "50000", "50500"  # 100 bps up, 99 bps down: both cross 80 bps
 def server_url() -> str:
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
     if not url:
-        sys.exit("bench_trigger_latency: set BENCH_DATABASE_URL (or TEST_DATABASE_URL / DATABASE_URL); `make bench` does")
+        sys.exit(
+            "bench_trigger_latency: set BENCH_DATABASE_URL (or TEST_DATABASE_URL / DATABASE_URL); `make bench` does"
+        )
     return url
 
 
@@ -67,28 +69,50 @@ def main() -> int:
     sim_base, api_base = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{api_port}"
     with scratch_database(server_url()) as database_url, StandInAgent(TOKEN) as agent:
         sim_env = base_env(
-            OKXSIM_PORT=str(sim_port), OKXSIM_API_KEY=SIM_KEY, OKXSIM_API_SECRET=SIM_SECRET,
-            OKXSIM_PASSPHRASE=SIM_PASSPHRASE, OKXSIM_INST_IDS=INST, OKXSIM_TICK_MS="3600000",
-            OKXSIM_RATE_LIMITS="false", OKXSIM_SEED="1",
+            OKXSIM_PORT=str(sim_port),
+            OKXSIM_API_KEY=SIM_KEY,
+            OKXSIM_API_SECRET=SIM_SECRET,
+            OKXSIM_PASSPHRASE=SIM_PASSPHRASE,
+            OKXSIM_INST_IDS=INST,
+            OKXSIM_TICK_MS="3600000",
+            OKXSIM_RATE_LIMITS="false",
+            OKXSIM_SEED="1",
         )
         api_env = base_env(
-            DATABASE_URL=database_url, API_TOKEN=TOKEN, API_PORT=str(api_port),
-            OKX_BASE_URL=sim_base, OKX_WS_PUBLIC_URL=f"ws://127.0.0.1:{sim_port}/ws/v5/public",
-            OKX_API_KEY=SIM_KEY, OKX_API_SECRET=SIM_SECRET, OKX_PASSPHRASE=SIM_PASSPHRASE, OKX_INST_IDS=INST,
-            AGENT_BASE_URL=agent.base_url, STRATEGY_VOL_TRIGGER_ENABLED="true", STRATEGY_VOL_THRESHOLD_BPS="80",
+            DATABASE_URL=database_url,
+            API_TOKEN=TOKEN,
+            API_PORT=str(api_port),
+            OKX_BASE_URL=sim_base,
+            OKX_WS_PUBLIC_URL=f"ws://127.0.0.1:{sim_port}/ws/v5/public",
+            OKX_API_KEY=SIM_KEY,
+            OKX_API_SECRET=SIM_SECRET,
+            OKX_PASSPHRASE=SIM_PASSPHRASE,
+            OKX_INST_IDS=INST,
+            AGENT_BASE_URL=agent.base_url,
+            STRATEGY_VOL_TRIGGER_ENABLED="true",
+            STRATEGY_VOL_THRESHOLD_BPS="80",
         )
-        with running([PYTHON, "-m", "okxsim"], sim_env, f"{sim_base}/_sim/state", logs / "okxsim.log"), \
-                httpx.Client(timeout=5) as sim:
+        with (
+            running([PYTHON, "-m", "okxsim"], sim_env, f"{sim_base}/_sim/state", logs / "okxsim.log"),
+            httpx.Client(timeout=5) as sim,
+        ):
             sim.post(f"{sim_base}/_sim/pause").raise_for_status()
             sim.post(f"{sim_base}/_sim/price", json={"instId": INST, "price": LOW}).raise_for_status()
-            with running([PYTHON, "-m", "api_server"], api_env, f"{api_base}/api/health", logs / "api.log"), \
-                    httpx.Client(base_url=api_base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5) as api:
+            with (
+                running([PYTHON, "-m", "api_server"], api_env, f"{api_base}/api/health", logs / "api.log"),
+                httpx.Client(base_url=api_base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5) as api,
+            ):
 
                 def idle() -> bool:
                     status = api.get("/api/scheduler/status").json()
                     return status["isLeader"] and not status["running"] and status["pending"] == 0
 
-                wait_until(lambda: api.get("/api/scheduler/status").json()["isLeader"], 15, "scheduler leadership", interval=0.002)
+                wait_until(
+                    lambda: api.get("/api/scheduler/status").json()["isLeader"],
+                    15,
+                    "scheduler leadership",
+                    interval=0.002,
+                )
                 agent.wait_for_answers(1, 15)  # the start-up run (no stored baseline)
                 wait_until(idle, 10, "start-up run finished", interval=0.002)
                 latencies_ms: list[float] = []
@@ -116,13 +140,23 @@ def main() -> int:
     to_agent = sorted((c.received_at - triggered[c.run_id]) * 1000 for t, c in measured if c.run_id in triggered)
     ordered = sorted(latencies_ms)
     p50, p90, p99 = (percentile(ordered, q) for q in (50, 90, 99))
-    print(f"trigger latency, simulator push → agent receives /analysis, {len(ordered)} triggers (after {args.warmup} warm-up):")
-    print(f"  p50 {p50:.2f} ms   p90 {p90:.2f} ms   p99 {p99:.2f} ms   max {ordered[-1]:.2f} ms   mean {statistics.fmean(ordered):.2f} ms")
-    print(f"  goal p99 ≤ {GOAL_P99_MS:.0f} ms: {'met' if p99 <= GOAL_P99_MS else 'NOT met'}  (previous design: REST polled every 5000 ms)")
+    print(
+        f"trigger latency, simulator push → agent receives /analysis, {len(ordered)} triggers (after {args.warmup} warm-up):"
+    )
+    print(
+        f"  p50 {p50:.2f} ms   p90 {p90:.2f} ms   p99 {p99:.2f} ms   max {ordered[-1]:.2f} ms   mean {statistics.fmean(ordered):.2f} ms"
+    )
+    print(
+        f"  goal p99 ≤ {GOAL_P99_MS:.0f} ms: {'met' if p99 <= GOAL_P99_MS else 'NOT met'}  (previous design: REST polled every 5000 ms)"
+    )
     if to_decision:
-        print(f"  of which push → trigger decided in the API: p50 {percentile(to_decision, 50):.2f} ms, p99 {percentile(to_decision, 99):.2f} ms;"
-              f" decided → agent receives: p50 {percentile(to_agent, 50):.2f} ms, p99 {percentile(to_agent, 99):.2f} ms")
-    print(f"  runs recorded: {len(runs)}, not succeeded: {len(failed)}; concurrent agent calls seen: {agent.concurrent_violations}")
+        print(
+            f"  of which push → trigger decided in the API: p50 {percentile(to_decision, 50):.2f} ms, p99 {percentile(to_decision, 99):.2f} ms;"
+            f" decided → agent receives: p50 {percentile(to_agent, 50):.2f} ms, p99 {percentile(to_agent, 99):.2f} ms"
+        )
+    print(
+        f"  runs recorded: {len(runs)}, not succeeded: {len(failed)}; concurrent agent calls seen: {agent.concurrent_violations}"
+    )
     if failed or agent.concurrent_violations:
         return 1
     return 0

@@ -38,7 +38,9 @@ def make_frames(count: int, instruments: int) -> list[str]:
         inst_id = inst_ids[n % instruments]
         px = f"{31807.4 + (n % 200 - 100) / 10:.1f}"
         data = dict(item, instId=inst_id, last=px, askPx=px, bidPx=f"{float(px) - 0.1:.1f}", ts=str(start_ts + n))
-        frames.append(json.dumps({"arg": {"channel": "tickers", "instId": inst_id}, "data": [data]}, separators=(",", ":")))
+        frames.append(
+            json.dumps({"arg": {"channel": "tickers", "instId": inst_id}, "data": [data]}, separators=(",", ":"))
+        )
     return frames
 
 
@@ -71,7 +73,9 @@ def main() -> int:
         elapsed, feed = asyncio.run(run(frames, args.instruments))
         rate = len(frames) / elapsed
         best = max(best, rate)
-        print(f"run {i + 1}: {rate:,.0f} frames/s ({elapsed * 1e6 / len(frames):.2f} us/frame), tickers applied {feed.tickers_applied}")
+        print(
+            f"run {i + 1}: {rate:,.0f} frames/s ({elapsed * 1e6 / len(frames):.2f} us/frame), tickers applied {feed.tickers_applied}"
+        )
     verdict = "OK" if best >= GOAL else "BELOW GOAL"
     print(f"best: {best:,.0f} frames/s parsed and applied on one core (goal >= {GOAL:,}): {verdict}")
     return 0 if best >= GOAL else 1

@@ -27,5 +27,7 @@ export default defineConfig({
   test: {
     environment: 'node',
     include: ['tests/unit/**/*.test.ts', 'tests/unit/**/*.test.tsx'],
+    // component tests render pages against a stand-in server: slower than pure tests on a busy machine
+    testTimeout: 30_000,
   },
 });

@@ -82,7 +82,9 @@ def validate(values: dict[str, str]) -> None:
 def expand_includes(text: str, base: Path, depth: int = 0) -> str:
     if depth > 4:
         raise RenderError("#@include nested too deeply")
-    return INCLUDE.sub(lambda m: expand_includes((base / m.group(1)).read_text(encoding="utf-8"), base, depth + 1).rstrip("\n"), text)
+    return INCLUDE.sub(
+        lambda m: expand_includes((base / m.group(1)).read_text(encoding="utf-8"), base, depth + 1).rstrip("\n"), text
+    )
 
 
 def render_text(template: str, values: dict[str, str], base: Path = HERE) -> str:
@@ -100,7 +102,11 @@ def render_all(out_dir: Path, overrides: dict[str, str] | None = None) -> dict[s
     if unknown:
         raise RenderError(f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(DEFAULTS)})")
     validate(values)
-    values["USER_DIRECTIVE"] = f"user {values['WORKER_USER']};" if values["WORKER_USER"] else "# user: nginx's default (set WORKER_USER to change)"
+    values["USER_DIRECTIVE"] = (
+        f"user {values['WORKER_USER']};"
+        if values["WORKER_USER"]
+        else "# user: nginx's default (set WORKER_USER to change)"
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for output, template in OUTPUTS.items():
@@ -123,7 +129,13 @@ def parse_sets(pairs: list[str]) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, type=Path, help="folder for the rendered files")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help=f"override a default; names: {', '.join(DEFAULTS)}")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"override a default; names: {', '.join(DEFAULTS)}",
+    )
     args = parser.parse_args(argv)
     try:
         written = render_all(args.out, parse_sets(args.set))

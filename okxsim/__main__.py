@@ -8,11 +8,10 @@ import sys
 
 from aiohttp import web
 
-from shared.envfile import SettingsError
-from shared.serve import port_is_free
-
 from okxsim.app import create_app
 from okxsim.config import SimConfig, load_config
+from shared.envfile import SettingsError
+from shared.serve import port_is_free
 
 
 async def serve(config: SimConfig) -> None:

@@ -21,19 +21,33 @@ from okxsim.wire import SIM_KEY
 from okxsim.ws import Hub
 
 
-
 class Simulator:
     def __init__(self, config: SimConfig) -> None:
         self.config = config
         self.seed = config.seed if config.seed is not None else random.randrange(2**31)
         now = self.now_ms()
         replay = load_replay_rows(config.replay_file) if config.replay_file else None
-        self.market = Market(SPECS, config.inst_ids, seed=self.seed, tick_ms=config.tick_ms, history_minutes=config.history_minutes,
-                             now_ms=now, replay_closes=replay, replay_scale=config.replay_scale)
+        self.market = Market(
+            SPECS,
+            config.inst_ids,
+            seed=self.seed,
+            tick_ms=config.tick_ms,
+            history_minutes=config.history_minutes,
+            now_ms=now,
+            replay_closes=replay,
+            replay_scale=config.replay_scale,
+        )
         specs = {inst_id: SPECS[inst_id] for inst_id in config.inst_ids}
         # Ids start from the start-up clock, so a restarted simulator never repeats one (see engine/ids.py).
-        self.engine = Engine(specs, initial_usdt=config.initial_usdt, pos_mode=config.pos_mode, id_base=now * 1_000_000,
-                             holdings=dict(config.holdings), acct_lv=config.acct_lv, cl_ord_id_live_only=config.cl_ord_id_live_only)
+        self.engine = Engine(
+            specs,
+            initial_usdt=config.initial_usdt,
+            pos_mode=config.pos_mode,
+            id_base=now * 1_000_000,
+            holdings=dict(config.holdings),
+            acct_lv=config.acct_lv,
+            cl_ord_id_live_only=config.cl_ord_id_live_only,
+        )
         self.hub = Hub(self)
         self.faults = Faults()
         self.requests = RequestLog()
@@ -79,7 +93,9 @@ async def request_middleware(request: web.Request, handler):
     if path.startswith("/_sim"):
         return await handler(request)
     sim: Simulator = request.app[SIM_KEY]
-    body = (await request.read()).decode("utf-8", "replace") if request.method == "POST" and request.can_read_body else ""
+    body = (
+        (await request.read()).decode("utf-8", "replace") if request.method == "POST" and request.can_read_body else ""
+    )
     entry = sim.requests.record(request.method, request.raw_path, request.headers, body)
     response = None
     try:

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import hmac
-from typing import Mapping
+from collections.abc import Mapping
 
 from shared.okx_auth import parse_iso_timestamp, sign
 
 AUTH_HTTP_STATUS = 401
 
 
-def check_request(headers: Mapping[str, str], method: str, raw_target: str, body: str, *, api_key: str, secret: str,
-                  passphrase: str, now_s: float, max_skew_s: float) -> str | None:
+def check_request(
+    headers: Mapping[str, str],
+    method: str,
+    raw_target: str,
+    body: str,
+    *,
+    api_key: str,
+    secret: str,
+    passphrase: str,
+    now_s: float,
+    max_skew_s: float,
+) -> str | None:
     """None when the request is properly signed, else the OKX error code (all answered with HTTP 401).
 
     prehash = timestamp + METHOD + the raw path-with-query as received + the raw body.
@@ -47,7 +57,9 @@ def check_request(headers: Mapping[str, str], method: str, raw_target: str, body
     return None
 
 
-def check_ws_login(args: Mapping[str, object], *, api_key: str, secret: str, passphrase: str, now_s: float, max_skew_s: float) -> str | None:
+def check_ws_login(
+    args: Mapping[str, object], *, api_key: str, secret: str, passphrase: str, now_s: float, max_skew_s: float
+) -> str | None:
     """WebSocket login: sign = HMAC(secret, timestamp(epoch s) + 'GET' + '/users/self/verify'); None when valid."""
     key = str(args.get("apiKey", ""))
     timestamp = str(args.get("timestamp", ""))

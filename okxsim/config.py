@@ -9,19 +9,31 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from okxsim.instruments import SPECS
 from shared.envfile import SettingsError, get_bool, get_decimal, get_float, get_int, get_port, load_environment
 from shared.instruments import is_valid_inst_id
-
-from okxsim.instruments import SPECS
 
 POS_MODES = ("net_mode", "long_short_mode")
 
 # Every variable this module reads (the lead copies them into .env.example).
 ENV_VARIABLES = (
-    "OKXSIM_HOST", "OKXSIM_PORT", "OKXSIM_API_KEY", "OKXSIM_API_SECRET", "OKXSIM_PASSPHRASE",
-    "OKXSIM_INST_IDS", "OKXSIM_SEED", "OKXSIM_TICK_MS", "OKXSIM_REPLAY_FILE", "OKXSIM_REPLAY_SCALE",
-    "OKXSIM_INITIAL_USDT", "OKXSIM_POS_MODE", "OKXSIM_WS_IDLE_SECS", "OKXSIM_RATE_LIMITS",
-    "OKXSIM_HOLDINGS", "OKXSIM_ACCT_LV", "OKXSIM_CLORDID_LIVE_ONLY",
+    "OKXSIM_HOST",
+    "OKXSIM_PORT",
+    "OKXSIM_API_KEY",
+    "OKXSIM_API_SECRET",
+    "OKXSIM_PASSPHRASE",
+    "OKXSIM_INST_IDS",
+    "OKXSIM_SEED",
+    "OKXSIM_TICK_MS",
+    "OKXSIM_REPLAY_FILE",
+    "OKXSIM_REPLAY_SCALE",
+    "OKXSIM_INITIAL_USDT",
+    "OKXSIM_POS_MODE",
+    "OKXSIM_WS_IDLE_SECS",
+    "OKXSIM_RATE_LIMITS",
+    "OKXSIM_HOLDINGS",
+    "OKXSIM_ACCT_LV",
+    "OKXSIM_CLORDID_LIVE_ONLY",
 )
 ACCT_LEVELS = ("1", "2", "3", "4")
 DEFAULT_HOLDINGS = (("BTC", Decimal("0.5")), ("ETH", Decimal("5")))
@@ -76,7 +88,9 @@ def _holdings(env: dict[str, str]) -> tuple[tuple[str, Decimal], ...]:
         except ArithmeticError:
             raise SettingsError("OKXSIM_HOLDINGS", f"expected CCY:amount pairs such as BTC:0.5, got {part!r}") from None
         if not ccy.isalnum() or not ccy.isupper() or ccy == "USDT" or not value.is_finite() or value < 0:
-            raise SettingsError("OKXSIM_HOLDINGS", f"expected CCY:amount pairs such as BTC:0.5 (not USDT), got {part!r}")
+            raise SettingsError(
+                "OKXSIM_HOLDINGS", f"expected CCY:amount pairs such as BTC:0.5 (not USDT), got {part!r}"
+            )
         out.append((ccy, value))
     return tuple(out)
 

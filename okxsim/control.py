@@ -74,7 +74,7 @@ async def _body(request: web.Request, kind: type[msgspec.Struct], *, optional: b
         return None, _bad("body", f"invalid JSON ({exc})")
 
 
-def _sim(request: web.Request) -> "Simulator":
+def _sim(request: web.Request) -> Simulator:
     return request.app[SIM_KEY]
 
 
@@ -115,7 +115,7 @@ async def add_fault(request: web.Request) -> web.Response:
     if body.status is not None and not 100 <= body.status <= 599:
         return _bad("status", "must be an HTTP status 100..599")
     if body.code is not None and not body.code.isdigit():
-        return _bad("code", "must be an OKX code such as \"50011\"")
+        return _bad("code", 'must be an OKX code such as "50011"')
     if body.count is not None and body.count < 1:
         return _bad("count", "must be >= 1 (or null for until cleared)")
     if body.latencyMs is not None and not 0 <= body.latencyMs <= 120_000:
@@ -127,8 +127,17 @@ async def add_fault(request: web.Request) -> web.Response:
     if body.dropReply and not body.execute:
         return _bad("dropReply", "needs execute: true (a reply is only lost after the request ran)")
     faults = _sim(request).faults
-    faults.active.append(Fault(body.status, body.code, body.count, body.latencyMs or 0, body.pathPrefix,
-                               execute=body.execute, drop_reply=body.dropReply))
+    faults.active.append(
+        Fault(
+            body.status,
+            body.code,
+            body.count,
+            body.latencyMs or 0,
+            body.pathPrefix,
+            execute=body.execute,
+            drop_reply=body.dropReply,
+        )
+    )
     return _json({"faults": [f.as_json() for f in faults.active]})
 
 
@@ -157,7 +166,7 @@ async def get_requests(request: web.Request) -> web.Response:
     if raw:
         if not raw.isdigit() or int(raw) < 1:
             return _bad("limit", "must be a positive integer")
-        entries = entries[-int(raw):]
+        entries = entries[-int(raw) :]
     return _json({"requests": entries})
 
 
@@ -178,18 +187,27 @@ async def state(request: web.Request) -> web.Response:
     engine = sim.engine
     quotes = sim.quotes()
     live = sorted(engine.live.values(), key=lambda o: int(o.ord_id), reverse=True)
-    done = sorted((o for o in engine.orders.values() if o.state in ("filled", "canceled")), key=lambda o: int(o.ord_id), reverse=True)
-    return _json({
-        "posMode": engine.pos_mode,
-        "paused": sim.market.paused,
-        "prices": {inst: fmt(q.last) for inst, q in quotes.items()},
-        "balance": engine.balance_view(quotes, sim.now_ms()),
-        "positions": engine.positions_view(quotes),
-        "orders": {"pending": [engine.order_view(o) for o in live], "history": [engine.order_view(o) for o in done[:200]]},
-        "fills": [engine.fill_view(f) for f in reversed(engine.fills[-200:])],
-        "faults": [f.as_json() for f in sim.faults.active],
-        "wsConnections": len(sim.hub.connections),
-    })
+    done = sorted(
+        (o for o in engine.orders.values() if o.state in ("filled", "canceled")),
+        key=lambda o: int(o.ord_id),
+        reverse=True,
+    )
+    return _json(
+        {
+            "posMode": engine.pos_mode,
+            "paused": sim.market.paused,
+            "prices": {inst: fmt(q.last) for inst, q in quotes.items()},
+            "balance": engine.balance_view(quotes, sim.now_ms()),
+            "positions": engine.positions_view(quotes),
+            "orders": {
+                "pending": [engine.order_view(o) for o in live],
+                "history": [engine.order_view(o) for o in done[:200]],
+            },
+            "fills": [engine.fill_view(f) for f in reversed(engine.fills[-200:])],
+            "faults": [f.as_json() for f in sim.faults.active],
+            "wsConnections": len(sim.hub.connections),
+        }
+    )
 
 
 async def set_clock(request: web.Request) -> web.Response:
@@ -210,7 +228,7 @@ async def set_account(request: web.Request) -> web.Response:
     engine = _sim(request).engine
     if body.acctLv is not None:
         if body.acctLv not in ("1", "2", "3", "4"):
-            return _bad("acctLv", "must be \"1\", \"2\", \"3\" or \"4\"")
+            return _bad("acctLv", 'must be "1", "2", "3" or "4"')
         engine.acct_lv = body.acctLv
     if body.holdings is not None:
         holdings = {}

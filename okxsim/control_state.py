@@ -7,50 +7,21 @@ from collections import deque
 from dataclasses import dataclass
 
 from okxsim.wire import HTTP_STATUS, MESSAGES, error, gateway_error
+from shared.okx_ratelimits import OKX_ENDPOINT_LIMITS, EndpointLimit
 
 REDACTED_HEADERS = {"ok-access-sign", "ok-access-passphrase", "authorization", "cookie"}
 RATE_WINDOW_S = 2.0
 
-# OKX's published limits (requests per 2 s) and what they are counted per.
-RATE_LIMITS: dict[tuple[str, str], tuple[int, str]] = {
-    ("GET", "/api/v5/public/time"): (10, "ip"),
-    ("GET", "/api/v5/public/instruments"): (20, "ip+instType"),
-    ("GET", "/api/v5/public/funding-rate"): (10, "ip+instId"),
-    ("GET", "/api/v5/market/ticker"): (20, "ip"),
-    ("GET", "/api/v5/market/tickers"): (20, "ip"),
-    ("GET", "/api/v5/market/candles"): (40, "ip"),
-    ("GET", "/api/v5/market/history-candles"): (20, "ip"),
-    ("GET", "/api/v5/market/books"): (40, "ip"),
-    ("GET", "/api/v5/market/trades"): (100, "ip"),
-    ("GET", "/api/v5/account/balance"): (10, "user"),
-    ("GET", "/api/v5/account/positions"): (10, "user"),
-    ("GET", "/api/v5/account/config"): (5, "user"),
-    ("GET", "/api/v5/account/leverage-info"): (20, "user"),
-    ("POST", "/api/v5/account/set-leverage"): (20, "user"),
-    ("POST", "/api/v5/account/set-position-mode"): (5, "user"),
-    ("POST", "/api/v5/trade/order"): (60, "user+instId"),
-    ("POST", "/api/v5/trade/cancel-order"): (60, "user+instId"),
-    ("POST", "/api/v5/trade/close-position"): (20, "user"),
-    ("GET", "/api/v5/trade/order"): (60, "user+instId"),
-    ("GET", "/api/v5/trade/orders-pending"): (60, "user"),
-    ("GET", "/api/v5/trade/orders-history"): (40, "user"),
-    ("GET", "/api/v5/trade/fills"): (60, "user"),
-    ("GET", "/api/v5/public/mark-price"): (10, "ip"),
-    ("GET", "/api/v5/public/price-limit"): (20, "ip"),
-    ("GET", "/api/v5/account/bills"): (5, "user"),
-    ("GET", "/api/v5/account/max-size"): (20, "user"),
-    ("GET", "/api/v5/account/max-avail-size"): (20, "user"),
-    ("GET", "/api/v5/account/trade-fee"): (5, "user"),
-    ("POST", "/api/v5/account/set-account-level"): (5, "user"),
-    ("POST", "/api/v5/trade/batch-orders"): (300, "user"),
-    ("POST", "/api/v5/trade/cancel-batch-orders"): (300, "user"),
-    ("POST", "/api/v5/trade/amend-order"): (60, "user+instId"),
-    ("POST", "/api/v5/trade/amend-batch-orders"): (300, "user"),
-    ("POST", "/api/v5/trade/order-algo"): (20, "user"),
-    ("POST", "/api/v5/trade/cancel-algos"): (20, "user"),
-    ("POST", "/api/v5/trade/amend-algos"): (20, "user"),
-    ("GET", "/api/v5/trade/orders-algo-pending"): (20, "user"),
-    ("GET", "/api/v5/trade/orders-algo-history"): (20, "user"),
+
+# OKX's published limits, from the one table the API's client uses too (shared/okx_ratelimits.py):
+# (METHOD, path) -> (requests per window, what they are counted per, window seconds).
+def _scope(spec: EndpointLimit) -> str:
+    base = "ip" if spec.rule.startswith("IP") else "user"
+    return f"{base}+{spec.key_param}" if spec.key_param else base
+
+
+RATE_LIMITS: dict[tuple[str, str], tuple[int, str, float]] = {
+    key: (spec.limit, _scope(spec), spec.window_secs) for key, spec in OKX_ENDPOINT_LIMITS.items()
 }
 
 
@@ -60,11 +31,11 @@ class RateLimiter:
     def __init__(self) -> None:
         self._hits: dict[tuple, deque[float]] = {}
 
-    def allow(self, key: tuple, limit: int, now: float) -> bool:
+    def allow(self, key: tuple, limit: int, now: float, window: float = RATE_WINDOW_S) -> bool:
         hits = self._hits.get(key)
         if hits is None:
             hits = self._hits[key] = deque()
-        while hits and now - hits[0] >= RATE_WINDOW_S:
+        while hits and now - hits[0] >= window:
             hits.popleft()
         if len(hits) >= limit:
             return False
@@ -86,8 +57,15 @@ class Fault:
     drop_reply: bool = False  # with execute: close the connection without answering
 
     def as_json(self) -> dict:
-        return {"status": self.status, "code": self.code, "count": self.remaining, "latencyMs": self.latency_ms,
-                "pathPrefix": self.path_prefix, "execute": self.execute, "dropReply": self.drop_reply}
+        return {
+            "status": self.status,
+            "code": self.code,
+            "count": self.remaining,
+            "latencyMs": self.latency_ms,
+            "pathPrefix": self.path_prefix,
+            "execute": self.execute,
+            "dropReply": self.drop_reply,
+        }
 
     @property
     def answers(self) -> bool:

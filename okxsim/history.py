@@ -9,8 +9,9 @@ shares the last record's uTime in the same page. Only records of the last 90 day
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -66,7 +67,7 @@ def _page(rows: list[tuple[int, Any]], after: int | None, before: int | None, li
 
 
 # ---- GET /api/v5/trade/fills-history ------------------------------------------------------------
-def fills_history(sim: "Simulator", query: Any) -> list[dict]:
+def fills_history(sim: Simulator, query: Any) -> list[dict]:
     swap = _inst_type(query, required=True)
     after, before = _id(query, "after"), _id(query, "before")
     begin, end = _id(query, "begin"), _id(query, "end")
@@ -80,14 +81,18 @@ def fills_history(sim: "Simulator", query: Any) -> list[dict]:
     for f in reversed(engine.fills):
         if f.ts < oldest or not _family_ok(query, f.order.inst_id) or (ord_id and f.order.ord_id != ord_id):
             continue
-        if (sub_type and f.sub_type != sub_type) or (begin is not None and f.ts < begin) or (end is not None and f.ts > end):
+        if (
+            (sub_type and f.sub_type != sub_type)
+            or (begin is not None and f.ts < begin)
+            or (end is not None and f.ts > end)
+        ):
             continue
         rows.append((int(f.bill_id), f))
     return [engine.fill_view(f) for f in _page(rows, after, before, limit)]
 
 
 # ---- GET /api/v5/trade/orders-history-archive ---------------------------------------------------
-def orders_history_archive(sim: "Simulator", query: Any) -> list[dict]:
+def orders_history_archive(sim: Simulator, query: Any) -> list[dict]:
     swap = _inst_type(query, required=True)
     after, before = _id(query, "after"), _id(query, "before")
     begin, end = _id(query, "begin"), _id(query, "end")
@@ -102,7 +107,11 @@ def orders_history_archive(sim: "Simulator", query: Any) -> list[dict]:
     for o in sorted(engine.orders.values(), key=lambda o: int(o.ord_id), reverse=True):
         if o.state not in ("filled", "canceled") or o.u_time < oldest or not _family_ok(query, o.inst_id):
             continue
-        if (ord_types and o.ord_type not in ord_types) or (state and o.state != state) or (category and category != "normal"):
+        if (
+            (ord_types and o.ord_type not in ord_types)
+            or (state and o.state != state)
+            or (category and category != "normal")
+        ):
             continue
         if (begin is not None and o.c_time < begin) or (end is not None and o.c_time > end):
             continue
@@ -136,7 +145,14 @@ def lifetimes(fills: list, inst_id: str, mgn_mode: str, pos_side: str) -> list[d
                 cur = None
         if remaining != 0:  # opening part
             if cur is None:
-                cur = {"long": remaining > 0, "closed": ZERO, "close_notional": ZERO, "fee": ZERO, "max": ZERO, "last_trade": ""}
+                cur = {
+                    "long": remaining > 0,
+                    "closed": ZERO,
+                    "close_notional": ZERO,
+                    "fee": ZERO,
+                    "max": ZERO,
+                    "last_trade": "",
+                }
             held += remaining
             cur["max"] = max(cur["max"], abs(held))
             cur["fee"] += f.fee * abs(remaining) / f.sz
@@ -146,7 +162,7 @@ def lifetimes(fills: list, inst_id: str, mgn_mode: str, pos_side: str) -> list[d
     return out
 
 
-def position_record(sim: "Simulator", p: Any, *, closed: bool) -> dict | None:
+def position_record(sim: Simulator, p: Any, *, closed: bool) -> dict | None:
     """One positions-history record: the position's lifetime replayed from its fills (close size and average, max size)."""
     engine = sim.engine
     ct_val = engine.specs[p.inst_id].ct_val
@@ -159,17 +175,35 @@ def position_record(sim: "Simulator", p: Any, *, closed: bool) -> dict | None:
     realized = pnl + fee
     margin = p.avg_px * max_held * ct_val / Decimal(p.lever) if max_held else ZERO
     return {
-        "cTime": str(p.c_time), "ccy": "USDT", "closeAvgPx": fmt(life["close_notional"] / closed_sz), "closeTotalPos": fmt(closed_sz),
-        "direction": "long" if life["long"] else "short", "fee": fmt(fee), "fundingFee": "0", "instId": p.inst_id,
-        "instType": "SWAP", "lever": str(p.lever), "liqPenalty": "0", "mgnMode": p.mgn_mode, "nonSettleAvgPx": "",
-        "openAvgPx": fmt(p.avg_px), "openMaxPos": fmt(max_held), "pnl": fmt(pnl),
-        "pnlRatio": fmt((realized / margin).quantize(Decimal("1e-12"))) if margin else "0", "posId": p.pos_id,
-        "posSide": p.pos_side, "realizedPnl": fmt(realized), "settledPnl": "", "triggerPx": "", "type": "2" if closed else "1",
-        "uTime": str(p.u_time), "uly": p.inst_id.removesuffix("-SWAP"),
+        "cTime": str(p.c_time),
+        "ccy": "USDT",
+        "closeAvgPx": fmt(life["close_notional"] / closed_sz),
+        "closeTotalPos": fmt(closed_sz),
+        "direction": "long" if life["long"] else "short",
+        "fee": fmt(fee),
+        "fundingFee": "0",
+        "instId": p.inst_id,
+        "instType": "SWAP",
+        "lever": str(p.lever),
+        "liqPenalty": "0",
+        "mgnMode": p.mgn_mode,
+        "nonSettleAvgPx": "",
+        "openAvgPx": fmt(p.avg_px),
+        "openMaxPos": fmt(max_held),
+        "pnl": fmt(pnl),
+        "pnlRatio": fmt((realized / margin).quantize(Decimal("1e-12"))) if margin else "0",
+        "posId": p.pos_id,
+        "posSide": p.pos_side,
+        "realizedPnl": fmt(realized),
+        "settledPnl": "",
+        "triggerPx": "",
+        "type": "2" if closed else "1",
+        "uTime": str(p.u_time),
+        "uly": p.inst_id.removesuffix("-SWAP"),
     }
 
 
-def positions_history(sim: "Simulator", query: Any) -> list[dict]:
+def positions_history(sim: Simulator, query: Any) -> list[dict]:
     swap = _inst_type(query, required=False)
     after, before = _id(query, "after"), _id(query, "before")
     limit = _limit(query)
@@ -197,9 +231,10 @@ def positions_history(sim: "Simulator", query: Any) -> list[dict]:
 
 
 # ---- routing --------------------------------------------------------------------------------------
-def _handler(view: Callable[["Simulator", Any], list[dict]]) -> Callable[[Any], Awaitable[web.Response]]:
+def _handler(view: Callable[[Simulator, Any], list[dict]]) -> Callable[[Any], Awaitable[web.Response]]:
     async def handle(ctx: Any) -> web.Response:
         return ok(view(ctx.sim, ctx.query))
+
     handle.__name__ = view.__name__
     return handle
 

@@ -74,8 +74,20 @@ class InstrumentSpec:
         }
 
 
-def _spec(inst_id: str, ct_val: str, lot: str, min_sz: str, tick: str, lever: int, price: str, listed: str, max_mkt: str = "12000") -> InstrumentSpec:
-    return InstrumentSpec(inst_id, Decimal(ct_val), Decimal(lot), Decimal(min_sz), Decimal(tick), lever, Decimal(price), listed, max_mkt)
+def _spec(
+    inst_id: str,
+    ct_val: str,
+    lot: str,
+    min_sz: str,
+    tick: str,
+    lever: int,
+    price: str,
+    listed: str,
+    max_mkt: str = "12000",
+) -> InstrumentSpec:
+    return InstrumentSpec(
+        inst_id, Decimal(ct_val), Decimal(lot), Decimal(min_sz), Decimal(tick), lever, Decimal(price), listed, max_mkt
+    )
 
 
 SPECS: dict[str, InstrumentSpec] = {

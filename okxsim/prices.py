@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from shared.instruments import bar_ms, bar_offset_ms
-
 from okxsim.instruments import InstrumentSpec
 from okxsim.wire import fmt
+from shared.instruments import bar_ms, bar_offset_ms
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
@@ -57,7 +56,9 @@ def load_replay_rows(path: Path) -> list[float]:
 class PriceTrack:
     """One instrument's price, trade tape and 1-minute candles."""
 
-    def __init__(self, spec: InstrumentSpec, start_price: Decimal, seed: int, tick_ms: int, history_minutes: int, now_ms: int) -> None:
+    def __init__(
+        self, spec: InstrumentSpec, start_price: Decimal, seed: int, tick_ms: int, history_minutes: int, now_ms: int
+    ) -> None:
         self.spec = spec
         self.tick = spec.tick_sz
         self._tick_f = float(spec.tick_sz)
@@ -113,7 +114,16 @@ class PriceTrack:
             h = max(o, c) * (1 + abs(rng.gauss(0.0, 1.0)) * self.sigma_minute / 2)
             low = min(o, c) * (1 - abs(rng.gauss(0.0, 1.0)) * self.sigma_minute / 2)
             vol = self.spec.lot_sz * max(1, int(base_vol * rng.uniform(0.3, 1.7) / float(self.spec.lot_sz)))
-            rows.append([current - (len(closes) - i) * MINUTE_MS, self.quantize(o), self.quantize(h), self.quantize(low), self.quantize(c), vol])
+            rows.append(
+                [
+                    current - (len(closes) - i) * MINUTE_MS,
+                    self.quantize(o),
+                    self.quantize(h),
+                    self.quantize(low),
+                    self.quantize(c),
+                    vol,
+                ]
+            )
         last = self.last
         rows.append([current, last, last, last, last, Decimal(0)])
         self.minutes = rows
@@ -166,7 +176,12 @@ class PriceTrack:
         start = max(0, self._index(minute - DAY_MS + MINUTE_MS))
         end = self._index(minute)
         window = self.minutes[start:end] or [self.minutes[end]]
-        stats = (window[0][1], max(r[2] for r in window), min(r[3] for r in window), sum((r[5] for r in window), Decimal(0)))
+        stats = (
+            window[0][1],
+            max(r[2] for r in window),
+            min(r[3] for r in window),
+            sum((r[5] for r in window), Decimal(0)),
+        )
         self._stats_cache = (minute, stats)
         return stats
 
@@ -224,7 +239,17 @@ class PriceTrack:
     # ---- candles ------------------------------------------------------------------------
     def _row(self, ts: int, o: Decimal, h: Decimal, low: Decimal, c: Decimal, vol: Decimal, confirm: str) -> list[str]:
         vol_ccy = vol * self.spec.ct_val
-        return [str(ts), fmt(o), fmt(h), fmt(low), fmt(c), fmt(vol), fmt(vol_ccy), fmt((vol_ccy * c).quantize(Decimal("0.0001"))), confirm]
+        return [
+            str(ts),
+            fmt(o),
+            fmt(h),
+            fmt(low),
+            fmt(c),
+            fmt(vol),
+            fmt(vol_ccy),
+            fmt((vol_ccy * c).quantize(Decimal("0.0001"))),
+            confirm,
+        ]
 
     def _aggregate(self, bar: str, start: int, length: int, current_minute: int) -> list[str] | None:
         closed = start + length <= current_minute
@@ -235,7 +260,15 @@ class PriceTrack:
         if first >= last:
             return None
         rows = self.minutes[first:last]
-        row = self._row(start, rows[0][1], max(r[2] for r in rows), min(r[3] for r in rows), rows[-1][4], sum((r[5] for r in rows), Decimal(0)), "1" if closed else "0")
+        row = self._row(
+            start,
+            rows[0][1],
+            max(r[2] for r in rows),
+            min(r[3] for r in rows),
+            rows[-1][4],
+            sum((r[5] for r in rows), Decimal(0)),
+            "1" if closed else "0",
+        )
         if closed:
             if len(self._agg_cache) > 50_000:
                 self._agg_cache.clear()
@@ -259,7 +292,9 @@ class PriceTrack:
             rows.append([ts, self.quantize(o), self.quantize(h), self.quantize(low), close, vol])
         return rows
 
-    def candles(self, bar: str, now_ms: int, *, after: int | None, before: int | None, limit: int, history: bool) -> list[list[str]]:
+    def candles(
+        self, bar: str, now_ms: int, *, after: int | None, before: int | None, limit: int, history: bool
+    ) -> list[list[str]]:
         """OKX candles newest first: ts < after, ts > before, at most `limit` rows."""
         current_minute = self._roll(now_ms)[0]
         length = bar_ms(bar)
@@ -287,7 +322,9 @@ class PriceTrack:
                 if row is None:
                     index = (anchor_ts - ts) // length  # 1 = the bar just before the anchor
                     synth = self._synthesised(bar, length, anchor_ts, self.minutes[0][1], index)[index - 1]
-                    row = self._agg_cache[(bar, ts)] = self._row(synth[0], synth[1], synth[2], synth[3], synth[4], synth[5], "1")
+                    row = self._agg_cache[(bar, ts)] = self._row(
+                        synth[0], synth[1], synth[2], synth[3], synth[4], synth[5], "1"
+                    )
                 out.append(row)
             ts -= length
         return out
@@ -296,15 +333,35 @@ class PriceTrack:
         inst = self.spec.inst_id
         out = []
         for t in list(self.trades)[:limit]:
-            out.append({"instId": inst, "side": t.side, "sz": fmt(t.sz), "source": "0", "px": fmt(t.px), "tradeId": t.trade_id, "ts": str(t.ts)})
+            out.append(
+                {
+                    "instId": inst,
+                    "side": t.side,
+                    "sz": fmt(t.sz),
+                    "source": "0",
+                    "px": fmt(t.px),
+                    "tradeId": t.trade_id,
+                    "ts": str(t.ts),
+                }
+            )
         return out
 
 
 class Market:
     """All instruments' price tracks plus the driver (walk or replay) and the pause switch."""
 
-    def __init__(self, specs: dict[str, InstrumentSpec], inst_ids: tuple[str, ...], *, seed: int, tick_ms: int, history_minutes: int,
-                 now_ms: int, replay_closes: list[float] | None = None, replay_scale: Decimal = Decimal(1)) -> None:
+    def __init__(
+        self,
+        specs: dict[str, InstrumentSpec],
+        inst_ids: tuple[str, ...],
+        *,
+        seed: int,
+        tick_ms: int,
+        history_minutes: int,
+        now_ms: int,
+        replay_closes: list[float] | None = None,
+        replay_scale: Decimal = Decimal(1),
+    ) -> None:
         self.paused = False
         self.replay_closes = replay_closes
         self.replay_scale = float(replay_scale)

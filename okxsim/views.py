@@ -72,6 +72,7 @@ def order_view(o: Order) -> dict:
         "uTime": str(o.u_time),
     }
 
+
 def fill_view(f: Fill) -> dict:
     rate = TAKER_RATE if f.exec_type == "T" else MAKER_RATE
     return {
@@ -102,6 +103,7 @@ def fill_view(f: Fill) -> dict:
         "ts": str(f.ts),
         "tradeQuoteCcy": "",
     }
+
 
 def position_view(engine: Engine, p: Position, quote: Quote, eq: Decimal) -> dict:
     spec = engine.specs[p.inst_id]
@@ -190,6 +192,7 @@ def position_view(engine: Engine, p: Position, quote: Quote, eq: Decimal) -> dic
         "vegaBS": "",
         "vegaPA": "",
     }
+
 
 def positions_view(engine: Engine, quotes: Mapping[str, Quote], inst_ids: set[str] | None = None) -> list[dict]:
     eq = engine.totals(quotes)["eq"]

@@ -38,7 +38,16 @@ MESSAGES = {
     "59000": "Settings failed. Please close any open positions or orders before modifying settings.",
 }
 
-HTTP_STATUS = {"50001": 503, "50004": 400, "50011": 429, "50013": 429, "50026": 500, "50000": 400, "50002": 400, "50006": 400}
+HTTP_STATUS = {
+    "50001": 503,
+    "50004": 400,
+    "50011": 429,
+    "50013": 429,
+    "50026": 500,
+    "50000": 400,
+    "50002": 400,
+    "50006": 400,
+}
 
 
 def fmt(value: Decimal | int | None) -> str:

@@ -50,7 +50,9 @@ def ensure_token() -> str:
 
 
 def ensure_local_pg_password() -> str:
-    return ensure_generated("LOCAL_PG_PASSWORD", "password of the project-local PostgreSQL (.data/pgrun, scram-sha-256)")
+    return ensure_generated(
+        "LOCAL_PG_PASSWORD", "password of the project-local PostgreSQL (.data/pgrun, scram-sha-256)"
+    )
 
 
 def wait_http(url: str, proc: subprocess.Popen, name: str, timeout: float = 60) -> None:
@@ -88,10 +90,10 @@ def main() -> None:
         return p
 
     def stop_all(*_: object) -> None:
-        for name, p in reversed(procs):
+        for _name, p in reversed(procs):
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
-        for name, p in reversed(procs):
+        for _name, p in reversed(procs):
             try:
                 p.wait(15)
             except subprocess.TimeoutExpired:
@@ -106,8 +108,13 @@ def main() -> None:
             print("PostgreSQL: starting the project-local cluster (the first time takes a few seconds)...", flush=True)
             # The password goes to pg.sh in its environment, never on a command line (the process list is public).
             pg_env = {**os.environ, "PG_PASSWORD": ensure_local_pg_password()}
-            url = subprocess.run([str(ROOT / "scripts" / "pg.sh"), "start", "pgrun", pg_port, "aitrader"], check=True,
-                                 capture_output=True, text=True, env=pg_env).stdout.strip()
+            url = subprocess.run(
+                [str(ROOT / "scripts" / "pg.sh"), "start", "pgrun", pg_port, "aitrader"],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=pg_env,
+            ).stdout.strip()
             local_pg = True
             child_env["DATABASE_URL"] = url
             print(f"PostgreSQL: project-local cluster .data/pgrun on port {pg_port}", flush=True)
@@ -120,22 +127,40 @@ def main() -> None:
             sim_host, sim_port = env.get("OKXSIM_HOST", "127.0.0.1"), env.get("OKXSIM_PORT", "8010")
             sim_key, sim_secret, sim_pass = secrets.token_hex(8), secrets.token_hex(16), secrets.token_hex(6)
             print("Starting the OKX simulator...", flush=True)
-            sim = start("okxsim", [PY, "-m", "okxsim"], {
-                "OKXSIM_API_KEY": sim_key, "OKXSIM_API_SECRET": sim_secret, "OKXSIM_PASSPHRASE": sim_pass,
-                "OKXSIM_INST_IDS": env.get("OKXSIM_INST_IDS", env.get("OKX_INST_IDS", "BTC-USDT-SWAP")),
-            })
+            sim = start(
+                "okxsim",
+                [PY, "-m", "okxsim"],
+                {
+                    "OKXSIM_API_KEY": sim_key,
+                    "OKXSIM_API_SECRET": sim_secret,
+                    "OKXSIM_PASSPHRASE": sim_pass,
+                    "OKXSIM_INST_IDS": env.get("OKXSIM_INST_IDS", env.get("OKX_INST_IDS", "BTC-USDT-SWAP")),
+                },
+            )
             wait_http(f"http://{sim_host}:{sim_port}/api/v5/public/time", sim, "okxsim")
             okx_env.update({"OKX_API_KEY": sim_key, "OKX_API_SECRET": sim_secret, "OKX_PASSPHRASE": sim_pass})
             if not env.get("INITIAL_EQUITY"):
                 # The simulated account starts with OKXSIM_INITIAL_USDT: that is the baseline PnL% is measured against.
                 child_env["INITIAL_EQUITY"] = env.get("OKXSIM_INITIAL_USDT", "10000")
-            child_env.update({
-                "OKX_USE_SIMULATED": "true",
-                "OKX_BASE_URL": f"http://{sim_host}:{sim_port}", "OKX_WS_PUBLIC_URL": f"ws://{sim_host}:{sim_port}/ws/v5/public",
-            })
+            child_env.update(
+                {
+                    "OKX_USE_SIMULATED": "true",
+                    "OKX_BASE_URL": f"http://{sim_host}:{sim_port}",
+                    "OKX_WS_PUBLIC_URL": f"ws://{sim_host}:{sim_port}/ws/v5/public",
+                }
+            )
             print(f"OKX: no keys set, using the OKX simulator on {sim_host}:{sim_port}", flush=True)
         else:
-            print("OKX: using the configured keys (" + ("demo trading" if env.get("OKX_USE_SIMULATED", "true").lower() in ("1", "true", "yes", "on") else "LIVE trading") + ")", flush=True)
+            print(
+                "OKX: using the configured keys ("
+                + (
+                    "demo trading"
+                    if env.get("OKX_USE_SIMULATED", "true").lower() in ("1", "true", "yes", "on")
+                    else "LIVE trading"
+                )
+                + ")",
+                flush=True,
+            )
 
         child_env.setdefault("AGENT_BASE_URL", env.get("AGENT_BASE_URL", f"http://{agent_host}:{agent_port}"))
         child_env.setdefault("API_BASE_URL", env.get("API_BASE_URL", f"http://{api_host}:{api_port}"))
@@ -147,8 +172,19 @@ def main() -> None:
             agent = start("agent", [PY, "-m", "agent"])
             wait_http(f"http://{agent_host}:{agent_port}/health", agent, "agent")
         print("Starting the web server...", flush=True)
-        web = start("web", [PY, str(ROOT / "scripts" / "web_server.py"), "--port", web_port,
-                            "--api", f"http://{api_host}:{api_port}", "--agent", f"http://{agent_host}:{agent_port}"])
+        web = start(
+            "web",
+            [
+                PY,
+                str(ROOT / "scripts" / "web_server.py"),
+                "--port",
+                web_port,
+                "--api",
+                f"http://{api_host}:{api_port}",
+                "--agent",
+                f"http://{agent_host}:{agent_port}",
+            ],
+        )
         wait_http(f"http://127.0.0.1:{web_port}/", web, "web")
         print("", flush=True)
         print(f"AiTrader is running: open http://127.0.0.1:{web_port}", flush=True)
@@ -158,7 +194,10 @@ def main() -> None:
         while True:
             for name, p in procs:
                 if p.poll() is not None:
-                    print(f"{name} exited with code {p.returncode}; see {LOG_DIR / (name + '.log')}. Stopping.", flush=True)
+                    print(
+                        f"{name} exited with code {p.returncode}; see {LOG_DIR / (name + '.log')}. Stopping.",
+                        flush=True,
+                    )
                     raise SystemExit(1)
             time.sleep(1)
     except KeyboardInterrupt:

@@ -17,7 +17,9 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_LOCATIONS = ROOT / "nginx" / "snippets" / "locations.conf.template"
 # The agent paths published under /agent/ (as nginx/snippets/locations.conf.template): the web app's and MCP's.
-AGENT_PUBLISHED = re.compile(r"^/(health|usage|sessions|sessions/(?!\.+$)[A-Za-z0-9_.:-]+|mcp-tokens|mcp-tokens/(?!\.+$)[A-Za-z0-9_.-]+|chat|mcp/?)$")
+AGENT_PUBLISHED = re.compile(
+    r"^/(health|usage|sessions|sessions/(?!\.+$)[A-Za-z0-9_.:-]+|mcp-tokens|mcp-tokens/(?!\.+$)[A-Za-z0-9_.-]+|chat|mcp/?)$"
+)
 
 
 def security_headers(locations_template: Path = NGINX_LOCATIONS) -> dict[str, str]:
@@ -29,7 +31,16 @@ def security_headers(locations_template: Path = NGINX_LOCATIONS) -> dict[str, st
     return headers
 
 
-HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-authorization", "host", "content-length"}
+HOP_HEADERS = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+    "proxy-authorization",
+    "host",
+    "content-length",
+}
 
 
 def build_app(dist: Path, api_url: str, agent_url: str) -> web.Application:
@@ -54,19 +65,25 @@ def build_app(dist: Path, api_url: str, agent_url: str) -> web.Application:
     app.on_response_prepare.append(on_prepare)
 
     async def on_startup(app: web.Application) -> None:
-        app["session"] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=5), auto_decompress=False)
+        app["session"] = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=5), auto_decompress=False
+        )
 
     async def on_cleanup(app: web.Application) -> None:
         await app["session"].close()
 
     async def proxy(request: web.Request, upstream: str, strip: str) -> web.StreamResponse:
-        path = request.rel_url.path[len(strip):] if strip else request.rel_url.path
+        path = request.rel_url.path[len(strip) :] if strip else request.rel_url.path
         url = upstream + path + (("?" + request.rel_url.query_string) if request.rel_url.query_string else "")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
         body = await request.read()
         try:
-            async with app["session"].request(request.method, url, headers=headers, data=body or None, allow_redirects=False) as up:
-                resp = web.StreamResponse(status=up.status, headers={k: v for k, v in up.headers.items() if k.lower() not in HOP_HEADERS})
+            async with app["session"].request(
+                request.method, url, headers=headers, data=body or None, allow_redirects=False
+            ) as up:
+                resp = web.StreamResponse(
+                    status=up.status, headers={k: v for k, v in up.headers.items() if k.lower() not in HOP_HEADERS}
+                )
                 await resp.prepare(request)
                 async for chunk in up.content.iter_any():
                     await resp.write(chunk)
@@ -79,7 +96,7 @@ def build_app(dist: Path, api_url: str, agent_url: str) -> web.Application:
         return await proxy(request, api_url, "")
 
     async def agent(request: web.Request) -> web.StreamResponse:
-        if not AGENT_PUBLISHED.match(request.rel_url.path[len("/agent"):]):
+        if not AGENT_PUBLISHED.match(request.rel_url.path[len("/agent") :]):
             return web.json_response({"status_code": 404, "detail": "not found"}, status=404)
         return await proxy(request, agent_url, "/agent")
 
@@ -109,7 +126,12 @@ def main() -> None:
     parser.add_argument("--api", default="http://127.0.0.1:8000")
     parser.add_argument("--agent", default="http://127.0.0.1:8001")
     args = parser.parse_args()
-    web.run_app(build_app(Path(args.dist), args.api.rstrip("/"), args.agent.rstrip("/")), host=args.host, port=args.port, print=lambda *_: None)
+    web.run_app(
+        build_app(Path(args.dist), args.api.rstrip("/"), args.agent.rstrip("/")),
+        host=args.host,
+        port=args.port,
+        print=lambda *_: None,
+    )
 
 
 if __name__ == "__main__":

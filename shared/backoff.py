@@ -9,6 +9,7 @@ A server's Retry-After, when given, is a floor (never wait less than the server 
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ class Backoff:
         if attempt < 0:
             raise ValueError("attempt must be >= 0")
         # min() before the power would overflow for large attempts: cap the exponent first.
-        return min(self.cap, self.base * (2 ** min(attempt, 62)))
+        return min(self.cap, math.ldexp(self.base, min(attempt, 62)))
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         step = self.step(attempt)

@@ -56,7 +56,9 @@ def load_environment(env_file: Path | None = None, environ: dict[str, str] | Non
         try:
             text = Path(path).read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            raise SettingsError("AITRADER_ENV_FILE", f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+            raise SettingsError(
+                "AITRADER_ENV_FILE", f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+            ) from None
         merged.update(parse_env_file(text))
     merged.update(os.environ if environ is None else environ)
     return {k: v for k, v in merged.items() if v != ""}
@@ -78,7 +80,9 @@ def get_bool(env: dict[str, str], name: str, default: bool) -> bool:
     raise SettingsError(name, f"expected true/false, got {raw!r}")
 
 
-def get_int(env: dict[str, str], name: str, default: int | None, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
+def get_int(
+    env: dict[str, str], name: str, default: int | None, *, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
     raw = env.get(name)
     if raw is None:
         return default
@@ -93,7 +97,9 @@ def get_int(env: dict[str, str], name: str, default: int | None, *, minimum: int
     return value
 
 
-def get_float(env: dict[str, str], name: str, default: float | None, *, minimum: float | None = None, maximum: float | None = None) -> float | None:
+def get_float(
+    env: dict[str, str], name: str, default: float | None, *, minimum: float | None = None, maximum: float | None = None
+) -> float | None:
     raw = env.get(name)
     if raw is None:
         return default
@@ -111,8 +117,13 @@ def get_float(env: dict[str, str], name: str, default: float | None, *, minimum:
 
 
 def get_decimal(
-    env: dict[str, str], name: str, default: Decimal | None, *, minimum: Decimal | None = None,
-    maximum: Decimal | None = None, positive: bool = False,
+    env: dict[str, str],
+    name: str,
+    default: Decimal | None,
+    *,
+    minimum: Decimal | None = None,
+    maximum: Decimal | None = None,
+    positive: bool = False,
 ) -> Decimal | None:
     """An exact decimal (money, thresholds): no float rounding between the text and the value."""
     raw = env.get(name)

@@ -13,8 +13,17 @@ CL_ORD_ID_RE = re.compile(rf"^[A-Za-z0-9]{{1,{CL_ORD_ID_MAX}}}$")
 ID_CHARS = r"[A-Za-z0-9_.:-]"  # run ids, chat session ids, MCP token names
 RUN_ID_RE = re.compile(rf"^{ID_CHARS}{{1,{RUN_ID_MAX}}}$")
 
-__all__ = ["CL_ORD_ID_MAX", "CL_ORD_ID_RE", "ID_CHARS", "INST_ID_RE", "RUN_ID_MAX", "RUN_ID_RE", "is_valid_cl_ord_id",
-           "is_valid_inst_id", "is_valid_run_id"]
+__all__ = [
+    "CL_ORD_ID_MAX",
+    "CL_ORD_ID_RE",
+    "ID_CHARS",
+    "INST_ID_RE",
+    "RUN_ID_MAX",
+    "RUN_ID_RE",
+    "is_valid_cl_ord_id",
+    "is_valid_inst_id",
+    "is_valid_run_id",
+]
 
 
 def is_valid_cl_ord_id(value: str) -> bool:

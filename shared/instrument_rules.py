@@ -18,10 +18,11 @@ one with nothing to reduce is refused. Leverage above the instrument's `lever` i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 Direction = Literal["down", "up"]
 LIVE = "live"
@@ -63,24 +64,36 @@ class InstrumentRules:
     ct_type: str = "linear"
 
     @classmethod
-    def from_okx(cls, row: Any) -> "InstrumentRules":
+    def from_okx(cls, row: Any) -> InstrumentRules:
         """From an OKX instrument row (object with OKX's string attributes, or a dict)."""
+
         def get(name: str) -> Any:
             return _field(row, name)
 
         tick, lot, minimum = _dec(get("tickSz")), _dec(get("lotSz")), _dec(get("minSz"))
         if tick is None or lot is None or minimum is None:
             raise RuleViolation("instId", f"OKX gives no tickSz/lotSz/minSz for {get('instId')}")
-        return cls(inst_id=get("instId"), tick_sz=tick, lot_sz=lot, min_sz=minimum, max_mkt_sz=_dec(get("maxMktSz")),
-                   max_lmt_sz=_dec(get("maxLmtSz")), max_lever=_dec(get("lever")), state=get("state") or LIVE,
-                   ct_type=get("ctType") or "linear")
+        return cls(
+            inst_id=get("instId"),
+            tick_sz=tick,
+            lot_sz=lot,
+            min_sz=minimum,
+            max_mkt_sz=_dec(get("maxMktSz")),
+            max_lmt_sz=_dec(get("maxLmtSz")),
+            max_lever=_dec(get("lever")),
+            state=get("state") or LIVE,
+            ct_type=get("ctType") or "linear",
+        )
 
 
 def round_to_tick(value: Decimal, tick: Decimal, direction: Direction) -> Decimal:
     """The multiple of `tick` next to `value` in `direction` (value itself when already on the tick); exact."""
     steps = Fraction(value) / Fraction(tick)
-    whole = Decimal(steps.numerator // steps.denominator) if direction == "down" else \
-        Decimal(-((-steps.numerator) // steps.denominator))
+    whole = (
+        Decimal(steps.numerator // steps.denominator)
+        if direction == "down"
+        else Decimal(-((-steps.numerator) // steps.denominator))
+    )
     result = whole * tick
     # quantize to the tick's exponent: "43210.50" stays a plain decimal with the tick's places
     return result.quantize(tick, rounding=ROUND_FLOOR if direction == "down" else ROUND_CEILING)
@@ -91,7 +104,9 @@ def _rounded(field: str, value: Decimal, rules: InstrumentRules, direction: Dire
         raise RuleViolation(field, f"{field} must be > 0, got {value}")
     rounded = round_to_tick(value, rules.tick_sz, direction)
     if rounded <= 0:
-        raise RuleViolation(field, f"{field} {_plain(value)} is below the instrument's price step tickSz {_plain(rules.tick_sz)}")
+        raise RuleViolation(
+            field, f"{field} {_plain(value)} is below the instrument's price step tickSz {_plain(rules.tick_sz)}"
+        )
     return rounded
 
 
@@ -112,11 +127,17 @@ def trigger_price(field: str, px: Decimal, position_long: bool, rules: Instrumen
 def check_stop_sides(position_long: bool, price: Decimal, tp: Decimal | None, sl: Decimal | None) -> None:
     """A long's TP above and SL below `price` (a short's the other way), else RuleViolation naming the leg."""
     if tp is not None and (tp <= price if position_long else tp >= price):
-        raise RuleViolation("tpTriggerPx", f"tpTriggerPx {_plain(tp)} must be {'above' if position_long else 'below'} "
-                                           f"the price {_plain(price)} for a {'long' if position_long else 'short'}")
+        raise RuleViolation(
+            "tpTriggerPx",
+            f"tpTriggerPx {_plain(tp)} must be {'above' if position_long else 'below'} "
+            f"the price {_plain(price)} for a {'long' if position_long else 'short'}",
+        )
     if sl is not None and (sl >= price if position_long else sl <= price):
-        raise RuleViolation("slTriggerPx", f"slTriggerPx {_plain(sl)} must be {'below' if position_long else 'above'} "
-                                           f"the price {_plain(price)} for a {'long' if position_long else 'short'}")
+        raise RuleViolation(
+            "slTriggerPx",
+            f"slTriggerPx {_plain(sl)} must be {'below' if position_long else 'above'} "
+            f"the price {_plain(price)} for a {'long' if position_long else 'short'}",
+        )
 
 
 def check_size(sz: Decimal, ord_type: str, rules: InstrumentRules) -> Decimal:
@@ -124,29 +145,43 @@ def check_size(sz: Decimal, ord_type: str, rules: InstrumentRules) -> Decimal:
     if not sz.is_finite() or sz <= 0:
         raise RuleViolation("sz", f"sz must be > 0, got {sz}")
     if sz < rules.min_sz:
-        raise RuleViolation("sz", f"sz {_plain(sz)} is below the instrument's minimum size minSz {_plain(rules.min_sz)}")
+        raise RuleViolation(
+            "sz", f"sz {_plain(sz)} is below the instrument's minimum size minSz {_plain(rules.min_sz)}"
+        )
     if Fraction(sz) % Fraction(rules.lot_sz) != 0:
-        raise RuleViolation("sz", f"sz {_plain(sz)} is not a multiple of the instrument's lot size lotSz {_plain(rules.lot_sz)}")
+        raise RuleViolation(
+            "sz", f"sz {_plain(sz)} is not a multiple of the instrument's lot size lotSz {_plain(rules.lot_sz)}"
+        )
     maximum, name = (rules.max_mkt_sz, "maxMktSz") if ord_type == "market" else (rules.max_lmt_sz, "maxLmtSz")
     if maximum is not None and sz > maximum:
-        raise RuleViolation("sz", f"sz {_plain(sz)} is above the instrument's largest {ord_type} order {name} "
-                                  f"{_plain(maximum)} contracts; split it into smaller orders")
+        raise RuleViolation(
+            "sz",
+            f"sz {_plain(sz)} is above the instrument's largest {ord_type} order {name} "
+            f"{_plain(maximum)} contracts; split it into smaller orders",
+        )
     return sz
 
 
 def check_leverage(lever: Decimal, rules: InstrumentRules) -> Decimal:
     if rules.max_lever is not None and lever > rules.max_lever:
-        raise RuleViolation("leverage", f"leverage {_plain(lever)} is above {rules.inst_id}'s maximum leverage "
-                                        f"{_plain(rules.max_lever)}")
+        raise RuleViolation(
+            "leverage",
+            f"leverage {_plain(lever)} is above {rules.inst_id}'s maximum leverage {_plain(rules.max_lever)}",
+        )
     return lever
 
 
 def check_tradable(rules: InstrumentRules) -> None:
     if rules.state != LIVE:
-        raise RuleViolation("instId", f"{rules.inst_id} is not trading at OKX now (state {rules.state!r}, needs 'live')")
+        raise RuleViolation(
+            "instId", f"{rules.inst_id} is not trading at OKX now (state {rules.state!r}, needs 'live')"
+        )
     if rules.ct_type == "inverse":
-        raise RuleViolation("instId", f"{rules.inst_id} is an inverse (coin-margined) swap; this system sizes and "
-                                      f"risks in USDT and trades linear USDT-margined swaps only")
+        raise RuleViolation(
+            "instId",
+            f"{rules.inst_id} is an inverse (coin-margined) swap; this system sizes and "
+            f"risks in USDT and trades linear USDT-margined swaps only",
+        )
 
 
 def check_reduce_only(sz: Decimal, closable: Decimal) -> Decimal:
@@ -154,8 +189,11 @@ def check_reduce_only(sz: Decimal, closable: Decimal) -> Decimal:
     if closable <= 0:
         raise RuleViolation("reduceOnly", "reduceOnly: there is no open position on that side to reduce")
     if sz > closable:
-        raise RuleViolation("sz", f"sz {_plain(sz)} is larger than the open position it reduces ({_plain(closable)} "
-                                  f"contracts can be closed); a reduce-only order never exceeds the position")
+        raise RuleViolation(
+            "sz",
+            f"sz {_plain(sz)} is larger than the open position it reduces ({_plain(closable)} "
+            f"contracts can be closed); a reduce-only order never exceeds the position",
+        )
     return sz
 
 

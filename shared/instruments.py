@@ -6,9 +6,30 @@ import re
 
 # Bars accepted by GET /api/v5/market/candles (case-sensitive); 1s only on history-candles.
 CANDLE_BARS: tuple[str, ...] = (
-    "1m", "3m", "5m", "15m", "30m", "1H", "2H", "4H",
-    "6H", "12H", "1D", "2D", "3D", "1W", "1M", "3M",
-    "6Hutc", "12Hutc", "1Dutc", "2Dutc", "3Dutc", "1Wutc", "1Mutc", "3Mutc",
+    "1m",
+    "3m",
+    "5m",
+    "15m",
+    "30m",
+    "1H",
+    "2H",
+    "4H",
+    "6H",
+    "12H",
+    "1D",
+    "2D",
+    "3D",
+    "1W",
+    "1M",
+    "3M",
+    "6Hutc",
+    "12Hutc",
+    "1Dutc",
+    "2Dutc",
+    "3Dutc",
+    "1Wutc",
+    "1Mutc",
+    "3Mutc",
 )
 
 # Bar length in milliseconds (months approximated by 30/90 days: only used for random-walk history).

@@ -15,15 +15,20 @@ import re
 import sys
 import threading
 import time
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import IO
 from urllib.parse import unquote, urlsplit
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
 # Environment names whose value is a secret: OKX_API_KEY, OKX_API_SECRET, OKX_PASSPHRASE, API_TOKEN,
 # DEEPSEEK_API_KEY, LLM_API_KEY, MCP_TOKENS, POSTGRES_PASSWORD, TELEGRAM_BOT_TOKEN, WEBHOOK_SECRET, ...
-SECRET_NAME = re.compile(r"(^|_)(API_?KEY|KEY|SECRET|PASSPHRASE|PASSWORD|PASS|TOKEN|TOKENS)(_|$)|_PASSWORD", re.IGNORECASE)
-NOT_SECRET_NAME = re.compile(r"_(FILE|PATH|URL|HEADER|NAME|ID|IDS|MODE|TTL|SECS)$|(^|_)(MAX|MIN|LIMIT)(_|$)", re.IGNORECASE)
+SECRET_NAME = re.compile(
+    r"(^|_)(API_?KEY|KEY|SECRET|PASSPHRASE|PASSWORD|PASS|TOKEN|TOKENS)(_|$)|_PASSWORD", re.IGNORECASE
+)
+NOT_SECRET_NAME = re.compile(
+    r"_(FILE|PATH|URL|HEADER|NAME|ID|IDS|MODE|TTL|SECS)$|(^|_)(MAX|MIN|LIMIT)(_|$)", re.IGNORECASE
+)
 NOT_SECRET_VALUE = re.compile(r"^(\d+(\.\d+)?|true|false|yes|no|on|off)$", re.IGNORECASE)  # numbers and switches
 
 
@@ -151,8 +156,13 @@ def _environment() -> dict[str, str]:
         return dict(os.environ)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str | None] = (),
-                      environment: Mapping[str, str] | None = None, stream=None) -> logging.Handler:
+def configure_logging(
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: Iterable[str | None] = (),
+    environment: Mapping[str, str] | None = None,
+    stream: IO[str] | None = None,
+) -> logging.Handler:
     """One stderr handler on the root logger whose every line is redacted; returns it."""
     REGISTRY.add(*secrets)
     REGISTRY.add(*secrets_in_environment(_environment() if environment is None else environment))
@@ -169,5 +179,14 @@ def configure_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[
     return handler
 
 
-__all__ = ["configure_logging", "register_secret", "secrets_in_environment", "RedactingFormatter", "RedactSecrets",
-           "JsonFormatter", "SecretRegistry", "REGISTRY", "MASK"]
+__all__ = [
+    "configure_logging",
+    "register_secret",
+    "secrets_in_environment",
+    "RedactingFormatter",
+    "RedactSecrets",
+    "JsonFormatter",
+    "SecretRegistry",
+    "REGISTRY",
+    "MASK",
+]

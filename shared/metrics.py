@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Mapping, MutableMapping
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -107,7 +108,9 @@ class HttpMetrics:
 
 def http_metrics(registry: CollectorRegistry) -> HttpMetrics:
     return HttpMetrics(
-        requests=Counter("aitrader_http_requests", "HTTP requests answered", ["method", "route", "status"], registry=registry),
+        requests=Counter(
+            "aitrader_http_requests", "HTTP requests answered", ["method", "route", "status"], registry=registry
+        ),
         duration=Histogram(
             "aitrader_http_request_duration_seconds",
             "HTTP request latency until the last body byte (until the first byte for text/event-stream answers)",
@@ -115,7 +118,11 @@ def http_metrics(registry: CollectorRegistry) -> HttpMetrics:
             buckets=HTTP_BUCKETS,
             registry=registry,
         ),
-        in_flight=Gauge("aitrader_http_requests_in_flight", "HTTP requests being answered (open SSE streams included)", registry=registry),
+        in_flight=Gauge(
+            "aitrader_http_requests_in_flight",
+            "HTTP requests being answered (open SSE streams included)",
+            registry=registry,
+        ),
     )
 
 
@@ -202,7 +209,11 @@ class MetricsEndpoint:
         else:
             data, content_type = render_metrics(self.registry)
             body, status, ctype = data, 200, content_type.encode()
-        headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]
+        headers = [
+            (b"content-type", ctype),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
 
@@ -224,9 +235,25 @@ OKX_OUTCOMES = ("ok", "okx_error", "rate_limited", "http_error", "timeout", "net
 
 def okx_metrics(registry: CollectorRegistry) -> OkxMetrics:
     return OkxMetrics(
-        requests=Counter("aitrader_okx_requests", f"OKX REST requests by final outcome ({', '.join(OKX_OUTCOMES)})", ["endpoint", "outcome"], registry=registry),
-        retries=Counter("aitrader_okx_retries", "OKX REST retries of a temporary failure, by reason", ["endpoint", "reason"], registry=registry),
-        duration=Histogram("aitrader_okx_request_duration_seconds", "OKX REST request latency (one attempt)", ["endpoint"], buckets=OKX_BUCKETS, registry=registry),
+        requests=Counter(
+            "aitrader_okx_requests",
+            f"OKX REST requests by final outcome ({', '.join(OKX_OUTCOMES)})",
+            ["endpoint", "outcome"],
+            registry=registry,
+        ),
+        retries=Counter(
+            "aitrader_okx_retries",
+            "OKX REST retries of a temporary failure, by reason",
+            ["endpoint", "reason"],
+            registry=registry,
+        ),
+        duration=Histogram(
+            "aitrader_okx_request_duration_seconds",
+            "OKX REST request latency (one attempt)",
+            ["endpoint"],
+            buckets=OKX_BUCKETS,
+            registry=registry,
+        ),
     )
 
 
@@ -234,7 +261,9 @@ class FeedAgeCollector(Collector):
     """`aitrader_ticker_feed_age_seconds{instId}`: seconds since the newest ticker of each instrument, computed at
     scrape time from `last_ticker_times()` -> {instId: unix seconds of the newest ticker (None = none yet)}."""
 
-    def __init__(self, last_ticker_times: Callable[[], Mapping[str, float | None]], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, last_ticker_times: Callable[[], Mapping[str, float | None]], clock: Callable[[], float] = time.time
+    ) -> None:
         self.last_ticker_times = last_ticker_times
         self.clock = clock
 
@@ -260,14 +289,22 @@ class FeedMetrics:
     rest_polls: Counter  # REST fallback ticker polls while the WebSocket is down
 
 
-def feed_metrics(registry: CollectorRegistry, last_ticker_times: Callable[[], Mapping[str, float | None]] | None = None) -> FeedMetrics:
+def feed_metrics(
+    registry: CollectorRegistry, last_ticker_times: Callable[[], Mapping[str, float | None]] | None = None
+) -> FeedMetrics:
     """WebSocket feed metrics; with `last_ticker_times` also registers the feed-age gauge (see FeedAgeCollector)."""
     if last_ticker_times is not None:
         registry.register(FeedAgeCollector(last_ticker_times))
     return FeedMetrics(
-        reconnects=Counter("aitrader_ws_reconnects", "OKX public WebSocket reconnects, by reason", ["reason"], registry=registry),
-        connected=Gauge("aitrader_ws_connected", "1 while the OKX public WebSocket is connected and subscribed", registry=registry),
-        rest_polls=Counter("aitrader_ws_rest_fallback_polls", "REST ticker polls made while the WebSocket is down", registry=registry),
+        reconnects=Counter(
+            "aitrader_ws_reconnects", "OKX public WebSocket reconnects, by reason", ["reason"], registry=registry
+        ),
+        connected=Gauge(
+            "aitrader_ws_connected", "1 while the OKX public WebSocket is connected and subscribed", registry=registry
+        ),
+        rest_polls=Counter(
+            "aitrader_ws_rest_fallback_polls", "REST ticker polls made while the WebSocket is down", registry=registry
+        ),
     )
 
 
@@ -280,10 +317,24 @@ class StrategyMetrics:
 
 def strategy_metrics(registry: CollectorRegistry) -> StrategyMetrics:
     return StrategyMetrics(
-        triggers=Counter("aitrader_strategy_triggers", "Strategy triggers, by source and instrument", ["source", "instId"], registry=registry),
-        runs=Counter("aitrader_strategy_runs", "Finished strategy runs, by source and final status", ["source", "status"], registry=registry),
+        triggers=Counter(
+            "aitrader_strategy_triggers",
+            "Strategy triggers, by source and instrument",
+            ["source", "instId"],
+            registry=registry,
+        ),
+        runs=Counter(
+            "aitrader_strategy_runs",
+            "Finished strategy runs, by source and final status",
+            ["source", "status"],
+            registry=registry,
+        ),
         run_duration=Histogram(
-            "aitrader_strategy_run_duration_seconds", "Strategy run duration from trigger to result", ["source", "status"], buckets=RUN_BUCKETS, registry=registry
+            "aitrader_strategy_run_duration_seconds",
+            "Strategy run duration from trigger to result",
+            ["source", "status"],
+            buckets=RUN_BUCKETS,
+            registry=registry,
         ),
     )
 
@@ -295,7 +346,12 @@ class SnapshotMetrics:
 
 def snapshot_metrics(registry: CollectorRegistry) -> SnapshotMetrics:
     return SnapshotMetrics(
-        writes=Counter("aitrader_balance_snapshots", "Balance readings by outcome: written, skipped (below both thresholds), failed", ["outcome"], registry=registry)
+        writes=Counter(
+            "aitrader_balance_snapshots",
+            "Balance readings by outcome: written, skipped (below both thresholds), failed",
+            ["outcome"],
+            registry=registry,
+        )
     )
 
 
@@ -309,14 +365,40 @@ class LlmMetrics:
 
 def llm_metrics(registry: CollectorRegistry) -> LlmMetrics:
     return LlmMetrics(
-        requests=Counter("aitrader_llm_requests", "LLM chat-completion requests, by model and outcome", ["model", "outcome"], registry=registry),
-        tokens=Counter("aitrader_llm_tokens", "LLM tokens used, by model and kind (prompt, completion, cached_prompt)", ["model", "kind"], registry=registry),
-        cost=Counter("aitrader_llm_cost_usd", "Estimated LLM cost in US dollars, by model", ["model"], registry=registry),
-        duration=Histogram("aitrader_llm_request_duration_seconds", "LLM request latency", ["model"], buckets=RUN_BUCKETS, registry=registry),
+        requests=Counter(
+            "aitrader_llm_requests",
+            "LLM chat-completion requests, by model and outcome",
+            ["model", "outcome"],
+            registry=registry,
+        ),
+        tokens=Counter(
+            "aitrader_llm_tokens",
+            "LLM tokens used, by model and kind (prompt, completion, cached_prompt)",
+            ["model", "kind"],
+            registry=registry,
+        ),
+        cost=Counter(
+            "aitrader_llm_cost_usd", "Estimated LLM cost in US dollars, by model", ["model"], registry=registry
+        ),
+        duration=Histogram(
+            "aitrader_llm_request_duration_seconds",
+            "LLM request latency",
+            ["model"],
+            buckets=RUN_BUCKETS,
+            registry=registry,
+        ),
     )
 
 
-def record_llm_usage(metrics: LlmMetrics, model: str, *, prompt_tokens: int, completion_tokens: int, cost_usd: float, cached_prompt_tokens: int = 0) -> None:
+def record_llm_usage(
+    metrics: LlmMetrics,
+    model: str,
+    *,
+    prompt_tokens: int,
+    completion_tokens: int,
+    cost_usd: float,
+    cached_prompt_tokens: int = 0,
+) -> None:
     """Add one completion's usage (the `usage` block of an OpenAI-compatible answer) and its estimated cost."""
     if min(prompt_tokens, completion_tokens, cached_prompt_tokens) < 0 or cost_usd < 0:
         raise ValueError("token counts and cost must not be negative")
@@ -338,7 +420,9 @@ class ApiServiceMetrics:
     snapshots: SnapshotMetrics
 
 
-def api_service_metrics(registry: CollectorRegistry | None = None, last_ticker_times: Callable[[], Mapping[str, float | None]] | None = None) -> ApiServiceMetrics:
+def api_service_metrics(
+    registry: CollectorRegistry | None = None, last_ticker_times: Callable[[], Mapping[str, float | None]] | None = None
+) -> ApiServiceMetrics:
     """Every metric of the trading API, in its own registry (a new one unless given)."""
     registry = registry if registry is not None else CollectorRegistry()
     return ApiServiceMetrics(
@@ -362,4 +446,6 @@ class AgentServiceMetrics:
 def agent_service_metrics(registry: CollectorRegistry | None = None) -> AgentServiceMetrics:
     """Every metric of the agent, in its own registry (a new one unless given)."""
     registry = registry if registry is not None else CollectorRegistry()
-    return AgentServiceMetrics(registry=registry, http=http_metrics(registry), llm=llm_metrics(registry), analyses=strategy_metrics(registry))
+    return AgentServiceMetrics(
+        registry=registry, http=http_metrics(registry), llm=llm_metrics(registry), analyses=strategy_metrics(registry)
+    )

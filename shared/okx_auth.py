@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def sign(secret: str, timestamp: str, method: str, request_path: str, body: str = "") -> str:
@@ -19,12 +19,12 @@ def sign(secret: str, timestamp: str, method: str, request_path: str, body: str 
 
 def iso_timestamp(now: datetime | None = None) -> str:
     """OK-ACCESS-TIMESTAMP format: UTC ISO-8601 with milliseconds and a trailing Z."""
-    now = now or datetime.now(timezone.utc)
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    now = now or datetime.now(UTC)
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def parse_iso_timestamp(value: str) -> datetime:
     """Parse an OK-ACCESS-TIMESTAMP; raises ValueError when malformed."""
     if not value.endswith("Z"):
         raise ValueError("timestamp must end with Z")
-    return datetime.strptime(value[:-1], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    return datetime.strptime(value[:-1], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)

@@ -84,6 +84,17 @@ OKX_ENDPOINT_LIMITS: dict[tuple[str, str], EndpointLimit] = {
     ("GET", "/api/v5/trade/order-algo"): _uid(20),
     ("GET", "/api/v5/trade/orders-algo-pending"): _uid(20),
     ("GET", "/api/v5/trade/orders-algo-history"): _uid(20),
+    # served by the simulator for other OKX clients (python-okx, ccxt): figures from the same docs pages
+    ("GET", "/api/v5/public/mark-price"): _ip(10),
+    ("GET", "/api/v5/public/price-limit"): _ip(20),
+    ("GET", "/api/v5/account/bills"): _uid(5),
+    ("GET", "/api/v5/account/max-size"): _uid(20),
+    ("GET", "/api/v5/account/max-avail-size"): _uid(20),
+    ("GET", "/api/v5/account/trade-fee"): _uid(5),
+    ("POST", "/api/v5/account/set-account-level"): _uid(5),
+    ("POST", "/api/v5/trade/batch-orders"): _uid(300),
+    ("POST", "/api/v5/trade/cancel-batch-orders"): _uid(300),
+    ("POST", "/api/v5/trade/amend-batch-orders"): _uid(300),
 }
 
 # Endpoints not in the table: a conservative 5 per 2 s, per instrument where the request names one. A

@@ -18,8 +18,9 @@ def _server_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
     if not url:
         # Fail, not skip: a skipped database test reads as a pass in a summary nobody scrolls through.
-        pytest.fail("no TEST_DATABASE_URL/DATABASE_URL: run the suite with `make test` (it starts a PostgreSQL)",
-                    pytrace=False)
+        pytest.fail(
+            "no TEST_DATABASE_URL/DATABASE_URL: run the suite with `make test` (it starts a PostgreSQL)", pytrace=False
+        )
     return url
 
 

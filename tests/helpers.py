@@ -9,14 +9,15 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 import uuid
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from aiohttp import web
 import psycopg
+from aiohttp import web
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "okx"
@@ -65,7 +66,9 @@ def wait_for_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None
     raise TimeoutError(f"{url} did not answer within {timeout}s: {last}")
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition", interval: float = 0.05) -> Any:
+def wait_until(
+    predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition", interval: float = 0.05
+) -> Any:
     """Poll `predicate` until it returns something truthy (returned), or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -79,7 +82,11 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = 
 
 def base_env(**extra: str) -> dict[str, str]:
     """A clean environment for a child service: no `.env` from the repo, only what the test gives."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OKX", "API_", "AGENT_", "STRATEGY_", "DEEPSEEK", "LLM_", "BALANCE_", "INITIAL_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OKX", "API_", "AGENT_", "STRATEGY_", "DEEPSEEK", "LLM_", "BALANCE_", "INITIAL_"))
+    }
     env["AITRADER_ENV_FILE"] = "/dev/null"
     env["PYTHONUNBUFFERED"] = "1"
     env.update({k: str(v) for k, v in extra.items()})
@@ -87,7 +94,9 @@ def base_env(**extra: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running(args: list[str], env: dict[str, str], health_url: str, log_path: Path, timeout: float = 30.0) -> Iterator[subprocess.Popen]:
+def running(
+    args: list[str], env: dict[str, str], health_url: str, log_path: Path, timeout: float = 30.0
+) -> Iterator[subprocess.Popen]:
     """Start a service process, wait for its health URL, stop it (SIGTERM, then SIGKILL) afterwards."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "ab")

@@ -6,9 +6,9 @@ Each returns a small handle with URLs and credentials; processes are real (`pyth
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 
@@ -63,8 +63,14 @@ class Api(Service):
 @contextlib.contextmanager
 def okxsim(log_dir: Path, **env: str) -> Iterator[Sim]:
     port = free_port()
-    defaults = {"OKXSIM_PORT": str(port), "OKXSIM_API_KEY": SIM_KEY, "OKXSIM_API_SECRET": SIM_SECRET,
-                "OKXSIM_PASSPHRASE": SIM_PASSPHRASE, "OKXSIM_SEED": "7", "OKXSIM_TICK_MS": "200"}
+    defaults = {
+        "OKXSIM_PORT": str(port),
+        "OKXSIM_API_KEY": SIM_KEY,
+        "OKXSIM_API_SECRET": SIM_SECRET,
+        "OKXSIM_PASSPHRASE": SIM_PASSPHRASE,
+        "OKXSIM_SEED": "7",
+        "OKXSIM_TICK_MS": "200",
+    }
     e = base_env(**{**defaults, **env})  # a caller's value wins over a default (e.g. a slower OKXSIM_TICK_MS)
     url = f"http://127.0.0.1:{port}"
     with running([PYTHON, "-m", "okxsim"], e, url + "/api/v5/public/time", log_dir / f"okxsim-{port}.log"):
@@ -74,13 +80,25 @@ def okxsim(log_dir: Path, **env: str) -> Iterator[Sim]:
 def api_env(sim: Sim | None, database_url: str, **env: str) -> dict[str, str]:
     port = free_port()
     e = {
-        "API_PORT": str(port), "API_TOKEN": API_TOKEN, "DATABASE_URL": database_url,
+        "API_PORT": str(port),
+        "API_TOKEN": API_TOKEN,
+        "DATABASE_URL": database_url,
         "AGENT_BASE_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens there unless a test starts an agent
-        "OKX_TIMEOUT_SECS": "3", "OKX_REST_POLL_SECS": "0.3", "OKX_WS_PING_SECS": "5", "OKX_WS_STALE_SECS": "10",
+        "OKX_TIMEOUT_SECS": "3",
+        "OKX_REST_POLL_SECS": "0.3",
+        "OKX_WS_PING_SECS": "5",
+        "OKX_WS_STALE_SECS": "10",
     }
     if sim is not None:
-        e.update({"OKX_BASE_URL": sim.url, "OKX_WS_PUBLIC_URL": sim.ws_url, "OKX_API_KEY": SIM_KEY,
-                  "OKX_API_SECRET": SIM_SECRET, "OKX_PASSPHRASE": SIM_PASSPHRASE})
+        e.update(
+            {
+                "OKX_BASE_URL": sim.url,
+                "OKX_WS_PUBLIC_URL": sim.ws_url,
+                "OKX_API_KEY": SIM_KEY,
+                "OKX_API_SECRET": SIM_SECRET,
+                "OKX_PASSPHRASE": SIM_PASSPHRASE,
+            }
+        )
     e.update(env)
     return e
 
@@ -89,7 +107,9 @@ def api_env(sim: Sim | None, database_url: str, **env: str) -> dict[str, str]:
 def api_server(log_dir: Path, env: dict[str, str]) -> Iterator[Api]:
     port = int(env["API_PORT"])
     url = f"http://127.0.0.1:{port}"
-    with running([PYTHON, "-m", "api_server"], base_env(**env), url + "/api/health", log_dir / f"api-{port}.log", timeout=60):
+    with running(
+        [PYTHON, "-m", "api_server"], base_env(**env), url + "/api/health", log_dir / f"api-{port}.log", timeout=60
+    ):
         yield Api(url=url, port=port, env=env)
 
 
@@ -105,9 +125,16 @@ def agent_env(api_url: str, database_url: str, port: int | None = None, **env: s
     """`python -m agent` with the offline model against the API at `api_url`; `port` lets the API's
     AGENT_BASE_URL be fixed before the agent starts. Short LLM timings for tests."""
     e = {
-        "AGENT_HOST": "127.0.0.1", "AGENT_PORT": str(port or free_port()), "API_TOKEN": API_TOKEN, "API_BASE_URL": api_url,
-        "DATABASE_URL": database_url, "LLM_PROVIDER": "offline", "LLM_CALL_TIMEOUT_SECS": "20",
-        "LLM_TOTAL_TIMEOUT_SECS": "60", "LLM_RETRY_BASE_SECS": "0.05", "API_TIMEOUT_SECS": "10",
+        "AGENT_HOST": "127.0.0.1",
+        "AGENT_PORT": str(port or free_port()),
+        "API_TOKEN": API_TOKEN,
+        "API_BASE_URL": api_url,
+        "DATABASE_URL": database_url,
+        "LLM_PROVIDER": "offline",
+        "LLM_CALL_TIMEOUT_SECS": "20",
+        "LLM_TOTAL_TIMEOUT_SECS": "60",
+        "LLM_RETRY_BASE_SECS": "0.05",
+        "API_TIMEOUT_SECS": "10",
     }
     e.update(env)
     return e

@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -29,8 +30,14 @@ from tests.stack import Agent, Api, Sim, agent_env, agent_server, api_env, api_s
 
 BTC = "BTC-USDT-SWAP"
 SIM_ENV = {"OKXSIM_INST_IDS": BTC, "OKXSIM_TICK_MS": "3600000", "OKXSIM_RATE_LIMITS": "false", "OKXSIM_SEED": "7"}
-API_FAST = {"OKX_INST_IDS": BTC, "ACCOUNT_SYNC_INTERVAL_SECS": "0.5", "BALANCE_SNAPSHOT_INTERVAL_SECS": "1",
-            "SCHEDULER_LEADER_POLL_SECS": "0.3", "AGENT_TIMEOUT_SECS": "60", "LOG_LEVEL": "INFO"}
+API_FAST = {
+    "OKX_INST_IDS": BTC,
+    "ACCOUNT_SYNC_INTERVAL_SECS": "0.5",
+    "BALANCE_SNAPSHOT_INTERVAL_SECS": "1",
+    "SCHEDULER_LEADER_POLL_SECS": "0.3",
+    "AGENT_TIMEOUT_SECS": "60",
+    "LOG_LEVEL": "INFO",
+}
 
 
 def new_database():
@@ -120,18 +127,38 @@ def test_manual_run_places_a_real_order_through_the_agent_then_holds(wired: tupl
     assert run["summary"].startswith("[offline model]") and f"opening {signal}" in run["summary"]
     assert "stop-loss" in run["summary"] and 50 <= run["confidence"] <= 85
     assert run["provider"] == "offline" and run["model"] == "aitrader-offline-rules-v1"
-    assert [c["name"] for c in run["toolCalls"]] == ["get_ticker", "get_candles", "get_account_balance", "get_positions",
-                                                      "get_instrument", "get_risk_limits", "place_order"]
+    assert [c["name"] for c in run["toolCalls"]] == [
+        "get_ticker",
+        "get_candles",
+        "get_account_balance",
+        "get_positions",
+        "get_instrument",
+        "get_risk_limits",
+        "place_order",
+    ]
     assert all(c["ok"] for c in run["toolCalls"])
     [order] = run["orders"]
     side = "buy" if signal == "long" else "sell"
-    assert (order["status"], order["side"], order["runId"], order["origin"], order["state"]) == ("placed", side, run["id"], f"agent:run:{run['id']}", "filled")
+    assert (order["status"], order["side"], order["runId"], order["origin"], order["state"]) == (
+        "placed",
+        side,
+        run["id"],
+        f"agent:run:{run['id']}",
+        "filled",
+    )
     stop, target = Decimal(order["slTriggerPx"]), Decimal(order["tpTriggerPx"])
     assert (stop < price < target) if side == "buy" else (target < price < stop)
 
     # The API's records: origin agent with the run id; the simulator holds the position with its stop.
-    [record] = [o for o in api.get("/api/account/orders", instId=BTC).json()["orders"] if o["clOrdId"] == order["clOrdId"]]
-    assert (record["origin"], record["runId"], record["purpose"], record["lever"]) == (f"agent:run:{run['id']}", run["id"], "order", "3")
+    [record] = [
+        o for o in api.get("/api/account/orders", instId=BTC).json()["orders"] if o["clOrdId"] == order["clOrdId"]
+    ]
+    assert (record["origin"], record["runId"], record["purpose"], record["lever"]) == (
+        f"agent:run:{run['id']}",
+        run["id"],
+        "order",
+        "3",
+    )
     [position] = api.get("/api/account/positions", instId=BTC).json()["positions"]
     assert Decimal(position["pos"]) == (Decimal(order["sz"]) if side == "buy" else -Decimal(order["sz"]))
     assert Decimal(position["slTriggerPx"]) == stop

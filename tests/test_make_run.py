@@ -17,8 +17,14 @@ def test_run_starts_the_system_on_the_simulator_and_stops_on_ctrl_c(fresh_databa
     env_file = tmp_path / "run.env"
     ports = {name: str(free_port()) for name in ("API_PORT", "AGENT_PORT", "OKXSIM_PORT", "WEB_PORT")}
     env = base_env(DATABASE_URL=fresh_database_url, AITRADER_ENV_FILE=str(env_file), **ports)
-    proc = subprocess.Popen([PYTHON, str(REPO_ROOT / "scripts" / "run.py")], env=env, cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [PYTHON, str(REPO_ROOT / "scripts" / "run.py")],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     started = time.monotonic()
     lines: list[str] = []
     try:
@@ -34,13 +40,20 @@ def test_run_starts_the_system_on_the_simulator_and_stops_on_ctrl_c(fresh_databa
         seen = set()
         deadline = time.monotonic() + 20
         while len(seen) < 2 and time.monotonic() < deadline:
-            r = httpx.get(f"http://127.0.0.1:{ports['WEB_PORT']}/api/market/ticker", params={"instId": "BTC-USDT-SWAP"}, headers=headers, timeout=5)
+            r = httpx.get(
+                f"http://127.0.0.1:{ports['WEB_PORT']}/api/market/ticker",
+                params={"instId": "BTC-USDT-SWAP"},
+                headers=headers,
+                timeout=5,
+            )
             assert r.status_code == 200, r.text
             seen.add(r.json()["last"])
             time.sleep(0.3)
         assert len(seen) >= 2, "simulated prices did not change"
         # On the simulator the initial equity is the simulated account's starting balance, so PnL% shows at once.
-        initial = httpx.get(f"http://127.0.0.1:{ports['WEB_PORT']}/api/account/initial-equity", headers=headers, timeout=5).json()
+        initial = httpx.get(
+            f"http://127.0.0.1:{ports['WEB_PORT']}/api/account/initial-equity", headers=headers, timeout=5
+        ).json()
         assert initial["amount"] == "10000"
     finally:
         proc.send_signal(signal.SIGINT)

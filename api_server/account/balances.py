@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -22,8 +22,8 @@ from api_server.account.schemas import (
 from api_server.account.snapshot_loop import BalanceReading, SnapshotLoop, reading_from_balance, snapshot_equity
 from api_server.account.snapshots import pnl_against_initial
 from api_server.errors import NotFound
-from api_server.okx.account_mode import FUTURES_MODE, AccountMode
 from api_server.events import EventHub
+from api_server.okx.account_mode import FUTURES_MODE, AccountMode
 from api_server.okx.rest import OkxRestClient
 from api_server.settings import Settings
 from api_server.trading.sizing import plain_decimal
@@ -47,9 +47,13 @@ class BalanceService:
         self.mode: AccountMode = FUTURES_MODE  # set at start-up from /account/config (api_server.okx.account_mode)
         self._listeners: list[ReadingListener] = []
         self.snapshots = SnapshotLoop(
-            pool, self.read_balance, interval_secs=settings.balance_snapshot_interval_secs,
-            min_abs=settings.balance_snapshot_min_abs_change, min_rel=settings.balance_snapshot_min_relative_change,
-            publish=events.publish, on_reading=self._on_reading,
+            pool,
+            self.read_balance,
+            interval_secs=settings.balance_snapshot_interval_secs,
+            min_abs=settings.balance_snapshot_min_abs_change,
+            min_rel=settings.balance_snapshot_min_relative_change,
+            publish=events.publish,
+            on_reading=self._on_reading,
         )
 
     def add_reading_listener(self, listener: ReadingListener) -> None:
@@ -79,8 +83,12 @@ class BalanceService:
         pnl, pnl_pct = pnl_against_initial(reading.trading_eq, initial["amount"] if initial else None)
         usdt = None
         if reading.usdt_eq is not None or reading.usdt_available is not None:
-            usdt = UsdtBalance(eq=num(reading.usdt_eq), available=num(reading.usdt_available),
-                               frozen=num(reading.usdt_frozen), cashBal=num(reading.usdt_cash))
+            usdt = UsdtBalance(
+                eq=num(reading.usdt_eq),
+                available=num(reading.usdt_available),
+                frozen=num(reading.usdt_frozen),
+                cashBal=num(reading.usdt_cash),
+            )
         return Balance(
             totalEq=num(reading.total_eq),
             totalEqCcy="USD",
@@ -96,7 +104,7 @@ class BalanceService:
             pnl=num(pnl),
             pnlPct=num(pnl_pct),
             uTime=None if reading.updated_at is None else reading.updated_at.isoformat(),
-            ts=datetime.now(timezone.utc).isoformat(),
+            ts=datetime.now(UTC).isoformat(),
         )
 
     async def latest_snapshot(self) -> BalanceSnapshot:
@@ -105,7 +113,9 @@ class BalanceService:
             raise NotFound("no balance snapshot yet (the first is written at start-up once OKX answers)")
         return snapshot_with_pnl(row, await q.get_initial_equity(self.pool))
 
-    async def snapshot_page(self, after: int, limit: int) -> tuple[list[BalanceSnapshot], int | None, dict[str, Any] | None]:
+    async def snapshot_page(
+        self, after: int, limit: int
+    ) -> tuple[list[BalanceSnapshot], int | None, dict[str, Any] | None]:
         rows = await q.snapshots_after(self.pool, after, limit)
         initial = await q.get_initial_equity(self.pool)
         return ([snapshot_with_pnl(r, initial) for r in rows], rows[-1]["id"] if len(rows) == limit else None, initial)

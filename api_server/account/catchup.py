@@ -17,10 +17,11 @@ one by one for our own open records).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 from api_server.account import queries as q
 from api_server.okx import history
@@ -42,8 +43,14 @@ class CatchUpReport:
     pages: int = 0
 
 
-async def page_back(fetch: Callable[[str | None], Awaitable[list[T]]], id_of: Callable[[T], int], known: int | None, *,
-                    page_limit: int = history.PAGE_LIMIT, max_pages: int = MAX_PAGES) -> tuple[list[T], bool, int]:
+async def page_back(
+    fetch: Callable[[str | None], Awaitable[list[T]]],
+    id_of: Callable[[T], int],
+    known: int | None,
+    *,
+    page_limit: int = history.PAGE_LIMIT,
+    max_pages: int = MAX_PAGES,
+) -> tuple[list[T], bool, int]:
     """Newest-first records newer than `known` -> (records newest first, reached `known`, pages read).
 
     `fetch(after)` returns one page older than `after` (None: the newest page). The walk stops at the first
@@ -78,15 +85,23 @@ def _int_id(value: str) -> int:
         return 0
 
 
-async def catch_up(pool: Any, okx: Any, *, now: datetime, order_values: Callable[[Any], dict[str, Any]],
-                   fill_values: Callable[[Any], dict[str, Any]]) -> CatchUpReport:
+async def catch_up(
+    pool: Any,
+    okx: Any,
+    *,
+    now: datetime,
+    order_values: Callable[[Any], dict[str, Any]],
+    fill_values: Callable[[Any], dict[str, Any]],
+) -> CatchUpReport:
     report = CatchUpReport()
     await _catch_up_fills(pool, okx, report, fill_values)
     await _catch_up_orders(pool, okx, report, now, order_values)
     return report
 
 
-async def _catch_up_fills(pool: Any, okx: Any, report: CatchUpReport, fill_values: Callable[[Any], dict[str, Any]]) -> None:
+async def _catch_up_fills(
+    pool: Any, okx: Any, report: CatchUpReport, fill_values: Callable[[Any], dict[str, Any]]
+) -> None:
     cursor = await get_cursor(pool, "fills")
     # No cursor yet (first start, or an upgrade): the whole 3 months are read once. Fills recorded by the
     # one-page sync or the WebSocket do not make a cursor: a gap may lie below them.
@@ -105,8 +120,9 @@ async def _catch_up_fills(pool: Any, okx: Any, report: CatchUpReport, fill_value
         await set_cursor(conn, "fills", max([_int_id(f.billId) for f in fills] + [known or 0]))
 
 
-async def _catch_up_orders(pool: Any, okx: Any, report: CatchUpReport, now: datetime,
-                           order_values: Callable[[Any], dict[str, Any]]) -> None:
+async def _catch_up_orders(
+    pool: Any, okx: Any, report: CatchUpReport, now: datetime, order_values: Callable[[Any], dict[str, Any]]
+) -> None:
     cursor = await get_cursor(pool, "orders")
     known = int(cursor["last_id"]) if cursor else None
     stale = cursor is None or cursor["updated_at"] < now - ORDERS_HISTORY_SPAN
@@ -120,8 +136,9 @@ async def _catch_up_orders(pool: Any, okx: Any, report: CatchUpReport, now: date
         start = min((_int_id(o.ordId) for o in orders), default=None)
 
         async def archive(after: str | None) -> list[Any]:
-            return await history.orders_history(okx, archive=True, after=after if after is not None else
-                                                (str(start) if start is not None else None))
+            return await history.orders_history(
+                okx, archive=True, after=after if after is not None else (str(start) if start is not None else None)
+            )
 
         older, _, pages = await page_back(archive, lambda o: _int_id(o.ordId), known)
         report.pages += pages
@@ -154,7 +171,6 @@ async def set_cursor(conn: Any, stream: str, last_id: int) -> None:
            on conflict (stream) do update set last_id = greatest(okx_sync_cursors.last_id, excluded.last_id), updated_at = now()""",
         (stream, Decimal(last_id)),
     )
-
 
 
 # ---- close reasons from positions-history ------------------------------------------------------------

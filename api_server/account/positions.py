@@ -34,18 +34,35 @@ class PositionReader:
             algo = next(iter(getattr(p, "closeOrderAlgo", None) or []), None) or {}
             if not algo and algos:
                 size = dec(p.pos)
-                stops = await read_position_stops(self.okx, p.instId, p.posSide or "net",
-                                                  p.posSide == "long" or (p.posSide in ("", "net") and size > 0), algos)
+                stops = await read_position_stops(
+                    self.okx,
+                    p.instId,
+                    p.posSide or "net",
+                    p.posSide == "long" or (p.posSide in ("", "net") and size > 0),
+                    algos,
+                )
                 algo = {"tpTriggerPx": num(stops.tp_trigger_px), "slTriggerPx": num(stops.sl_trigger_px)}
-            out.append(Position(
-                instId=p.instId, mgnMode=p.mgnMode, posSide=p.posSide or "net", posId=p.posId, pos=p.pos,
-                avgPx=p.avgPx, markPx=p.markPx, upl=p.upl, uplRatio=p.uplRatio, lever=p.lever,
-                liqPx=p.liqPx, notionalUsd=p.notionalUsd, realizedPnl=p.realizedPnl,
-                tpTriggerPx=(algo.get("tpTriggerPx") if isinstance(algo, dict) else None) or
-                            (num(record["tp_trigger_px"]) if record else None),
-                slTriggerPx=(algo.get("slTriggerPx") if isinstance(algo, dict) else None) or
-                            (num(record["sl_trigger_px"]) if record else None),
-                recordId=record["id"] if record else None,
-                openedAt=record["opened_at"].isoformat() if record else None,
-            ))
+            out.append(
+                Position(
+                    instId=p.instId,
+                    mgnMode=p.mgnMode,
+                    posSide=p.posSide or "net",
+                    posId=p.posId,
+                    pos=p.pos,
+                    avgPx=p.avgPx,
+                    markPx=p.markPx,
+                    upl=p.upl,
+                    uplRatio=p.uplRatio,
+                    lever=p.lever,
+                    liqPx=p.liqPx,
+                    notionalUsd=p.notionalUsd,
+                    realizedPnl=p.realizedPnl,
+                    tpTriggerPx=(algo.get("tpTriggerPx") if isinstance(algo, dict) else None)
+                    or (num(record["tp_trigger_px"]) if record else None),
+                    slTriggerPx=(algo.get("slTriggerPx") if isinstance(algo, dict) else None)
+                    or (num(record["sl_trigger_px"]) if record else None),
+                    recordId=record["id"] if record else None,
+                    openedAt=record["opened_at"].isoformat() if record else None,
+                )
+            )
         return out

@@ -19,9 +19,18 @@ Row = dict[str, Any]
 # ---- balance snapshots ---------------------------------------------------------------------------
 
 
-async def insert_snapshot(pool: AsyncConnectionPool, *, taken_at: datetime, total_eq: Decimal, usdt_eq: Decimal | None,
-                          usdt_available: Decimal | None, usdt_frozen: Decimal | None, upl: Decimal | None,
-                          details: list[dict[str, Any]], trading_eq: Decimal | None = None) -> Row:
+async def insert_snapshot(
+    pool: AsyncConnectionPool,
+    *,
+    taken_at: datetime,
+    total_eq: Decimal,
+    usdt_eq: Decimal | None,
+    usdt_available: Decimal | None,
+    usdt_frozen: Decimal | None,
+    upl: Decimal | None,
+    details: list[dict[str, Any]],
+    trading_eq: Decimal | None = None,
+) -> Row:
     async with pool.connection() as conn:
         cur = await conn.execute(
             """insert into balance_snapshots (taken_at, total_eq, usdt_eq, usdt_available, usdt_frozen, upl, details,
@@ -40,7 +49,9 @@ async def latest_snapshot(pool: AsyncConnectionPool) -> Row | None:
 
 async def snapshots_after(pool: AsyncConnectionPool, after_id: int, limit: int) -> list[Row]:
     async with pool.connection() as conn:
-        cur = await conn.execute("select * from balance_snapshots where id > %s order by id limit %s", (after_id, limit))
+        cur = await conn.execute(
+            "select * from balance_snapshots where id > %s order by id limit %s", (after_id, limit)
+        )
         return await cur.fetchall()
 
 
@@ -48,7 +59,8 @@ async def snapshot_before(pool: AsyncConnectionPool, before: datetime) -> Row | 
     """The newest snapshot taken before `before` (the equity at a UTC midnight)."""
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "select * from balance_snapshots where taken_at < %s order by taken_at desc, id desc limit 1", (before,))
+            "select * from balance_snapshots where taken_at < %s order by taken_at desc, id desc limit 1", (before,)
+        )
         return await cur.fetchone()
 
 
@@ -92,9 +104,27 @@ async def init_initial_equity(pool: AsyncConnectionPool, amount: Decimal) -> boo
 # ---- orders --------------------------------------------------------------------------------------
 
 ORDER_SYNC_COLUMNS = (
-    "ord_id", "state", "side", "pos_side", "ord_type", "td_mode", "sz", "px", "reduce_only", "lever", "tp_trigger_px",
-    "sl_trigger_px", "acc_fill_sz", "avg_px", "fee", "pnl", "category", "okx_source", "cancel_source",
-    "okx_created_at", "okx_updated_at",
+    "ord_id",
+    "state",
+    "side",
+    "pos_side",
+    "ord_type",
+    "td_mode",
+    "sz",
+    "px",
+    "reduce_only",
+    "lever",
+    "tp_trigger_px",
+    "sl_trigger_px",
+    "acc_fill_sz",
+    "avg_px",
+    "fee",
+    "pnl",
+    "category",
+    "okx_source",
+    "cancel_source",
+    "okx_created_at",
+    "okx_updated_at",
 )
 
 
@@ -110,11 +140,27 @@ async def order_by_ord_id(pool: AsyncConnectionPool, ord_id: str) -> Row | None:
         return await cur.fetchone()
 
 
-async def insert_submitting_order(pool: AsyncConnectionPool, *, cl_ord_id: str, inst_id: str, origin: str, run_id: str | None,
-                                  purpose: str, side: str, pos_side: str, ord_type: str, td_mode: str, sz: Decimal | None,
-                                  px: Decimal | None, reduce_only: bool, lever: Decimal | None, tp: Decimal | None,
-                                  sl: Decimal | None, request: dict[str, Any],
-                                  reserved_notional: Decimal | None = None) -> Row | None:
+async def insert_submitting_order(
+    pool: AsyncConnectionPool,
+    *,
+    cl_ord_id: str,
+    inst_id: str,
+    origin: str,
+    run_id: str | None,
+    purpose: str,
+    side: str,
+    pos_side: str,
+    ord_type: str,
+    td_mode: str,
+    sz: Decimal | None,
+    px: Decimal | None,
+    reduce_only: bool,
+    lever: Decimal | None,
+    tp: Decimal | None,
+    sl: Decimal | None,
+    request: dict[str, Any],
+    reserved_notional: Decimal | None = None,
+) -> Row | None:
     """Record an order before it is sent (with the notional it reserves while its outcome is open). None when the
     clOrdId is already recorded (a retried request)."""
     async with pool.connection() as conn:
@@ -123,14 +169,32 @@ async def insert_submitting_order(pool: AsyncConnectionPool, *, cl_ord_id: str, 
                                          reduce_only, lever, tp_trigger_px, sl_trigger_px, state, request, reserved_notional)
                values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'submitting', %s, %s)
                on conflict (cl_ord_id) do nothing returning *""",
-            (cl_ord_id, inst_id, origin, run_id, purpose, side, pos_side, ord_type, td_mode, sz, px, reduce_only, lever, tp, sl,
-             Jsonb(request), reserved_notional),
+            (
+                cl_ord_id,
+                inst_id,
+                origin,
+                run_id,
+                purpose,
+                side,
+                pos_side,
+                ord_type,
+                td_mode,
+                sz,
+                px,
+                reduce_only,
+                lever,
+                tp,
+                sl,
+                Jsonb(request),
+                reserved_notional,
+            ),
         )
         return await cur.fetchone()
 
 
-async def mark_order(pool: AsyncConnectionPool, cl_ord_id: str, *, state: str, ord_id: str | None = None,
-                     error: str | None = None) -> Row | None:
+async def mark_order(
+    pool: AsyncConnectionPool, cl_ord_id: str, *, state: str, ord_id: str | None = None, error: str | None = None
+) -> Row | None:
     """Set our own order's state after sending (sent / rejected / failed); OKX's later states win."""
     async with pool.connection() as conn:
         cur = await conn.execute(
@@ -191,7 +255,8 @@ async def list_orders(pool: AsyncConnectionPool, *, inst_id: str | None, open_on
         where.append("state in ('submitting', 'sent', 'live', 'partially_filled')")
     async with pool.connection() as conn:
         cur = await conn.execute(
-            f"select * from trade_orders where {' and '.join(where)} order by id desc limit %s", (*args, limit))
+            f"select * from trade_orders where {' and '.join(where)} order by id desc limit %s", (*args, limit)
+        )
         return await cur.fetchall()
 
 
@@ -221,8 +286,22 @@ async def latest_order_with_stops(conn, inst_id: str, pos_side: str) -> Row | No
 
 
 async def insert_fill(conn, values: dict[str, Any]) -> bool:
-    cols = ("inst_id", "trade_id", "ord_id", "cl_ord_id", "bill_id", "side", "pos_side", "fill_px", "fill_sz", "fill_pnl",
-            "fee", "fee_ccy", "exec_type", "filled_at")
+    cols = (
+        "inst_id",
+        "trade_id",
+        "ord_id",
+        "cl_ord_id",
+        "bill_id",
+        "side",
+        "pos_side",
+        "fill_px",
+        "fill_sz",
+        "fill_pnl",
+        "fee",
+        "fee_ccy",
+        "exec_type",
+        "filled_at",
+    )
     cur = await conn.execute(
         f"insert into trade_fills ({', '.join(cols)}) values ({', '.join(f'%({c})s' for c in cols)}) "
         "on conflict (inst_id, trade_id) do nothing",
@@ -250,7 +329,9 @@ POSITION_SYNC_COLUMNS = ("pos_id", "pos", "avg_px", "lever", "tp_trigger_px", "s
 
 
 async def open_positions(conn_or_pool, inst_id: str | None = None) -> list[Row]:
-    sql = "select * from trade_positions where state = 'open'" + (" and inst_id = %s" if inst_id else "") + " order by id"
+    sql = (
+        "select * from trade_positions where state = 'open'" + (" and inst_id = %s" if inst_id else "") + " order by id"
+    )
     args = (inst_id,) if inst_id else ()
     if isinstance(conn_or_pool, AsyncConnectionPool):
         async with conn_or_pool.connection() as conn:
@@ -269,15 +350,24 @@ async def insert_position(conn, values: dict[str, Any]) -> None:
 async def update_position(conn, row_id: int, values: dict[str, Any]) -> bool:
     cols = POSITION_SYNC_COLUMNS
     cur = await conn.execute(
-        f"""update trade_positions set {', '.join(f'{c} = %({c})s' for c in cols)}, updated_at = now()
-            where id = %(id)s and ({' or '.join(f'{c} is distinct from %({c})s' for c in cols)})""",
+        f"""update trade_positions set {", ".join(f"{c} = %({c})s" for c in cols)}, updated_at = now()
+            where id = %(id)s and ({" or ".join(f"{c} is distinct from %({c})s" for c in cols)})""",
         {**values, "id": row_id},
     )
     return cur.rowcount == 1
 
 
-async def close_position_record(conn, row_id: int, *, closed_at: datetime, reason: str, detail: str,
-                                close_ord_id: str | None, close_origin: str | None, close_run_id: str | None) -> None:
+async def close_position_record(
+    conn,
+    row_id: int,
+    *,
+    closed_at: datetime,
+    reason: str,
+    detail: str,
+    close_ord_id: str | None,
+    close_origin: str | None,
+    close_run_id: str | None,
+) -> None:
     await conn.execute(
         """update trade_positions set state = 'closed', closed_at = %s, close_reason = %s, close_detail = %s,
                   close_ord_id = %s, close_origin = %s, close_run_id = %s, updated_at = now()
@@ -292,6 +382,7 @@ async def closed_positions(pool: AsyncConnectionPool, *, inst_id: str | None, li
         where += " and inst_id = %s"
         args.append(inst_id)
     async with pool.connection() as conn:
-        cur = await conn.execute(f"select * from trade_positions where {where} order by closed_at desc, id desc limit %s",
-                                 (*args, limit))
+        cur = await conn.execute(
+            f"select * from trade_positions where {where} order by closed_at desc, id desc limit %s", (*args, limit)
+        )
         return await cur.fetchall()

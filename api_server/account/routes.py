@@ -40,12 +40,20 @@ class AccountController(Controller):
     path = "/api/account"
     tags = ["account"]
 
-    @get("/balances", summary="Account equity (USD) and USDT available / frozen, live from OKX, with PnL vs the initial equity")
+    @get(
+        "/balances",
+        summary="Account equity (USD) and USDT available / frozen, live from OKX, with PnL vs the initial equity",
+    )
     async def balances(self, balances: BalanceService) -> Balance:
         return await balances.balances()
 
-    @get("/balances/snapshots", summary="Stored balance snapshots (the equity curve), oldest first; cursor `after` = last id seen")
-    async def snapshots(self, balances: BalanceService, limit: str | None = None, after: str | None = None) -> SnapshotPage:
+    @get(
+        "/balances/snapshots",
+        summary="Stored balance snapshots (the equity curve), oldest first; cursor `after` = last id seen",
+    )
+    async def snapshots(
+        self, balances: BalanceService, limit: str | None = None, after: str | None = None
+    ) -> SnapshotPage:
         n = parse_int(limit, "limit", 100, 1, MAX_PAGE)
         cursor = parse_int(after, "after", 0, 0, 2**62)
         snapshots, next_after, initial = await balances.snapshot_page(cursor, n)
@@ -59,17 +67,29 @@ class AccountController(Controller):
     async def get_initial_equity(self, pool: AsyncConnectionPool) -> InitialEquity:
         return initial_equity_out(await q.get_initial_equity(pool))
 
-    @post("/initial-equity", status_code=200, dto=json_body(InitialEquityRequest, decode_initial_equity_body), return_dto=None,
-          summary="Set (overwrite) the initial equity: body {\"amount\": number}, >= 0")
-    async def set_initial_equity(self, pool: AsyncConnectionPool, data: InitialEquityRequest | None = None) -> InitialEquity:
+    @post(
+        "/initial-equity",
+        status_code=200,
+        dto=json_body(InitialEquityRequest, decode_initial_equity_body),
+        return_dto=None,
+        summary='Set (overwrite) the initial equity: body {"amount": number}, >= 0',
+    )
+    async def set_initial_equity(
+        self, pool: AsyncConnectionPool, data: InitialEquityRequest | None = None
+    ) -> InitialEquity:
         # an empty body is the same 400 as a body without amount
         body = data if data is not None else decode_initial_equity_body(b"")
         row = await q.set_initial_equity(pool, body.amount, "api")
         return initial_equity_out(row)
 
     @get("/orders", summary="Orders as recorded (newest first); state=open|all")
-    async def orders(self, pool: AsyncConnectionPool, instId: str | None = None, limit: str | None = None,
-                     wanted: str | None = Parameter(query="state", default=None, description="open or all")) -> OrderList:
+    async def orders(
+        self,
+        pool: AsyncConnectionPool,
+        instId: str | None = None,
+        limit: str | None = None,
+        wanted: str | None = Parameter(query="state", default=None, description="open or all"),
+    ) -> OrderList:
         if wanted not in (None, "", "open", "all"):
             raise BadRequest(f"state must be open or all, got {wanted!r}", field="state")
         inst_id = require_inst_id(instId) if instId else None
@@ -88,7 +108,9 @@ class AccountController(Controller):
         return PositionList(positions=await positions.open_positions(require_inst_id(instId) if instId else None))
 
     @get("/positions/history", summary="Closed positions with the close reason (closed_by_us, stop, exchange)")
-    async def positions_history(self, pool: AsyncConnectionPool, instId: str | None = None, limit: str | None = None) -> PositionHistory:
+    async def positions_history(
+        self, pool: AsyncConnectionPool, instId: str | None = None, limit: str | None = None
+    ) -> PositionHistory:
         inst_id = require_inst_id(instId) if instId else None
         rows = await q.closed_positions(pool, inst_id=inst_id, limit=parse_int(limit, "limit", 100, 1, MAX_PAGE))
         return PositionHistory(positions=[position_out(r) for r in rows])

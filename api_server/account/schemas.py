@@ -248,10 +248,18 @@ class AccountSyncReport(msgspec.Struct, kw_only=True):
 
 # ---- the initial equity's body (its number read exactly from the JSON text) ------------------------
 
+
 class InitialEquityRequest(msgspec.Struct, forbid_unknown_fields=True):
     # The exact decimal of the JSON number (read from its text: no float on the way); documented as a number.
-    amount: Annotated[Decimal, msgspec.Meta(extra_json_schema={
-        "description": "the initial equity in USD, a JSON number >= 0 (read exactly)", "extra": {"type": "number"}})]
+    amount: Annotated[
+        Decimal,
+        msgspec.Meta(
+            extra_json_schema={
+                "description": "the initial equity in USD, a JSON number >= 0 (read exactly)",
+                "extra": {"type": "number"},
+            }
+        ),
+    ]
 
 
 _JSON_NUMBER = re.compile(rb"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
@@ -263,13 +271,13 @@ MIN_INITIAL_EQUITY = Decimal("0.01")  # a cent: PnL% against less is meaningless
 def parse_initial_equity_body(raw: bytes) -> Decimal:
     """`{"amount": number}` with the number read exactly from its JSON text (no float)."""
     if not raw or not raw.strip():
-        raise BadRequest("amount is required: body {\"amount\": number}", field="amount")
+        raise BadRequest('amount is required: body {"amount": number}', field="amount")
     try:
         body = msgspec.json.decode(raw, type=dict[str, msgspec.Raw])
     except (msgspec.ValidationError, msgspec.DecodeError):
-        raise BadRequest("amount: body must be a JSON object {\"amount\": number}", field="amount") from None
+        raise BadRequest('amount: body must be a JSON object {"amount": number}', field="amount") from None
     if "amount" not in body:
-        raise BadRequest("amount is required: body {\"amount\": number}", field="amount")
+        raise BadRequest('amount is required: body {"amount": number}', field="amount")
     text = bytes(body["amount"]).strip()
     if not _JSON_NUMBER.match(text):
         raise BadRequest(f"amount must be a JSON number, got {text.decode(errors='replace')[:40]}", field="amount")
@@ -279,7 +287,9 @@ def parse_initial_equity_body(raw: bytes) -> Decimal:
     if amount.adjusted() > 30:
         raise BadRequest("amount is too large", field="amount")
     if 0 < amount < MIN_INITIAL_EQUITY:
-        raise BadRequest(f"amount must be 0 or at least {MIN_INITIAL_EQUITY} USDT, got {plain_decimal(amount)}", field="amount")
+        raise BadRequest(
+            f"amount must be 0 or at least {MIN_INITIAL_EQUITY} USDT, got {plain_decimal(amount)}", field="amount"
+        )
     return amount
 
 
@@ -290,31 +300,87 @@ def decode_initial_equity_body(raw: bytes) -> InitialEquityRequest:
 # ---- row -> answer ---------------------------------------------------------------------------------------
 
 ORDER_FIELDS = {
-    "id": "id", "cl_ord_id": "clOrdId", "ord_id": "ordId", "inst_id": "instId", "origin": "origin", "run_id": "runId",
-    "purpose": "purpose", "side": "side", "pos_side": "posSide", "ord_type": "ordType", "td_mode": "tdMode", "sz": "sz",
-    "px": "px", "reduce_only": "reduceOnly", "lever": "lever", "tp_trigger_px": "tpTriggerPx",
-    "sl_trigger_px": "slTriggerPx", "state": "state", "acc_fill_sz": "accFillSz", "avg_px": "avgPx", "fee": "fee",
-    "pnl": "pnl", "category": "category", "okx_source": "okxSource", "cancel_source": "cancelSource", "error": "error",
-    "okx_created_at": "okxCreatedAt", "okx_updated_at": "okxUpdatedAt", "created_at": "createdAt", "updated_at": "updatedAt",
+    "id": "id",
+    "cl_ord_id": "clOrdId",
+    "ord_id": "ordId",
+    "inst_id": "instId",
+    "origin": "origin",
+    "run_id": "runId",
+    "purpose": "purpose",
+    "side": "side",
+    "pos_side": "posSide",
+    "ord_type": "ordType",
+    "td_mode": "tdMode",
+    "sz": "sz",
+    "px": "px",
+    "reduce_only": "reduceOnly",
+    "lever": "lever",
+    "tp_trigger_px": "tpTriggerPx",
+    "sl_trigger_px": "slTriggerPx",
+    "state": "state",
+    "acc_fill_sz": "accFillSz",
+    "avg_px": "avgPx",
+    "fee": "fee",
+    "pnl": "pnl",
+    "category": "category",
+    "okx_source": "okxSource",
+    "cancel_source": "cancelSource",
+    "error": "error",
+    "okx_created_at": "okxCreatedAt",
+    "okx_updated_at": "okxUpdatedAt",
+    "created_at": "createdAt",
+    "updated_at": "updatedAt",
 }
 FILL_FIELDS = {
-    "inst_id": "instId", "trade_id": "tradeId", "ord_id": "ordId", "cl_ord_id": "clOrdId", "bill_id": "billId",
-    "side": "side", "pos_side": "posSide", "fill_px": "fillPx", "fill_sz": "fillSz", "fill_pnl": "fillPnl", "fee": "fee",
-    "fee_ccy": "feeCcy", "exec_type": "execType", "filled_at": "filledAt", "origin": "origin", "run_id": "runId",
+    "inst_id": "instId",
+    "trade_id": "tradeId",
+    "ord_id": "ordId",
+    "cl_ord_id": "clOrdId",
+    "bill_id": "billId",
+    "side": "side",
+    "pos_side": "posSide",
+    "fill_px": "fillPx",
+    "fill_sz": "fillSz",
+    "fill_pnl": "fillPnl",
+    "fee": "fee",
+    "fee_ccy": "feeCcy",
+    "exec_type": "execType",
+    "filled_at": "filledAt",
+    "origin": "origin",
+    "run_id": "runId",
 }
 POSITION_FIELDS = {
-    "id": "id", "inst_id": "instId", "mgn_mode": "mgnMode", "pos_side": "posSide", "pos_id": "posId", "state": "state",
-    "pos": "pos", "avg_px": "avgPx", "lever": "lever", "tp_trigger_px": "tpTriggerPx", "sl_trigger_px": "slTriggerPx",
-    "realized_pnl": "realizedPnl", "opened_at": "openedAt", "updated_at": "updatedAt", "closed_at": "closedAt",
-    "close_reason": "closeReason", "close_detail": "closeDetail", "close_ord_id": "closeOrdId",
-    "close_origin": "closeOrigin", "close_run_id": "closeRunId",
+    "id": "id",
+    "inst_id": "instId",
+    "mgn_mode": "mgnMode",
+    "pos_side": "posSide",
+    "pos_id": "posId",
+    "state": "state",
+    "pos": "pos",
+    "avg_px": "avgPx",
+    "lever": "lever",
+    "tp_trigger_px": "tpTriggerPx",
+    "sl_trigger_px": "slTriggerPx",
+    "realized_pnl": "realizedPnl",
+    "opened_at": "openedAt",
+    "updated_at": "updatedAt",
+    "closed_at": "closedAt",
+    "close_reason": "closeReason",
+    "close_detail": "closeDetail",
+    "close_ord_id": "closeOrdId",
+    "close_origin": "closeOrigin",
+    "close_run_id": "closeRunId",
 }
 SNAPSHOT_FIELDS = {
-    "id": "id", "taken_at": "ts", "total_eq": "totalEq", "trading_eq": "tradingEq", "usdt_eq": "usdtEq",
+    "id": "id",
+    "taken_at": "ts",
+    "total_eq": "totalEq",
+    "trading_eq": "tradingEq",
+    "usdt_eq": "usdtEq",
     "usdt_available": "usdtAvailable",
-    "usdt_frozen": "usdtFrozen", "upl": "upl",
+    "usdt_frozen": "usdtFrozen",
+    "upl": "upl",
 }
-
 
 
 def order_out(row: dict[str, Any]) -> Order:
@@ -330,8 +396,9 @@ def position_out(row: dict[str, Any]) -> PositionRecord:
 
 
 def snapshot_out(row: dict[str, Any], pnl: str | None, pnl_pct: str | None) -> BalanceSnapshot:
-    return BalanceSnapshot(**{key: plain(row.get(column)) for column, key in SNAPSHOT_FIELDS.items()},
-                           pnl=pnl, pnlPct=pnl_pct)
+    return BalanceSnapshot(
+        **{key: plain(row.get(column)) for column, key in SNAPSHOT_FIELDS.items()}, pnl=pnl, pnlPct=pnl_pct
+    )
 
 
 def initial_equity_out(row: dict[str, Any] | None) -> InitialEquity:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from api_server.account import queries as q
 from api_server.account.snapshots import should_write_snapshot
@@ -45,14 +46,23 @@ def reading_from_balance(balance: Any, mode: AccountMode = FUTURES_MODE) -> Bala
     details = []
     usdt = None
     for d in balance.details:
-        item = {"ccy": d.ccy, "eq": d.eq, "cashBal": d.cashBal, "availBal": d.availBal, "availEq": d.availEq,
-                "frozenBal": d.frozenBal, "ordFrozen": d.ordFrozen, "upl": d.upl, "eqUsd": d.eqUsd}
+        item = {
+            "ccy": d.ccy,
+            "eq": d.eq,
+            "cashBal": d.cashBal,
+            "availBal": d.availBal,
+            "availEq": d.availEq,
+            "frozenBal": d.frozenBal,
+            "ordFrozen": d.ordFrozen,
+            "upl": d.upl,
+            "eqUsd": d.eqUsd,
+        }
         details.append(item)
         if d.ccy == "USDT":
             usdt = d
     updated = None
     if balance.uTime.isdigit():
-        updated = datetime.fromtimestamp(int(balance.uTime) / 1000, tz=timezone.utc)
+        updated = datetime.fromtimestamp(int(balance.uTime) / 1000, tz=UTC)
     return BalanceReading(
         total_eq=total,
         usdt_eq=dec(usdt.eq) if usdt else None,
@@ -73,10 +83,18 @@ def snapshot_equity(row: dict[str, Any]) -> Decimal:
 
 
 class SnapshotLoop:
-    def __init__(self, pool: Any, read_balance: Callable[[], Awaitable[BalanceReading]], *, interval_secs: float,
-                 min_abs: Decimal, min_rel: Decimal, publish: Callable[[str, Any], None],
-                 on_reading: Callable[[BalanceReading, datetime], Awaitable[None]] | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        read_balance: Callable[[], Awaitable[BalanceReading]],
+        *,
+        interval_secs: float,
+        min_abs: Decimal,
+        min_rel: Decimal,
+        publish: Callable[[str, Any], None],
+        on_reading: Callable[[BalanceReading, datetime], Awaitable[None]] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.pool = pool
         self.read_balance = read_balance
         self.interval_secs = interval_secs
@@ -105,24 +123,33 @@ class SnapshotLoop:
         row = None
         if should_write_snapshot(self._last_stored, reading.trading_eq, self.min_abs, self.min_rel):
             row = await q.insert_snapshot(
-                self.pool, taken_at=now, total_eq=reading.total_eq, usdt_eq=reading.usdt_eq,
-                usdt_available=reading.usdt_available, usdt_frozen=reading.usdt_frozen, upl=reading.upl,
-                details=reading.details, trading_eq=reading.trading_eq,
+                self.pool,
+                taken_at=now,
+                total_eq=reading.total_eq,
+                usdt_eq=reading.usdt_eq,
+                usdt_available=reading.usdt_available,
+                usdt_frozen=reading.usdt_frozen,
+                upl=reading.upl,
+                details=reading.details,
+                trading_eq=reading.trading_eq,
             )
             self._last_stored = reading.trading_eq
             self.written += 1
         if self.metrics is not None:
             self.metrics.writes.labels("written" if row is not None else "skipped").inc()
-        self.publish("balance", {
-            "totalEq": str(reading.total_eq),
-            "tradingEq": str(reading.trading_eq),
-            "usdtAvailable": None if reading.usdt_available is None else str(reading.usdt_available),
-            "usdtFrozen": None if reading.usdt_frozen is None else str(reading.usdt_frozen),
-            "upl": None if reading.upl is None else str(reading.upl),
-            "ts": now.isoformat(),
-            "stored": row is not None,
-            "snapshotId": row["id"] if row else None,
-        })
+        self.publish(
+            "balance",
+            {
+                "totalEq": str(reading.total_eq),
+                "tradingEq": str(reading.trading_eq),
+                "usdtAvailable": None if reading.usdt_available is None else str(reading.usdt_available),
+                "usdtFrozen": None if reading.usdt_frozen is None else str(reading.usdt_frozen),
+                "upl": None if reading.upl is None else str(reading.upl),
+                "ts": now.isoformat(),
+                "stored": row is not None,
+                "snapshotId": row["id"] if row else None,
+            },
+        )
         if self.on_reading is not None:
             await self.on_reading(reading, now)
         return reading, row

@@ -70,8 +70,13 @@ def linear_swap_equity(
     `contracts` is signed (negative = short), as OKX reports `pos` in net mode; uPnL =
     (mark - entry) x contracts x ctVal (OKX_FACTS positions). Fees and funding are not modelled.
     """
-    for name, value in (("cash_usdt", cash_usdt), ("contracts", contracts), ("entry_price", entry_price),
-                        ("mark_price", mark_price), ("ct_val", ct_val)):
+    for name, value in (
+        ("cash_usdt", cash_usdt),
+        ("contracts", contracts),
+        ("entry_price", entry_price),
+        ("mark_price", mark_price),
+        ("ct_val", ct_val),
+    ):
         _finite(name, value)
     upl = (Fraction(mark_price) - Fraction(entry_price)) * Fraction(contracts) * Fraction(ct_val)
     return _fraction_to_decimal(Fraction(cash_usdt) + upl)

@@ -21,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from api_server.account import queries as q
 from api_server.account.catchup import CatchUpReport, catch_up, refine_closes
@@ -59,7 +60,7 @@ def ms_time(value: Any) -> datetime | None:
         ms = int(value)
     except (TypeError, ValueError):
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc) if ms > 0 else None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms > 0 else None
 
 
 def _attached_stop(order: Any, name: str) -> Decimal | None:
@@ -105,16 +106,36 @@ def fill_values(fill: Any) -> dict[str, Any]:
     """A REST fill, or an `orders` push carrying a trade (`fillFee`/`fillFeeCcy`, no billId)."""
     if hasattr(fill, "fillFee"):
         return {
-            "inst_id": fill.instId, "trade_id": fill.tradeId, "ord_id": fill.ordId, "cl_ord_id": fill.clOrdId or "",
-            "bill_id": "", "side": fill.side, "pos_side": fill.posSide or "", "fill_px": dec(fill.fillPx),
-            "fill_sz": dec(fill.fillSz), "fill_pnl": dec(fill.fillPnl), "fee": dec(fill.fillFee), "fee_ccy": fill.fillFeeCcy or "",
-            "exec_type": fill.execType or "", "filled_at": ms_time(fill.fillTime) or datetime.now(timezone.utc),
+            "inst_id": fill.instId,
+            "trade_id": fill.tradeId,
+            "ord_id": fill.ordId,
+            "cl_ord_id": fill.clOrdId or "",
+            "bill_id": "",
+            "side": fill.side,
+            "pos_side": fill.posSide or "",
+            "fill_px": dec(fill.fillPx),
+            "fill_sz": dec(fill.fillSz),
+            "fill_pnl": dec(fill.fillPnl),
+            "fee": dec(fill.fillFee),
+            "fee_ccy": fill.fillFeeCcy or "",
+            "exec_type": fill.execType or "",
+            "filled_at": ms_time(fill.fillTime) or datetime.now(UTC),
         }
     return {
-        "inst_id": fill.instId, "trade_id": fill.tradeId, "ord_id": fill.ordId, "cl_ord_id": fill.clOrdId or "",
-        "bill_id": fill.billId or "", "side": fill.side, "pos_side": fill.posSide or "", "fill_px": dec(fill.fillPx),
-        "fill_sz": dec(fill.fillSz), "fill_pnl": dec(fill.fillPnl), "fee": dec(fill.fee), "fee_ccy": fill.feeCcy or "",
-        "exec_type": fill.execType or "", "filled_at": ms_time(fill.fillTime or fill.ts) or datetime.now(timezone.utc),
+        "inst_id": fill.instId,
+        "trade_id": fill.tradeId,
+        "ord_id": fill.ordId,
+        "cl_ord_id": fill.clOrdId or "",
+        "bill_id": fill.billId or "",
+        "side": fill.side,
+        "pos_side": fill.posSide or "",
+        "fill_px": dec(fill.fillPx),
+        "fill_sz": dec(fill.fillSz),
+        "fill_pnl": dec(fill.fillPnl),
+        "fee": dec(fill.fee),
+        "fee_ccy": fill.feeCcy or "",
+        "exec_type": fill.execType or "",
+        "filled_at": ms_time(fill.fillTime or fill.ts) or datetime.now(UTC),
     }
 
 
@@ -131,7 +152,10 @@ def position_stops(position: Any) -> tuple[Decimal | None, Decimal | None]:
 def close_reason(order: dict[str, Any] | None) -> tuple[str, str]:
     """(reason, detail) for a position OKX no longer reports, from the order that closed it (None: none found)."""
     if order is None:
-        return "exchange", "OKX no longer reports the position and no closing order was found (liquidation, ADL or closed elsewhere)"
+        return (
+            "exchange",
+            "OKX no longer reports the position and no closing order was found (liquidation, ADL or closed elsewhere)",
+        )
     if order.get("category") in LIQUIDATION_CATEGORIES:
         return "exchange", f"{order['category']} by OKX (ordId {order.get('ord_id')})"
     if order.get("okx_source") in STOP_SOURCES:
@@ -158,8 +182,15 @@ class SyncReport:
 
     @property
     def changes(self) -> int:
-        return (self.orders_inserted + self.orders_updated + self.orders_resolved + self.fills_inserted
-                + self.positions_opened + self.positions_updated + self.positions_closed)
+        return (
+            self.orders_inserted
+            + self.orders_updated
+            + self.orders_resolved
+            + self.fills_inserted
+            + self.positions_opened
+            + self.positions_updated
+            + self.positions_closed
+        )
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -173,8 +204,14 @@ def _camel(name: str) -> str:
 
 
 class AccountSync:
-    def __init__(self, pool: Any, okx: Any, *, on_change: Callable[[SyncReport], None] | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        okx: Any,
+        *,
+        on_change: Callable[[SyncReport], None] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.pool = pool
         self.okx = okx
         self._lock = asyncio.Lock()  # one writer of position records at a time (REST sync or WebSocket push)
@@ -187,6 +224,7 @@ class AccountSync:
         self.last_catch_up: CatchUpReport | None = None
         self.last_caught_up_at: datetime | None = None
         self.catch_up_requested = asyncio.Event()
+        self._background: set[asyncio.Task] = set()
         self.catch_up_requested.set()  # start-up is the first catch-up
 
     # -- catch-up and pushes ---------------------------------------------------------------------------
@@ -197,12 +235,19 @@ class AccountSync:
     async def catch_up(self) -> CatchUpReport:
         async with self._catch_up_lock:
             self.catch_up_requested.clear()
-            report = await catch_up(self.pool, self.okx, now=self._now(), order_values=order_values, fill_values=fill_values)
+            report = await catch_up(
+                self.pool, self.okx, now=self._now(), order_values=order_values, fill_values=fill_values
+            )
             self.last_catch_up = report
             self.last_caught_up_at = self._now()
         if (report.fills_inserted or report.orders_inserted or report.orders_updated) and self._on_change is not None:
-            self._on_change(SyncReport(orders_inserted=report.orders_inserted, orders_updated=report.orders_updated,
-                                       fills_inserted=report.fills_inserted))
+            self._on_change(
+                SyncReport(
+                    orders_inserted=report.orders_inserted,
+                    orders_updated=report.orders_updated,
+                    fills_inserted=report.fills_inserted,
+                )
+            )
         if report.fills_read or report.orders_read:
             log.info("catch-up: %s", report)
         return report
@@ -224,25 +269,43 @@ class AccountSync:
 
     async def apply_positions(self, positions: list[Any]) -> SyncReport:
         """Every open position OKX holds (from the `positions` channel): records opened, updated, closed."""
+        live = {(p.instId, p.mgnMode, p.posSide or "net") for p in positions if dec(p.pos)}
+        async with self.pool.connection() as conn:
+            records = {(r["inst_id"], r["mgn_mode"], r["pos_side"]) for r in await q.open_positions(conn)}
+        if records - live:
+            # A position is gone: its close reason comes from the order that closed it, and that order's push
+            # may not have arrived yet (the positions channel can be first). The REST pass reads orders before
+            # positions, so the closing order is recorded when the reason is decided.
+            return await self.sync()
         report = SyncReport()
-        async with self._lock:
-            async with self.pool.connection() as conn, conn.transaction():
-                await self._sync_positions(conn, positions, report)
+        async with self._lock, self.pool.connection() as conn, conn.transaction():
+            await self._sync_positions(conn, positions, report)
         await self._refine(report)
         self._changed(report)
         return report
+
+    @staticmethod
+    def no_changes() -> dict[str, Any]:
+        """The `account` event's shape with nothing changed (pushes that carry other news keep the same keys)."""
+        return SyncReport().as_dict()
 
     def _changed(self, report: SyncReport) -> None:
         if report.changes and self._on_change is not None:
             self._on_change(report)
 
     async def _refine(self, report: SyncReport) -> None:
-        """Closed records get OKX's own close type and realised PnL (positions-history); best effort."""
+        """Closed records get OKX's own close type and realised PnL (positions-history, 1 request per 10 s): in
+        the background, so an order's immediate sync never waits for that rate limit."""
         if not report.closed:
             return
+        task = asyncio.create_task(self._refine_now(list(report.closed)), name="account-close-refine")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _refine_now(self, closed: list[dict[str, Any]]) -> None:
         try:
-            await refine_closes(self.pool, self.okx, report.closed)
-        except OkxError as exc:
+            await refine_closes(self.pool, self.okx, closed)
+        except Exception as exc:  # noqa: BLE001 - best effort: the order-based reason stays
             log.warning("positions-history for the close reason failed (the order-based reason stays): %s", exc)
 
     async def sync(self) -> SyncReport:
@@ -282,8 +345,13 @@ class AccountSync:
             if row["ord_id"] and row["ord_id"] in seen:
                 continue
             try:
-                found.append(await self.okx.get_order(row["inst_id"], ord_id=row["ord_id"] or None,
-                                                      cl_ord_id=None if row["ord_id"] else row["cl_ord_id"]))
+                found.append(
+                    await self.okx.get_order(
+                        row["inst_id"],
+                        ord_id=row["ord_id"] or None,
+                        cl_ord_id=None if row["ord_id"] else row["cl_ord_id"],
+                    )
+                )
             except OkxRequestError as exc:
                 if (exc.code or exc.s_code) == ORDER_DOES_NOT_EXIST:
                     self._missing.append(row)
@@ -298,8 +366,12 @@ class AccountSync:
         count = 0
         for row in self._missing:
             if row["state"] in ("submitting", "sent") and not row["ord_id"]:
-                await q.mark_order(self.pool, row["cl_ord_id"], state="failed",
-                                   error="OKX has no order with this clOrdId (the request never reached OKX)")
+                await q.mark_order(
+                    self.pool,
+                    row["cl_ord_id"],
+                    state="failed",
+                    error="OKX has no order with this clOrdId (the request never reached OKX)",
+                )
                 count += 1
         return count
 
@@ -321,30 +393,60 @@ class AccountSync:
                     report.positions_updated += 1
                 continue
             long = record["pos_side"] == "long" or (record["pos_side"] == "net" and record["pos"] > 0)
-            closing = await q.latest_closing_order(conn, record["inst_id"], record["pos_side"], "sell" if long else "buy",
-                                                   record["opened_at"])
+            closing = await q.latest_closing_order(
+                conn, record["inst_id"], record["pos_side"], "sell" if long else "buy", record["opened_at"]
+            )
             reason, detail = close_reason(closing)
             closed_at = (closing or {}).get("okx_updated_at") or now
             await q.close_position_record(
-                conn, record["id"], closed_at=closed_at, reason=reason, detail=detail,
-                close_ord_id=(closing or {}).get("ord_id"), close_origin=(closing or {}).get("origin"),
+                conn,
+                record["id"],
+                closed_at=closed_at,
+                reason=reason,
+                detail=detail,
+                close_ord_id=(closing or {}).get("ord_id"),
+                close_origin=(closing or {}).get("origin"),
                 close_run_id=(closing or {}).get("run_id"),
             )
             report.positions_closed += 1
-            report.closed.append({"instId": record["inst_id"], "posSide": record["pos_side"], "reason": reason, "detail": detail,
-                                  "posId": record["pos_id"], "recordId": record["id"]})
+            report.closed.append(
+                {
+                    "instId": record["inst_id"],
+                    "posSide": record["pos_side"],
+                    "reason": reason,
+                    "detail": detail,
+                    "posId": record["pos_id"],
+                    "recordId": record["id"],
+                }
+            )
             log.info("position %s %s closed: %s (%s)", record["inst_id"], record["pos_side"], reason, detail)
             if flipped:
                 values = await self._position_values(conn, live[key])
-                await q.insert_position(conn, {**values, "inst_id": key[0], "mgn_mode": key[1], "pos_side": key[2],
-                                               "opened_at": ms_time(live[key].cTime) or now})
+                await q.insert_position(
+                    conn,
+                    {
+                        **values,
+                        "inst_id": key[0],
+                        "mgn_mode": key[1],
+                        "pos_side": key[2],
+                        "opened_at": ms_time(live[key].cTime) or now,
+                    },
+                )
                 report.positions_opened += 1
         for key, p in live.items():
             if key in records:
                 continue
             values = await self._position_values(conn, p)
-            await q.insert_position(conn, {**values, "inst_id": key[0], "mgn_mode": key[1], "pos_side": key[2],
-                                           "opened_at": ms_time(p.cTime) or now})
+            await q.insert_position(
+                conn,
+                {
+                    **values,
+                    "inst_id": key[0],
+                    "mgn_mode": key[1],
+                    "pos_side": key[2],
+                    "opened_at": ms_time(p.cTime) or now,
+                },
+            )
             report.positions_opened += 1
 
     @staticmethod
@@ -354,23 +456,34 @@ class AccountSync:
             stops = await q.latest_order_with_stops(conn, p.instId, p.posSide or "net")
             if stops:
                 tp, sl = stops["tp_trigger_px"], stops["sl_trigger_px"]
-        return {"pos_id": p.posId or "", "pos": dec(p.pos), "avg_px": dec(p.avgPx), "lever": dec(p.lever),
-                "tp_trigger_px": tp, "sl_trigger_px": sl, "realized_pnl": dec(p.realizedPnl)}
+        return {
+            "pos_id": p.posId or "",
+            "pos": dec(p.pos),
+            "avg_px": dec(p.avgPx),
+            "lever": dec(p.lever),
+            "tp_trigger_px": tp,
+            "sl_trigger_px": sl,
+            "realized_pnl": dec(p.realizedPnl),
+        }
 
 
 class SyncLoop:
     """Runs `AccountSync.sync` every `interval_secs`, and `catch_up` at start-up, whenever one is requested
     (private WebSocket reconnects) and every CATCH_UP_EVERY_SECS; failures are logged and retried."""
 
-    def __init__(self, sync: AccountSync, interval_secs: float, *, catch_up_every_secs: float = CATCH_UP_EVERY_SECS) -> None:
+    def __init__(
+        self, sync: AccountSync, interval_secs: float, *, catch_up_every_secs: float = CATCH_UP_EVERY_SECS
+    ) -> None:
         self.sync = sync
         self.interval_secs = interval_secs
         self.catch_up_every_secs = catch_up_every_secs
         self._tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._run(), name="account-sync"),
-                       asyncio.create_task(self._catch_up_loop(), name="account-catch-up")]
+        self._tasks = [
+            asyncio.create_task(self._run(), name="account-sync"),
+            asyncio.create_task(self._catch_up_loop(), name="account-catch-up"),
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -389,7 +502,7 @@ class SyncLoop:
             except OkxError as exc:
                 self.sync.last_error = str(exc)
                 log.warning("account sync failed: %s", exc)
-            except Exception:  # noqa: BLE001 - the loop must survive a bad tick
+            except Exception:  # the loop must survive a bad tick
                 self.sync.last_error = "internal error"
                 log.exception("account sync failed")
             await asyncio.sleep(self.interval_secs)

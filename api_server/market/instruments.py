@@ -19,9 +19,18 @@ SPEC_TTL_SECS = 3600.0
 def instrument_from_okx(raw: Any) -> Instrument:
     r = as_builtin(raw)
     return Instrument(
-        instId=r["instId"], instType=r.get("instType", ""), ctVal=r.get("ctVal", ""), ctValCcy=r.get("ctValCcy", ""),
-        ctMult=r.get("ctMult", ""), ctType=r.get("ctType", ""), lotSz=r.get("lotSz", ""), minSz=r.get("minSz", ""),
-        tickSz=r.get("tickSz", ""), lever=r.get("lever", ""), settleCcy=r.get("settleCcy", ""), state=r.get("state", ""),
+        instId=r["instId"],
+        instType=r.get("instType", ""),
+        ctVal=r.get("ctVal", ""),
+        ctValCcy=r.get("ctValCcy", ""),
+        ctMult=r.get("ctMult", ""),
+        ctType=r.get("ctType", ""),
+        lotSz=r.get("lotSz", ""),
+        minSz=r.get("minSz", ""),
+        tickSz=r.get("tickSz", ""),
+        lever=r.get("lever", ""),
+        settleCcy=r.get("settleCcy", ""),
+        state=r.get("state", ""),
     )
 
 

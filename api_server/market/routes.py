@@ -24,8 +24,9 @@ class MarketController(Controller):
         return await market.tickers()
 
     @get("/candles", summary="Candles, oldest first")
-    async def candles(self, market: MarketData, instId: str | None = None, bar: str | None = None,
-                      limit: int | None = None) -> CandlesOut:
+    async def candles(
+        self, market: MarketData, instId: str | None = None, bar: str | None = None, limit: int | None = None
+    ) -> CandlesOut:
         inst_id = require_inst_id(instId)
         bar = bar or "1m"
         if not is_valid_bar(bar):

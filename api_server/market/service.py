@@ -37,14 +37,18 @@ async def okx_call(coro, field: str = "instId"):
     except (OkxRequestError, OkxOrderRejected) as exc:
         code = exc.s_code or exc.code
         if code in _BAD_INSTRUMENT_CODES:
-            raise BadRequest(f"{field}: OKX says {exc.s_msg or exc.msg or 'unknown instrument'}", field=field, okxCode=code) from None
+            raise BadRequest(
+                f"{field}: OKX says {exc.s_msg or exc.msg or 'unknown instrument'}", field=field, okxCode=code
+            ) from None
         raise
 
 
 class MarketData:
     """The market reads the routes answer with; holds the short cache of the `OKX_TICKER_BAR` candle per instrument."""
 
-    def __init__(self, *, settings: Settings, okx: OkxRestClient, book: TickerBook, instruments: InstrumentCatalog) -> None:
+    def __init__(
+        self, *, settings: Settings, okx: OkxRestClient, book: TickerBook, instruments: InstrumentCatalog
+    ) -> None:
         self.settings = settings
         self.okx = okx
         self.book = book
@@ -82,12 +86,24 @@ class MarketData:
         candle = await self.bar_candle(inst_id)
         # Field by field from the Struct: this is the hottest route, so no intermediate dict.
         return TickerOut(
-            instId=t.instId, last=t.last, lastSz=t.lastSz, askPx=t.askPx, askSz=t.askSz, bidPx=t.bidPx, bidSz=t.bidSz,
-            open24h=t.open24h, high24h=t.high24h, low24h=t.low24h, vol24h=t.vol24h, volCcy24h=t.volCcy24h, ts=t.ts,
-            bar=self.settings.okx_ticker_bar, barCandle=candle, source=source, ageMs=max(0, int((now - received) * 1000)),
+            instId=t.instId,
+            last=t.last,
+            lastSz=t.lastSz,
+            askPx=t.askPx,
+            askSz=t.askSz,
+            bidPx=t.bidPx,
+            bidSz=t.bidSz,
+            open24h=t.open24h,
+            high24h=t.high24h,
+            low24h=t.low24h,
+            vol24h=t.vol24h,
+            volCcy24h=t.volCcy24h,
+            ts=t.ts,
+            bar=self.settings.okx_ticker_bar,
+            barCandle=candle,
+            source=source,
+            ageMs=max(0, int((now - received) * 1000)),
         )
-
-
 
     async def tickers(self) -> list[TickerOut]:
         return list(await asyncio.gather(*(self.ticker(i) for i in self.settings.okx_inst_ids)))
@@ -102,11 +118,26 @@ class MarketData:
         data = as_builtin(await okx_call(self.okx.get_books(inst_id, depth)))
         book = data[0] if isinstance(data, list) else data
         to_levels = lambda rows: [BookLevel(*[str(x) for x in (list(r) + ["", "", "", ""])[:4]]) for r in rows]  # noqa: E731
-        return BooksOut(instId=inst_id, asks=to_levels(book.get("asks", [])), bids=to_levels(book.get("bids", [])), ts=str(book.get("ts", "")))
+        return BooksOut(
+            instId=inst_id,
+            asks=to_levels(book.get("asks", [])),
+            bids=to_levels(book.get("bids", [])),
+            ts=str(book.get("ts", "")),
+        )
 
     async def trades(self, inst_id: str, limit: int) -> list[Trade]:
         rows = [as_builtin(r) for r in await okx_call(self.okx.get_trades(inst_id, limit))]
-        return [Trade(instId=r.get("instId", inst_id), tradeId=r["tradeId"], px=r["px"], sz=r["sz"], side=r["side"], ts=r["ts"]) for r in rows]
+        return [
+            Trade(
+                instId=r.get("instId", inst_id),
+                tradeId=r["tradeId"],
+                px=r["px"],
+                sz=r["sz"],
+                side=r["side"],
+                ts=r["ts"],
+            )
+            for r in rows
+        ]
 
     async def instrument_specs(self, inst_id: str | None) -> list[Instrument]:
         """One instrument's spec (400 when OKX does not know it) or every configured instrument's."""
@@ -122,5 +153,10 @@ class MarketData:
         r: Any = data[0] if isinstance(data, list) else data
         if not r:
             raise BadRequest(f"instId: no funding rate for {inst_id}", field="instId")
-        return FundingRate(instId=inst_id, fundingRate=r.get("fundingRate", ""), nextFundingRate=r.get("nextFundingRate", ""),
-                           fundingTime=r.get("fundingTime", ""), nextFundingTime=r.get("nextFundingTime", ""))
+        return FundingRate(
+            instId=inst_id,
+            fundingRate=r.get("fundingRate", ""),
+            nextFundingRate=r.get("nextFundingRate", ""),
+            fundingTime=r.get("fundingTime", ""),
+            nextFundingTime=r.get("nextFundingTime", ""),
+        )

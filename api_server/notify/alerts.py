@@ -18,8 +18,15 @@ from typing import Any
 
 FEED_DOWN_AFTER_SECS = 60.0
 
-ALERT_KINDS = ("fill", "position_closed", "daily_loss_latch", "approval_needed", "automation_paused", "feed_down",
-               "llm_budget")
+ALERT_KINDS = (
+    "fill",
+    "position_closed",
+    "daily_loss_latch",
+    "approval_needed",
+    "automation_paused",
+    "feed_down",
+    "llm_budget",
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,10 @@ def approval_alert(payload: dict[str, Any]) -> Alert | None:
 
 def fill_alert(payload: dict[str, Any]) -> Alert:
     inst = payload.get("instId", "?")
-    text = (f"{inst} {payload.get('side', '?')} {_fmt(payload.get('fillSz'), 'contracts')} at "
-            f"{_fmt(payload.get('fillPx'))} · fee {_fmt(payload.get('fee'))} {payload.get('feeCcy', 'USDT')}")
+    text = (
+        f"{inst} {payload.get('side', '?')} {_fmt(payload.get('fillSz'), 'contracts')} at "
+        f"{_fmt(payload.get('fillPx'))} · fee {_fmt(payload.get('fee'))} {payload.get('feeCcy', 'USDT')}"
+    )
     return Alert("fill", "Order filled", text, data=payload)
 
 
@@ -77,7 +86,9 @@ def closed_alerts(report: dict[str, Any]) -> list[Alert]:
         if not isinstance(pos, dict):
             continue
         pnl = pos.get("realizedPnl", pos.get("pnl"))
-        text = f"{pos.get('instId', '?')} {pos.get('posSide', '')} closed · realised PnL {_fmt(pnl, 'USDT')}".replace("  ", " ")
+        text = f"{pos.get('instId', '?')} {pos.get('posSide', '')} closed · realised PnL {_fmt(pnl, 'USDT')}".replace(
+            "  ", " "
+        )
         alerts.append(Alert("position_closed", "Position closed", text, data=pos))
     return alerts
 
@@ -115,16 +126,28 @@ class AlertRules:
             was, self._latched = self._latched, latched
             if latched and not was:
                 loss = _get(payload, "dailyLoss", "lossPct")
-                return [Alert("daily_loss_latch", "Daily loss limit reached",
-                              f"New orders are refused until 00:00 UTC or a reset (loss {_fmt(loss, '%')})", data=payload)]
+                return [
+                    Alert(
+                        "daily_loss_latch",
+                        "Daily loss limit reached",
+                        f"New orders are refused until 00:00 UTC or a reset (loss {_fmt(loss, '%')})",
+                        data=payload,
+                    )
+                ]
             return []
         if event == "scheduler":
             paused = bool(payload.get("paused"))
             was, self._paused = self._paused, paused
             if paused and not was:
                 why = payload.get("pausedReason") or "paused"
-                return [Alert("automation_paused", "Automation paused", f"{why} (by {payload.get('pausedBy') or 'system'})",
-                              data={"reason": why})]
+                return [
+                    Alert(
+                        "automation_paused",
+                        "Automation paused",
+                        f"{why} (by {payload.get('pausedBy') or 'system'})",
+                        data={"reason": why},
+                    )
+                ]
             return []
         if event == "feed":
             if payload.get("connected"):
@@ -137,9 +160,19 @@ class AlertRules:
             if self._budget_announced_for == day:
                 return []
             self._budget_announced_for = day
-            return [Alert("llm_budget", "LLM budget reached",
-                          f"spent {_fmt(payload.get('spentUsd'), 'USD')} of {_fmt(payload.get('budgetUsd'), 'USD')} today; "
-                          "analyses and chat stop until tomorrow", data=payload)]
+            spent = (
+                f"spent {_fmt(payload.get('spentUsd'), 'USD')} of {_fmt(payload.get('budgetUsd'), 'USD')} today; "
+                if payload.get("budgetUsd") is not None
+                else ""
+            )
+            return [
+                Alert(
+                    "llm_budget",
+                    "LLM budget reached",
+                    f"{spent}analyses and chat stop until 00:00 UTC (LLM_DAILY_BUDGET_USD)",
+                    data=payload,
+                )
+            ]
         return []
 
     def tick(self, now: float) -> list[Alert]:
@@ -148,4 +181,8 @@ class AlertRules:
         if since is None or self._feed_down_announced or now - since < self.feed_down_after_secs:
             return []
         self._feed_down_announced = True
-        return [Alert("feed_down", "OKX feed down", f"no market data for {int(now - since)} s", data={"downSecs": now - since})]
+        return [
+            Alert(
+                "feed_down", "OKX feed down", f"no market data for {int(now - since)} s", data={"downSecs": now - since}
+            )
+        ]

@@ -36,9 +36,17 @@ class EventSource(Protocol):
 
 
 class Notifier:
-    def __init__(self, channels: Sequence[Channel], *, kinds: Sequence[str] = ALERT_KINDS,
-                 rules: AlertRules | None = None, max_attempts: int = 5, queue_size: int = 500,
-                 backoff: Backoff | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        channels: Sequence[Channel],
+        *,
+        kinds: Sequence[str] = ALERT_KINDS,
+        rules: AlertRules | None = None,
+        max_attempts: int = 5,
+        queue_size: int = 500,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.channels = list(channels)
         self.kinds = frozenset(kinds)
         self.rules = rules or AlertRules()
@@ -92,8 +100,13 @@ class Notifier:
                     log.exception("notify %s: %s alert failed", channel.name, alert.kind)
                     break
 
-    async def run(self, hub: EventSource, stop: asyncio.Event, tick_secs: float = 5.0,
-                  feed_connected: Callable[[], bool] | None = None) -> None:
+    async def run(
+        self,
+        hub: EventSource,
+        stop: asyncio.Event,
+        tick_secs: float = 5.0,
+        feed_connected: Callable[[], bool] | None = None,
+    ) -> None:
         """Listen to the hub and deliver until `stop` is set; `feed_connected` is probed every tick (feed down)."""
         events = hub.subscribe()
         workers = [asyncio.create_task(self._deliver(c, stop)) for c in self.channels]

@@ -20,14 +20,20 @@ log = logging.getLogger("aitrader.api.notify")
 
 
 @contextlib.asynccontextmanager
-async def running_notifier(settings: NotifySettings, http: aiohttp.ClientSession, events: EventHub, *,
-                           decide: Callable[[int, bool], Awaitable[str]],
-                           feed_connected: Callable[[], bool]) -> AsyncIterator[Notifier | None]:
+async def running_notifier(
+    settings: NotifySettings,
+    http: aiohttp.ClientSession,
+    events: EventHub,
+    *,
+    decide: Callable[[int, bool], Awaitable[str]],
+    feed_connected: Callable[[], bool],
+) -> AsyncIterator[Notifier | None]:
     channels: list[Channel] = []
     telegram: TelegramChannel | None = None
     if settings.telegram_enabled:
-        telegram = TelegramChannel(http, settings.telegram_bot_token, settings.telegram_chat_id,
-                                   api_base=settings.telegram_api_base)
+        telegram = TelegramChannel(
+            http, settings.telegram_bot_token, settings.telegram_chat_id, api_base=settings.telegram_api_base
+        )
         channels.append(telegram)
     if settings.webhook_enabled:
         channels.append(WebhookChannel(http, settings.webhook_url, settings.webhook_secret))

@@ -50,5 +50,7 @@ def load_notify_settings(env: dict[str, str]) -> NotifySettings:
         kinds = tuple(dict.fromkeys(k.strip().lower() for k in raw_kinds.split(",") if k.strip()))
         unknown = [k for k in kinds if k not in ALERT_KINDS]
         if unknown:
-            raise SettingsError("NOTIFY_EVENTS", f"unknown alert kind(s) {', '.join(unknown)}; known: {', '.join(ALERT_KINDS)}")
+            raise SettingsError(
+                "NOTIFY_EVENTS", f"unknown alert kind(s) {', '.join(unknown)}; known: {', '.join(ALERT_KINDS)}"
+            )
     return NotifySettings(token, chat, base, url, secret, kinds)

@@ -49,8 +49,14 @@ def parse_callback(token: str, data: str) -> tuple[int, bool] | None:
 class TelegramChannel:
     name = "telegram"
 
-    def __init__(self, session: aiohttp.ClientSession, token: str, chat_id: str,
-                 api_base: str = "https://api.telegram.org", poll_timeout_secs: int = 25) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        token: str,
+        chat_id: str,
+        api_base: str = "https://api.telegram.org",
+        poll_timeout_secs: int = 25,
+    ) -> None:
         self._session, self._token, self._chat_id = session, token, chat_id
         self._base = f"{api_base.rstrip('/')}/bot{token}"
         self._poll_timeout = poll_timeout_secs
@@ -58,8 +64,9 @@ class TelegramChannel:
 
     async def _call(self, method: str, payload: dict[str, Any], timeout: float = 15.0) -> Any:
         try:
-            async with self._session.post(f"{self._base}/{method}", json=payload,
-                                          timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            async with self._session.post(
+                f"{self._base}/{method}", json=payload, timeout=aiohttp.ClientTimeout(total=timeout)
+            ) as resp:
                 try:
                     body = await resp.json(content_type=None)
                 except ValueError:
@@ -75,10 +82,14 @@ class TelegramChannel:
     async def send(self, alert: Alert) -> None:
         payload: dict[str, Any] = {"chat_id": self._chat_id, "text": f"{alert.title}\n{alert.text}"}
         if alert.approval_id is not None:
-            payload["reply_markup"] = {"inline_keyboard": [[
-                {"text": "Approve", "callback_data": callback_data(self._token, alert.approval_id, "a")},
-                {"text": "Reject", "callback_data": callback_data(self._token, alert.approval_id, "r")},
-            ]]}
+            payload["reply_markup"] = {
+                "inline_keyboard": [
+                    [
+                        {"text": "Approve", "callback_data": callback_data(self._token, alert.approval_id, "a")},
+                        {"text": "Reject", "callback_data": callback_data(self._token, alert.approval_id, "r")},
+                    ]
+                ]
+            }
         await self._call("sendMessage", payload)
 
     async def handle_update(self, update: dict[str, Any], decide: Decide) -> str | None:
@@ -100,8 +111,14 @@ class TelegramChannel:
         await self._call("answerCallbackQuery", {"callback_query_id": query.get("id"), "text": outcome[:190]})
         message = query.get("message") or {}
         if message.get("message_id") is not None:
-            await self._call("editMessageText", {"chat_id": self._chat_id, "message_id": message["message_id"],
-                                                 "text": f"{message.get('text', '')}\n→ {outcome}"})
+            await self._call(
+                "editMessageText",
+                {
+                    "chat_id": self._chat_id,
+                    "message_id": message["message_id"],
+                    "text": f"{message.get('text', '')}\n→ {outcome}",
+                },
+            )
         return outcome
 
     async def poll_updates(self, decide: Decide, stop: asyncio.Event) -> None:
@@ -109,9 +126,11 @@ class TelegramChannel:
         backoff, attempt = Backoff(base=1.0, cap=60.0, jitter="equal"), 0
         while not stop.is_set():
             try:
-                updates = await self._call("getUpdates", {"offset": self._offset, "timeout": self._poll_timeout,
-                                                          "allowed_updates": ["callback_query"]},
-                                           timeout=self._poll_timeout + 10)
+                updates = await self._call(
+                    "getUpdates",
+                    {"offset": self._offset, "timeout": self._poll_timeout, "allowed_updates": ["callback_query"]},
+                    timeout=self._poll_timeout + 10,
+                )
                 attempt = 0
             except ChannelError as exc:
                 log.warning("%s; retrying", exc)

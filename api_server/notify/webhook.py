@@ -31,8 +31,14 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def alert_body(alert: Alert, now: float) -> dict[str, Any]:
-    return {"kind": alert.kind, "title": alert.title, "text": alert.text, "data": alert.data,
-            "approvalId": alert.approval_id, "ts": int(now * 1000)}
+    return {
+        "kind": alert.kind,
+        "title": alert.title,
+        "text": alert.text,
+        "data": alert.data,
+        "approvalId": alert.approval_id,
+        "ts": int(now * 1000),
+    }
 
 
 class WebhookChannel:
@@ -46,8 +52,11 @@ class WebhookChannel:
         now = time.time()
         body = json.dumps(alert_body(alert, now), separators=(",", ":"), default=str).encode()
         ts = str(int(now))
-        headers = {"Content-Type": "application/json", "X-AiTrader-Timestamp": ts,
-                   "X-AiTrader-Signature": sign(self._secret, ts, body)}
+        headers = {
+            "Content-Type": "application/json",
+            "X-AiTrader-Timestamp": ts,
+            "X-AiTrader-Signature": sign(self._secret, ts, body),
+        }
         try:
             async with self._session.post(self._url, data=body, headers=headers, timeout=self._timeout) as resp:
                 if resp.status >= 500 or resp.status == 429:

@@ -16,16 +16,19 @@ Inverse (coin-margined) swaps in OKX_INST_IDS are refused at start-up: sizing he
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any
 
 log = logging.getLogger("aitrader.api.okx.account")
 
 ACCOUNT_MODES = {"1": "Spot mode", "2": "Futures mode", "3": "Multi-currency margin mode", "4": "Portfolio margin mode"}
 MARGIN_CCY = "USDT"
-SETTING_TO_CHANGE = ("on OKX (web or app): Trade → Settings (gear icon) → Account mode → choose 'Futures mode' "
-                     "(or 'Multi-currency margin'); for demo trading change it inside Demo trading")
+SETTING_TO_CHANGE = (
+    "on OKX (web or app): Trade → Settings (gear icon) → Account mode → choose 'Futures mode' "
+    "(or 'Multi-currency margin'); for demo trading change it inside Demo trading"
+)
 
 
 class AccountSetupError(Exception):
@@ -67,10 +70,13 @@ def check_account_config(config: Any) -> AccountMode:
     if acct_lv == "1":
         raise AccountSetupError(
             "the OKX account is in Spot mode (acctLv 1), which cannot trade perpetual swaps. Change the account mode "
-            f"{SETTING_TO_CHANGE}, then restart the trading API")
+            f"{SETTING_TO_CHANGE}, then restart the trading API"
+        )
     if acct_lv not in ACCOUNT_MODES:
-        raise AccountSetupError(f"OKX answered an unknown account mode acctLv {acct_lv!r}; expected 2 (Futures mode), "
-                                "3 (Multi-currency margin) or 4 (Portfolio margin)")
+        raise AccountSetupError(
+            f"OKX answered an unknown account mode acctLv {acct_lv!r}; expected 2 (Futures mode), "
+            "3 (Multi-currency margin) or 4 (Portfolio margin)"
+        )
     if acct_lv == "4" and pos_mode != "net_mode":
         pos_mode = "net_mode"  # Portfolio margin supports net mode only (OKX_FACTS §3.12)
     return AccountMode(acct_lv=acct_lv, pos_mode=pos_mode)
@@ -105,7 +111,8 @@ def refuse_inverse(inst_ids: Iterable[str], instruments: dict[str, Any]) -> None
     if inverse:
         raise AccountSetupError(
             f"OKX_INST_IDS lists inverse (coin-margined) swaps {', '.join(inverse)}: this system sizes and risks in "
-            "USDT and trades linear USDT-margined swaps only (e.g. BTC-USDT-SWAP); remove them from OKX_INST_IDS")
+            "USDT and trades linear USDT-margined swaps only (e.g. BTC-USDT-SWAP); remove them from OKX_INST_IDS"
+        )
 
 
 async def verify_account(okx: Any, inst_ids: Iterable[str], instruments: Any) -> AccountMode:
@@ -123,6 +130,11 @@ async def verify_account(okx: Any, inst_ids: Iterable[str], instruments: Any) ->
     except OkxError as exc:
         log.warning("could not read the OKX account mode at start-up (%s); using Futures-mode rules (USDT equity)", exc)
         return FUTURES_MODE
-    log.info("OKX account: %s (acctLv %s), %s; trading equity = %s", mode.name, mode.acct_lv, mode.pos_mode,
-             "adjEq" if mode.cross_currency else "USDT eq")
+    log.info(
+        "OKX account: %s (acctLv %s), %s; trading equity = %s",
+        mode.name,
+        mode.acct_lv,
+        mode.pos_mode,
+        "adjEq" if mode.cross_currency else "USDT eq",
+    )
     return mode

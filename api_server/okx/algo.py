@@ -40,8 +40,13 @@ class AlgoMethods(TradingMethods):
         if (sz is None) == (close_fraction is None):
             raise ValueError("give sz or close_fraction")
         algo_cl_ord_id = new_cl_ord_id() if algo_cl_ord_id is None else _check_id(algo_cl_ord_id, "algoClOrdId")
-        body: dict[str, Any] = {"instId": inst_id, "tdMode": td_mode, "side": side, "ordType": ord_type,
-                                "algoClOrdId": algo_cl_ord_id}
+        body: dict[str, Any] = {
+            "instId": inst_id,
+            "tdMode": td_mode,
+            "side": side,
+            "ordType": ord_type,
+            "algoClOrdId": algo_cl_ord_id,
+        }
         if pos_side:
             body["posSide"] = pos_side
         body.update({"sz": sz} if sz is not None else {"closeFraction": close_fraction})
@@ -61,8 +66,13 @@ class AlgoMethods(TradingMethods):
             algo = await self.find_algo_order(inst_id, algo_cl_ord_id)
             if algo is ABSENT:
                 return ABSENT
-            return AlgoOrderResult(algoId=algo.algoId, algoClOrdId=algo_cl_ord_id, sCode="0",
-                                   sMsg="placed (found by algoClOrdId after a lost reply)", recovered=True)
+            return AlgoOrderResult(
+                algoId=algo.algoId,
+                algoClOrdId=algo_cl_ord_id,
+                sCode="0",
+                sMsg="placed (found by algoClOrdId after a lost reply)",
+                recovered=True,
+            )
 
         result = await self._write(path, algo_cl_ord_id, send, lookup)
         result.algoClOrdId = result.algoClOrdId or algo_cl_ord_id
@@ -87,20 +97,42 @@ class AlgoMethods(TradingMethods):
         async def lookup() -> Any:
             algo = await self.algo_by_id(inst_id, algo_id)
             if algo.state == "canceled":
-                return AlgoOrderResult(algoId=algo_id, algoClOrdId=algo.algoClOrdId, sCode="0",
-                                       sMsg="canceled (found after a lost reply)", recovered=True)
+                return AlgoOrderResult(
+                    algoId=algo_id,
+                    algoClOrdId=algo.algoClOrdId,
+                    sCode="0",
+                    sMsg="canceled (found after a lost reply)",
+                    recovered=True,
+                )
             if algo.state not in ALGO_OPEN_STATES:
-                raise order_rejected(code="1", msg="algo cancel rejected", s_code="51000",
-                                     s_msg=f"the algo order is {algo.state}; nothing to cancel", cl_ord_id=algo_id,
-                                     http_status=200, path=path)
+                raise order_rejected(
+                    code="1",
+                    msg="algo cancel rejected",
+                    s_code="51000",
+                    s_msg=f"the algo order is {algo.state}; nothing to cancel",
+                    cl_ord_id=algo_id,
+                    http_status=200,
+                    path=path,
+                )
             return ABSENT
 
         return await self._write(path, algo_id, send, lookup)
 
-    async def amend_algo_order(self, inst_id: str, algo_id: str, *, new_tp_trigger_px: str | None = None,
-                               new_sl_trigger_px: str | None = None, req_id: str | None = None) -> AlgoOrderResult:
+    async def amend_algo_order(
+        self,
+        inst_id: str,
+        algo_id: str,
+        *,
+        new_tp_trigger_px: str | None = None,
+        new_sl_trigger_px: str | None = None,
+        req_id: str | None = None,
+    ) -> AlgoOrderResult:
         """POST /api/v5/trade/amend-algos: move a live TP/SL's trigger prices ("0" removes a leg, per OKX)."""
-        body: dict[str, Any] = {"instId": inst_id, "algoId": algo_id, "reqId": _check_id(req_id or new_cl_ord_id(), "reqId")}
+        body: dict[str, Any] = {
+            "instId": inst_id,
+            "algoId": algo_id,
+            "reqId": _check_id(req_id or new_cl_ord_id(), "reqId"),
+        }
         if new_tp_trigger_px is not None:
             body.update(newTpTriggerPx=new_tp_trigger_px, newTpOrdPx="-1" if new_tp_trigger_px != "0" else "")
         if new_sl_trigger_px is not None:
@@ -114,10 +146,17 @@ class AlgoMethods(TradingMethods):
 
         async def lookup() -> Any:
             algo = await self.algo_by_id(inst_id, algo_id)
-            if ((new_tp_trigger_px is None or _same(algo.tpTriggerPx or "0", new_tp_trigger_px))
-                    and (new_sl_trigger_px is None or _same(algo.slTriggerPx or "0", new_sl_trigger_px))):
-                return AlgoOrderResult(algoId=algo_id, algoClOrdId=algo.algoClOrdId, reqId=body["reqId"], sCode="0",
-                                       sMsg="amended (found after a lost reply)", recovered=True)
+            if (new_tp_trigger_px is None or _same(algo.tpTriggerPx or "0", new_tp_trigger_px)) and (
+                new_sl_trigger_px is None or _same(algo.slTriggerPx or "0", new_sl_trigger_px)
+            ):
+                return AlgoOrderResult(
+                    algoId=algo_id,
+                    algoClOrdId=algo.algoClOrdId,
+                    reqId=body["reqId"],
+                    sCode="0",
+                    sMsg="amended (found after a lost reply)",
+                    recovered=True,
+                )
             return ABSENT
 
         return await self._write(path, algo_id, send, lookup)
@@ -129,13 +168,16 @@ class AlgoMethods(TradingMethods):
         items = await self._call("GET", "/api/v5/trade/order-algo", AlgoOrder, params=params, private=True)
         return self._one(items, "/api/v5/trade/order-algo")
 
-    async def get_algo_orders_pending(self, ord_types: tuple[str, ...] = ALGO_TPSL_TYPES, inst_type: str | None = "SWAP",
-                                      inst_id: str | None = None) -> list[AlgoOrder]:
+    async def get_algo_orders_pending(
+        self, ord_types: tuple[str, ...] = ALGO_TPSL_TYPES, inst_type: str | None = "SWAP", inst_id: str | None = None
+    ) -> list[AlgoOrder]:
         """Live algo orders of the given types (OKX takes one `ordType` per request: one request per type)."""
         found: list[AlgoOrder] = []
         for ord_type in ord_types:
             params = {"ordType": ord_type, "instType": inst_type, "instId": inst_id}
-            found.extend(await self._call("GET", "/api/v5/trade/orders-algo-pending", AlgoOrder, params=params, private=True))
+            found.extend(
+                await self._call("GET", "/api/v5/trade/orders-algo-pending", AlgoOrder, params=params, private=True)
+            )
         unique = {a.algoId: a for a in found}
         return list(unique.values())
 
@@ -163,8 +205,9 @@ class AlgoMethods(TradingMethods):
         for ord_type in ALGO_TPSL_TYPES:
             for state in ("effective", "canceled"):
                 params = {"ordType": ord_type, "state": state, "instType": "SWAP", "instId": inst_id}
-                for algo in await self._call("GET", "/api/v5/trade/orders-algo-history", AlgoOrder, params=params,
-                                             private=True):
+                for algo in await self._call(
+                    "GET", "/api/v5/trade/orders-algo-history", AlgoOrder, params=params, private=True
+                ):
                     if match(algo):
                         return algo
         return ABSENT

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,13 @@ def measured_offset_ms(local_before_ms: float, server_ms: int, local_after_ms: f
 
 
 class ServerClock:
-    def __init__(self, *, local_now: LocalNow = lambda: datetime.now(timezone.utc), monotonic: Monotonic = time.monotonic,
-                 resync_secs: float = RESYNC_SECS) -> None:
+    def __init__(
+        self,
+        *,
+        local_now: LocalNow = lambda: datetime.now(UTC),
+        monotonic: Monotonic = time.monotonic,
+        resync_secs: float = RESYNC_SECS,
+    ) -> None:
         self._local_now = local_now
         self._monotonic = monotonic
         self.resync_secs = resync_secs
@@ -86,10 +91,16 @@ class ServerClock:
             self._retry_at = None
             self.syncs += 1
         if abs(self.offset_ms) >= WARN_OFFSET_MS or abs(self.offset_ms - previous) >= WARN_OFFSET_MS:
-            log.warning("this machine's clock is %.1f s %s OKX's; signing with OKX's time",
-                        abs(self.offset_ms) / 1000, "behind" if self.offset_ms > 0 else "ahead of")
+            log.warning(
+                "this machine's clock is %.1f s %s OKX's; signing with OKX's time",
+                abs(self.offset_ms) / 1000,
+                "behind" if self.offset_ms > 0 else "ahead of",
+            )
         return self.offset_ms
 
     def status(self) -> dict[str, object]:
-        return {"offsetMs": round(self.offset_ms), "syncs": self.syncs,
-                "ageSecs": None if self.synced_at is None else round(self._monotonic() - self.synced_at, 1)}
+        return {
+            "offsetMs": round(self.offset_ms),
+            "syncs": self.syncs,
+            "ageSecs": None if self.synced_at is None else round(self._monotonic() - self.synced_at, 1),
+        }

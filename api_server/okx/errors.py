@@ -109,8 +109,12 @@ class OrderOutcomeUnknown(OkxError):
     """
 
     def __init__(self, cl_ord_id: str, *, path: str, lookups: int, last_error: str) -> None:
-        super().__init__(f"outcome unknown after {lookups} look-ups by client id {cl_ord_id}: {last_error}",
-                         path=path, temporary=False, cl_ord_id=cl_ord_id)
+        super().__init__(
+            f"outcome unknown after {lookups} look-ups by client id {cl_ord_id}: {last_error}",
+            path=path,
+            temporary=False,
+            cl_ord_id=cl_ord_id,
+        )
         self.lookups = lookups
         self.last_error = last_error
 
@@ -148,7 +152,9 @@ def classify(
     return OkxRequestError(msg or f"OKX code {code or '?'}", **kwargs)
 
 
-def order_rejected(*, code: str, msg: str, s_code: str, s_msg: str, cl_ord_id: str, http_status: int | None, path: str) -> OkxOrderRejected:
+def order_rejected(
+    *, code: str, msg: str, s_code: str, s_msg: str, cl_ord_id: str, http_status: int | None, path: str
+) -> OkxOrderRejected:
     temporary = s_code in RATE_LIMIT_CODES or s_code in UNAVAILABLE_CODES
     return OkxOrderRejected(
         msg or "order rejected",

@@ -47,20 +47,33 @@ class PositionHistory(msgspec.Struct):
 
 
 async def _read(okx: Any, path: str, item_type: Any, params: dict[str, Any]) -> list[Any]:
-    return await okx._call("GET", path, item_type, params=params, private=True)  # noqa: SLF001 - the client's one request path
+    return await okx._call("GET", path, item_type, params=params, private=True)  # the client's one request path
 
 
-async def fills_history(okx: Any, *, inst_type: str = "SWAP", after: str | None = None, before: str | None = None,
-                        limit: int = PAGE_LIMIT) -> list[Fill]:
-    return await _read(okx, FILLS_HISTORY, Fill, {"instType": inst_type, "after": after, "before": before, "limit": limit})
+async def fills_history(
+    okx: Any, *, inst_type: str = "SWAP", after: str | None = None, before: str | None = None, limit: int = PAGE_LIMIT
+) -> list[Fill]:
+    return await _read(
+        okx, FILLS_HISTORY, Fill, {"instType": inst_type, "after": after, "before": before, "limit": limit}
+    )
 
 
-async def orders_history(okx: Any, *, archive: bool, inst_type: str = "SWAP", after: str | None = None,
-                         before: str | None = None, limit: int = PAGE_LIMIT) -> list[Order]:
+async def orders_history(
+    okx: Any,
+    *,
+    archive: bool,
+    inst_type: str = "SWAP",
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = PAGE_LIMIT,
+) -> list[Order]:
     path = ORDERS_HISTORY_ARCHIVE if archive else ORDERS_HISTORY
     return await _read(okx, path, Order, {"instType": inst_type, "after": after, "before": before, "limit": limit})
 
 
-async def positions_history(okx: Any, *, inst_type: str = "SWAP", inst_id: str | None = None,
-                            limit: int = PAGE_LIMIT) -> list[PositionHistory]:
-    return await _read(okx, POSITIONS_HISTORY, PositionHistory, {"instType": inst_type, "instId": inst_id, "limit": limit})
+async def positions_history(
+    okx: Any, *, inst_type: str = "SWAP", inst_id: str | None = None, limit: int = PAGE_LIMIT
+) -> list[PositionHistory]:
+    return await _read(
+        okx, POSITIONS_HISTORY, PositionHistory, {"instType": inst_type, "instId": inst_id, "limit": limit}
+    )

@@ -11,21 +11,30 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from shared.okx_ratelimits import DEFAULT_LIMIT, OKX_ENDPOINT_LIMITS, WINDOW_SECS, EndpointLimit, limit_for, limit_key
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
-__all__ = ["DEFAULT_LIMIT", "OKX_ENDPOINT_LIMITS", "EndpointLimit", "SlidingWindowLimiter", "WINDOW_SECS", "limit_for",
-           "limit_key"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "OKX_ENDPOINT_LIMITS",
+    "EndpointLimit",
+    "SlidingWindowLimiter",
+    "WINDOW_SECS",
+    "limit_for",
+    "limit_key",
+]
 
 
 class SlidingWindowLimiter:
     """Waits until a request may go out; never fails. Clock and sleep are injectable for tests."""
 
-    def __init__(self, *, window_secs: float = WINDOW_SECS, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self, *, window_secs: float = WINDOW_SECS, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+    ) -> None:
         self.window_secs = window_secs
         self._clock = clock
         self._sleep = sleep

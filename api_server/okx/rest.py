@@ -20,8 +20,9 @@ import logging
 import random
 import time
 from collections import Counter
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -120,7 +121,7 @@ class OkxRestClient(AlgoMethods):
         backoff_max: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: Callable[[], float] = random.random,
         rate_limiter: SlidingWindowLimiter | None = None,
         server_clock: ServerClock | None = None,
@@ -147,12 +148,22 @@ class OkxRestClient(AlgoMethods):
         self.send_window_secs = send_window_secs if send_window_secs is not None else timeout_secs
         self.window_margin_ms = WINDOW_MARGIN_MS
         self._timeout = aiohttp.ClientTimeout(total=timeout_secs)
-        self.stats: dict[str, Any] = {"requests": 0, "retries": 0, "errors": Counter(), "recovered_orders": 0,
-                                      "lookups": 0, "resends": 0, "unknown_outcomes": 0, "clock_resyncs": 0}
+        self.stats: dict[str, Any] = {
+            "requests": 0,
+            "retries": 0,
+            "errors": Counter(),
+            "recovered_orders": 0,
+            "lookups": 0,
+            "resends": 0,
+            "unknown_outcomes": 0,
+            "clock_resyncs": 0,
+        }
         self.metrics: Any = None  # shared.metrics.OkxMetrics when the app exports Prometheus metrics
 
     def __repr__(self) -> str:  # never show credentials
-        return f"OkxRestClient(base_url={self.base_url!r}, simulated={self.simulated}, credentials={self.has_credentials})"
+        return (
+            f"OkxRestClient(base_url={self.base_url!r}, simulated={self.simulated}, credentials={self.has_credentials})"
+        )
 
     @property
     def has_credentials(self) -> bool:
@@ -175,8 +186,15 @@ class OkxRestClient(AlgoMethods):
             headers["OK-ACCESS-PASSPHRASE"] = self._passphrase
         return headers
 
-    async def _send_once(self, method: str, path: str, query: str, body_bytes: bytes | None, private: bool,
-                         exp_window_ms: int | None = None) -> msgspec.Raw:
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        body_bytes: bytes | None,
+        private: bool,
+        exp_window_ms: int | None = None,
+    ) -> msgspec.Raw:
         target = f"{path}?{query}" if query else path
         body_text = body_bytes.decode() if body_bytes is not None else ""
         headers = self._headers(method, target, body_text, private)
@@ -218,8 +236,13 @@ class OkxRestClient(AlgoMethods):
             if items and items[0].sCode not in ("", "0"):
                 item = items[0]
                 raise order_rejected(
-                    code=code, msg=envelope.msg, s_code=item.sCode, s_msg=item.sMsg,
-                    cl_ord_id=item.clOrdId, http_status=status, path=path,
+                    code=code,
+                    msg=envelope.msg,
+                    s_code=item.sCode,
+                    s_msg=item.sMsg,
+                    cl_ord_id=item.clOrdId,
+                    http_status=status,
+                    path=path,
                 )
         raise classify(http_status=status, code=code, msg=envelope.msg, path=path)
 
@@ -263,7 +286,9 @@ class OkxRestClient(AlgoMethods):
                 if private and not resynced and exc.code == TIMESTAMP_EXPIRED:
                     # Refused at the gateway for our clock: resync and resend once (nothing was executed).
                     resynced = True
-                    log.warning("OKX %s %s: 50102 timestamp expired; resyncing the clock and resending once", method, path)
+                    log.warning(
+                        "OKX %s %s: 50102 timestamp expired; resyncing the clock and resending once", method, path
+                    )
                     if await self._sync_clock(force=True):
                         continue
                 unknown = write and outcome_unknown(exc)
@@ -279,7 +304,13 @@ class OkxRestClient(AlgoMethods):
                     self.metrics.retries.labels(path, _error_key(exc)).inc()
                 log.warning(
                     "OKX retry %s %s attempt %d/%d in %.2fs: %s (%s)",
-                    method, path, attempt, self.max_retries, delay, type(exc).__name__, _error_key(exc),
+                    method,
+                    path,
+                    attempt,
+                    self.max_retries,
+                    delay,
+                    type(exc).__name__,
+                    _error_key(exc),
                 )
                 await self._sleep(delay)
 
@@ -367,7 +398,9 @@ class OkxRestClient(AlgoMethods):
         params = {"instId": inst_id, "mgnMode": mgn_mode}
         return await self._call("GET", "/api/v5/account/leverage-info", LeverageResult, params=params, private=True)
 
-    async def set_leverage(self, inst_id: str, lever: int | str, mgn_mode: str, pos_side: str | None = None) -> LeverageResult:
+    async def set_leverage(
+        self, inst_id: str, lever: int | str, mgn_mode: str, pos_side: str | None = None
+    ) -> LeverageResult:
         body = {"instId": inst_id, "lever": str(lever), "mgnMode": mgn_mode}
         if pos_side:
             body["posSide"] = pos_side

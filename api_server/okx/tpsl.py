@@ -63,8 +63,9 @@ def stops_from(algos: list[AlgoOrder], inst_id: str, pos_side: str) -> PositionS
     return PositionStops(inst_id, pos_side, tp, sl, [a.algoId for a in algos])
 
 
-async def read_position_stops(okx: Any, inst_id: str, pos_side: str, position_long: bool,
-                              pending: list[AlgoOrder] | None = None) -> PositionStops:
+async def read_position_stops(
+    okx: Any, inst_id: str, pos_side: str, position_long: bool, pending: list[AlgoOrder] | None = None
+) -> PositionStops:
     algos = pending if pending is not None else await okx.get_algo_orders_pending(inst_id=inst_id)
     return stops_from(position_algos(algos, inst_id, pos_side, position_long), inst_id, pos_side)
 
@@ -74,12 +75,15 @@ async def cancel_position_stops(okx: Any, inst_id: str, pos_side: str, position_
     algos = position_algos(await okx.get_algo_orders_pending(inst_id=inst_id), inst_id, pos_side, position_long)
     if algos:
         await okx.cancel_algo_orders(inst_id, [a.algoId for a in algos])
-        log.info("canceled %d TP/SL algo order(s) of %s %s: %s", len(algos), inst_id, pos_side, [a.algoId for a in algos])
+        log.info(
+            "canceled %d TP/SL algo order(s) of %s %s: %s", len(algos), inst_id, pos_side, [a.algoId for a in algos]
+        )
     return [a.algoId for a in algos]
 
 
-async def replace_position_stops(okx: Any, *, inst_id: str, td_mode: str, pos_side: str, position_long: bool,
-                                 tp: str | None, sl: str | None) -> PositionStops:
+async def replace_position_stops(
+    okx: Any, *, inst_id: str, td_mode: str, pos_side: str, position_long: bool, tp: str | None, sl: str | None
+) -> PositionStops:
     """Set the position's TP/SL to exactly (tp, sl); None removes that leg; both None removes the TP/SL."""
     existing = position_algos(await okx.get_algo_orders_pending(inst_id=inst_id), inst_id, pos_side, position_long)
     wanted_type = "oco" if tp is not None and sl is not None else "conditional"
@@ -87,16 +91,26 @@ async def replace_position_stops(okx: Any, *, inst_id: str, td_mode: str, pos_si
         if existing:
             await okx.cancel_algo_orders(inst_id, [a.algoId for a in existing])
         return PositionStops(inst_id, pos_side)
-    if len(existing) == 1 and existing[0].ordType == wanted_type and \
-            (_dec(existing[0].tpTriggerPx) is not None) == (tp is not None) and \
-            (_dec(existing[0].slTriggerPx) is not None) == (sl is not None):
+    if (
+        len(existing) == 1
+        and existing[0].ordType == wanted_type
+        and (_dec(existing[0].tpTriggerPx) is not None) == (tp is not None)
+        and (_dec(existing[0].slTriggerPx) is not None) == (sl is not None)
+    ):
         algo = existing[0]
         await okx.amend_algo_order(inst_id, algo.algoId, new_tp_trigger_px=tp, new_sl_trigger_px=sl)
         return PositionStops(inst_id, pos_side, _dec(tp or ""), _dec(sl or ""), [algo.algoId])
     if existing:
         await okx.cancel_algo_orders(inst_id, [a.algoId for a in existing])
     placed = await okx.place_algo_order(
-        inst_id=inst_id, td_mode=td_mode, side=closing_side(position_long), ord_type=wanted_type,
-        pos_side=pos_side, close_fraction="1", reduce_only=True if pos_side == "net" else None,
-        tp_trigger_px=tp, sl_trigger_px=sl)
+        inst_id=inst_id,
+        td_mode=td_mode,
+        side=closing_side(position_long),
+        ord_type=wanted_type,
+        pos_side=pos_side,
+        close_fraction="1",
+        reduce_only=True if pos_side == "net" else None,
+        tp_trigger_px=tp,
+        sl_trigger_px=sl,
+    )
     return PositionStops(inst_id, pos_side, _dec(tp or ""), _dec(sl or ""), [placed.algoId])

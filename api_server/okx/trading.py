@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from api_server.okx.errors import (
     CANCEL_FAILED_GONE,
@@ -79,8 +80,15 @@ def _item_or_raise(items: list[Any], path: str, ident: str, what: str) -> Any:
         raise OkxError("empty data in reply", path=path)
     item = items[0]
     if getattr(item, "sCode", "") not in ("", "0"):
-        raise order_rejected(code="", msg=f"{what} rejected", s_code=item.sCode, s_msg=item.sMsg, cl_ord_id=ident,
-                             http_status=200, path=path)
+        raise order_rejected(
+            code="",
+            msg=f"{what} rejected",
+            s_code=item.sCode,
+            s_msg=item.sMsg,
+            cl_ord_id=ident,
+            http_status=200,
+            path=path,
+        )
     return item
 
 
@@ -90,8 +98,9 @@ class TradingMethods:
     _call: Callable[..., Awaitable[list[Any]]]
 
     # -- the write rule --------------------------------------------------------------------------------
-    async def _write(self, path: str, ident: str, send: Callable[[], Awaitable[Any]],
-                     lookup: Callable[[], Awaitable[Any]]) -> Any:
+    async def _write(
+        self, path: str, ident: str, send: Callable[[], Awaitable[Any]], lookup: Callable[[], Awaitable[Any]]
+    ) -> Any:
         """`send()` once; on an unknown outcome reconcile with `lookup()` (result, ABSENT, or raises)."""
         sends = 0
         while True:
@@ -112,13 +121,20 @@ class TradingMethods:
                 log.warning("OKX %s for %s: found at OKX after the lost reply; not resent", path, ident)
                 return found
             if sends > self.max_retries:
-                raise OkxUnavailable(f"not executed: {sends} sends got no reply and OKX confirms it has no {ident}",
-                                     path=path, temporary=False, cl_ord_id=ident)
+                raise OkxUnavailable(
+                    f"not executed: {sends} sends got no reply and OKX confirms it has no {ident}",
+                    path=path,
+                    temporary=False,
+                    cl_ord_id=ident,
+                )
             self.stats["resends"] += 1
-            log.warning("OKX %s for %s: OKX confirms it never arrived (send window over); sending it again", path, ident)
+            log.warning(
+                "OKX %s for %s: OKX confirms it never arrived (send window over); sending it again", path, ident
+            )
 
-    async def _reconcile(self, path: str, ident: str, lookup: Callable[[], Awaitable[Any]], window_ends_ms: int,
-                         error: str) -> Any:
+    async def _reconcile(
+        self, path: str, ident: str, lookup: Callable[[], Awaitable[Any]], window_ends_ms: int, error: str
+    ) -> Any:
         for attempt in range(self.lookup_attempts):
             self.stats["lookups"] += 1
             try:
@@ -138,8 +154,13 @@ class TradingMethods:
                 return found
             await self._sleep(self.backoff.delay(attempt))
         self.stats["unknown_outcomes"] += 1
-        log.error("OKX %s for %s: outcome still unknown after %d look-ups (%s); left to the account sync",
-                  path, ident, self.lookup_attempts, error)
+        log.error(
+            "OKX %s for %s: outcome still unknown after %d look-ups (%s); left to the account sync",
+            path,
+            ident,
+            self.lookup_attempts,
+            error,
+        )
         raise OrderOutcomeUnknown(ident, path=path, lookups=self.lookup_attempts, last_error=error)
 
     async def find_order(self, inst_id: str, cl_ord_id: str) -> Order | object:
@@ -149,7 +170,10 @@ class TradingMethods:
         except OkxError as exc:
             if not _not_found(exc):
                 raise
-        for page in (await self.get_orders_pending(None, inst_id=inst_id), await self.get_orders_history("SWAP", inst_id=inst_id)):
+        for page in (
+            await self.get_orders_pending(None, inst_id=inst_id),
+            await self.get_orders_history("SWAP", inst_id=inst_id),
+        ):
             for order in page:
                 if order.clOrdId == cl_ord_id:
                     return order
@@ -194,23 +218,39 @@ class TradingMethods:
         path = "/api/v5/trade/order"
 
         async def send() -> PlaceOrderResult:
-            items = await self._call("POST", path, PlaceOrderResult, body=body, private=True, write=True,
-                                     exp_window_ms=int(self.send_window_secs * 1000))
+            items = await self._call(
+                "POST",
+                path,
+                PlaceOrderResult,
+                body=body,
+                private=True,
+                write=True,
+                exp_window_ms=int(self.send_window_secs * 1000),
+            )
             return _item_or_raise(items, path, cl_ord_id, "order")
 
         async def lookup() -> Any:
             order = await self.find_order(inst_id, cl_ord_id)
             if order is ABSENT:
                 return ABSENT
-            return PlaceOrderResult(ordId=order.ordId, clOrdId=cl_ord_id, tag=order.tag, ts=order.cTime, sCode="0",
-                                    sMsg="Order placed (found by clOrdId after a lost reply)", recovered=True)
+            return PlaceOrderResult(
+                ordId=order.ordId,
+                clOrdId=cl_ord_id,
+                tag=order.tag,
+                ts=order.cTime,
+                sCode="0",
+                sMsg="Order placed (found by clOrdId after a lost reply)",
+                recovered=True,
+            )
 
         result = await self._write(path, cl_ord_id, send, lookup)
         if not result.clOrdId:
             result.clOrdId = cl_ord_id
         return result
 
-    async def cancel_order(self, inst_id: str, ord_id: str | None = None, cl_ord_id: str | None = None) -> CancelOrderResult:
+    async def cancel_order(
+        self, inst_id: str, ord_id: str | None = None, cl_ord_id: str | None = None
+    ) -> CancelOrderResult:
         """`sCode "0"` means OKX accepted the cancel request; check the order state for the outcome."""
         if not ord_id and not cl_ord_id:
             raise ValueError("cancel_order needs ordId or clOrdId")
@@ -234,45 +274,97 @@ class TradingMethods:
                     raise
                 order = None
             if order is not None and order.state in CANCELED_STATES:
-                return CancelOrderResult(ordId=order.ordId, clOrdId=order.clOrdId, ts=order.uTime, sCode="0",
-                                         sMsg="Order canceled (found after a lost reply)", recovered=True)
+                return CancelOrderResult(
+                    ordId=order.ordId,
+                    clOrdId=order.clOrdId,
+                    ts=order.uTime,
+                    sCode="0",
+                    sMsg="Order canceled (found after a lost reply)",
+                    recovered=True,
+                )
             if order is None or order.state not in OPEN_STATES:
-                raise order_rejected(code="1", msg="cancel rejected", s_code=CANCEL_FAILED_GONE,
-                                     s_msg=f"the order is {order.state if order else 'not at OKX'}; nothing to cancel",
-                                     cl_ord_id=ident, http_status=200, path=path)
+                raise order_rejected(
+                    code="1",
+                    msg="cancel rejected",
+                    s_code=CANCEL_FAILED_GONE,
+                    s_msg=f"the order is {order.state if order else 'not at OKX'}; nothing to cancel",
+                    cl_ord_id=ident,
+                    http_status=200,
+                    path=path,
+                )
             return ABSENT  # still open: the cancel did not land
 
         return await self._write(path, ident, send, lookup)
 
-    async def amend_order(self, inst_id: str, *, ord_id: str | None = None, cl_ord_id: str | None = None,
-                          new_sz: str | None = None, new_px: str | None = None, req_id: str | None = None) -> AmendOrderResult:
+    async def amend_order(
+        self,
+        inst_id: str,
+        *,
+        ord_id: str | None = None,
+        cl_ord_id: str | None = None,
+        new_sz: str | None = None,
+        new_px: str | None = None,
+        req_id: str | None = None,
+    ) -> AmendOrderResult:
         if not ord_id and not cl_ord_id:
             raise ValueError("amend_order needs ordId or clOrdId")
-        body: dict[str, Any] = {"instId": inst_id, "ordId": ord_id, "clOrdId": cl_ord_id, "newSz": new_sz, "newPx": new_px,
-                                "reqId": _check_id(req_id or new_cl_ord_id(), "reqId")}
+        body: dict[str, Any] = {
+            "instId": inst_id,
+            "ordId": ord_id,
+            "clOrdId": cl_ord_id,
+            "newSz": new_sz,
+            "newPx": new_px,
+            "reqId": _check_id(req_id or new_cl_ord_id(), "reqId"),
+        }
         body = {k: v for k, v in body.items() if v}
         path = "/api/v5/trade/amend-order"
         ident = cl_ord_id or ord_id or ""
 
         async def send() -> AmendOrderResult:
-            items = await self._call("POST", path, AmendOrderResult, body=body, private=True, write=True,
-                                     exp_window_ms=int(self.send_window_secs * 1000))
+            items = await self._call(
+                "POST",
+                path,
+                AmendOrderResult,
+                body=body,
+                private=True,
+                write=True,
+                exp_window_ms=int(self.send_window_secs * 1000),
+            )
             return _item_or_raise(items, path, ident, "amend")
 
         async def lookup() -> Any:
             order = await self.get_order(inst_id, ord_id=ord_id, cl_ord_id=cl_ord_id)
             if (new_px is None or _same(order.px, new_px)) and (new_sz is None or _same(order.sz, new_sz)):
-                return AmendOrderResult(ordId=order.ordId, clOrdId=order.clOrdId, reqId=body["reqId"], sCode="0",
-                                        sMsg="amended (found after a lost reply)", recovered=True)
+                return AmendOrderResult(
+                    ordId=order.ordId,
+                    clOrdId=order.clOrdId,
+                    reqId=body["reqId"],
+                    sCode="0",
+                    sMsg="amended (found after a lost reply)",
+                    recovered=True,
+                )
             if order.state not in OPEN_STATES:
-                raise order_rejected(code="1", msg="amend rejected", s_code="51503", s_msg=f"the order is {order.state}",
-                                     cl_ord_id=ident, http_status=200, path=path)
+                raise order_rejected(
+                    code="1",
+                    msg="amend rejected",
+                    s_code="51503",
+                    s_msg=f"the order is {order.state}",
+                    cl_ord_id=ident,
+                    http_status=200,
+                    path=path,
+                )
             return ABSENT
 
         return await self._write(path, ident, send, lookup)
 
-    async def close_position(self, inst_id: str, mgn_mode: str, pos_side: str | None = None, cl_ord_id: str | None = None,
-                             auto_cxl: bool | None = None) -> ClosePositionResult:
+    async def close_position(
+        self,
+        inst_id: str,
+        mgn_mode: str,
+        pos_side: str | None = None,
+        cl_ord_id: str | None = None,
+        auto_cxl: bool | None = None,
+    ) -> ClosePositionResult:
         """POST /api/v5/trade/close-position (market-closes the whole position). Always carries a clOrdId, so a
         lost reply is settled by finding the closing order. `auto_cxl=True` lets OKX cancel pending closing
         orders that would otherwise block the close."""
@@ -295,8 +387,13 @@ class TradingMethods:
             order = await self.find_order(inst_id, cl_ord_id)
             if order is ABSENT:
                 return ABSENT
-            return ClosePositionResult(instId=inst_id, posSide=order.posSide or (pos_side or ""), clOrdId=cl_ord_id,
-                                       tag=order.tag, recovered=True)
+            return ClosePositionResult(
+                instId=inst_id,
+                posSide=order.posSide or (pos_side or ""),
+                clOrdId=cl_ord_id,
+                tag=order.tag,
+                recovered=True,
+            )
 
         return await self._write(path, cl_ord_id, send, lookup)
 
@@ -307,26 +404,73 @@ class TradingMethods:
         items = await self._call("GET", "/api/v5/trade/order", Order, params=params, private=True)
         return self._one(items, "/api/v5/trade/order")
 
-    async def get_orders_pending(self, inst_type: str | None = "SWAP", inst_id: str | None = None, ord_type: str | None = None,
-                                 state: str | None = None, after: str | None = None, before: str | None = None,
-                                 limit: int | None = None) -> list[Order]:
-        params = {"instType": inst_type, "instId": inst_id, "ordType": ord_type, "state": state,
-                  "after": after, "before": before, "limit": limit}
+    async def get_orders_pending(
+        self,
+        inst_type: str | None = "SWAP",
+        inst_id: str | None = None,
+        ord_type: str | None = None,
+        state: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+    ) -> list[Order]:
+        params = {
+            "instType": inst_type,
+            "instId": inst_id,
+            "ordType": ord_type,
+            "state": state,
+            "after": after,
+            "before": before,
+            "limit": limit,
+        }
         return await self._call("GET", "/api/v5/trade/orders-pending", Order, params=params, private=True)
 
-    async def get_orders_history(self, inst_type: str = "SWAP", inst_id: str | None = None, ord_type: str | None = None,
-                                 state: str | None = None, after: str | None = None, before: str | None = None,
-                                 begin: str | int | None = None, end: str | int | None = None,
-                                 limit: int | None = None) -> list[Order]:
-        params = {"instType": inst_type, "instId": inst_id, "ordType": ord_type, "state": state,
-                  "after": after, "before": before, "begin": begin, "end": end, "limit": limit}
+    async def get_orders_history(
+        self,
+        inst_type: str = "SWAP",
+        inst_id: str | None = None,
+        ord_type: str | None = None,
+        state: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        begin: str | int | None = None,
+        end: str | int | None = None,
+        limit: int | None = None,
+    ) -> list[Order]:
+        params = {
+            "instType": inst_type,
+            "instId": inst_id,
+            "ordType": ord_type,
+            "state": state,
+            "after": after,
+            "before": before,
+            "begin": begin,
+            "end": end,
+            "limit": limit,
+        }
         return await self._call("GET", "/api/v5/trade/orders-history", Order, params=params, private=True)
 
-    async def get_fills(self, inst_type: str | None = None, inst_id: str | None = None, ord_id: str | None = None,
-                        after: str | None = None, before: str | None = None, begin: str | int | None = None,
-                        end: str | int | None = None, limit: int | None = None) -> list[Fill]:
-        params = {"instType": inst_type, "instId": inst_id, "ordId": ord_id, "after": after, "before": before,
-                  "begin": begin, "end": end, "limit": limit}
+    async def get_fills(
+        self,
+        inst_type: str | None = None,
+        inst_id: str | None = None,
+        ord_id: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        begin: str | int | None = None,
+        end: str | int | None = None,
+        limit: int | None = None,
+    ) -> list[Fill]:
+        params = {
+            "instType": inst_type,
+            "instId": inst_id,
+            "ordId": ord_id,
+            "after": after,
+            "before": before,
+            "begin": begin,
+            "end": end,
+            "limit": limit,
+        }
         return await self._call("GET", "/api/v5/trade/fills", Fill, params=params, private=True)
 
 

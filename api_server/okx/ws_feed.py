@@ -23,13 +23,15 @@ import contextlib
 import logging
 import random
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import aiohttp
 import msgspec
 
 from api_server.okx.errors import OkxError
 from api_server.tickers import Ticker, TickerBook
+from shared.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +238,12 @@ class TickerFeed:
             return None
         if event == "error":
             if message.code == UNKNOWN_INSTRUMENT:
-                self.rejected.update(i for i in self.inst_ids if f"instId:{i} " in message.msg or message.msg.endswith(i))
-                log.warning("OKX ticker feed: subscription refused (60018), continuing with the others: %s", message.msg)
+                self.rejected.update(
+                    i for i in self.inst_ids if f"instId:{i} " in message.msg or message.msg.endswith(i)
+                )
+                log.warning(
+                    "OKX ticker feed: subscription refused (60018), continuing with the others: %s", message.msg
+                )
                 return None
             return f"error event {message.code}: {message.msg}"
         if event == "notice" and message.code == UPGRADE_NOTICE:
@@ -250,9 +256,8 @@ class TickerFeed:
         return msgspec.json.encode({"op": "subscribe", "args": args}).decode()
 
     def _backoff(self, attempt: int) -> float:
-        """Exponential with jitter: half the capped step fixed, half random (so waits keep growing)."""
-        step = min(self.backoff_max, self.backoff_base * (2**attempt))
-        return step / 2 + self._rng() * step / 2
+        """The shared rule with equal jitter: half the capped step fixed, half random (so waits keep growing)."""
+        return Backoff(self.backoff_base, self.backoff_max, "equal", self._rng).delay(attempt)
 
     async def _supervise(self) -> None:
         attempt = 0
@@ -334,11 +339,7 @@ class TickerFeed:
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
         handle = self.handle_frame
         async for message in ws:
-            if message.type is aiohttp.WSMsgType.TEXT:
-                reason = handle(message.data)
-                if reason is not None:
-                    return reason
-            elif message.type is aiohttp.WSMsgType.BINARY:
+            if message.type is aiohttp.WSMsgType.TEXT or message.type is aiohttp.WSMsgType.BINARY:
                 reason = handle(message.data)
                 if reason is not None:
                     return reason
@@ -413,8 +414,14 @@ class TickerFeed:
 def reconnect_reason(last_error: str) -> str:
     """A small fixed set of labels for reconnect metrics (the free text stays in the log and status)."""
     text = last_error.lower()
-    for word, label in (("stale", "stale"), ("pong", "no_pong"), ("64008", "notice"), ("notice", "notice"),
-                        ("connect failed", "refused"), ("closed", "closed")):
+    for word, label in (
+        ("stale", "stale"),
+        ("pong", "no_pong"),
+        ("64008", "notice"),
+        ("notice", "notice"),
+        ("connect failed", "refused"),
+        ("closed", "closed"),
+    ):
         if word in text:
             return label
     return "error"

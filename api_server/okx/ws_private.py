@@ -18,7 +18,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -30,9 +31,13 @@ from shared.okx_auth import sign
 log = logging.getLogger("aitrader.api.okx.ws_private")
 
 UPGRADE_NOTICE = "64008"
-PRIVATE_CHANNELS = [{"channel": "orders", "instType": "SWAP"}, {"channel": "positions", "instType": "SWAP"},
-                    {"channel": "balance_and_position"}]
+PRIVATE_CHANNELS = [
+    {"channel": "orders", "instType": "SWAP"},
+    {"channel": "positions", "instType": "SWAP"},
+    {"channel": "balance_and_position"},
+]
 BUSINESS_CHANNELS = [{"channel": "orders-algo", "instType": "SWAP"}]
+RECONNECT_BACKOFF = Backoff(base=0.5, cap=30.0, jitter="equal")  # equal jitter: waits keep growing, never spin
 
 
 class WsOrder(Order):
@@ -81,19 +86,43 @@ def private_urls(public_url: str) -> tuple[str, str]:
 
 def login_op(api_key: str, secret: str, passphrase: str, now_s: float) -> str:
     ts = str(int(now_s))
-    return msgspec.json.encode({"op": "login", "args": [{"apiKey": api_key, "passphrase": passphrase, "timestamp": ts,
-                                                          "sign": sign(secret, ts, "GET", "/users/self/verify")}]}).decode()
+    return msgspec.json.encode(
+        {
+            "op": "login",
+            "args": [
+                {
+                    "apiKey": api_key,
+                    "passphrase": passphrase,
+                    "timestamp": ts,
+                    "sign": sign(secret, ts, "GET", "/users/self/verify"),
+                }
+            ],
+        }
+    ).decode()
 
 
 class PrivateFeed:
     """One logged-in connection to `url` subscribed to `channels`; messages go to `handler(message)`."""
 
-    def __init__(self, url: str, channels: list[dict[str, str]], handler: Callable[[PrivateMessage], Awaitable[None]], *,
-                 api_key: str, api_secret: str, passphrase: str, session: aiohttp.ClientSession,
-                 on_subscribed: Callable[[], None] | None = None, ping_after_secs: float = 25.0,
-                 pong_timeout_secs: float = 5.0, stale_after_secs: float = 60.0, login_timeout_secs: float = 10.0,
-                 backoff: Backoff = Backoff(base=0.5, cap=30.0, jitter="equal"),
-                 clock: Callable[[], float] = time.monotonic, timestamp_s: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        url: str,
+        channels: list[dict[str, str]],
+        handler: Callable[[PrivateMessage], Awaitable[None]],
+        *,
+        api_key: str,
+        api_secret: str,
+        passphrase: str,
+        session: aiohttp.ClientSession,
+        on_subscribed: Callable[[], None] | None = None,
+        ping_after_secs: float = 25.0,
+        pong_timeout_secs: float = 5.0,
+        stale_after_secs: float = 60.0,
+        login_timeout_secs: float = 10.0,
+        backoff: Backoff = RECONNECT_BACKOFF,
+        clock: Callable[[], float] = time.monotonic,
+        timestamp_s: Callable[[], float] = time.time,
+    ) -> None:
         self.url = url
         self.channels = channels
         self.handler = handler
@@ -135,8 +164,14 @@ class PrivateFeed:
         self._set_state("down", "stopped")
 
     def status(self) -> dict[str, Any]:
-        return {"url": self.url, "state": self.state, "reconnects": self.reconnects, "subscribed": sorted(self.subscribed),
-                "last_error": self.last_error, "messages": self.messages}
+        return {
+            "url": self.url,
+            "state": self.state,
+            "reconnects": self.reconnects,
+            "subscribed": sorted(self.subscribed),
+            "last_error": self.last_error,
+            "messages": self.messages,
+        }
 
     def _set_state(self, state: str, reason: str = "") -> None:
         if state != self.state:
@@ -167,8 +202,13 @@ class PrivateFeed:
 
     async def _connect_and_run(self) -> str:
         try:
-            ws = await self._session.ws_connect(self.url, autoping=True, heartbeat=None, compress=0,
-                                                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=1.0))
+            ws = await self._session.ws_connect(
+                self.url,
+                autoping=True,
+                heartbeat=None,
+                compress=0,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=1.0),
+            )
         except asyncio.CancelledError:
             raise
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -178,8 +218,11 @@ class PrivateFeed:
         try:
             self._set_state("logging_in")
             await ws.send_str(login_op(self._api_key, self._api_secret, self._passphrase, self._timestamp_s()))
-            tasks = [asyncio.create_task(self._read(ws)), asyncio.create_task(self._ping(ws)),
-                     asyncio.create_task(self._watchdog())]
+            tasks = [
+                asyncio.create_task(self._read(ws)),
+                asyncio.create_task(self._ping(ws)),
+                asyncio.create_task(self._watchdog()),
+            ]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finished = done.pop()
             if finished.cancelled():
@@ -223,8 +266,10 @@ class PrivateFeed:
             elif len(message.data):
                 try:
                     await self.handler(message)
-                except Exception:  # noqa: BLE001 - a failed write is logged; the REST catch-up reconciles it
-                    log.exception("OKX private feed: applying a %s push failed", message.arg.channel if message.arg else "?")
+                except Exception:  # a failed write is logged; the REST catch-up reconciles it
+                    log.exception(
+                        "OKX private feed: applying a %s push failed", message.arg.channel if message.arg else "?"
+                    )
                     if self.on_subscribed is not None:
                         self.on_subscribed()
             if self.state == "logging_in" and self._clock() > login_deadline:
@@ -294,16 +339,38 @@ class AccountPushes:
             await self._on_positions(message.eventType, message.lastPage, _positions(raw))
         elif channel == "balance_and_position":
             for item in _items(raw):
-                self.publish("account", {"source": "ws", "channel": channel, "eventType": item.get("eventType", ""),
-                                         "balData": item.get("balData", []), "trades": item.get("trades", [])})
+                self.publish(
+                    "account",
+                    {
+                        **self.sync.no_changes(),
+                        "source": "ws",
+                        "channel": channel,
+                        "eventType": item.get("eventType", ""),
+                        "balData": item.get("balData", []),
+                        "trades": item.get("trades", []),
+                    },
+                )
         elif channel == "orders-algo":
             for algo in _items(raw):
-                self.publish("account", {"source": "ws", "channel": channel, "algoId": algo.get("algoId", ""),
-                                         "instId": algo.get("instId", ""), "state": algo.get("state", ""),
-                                         "ordType": algo.get("ordType", ""), "ordId": algo.get("ordId", ""),
-                                         "tpTriggerPx": algo.get("tpTriggerPx", ""), "slTriggerPx": algo.get("slTriggerPx", "")})
+                self.publish(
+                    "account",
+                    {
+                        **self.sync.no_changes(),
+                        "source": "ws",
+                        "channel": channel,
+                        "algoId": algo.get("algoId", ""),
+                        "instId": algo.get("instId", ""),
+                        "state": algo.get("state", ""),
+                        "ordType": algo.get("ordType", ""),
+                        "ordId": algo.get("ordId", ""),
+                        "tpTriggerPx": algo.get("tpTriggerPx", ""),
+                        "slTriggerPx": algo.get("slTriggerPx", ""),
+                    },
+                )
                 if algo.get("state") == "effective":
-                    log.info("TP/SL %s on %s triggered: order %s", algo.get("algoId"), algo.get("instId"), algo.get("ordId"))
+                    log.info(
+                        "TP/SL %s on %s triggered: order %s", algo.get("algoId"), algo.get("instId"), algo.get("ordId")
+                    )
 
     async def _on_positions(self, event_type: str, last_page: bool, items: list[WsPosition]) -> None:
         if event_type == "snapshot":  # every open position, possibly over several pages
@@ -333,15 +400,26 @@ def _open(p: WsPosition) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def private_feeds(settings: Any, sync: Any, publish: Callable[[str, Any], None],
-                        session: aiohttp.ClientSession) -> AsyncIterator[list[PrivateFeed]]:
+async def private_feeds(
+    settings: Any, sync: Any, publish: Callable[[str, Any], None], session: aiohttp.ClientSession
+) -> AsyncIterator[list[PrivateFeed]]:
     """Lifespan part: both feeds, logged in with the API's OKX keys (only called when keys are configured)."""
     private_url, business_url = private_urls(settings.okx_ws_public_url)
     pushes = AccountPushes(sync, publish)
-    common = dict(api_key=settings.okx_api_key, api_secret=settings.okx_api_secret, passphrase=settings.okx_passphrase,
-                  session=session, on_subscribed=sync.request_catch_up, ping_after_secs=settings.okx_ws_ping_secs)
-    feeds = [PrivateFeed(private_url, PRIVATE_CHANNELS, pushes, **common),
-             PrivateFeed(business_url, BUSINESS_CHANNELS, pushes, **common)]
+    common: dict[str, Any] = {
+        "api_key": settings.okx_api_key,
+        "api_secret": settings.okx_api_secret,
+        "passphrase": settings.okx_passphrase,
+        "session": session,
+        "on_subscribed": sync.request_catch_up,
+        "ping_after_secs": settings.okx_ws_ping_secs,
+        # The login timestamp on OKX's clock (the REST client's offset), like every REST signature.
+        "timestamp_s": lambda: sync.okx.clock.server_ms() / 1000,
+    }
+    feeds = [
+        PrivateFeed(private_url, PRIVATE_CHANNELS, pushes, **common),
+        PrivateFeed(business_url, BUSINESS_CHANNELS, pushes, **common),
+    ]
     for feed in feeds:
         await feed.start()
     try:

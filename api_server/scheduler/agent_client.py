@@ -105,7 +105,7 @@ class AgentClient:
         try:
             async with self._session.get(self._health_url, timeout=aiohttp.ClientTimeout(total=2)) as resp:
                 return resp.status == 200
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             return False
 
     async def wait_until_healthy(self, max_wait_secs: float, clock: Callable[[], float] = time.monotonic) -> bool:
@@ -128,11 +128,12 @@ class AgentClient:
             async with self._session.post(self._url, data=body, headers=self._headers, timeout=self._timeout) as resp:
                 payload = await resp.read()
                 status = resp.status
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AgentCallFailed(f"agent did not answer within {self.timeout_secs:g} s (AGENT_TIMEOUT_SECS)") from None
         except aiohttp.ClientConnectorError as exc:
-            raise AgentCallFailed(f"agent unreachable at {self._url}: {exc.os_error.strerror or exc.os_error}",
-                                  unreachable=True) from None
+            raise AgentCallFailed(
+                f"agent unreachable at {self._url}: {exc.os_error.strerror or exc.os_error}", unreachable=True
+            ) from None
         except aiohttp.ClientError as exc:
             raise AgentCallFailed(f"agent connection failed: {exc.__class__.__name__}: {exc}") from None
         if status >= 400:

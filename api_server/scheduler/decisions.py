@@ -29,9 +29,12 @@ from __future__ import annotations
 import decimal
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
+
+if TYPE_CHECKING:  # the settings type only: the pure decisions never import the API at run time
+    from api_server.settings import Settings
 
 Source = Literal["volatility", "schedule", "manual"]
 Reason = Literal["threshold", "no_baseline", "startup", "deadline", "manual"]
@@ -71,7 +74,7 @@ class TriggerConfig(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"window_secs must not be negative, got {self.window_secs!r}")
 
 
-def config_from_settings(settings) -> TriggerConfig:
+def config_from_settings(settings: Settings) -> TriggerConfig:
     """Build the config from `api_server.settings.Settings` (threshold float → exact Decimal)."""
     window = settings.strategy_vol_window_secs
     return TriggerConfig(
@@ -226,9 +229,7 @@ def _queue(
 # --------------------------------------------------------------------------- events
 
 
-def on_tick(
-    state: SymbolState, price: Decimal, now: float, cfg: TriggerConfig
-) -> tuple[SymbolState, Decision | None]:
+def on_tick(state: SymbolState, price: Decimal, now: float, cfg: TriggerConfig) -> tuple[SymbolState, Decision | None]:
     """A new ticker price for this instrument.
 
     Raises a volatility trigger when Δ ≥ threshold, measured from the running trigger price if

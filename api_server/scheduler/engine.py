@@ -138,8 +138,10 @@ class SchedulerEngine:
                 decisions.append((inst_id, decision))
             log.info(
                 "scheduler state %s %s: baseline=%s next=%s",
-                inst_id, "restored" if restored is not None else "new",
-                new.last_trigger_price, iso(new.next_scheduled_at),
+                inst_id,
+                "restored" if restored is not None else "new",
+                new.last_trigger_price,
+                iso(new.next_scheduled_at),
             )
         self._seen_run_ids = {s.pending.run_id for s in self.states.values() if s.pending and s.pending.run_id}
         await store.save_symbol_states(self.pool, self.states)
@@ -250,7 +252,11 @@ class SchedulerEngine:
         run_id = new.pending.run_id if new.pending is not None else None
         log.info(
             "trigger %s source=%s reason=%s price=%s baseline=%s deviation=%s%s%s",
-            inst_id, decision.source, decision.reason, decision.price, decision.baseline,
+            inst_id,
+            decision.source,
+            decision.reason,
+            decision.price,
+            decision.baseline,
             pct(decision.deviation_bps),
             " follow-up (after this instrument's run)" if decision.follow_up else "",
             " merged into the waiting trigger" if decision.coalesced else "",
@@ -265,12 +271,19 @@ class SchedulerEngine:
     def _apply_control(self, paused: bool, reason: str | None, by: str | None, failures: int) -> None:
         changed = paused != self.control.paused or reason != self.control.paused_reason
         self.control = msgspec.structs.replace(
-            self.control, paused=paused, paused_reason=reason if paused else None,
-            paused_by=by if paused else None, consecutive_failures=failures,
+            self.control,
+            paused=paused,
+            paused_reason=reason if paused else None,
+            paused_by=by if paused else None,
+            consecutive_failures=failures,
         )
         self.cfg = msgspec.structs.replace(self.cfg, automation_paused=paused)
         if changed:
-            log.warning("automated strategy runs %s%s", "paused" if paused else "resumed", f": {reason}" if paused and reason else "")
+            log.warning(
+                "automated strategy runs %s%s",
+                "paused" if paused else "resumed",
+                f": {reason}" if paused and reason else "",
+            )
             if not paused:
                 self._evaluate_held_prices()
             self._publish_status()
@@ -317,9 +330,14 @@ class SchedulerEngine:
         self._dirty.add(inst_id)
         self._seen_run_ids.add(run_id)
         run = StrategyRun(
-            id=run_id, instId=inst_id, source=start.source, status="running",
-            triggeredAt=iso(start.triggered_at) or "", startedAt=iso(start.started_at),
-            triggerPrice=text(start.trigger_price), baselinePrice=text(start.baseline_price),
+            id=run_id,
+            instId=inst_id,
+            source=start.source,
+            status="running",
+            triggeredAt=iso(start.triggered_at) or "",
+            startedAt=iso(start.started_at),
+            triggerPrice=text(start.trigger_price),
+            baselinePrice=text(start.baseline_price),
             deviationBps=bps(start.deviation_bps),
         )
         self._running = run
@@ -345,22 +363,40 @@ class SchedulerEngine:
             self.events.publish("run", run)
             self._publish_status()
             if start.trigger_price is None:
-                log.warning("no price known yet for %s (ticker feed not ready): running without one; the baseline stays", inst_id)
+                log.warning(
+                    "no price known yet for %s (ticker feed not ready): running without one; the baseline stays",
+                    inst_id,
+                )
             request = AnalysisRequest(
-                runId=run.id, instId=inst_id, source=start.source,
-                trigger=AnalysisTrigger(price=run.triggerPrice, baseline=run.baselinePrice, deviationBps=run.deviationBps),
+                runId=run.id,
+                instId=inst_id,
+                source=start.source,
+                trigger=AnalysisTrigger(
+                    price=run.triggerPrice, baseline=run.baselinePrice, deviationBps=run.deviationBps
+                ),
             )
             # An automated trigger may fire while the agent is still starting: wait (bounded) for its health.
-            if start.source != "manual" and self.agent_ready_wait_secs > 0 and \
-                    not await self.agent.wait_until_healthy(self.agent_ready_wait_secs):
-                raise AgentCallFailed(f"agent unreachable: not healthy within {self.agent_ready_wait_secs:g} s "
-                                      "(STRATEGY_AGENT_READY_WAIT_SECS)", unreachable=True)
+            if (
+                start.source != "manual"
+                and self.agent_ready_wait_secs > 0
+                and not await self.agent.wait_until_healthy(self.agent_ready_wait_secs)
+            ):
+                raise AgentCallFailed(
+                    f"agent unreachable: not healthy within {self.agent_ready_wait_secs:g} s "
+                    "(STRATEGY_AGENT_READY_WAIT_SECS)",
+                    unreachable=True,
+                )
             reply = await self.agent.analyse(request)
             if isinstance(reply, AnalysisResult):
                 answer = reply
             else:
                 failed = reply
                 error = f"analysis_error: {reply.error}" + (f" (reason: {reply.reason})" if reply.reason else "")
+                if reply.reason == "budget":  # the agent's daily LLM budget is spent: announce it (alerts, web app)
+                    self.events.publish(
+                        "llm_budget",
+                        {"day": time.strftime("%Y-%m-%d", time.gmtime()), "runId": run.id, "detail": reply.error},
+                    )
         except AgentCallFailed as exc:
             error, unreachable = exc.reason, exc.unreachable
         except asyncio.CancelledError:
@@ -378,8 +414,15 @@ class SchedulerEngine:
             raise asyncio.CancelledError
 
     async def _finish(
-        self, inst_id: str, run: StrategyRun, start: RunStart, answer: AnalysisResult | None, error: str | None,
-        failed: AnalysisError | None = None, *, counts: bool = True,
+        self,
+        inst_id: str,
+        run: StrategyRun,
+        start: RunStart,
+        answer: AnalysisResult | None,
+        error: str | None,
+        failed: AnalysisError | None = None,
+        *,
+        counts: bool = True,
     ) -> None:
         """`counts`: the failure counts toward the automatic pause (not when the agent was unreachable)."""
         now = self.clock()
@@ -388,6 +431,7 @@ class SchedulerEngine:
         finished = finished_run(run, answer, error, now, start.started_at, failed)
         failures = 0 if ok else self.control.consecutive_failures + (1 if counts else 0)
         pause_now = not ok and counts and failures >= self.max_failures and not self.control.paused
+        reason = None
         if pause_now:
             reason = f"paused itself after {failures} consecutive failed runs; last error: {error}"
             self._control_version += 1
@@ -398,21 +442,30 @@ class SchedulerEngine:
         log.log(
             logging.INFO if ok else logging.WARNING,
             "strategy run %s %s source=%s trigger_price=%s baseline=%s deviation=%s result=%s duration_ms=%.0f",
-            run.id, inst_id, run.source, run.triggerPrice, run.baselinePrice, pct(start.deviation_bps),
-            "succeeded" if ok else f"failed ({error})", finished.durationMs or 0.0,
+            run.id,
+            inst_id,
+            run.source,
+            run.triggerPrice,
+            run.baselinePrice,
+            pct(start.deviation_bps),
+            "succeeded" if ok else f"failed ({error})",
+            finished.durationMs or 0.0,
         )
         if start.trigger_price is None:
-            log.warning("%s: no trigger price was known, the baseline was kept (%s)", inst_id, self.states[inst_id].last_trigger_price)
+            log.warning(
+                "%s: no trigger price was known, the baseline was kept (%s)",
+                inst_id,
+                self.states[inst_id].last_trigger_price,
+            )
         if self.metrics is not None:
             self.metrics.runs.labels(run.source, finished.status).inc()
             self.metrics.run_duration.labels(run.source, finished.status).observe(max(0.0, now - start.triggered_at))
         dirty, self._dirty = self._dirty | {inst_id}, set()
         try:
-            await store.record_run_finished(
-                self.pool, finished, now, {i: self.states[i] for i in dirty}
-            )
+            await store.record_run_finished(self.pool, finished, now, {i: self.states[i] for i in dirty})
             if pause_now:
-                await store.set_paused(self.pool, True, self.control.paused_reason, "system", notify=False)
+                # the reason decided above: a control reload racing this write must not store it without one
+                await store.set_paused(self.pool, True, reason, "system", notify=False)
             await store.set_consecutive_failures(self.pool, failures)
         except Exception as exc:  # noqa: BLE001 - keep going; the states are written again at the next change
             self._dirty |= dirty
@@ -430,7 +483,9 @@ class SchedulerEngine:
                     if version == self._control_version and (
                         control.paused != self.control.paused or control.paused_reason != self.control.paused_reason
                     ):
-                        self._apply_control(control.paused, control.paused_reason, control.paused_by, control.consecutive_failures)
+                        self._apply_control(
+                            control.paused, control.paused_reason, control.paused_by, control.consecutive_failures
+                        )
                 if self._want_absorb:
                     self._want_absorb = False
                     await self._absorb_queued()

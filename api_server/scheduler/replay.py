@@ -339,9 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m api_server.scheduler.replay",
         description="Replay candle files through the strategy trigger rules and count runs per day and source.",
     )
-    parser.add_argument(
-        "files", metavar="FILE", nargs="+", type=Path, help="candle file(s); each one is an instrument"
-    )
+    parser.add_argument("files", metavar="FILE", nargs="+", type=Path, help="candle file(s); each one is an instrument")
     parser.add_argument(
         "--threshold-bps", type=_positive_decimal, default=Decimal(80), help="volatility threshold in bps (80)"
     )

@@ -21,18 +21,30 @@ MAX_REASON_CHARS = 500
 
 
 class PauseRequest(msgspec.Struct, kw_only=True):
-    reason: Annotated[str | None, msgspec.Meta(extra_json_schema={
-        "description": f"why (shown with the status), at most {MAX_REASON_CHARS} characters"})] = None
+    reason: Annotated[
+        str | None,
+        msgspec.Meta(
+            extra_json_schema={"description": f"why (shown with the status), at most {MAX_REASON_CHARS} characters"}
+        ),
+    ] = None
 
 
-@get("/api/scheduler/status", tags=["scheduler"], summary="Scheduler status: per-instrument trigger state, pause, leader")
+@get(
+    "/api/scheduler/status", tags=["scheduler"], summary="Scheduler status: per-instrument trigger state, pause, leader"
+)
 async def scheduler_status(scheduler: SchedulerService) -> SchedulerStatus:
     return await scheduler.status()
 
 
-@post("/api/scheduler/pause", status_code=200, tags=["scheduler"], summary="Pause automated runs (manual runs still allowed)",
-      dto=json_body(PauseRequest, partial(decode_optional_body, kind=PauseRequest)), return_dto=None,
-      operation_class=optional_body_operation)
+@post(
+    "/api/scheduler/pause",
+    status_code=200,
+    tags=["scheduler"],
+    summary="Pause automated runs (manual runs still allowed)",
+    dto=json_body(PauseRequest, partial(decode_optional_body, kind=PauseRequest)),
+    return_dto=None,
+    operation_class=optional_body_operation,
+)
 async def scheduler_pause(scheduler: SchedulerService, data: PauseRequest | None = None) -> SchedulerStatus:
     body = data if data is not None else PauseRequest()
     reason = (body.reason or "").strip() or "paused by a user"

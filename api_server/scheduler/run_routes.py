@@ -49,9 +49,7 @@ def _inst_id(value: str | None, configured: tuple[str, ...] | None = None) -> st
     if not is_valid_inst_id(inst_id):
         raise BadRequest(f"instId: malformed instrument id {value!r} (expected e.g. BTC-USDT-SWAP)", field="instId")
     if configured is not None and inst_id not in configured:
-        raise BadRequest(
-            f"instId: {inst_id} is not configured (OKX_INST_IDS: {', '.join(configured)})", field="instId"
-        )
+        raise BadRequest(f"instId: {inst_id} is not configured (OKX_INST_IDS: {', '.join(configured)})", field="instId")
     return inst_id
 
 
@@ -63,9 +61,15 @@ def _limit(value: int | None, default: int) -> int:
     return value
 
 
-@post("/api/model/strategy-run", status_code=202, tags=["model"], summary="Manual strategy run; answers at once with the run ids",
-      dto=json_body(StrategyRunRequest, partial(decode_optional_body, kind=StrategyRunRequest)), return_dto=None,
-      operation_class=optional_body_operation)
+@post(
+    "/api/model/strategy-run",
+    status_code=202,
+    tags=["model"],
+    summary="Manual strategy run; answers at once with the run ids",
+    dto=json_body(StrategyRunRequest, partial(decode_optional_body, kind=StrategyRunRequest)),
+    return_dto=None,
+    operation_class=optional_body_operation,
+)
 async def strategy_run(scheduler: SchedulerService, data: StrategyRunRequest | None = None) -> StrategyRunAccepted:
     body = data if data is not None else StrategyRunRequest()
     inst_id = _inst_id(body.instId, scheduler.inst_ids)
@@ -90,16 +94,31 @@ def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | Non
     return value
 
 
-@get("/api/model/strategy-runs", tags=["model"],
-     summary="Strategy runs, newest first; filters instId, source, status, action (the decision's); page with before=<last run id>")
-async def strategy_runs(pool: AsyncConnectionPool, instId: str | None = None, limit: int | None = None,
-                        source: str | None = None, status: str | None = None, action: str | None = None,
-                        before: str | None = None) -> list[StrategyRun]:
+@get(
+    "/api/model/strategy-runs",
+    tags=["model"],
+    summary="Strategy runs, newest first; filters instId, source, status, action (the decision's); page with before=<last run id>",
+)
+async def strategy_runs(
+    pool: AsyncConnectionPool,
+    instId: str | None = None,
+    limit: int | None = None,
+    source: str | None = None,
+    status: str | None = None,
+    action: str | None = None,
+    before: str | None = None,
+) -> list[StrategyRun]:
     if before is not None and not is_valid_run_id(before):
         raise BadRequest(f"before: expected a run id (1 to {RUN_ID_MAX} letters, digits or _ . : -)", field="before")
     return await store.list_runs(
-        pool, _inst_id(instId), _limit(limit, DEFAULT_RUNS_LIMIT), source=_one_of("source", source, SOURCES),
-        status=_one_of("status", status, RUN_STATUSES), action=_one_of("action", action, DECISION_ACTIONS), before=before)
+        pool,
+        _inst_id(instId),
+        _limit(limit, DEFAULT_RUNS_LIMIT),
+        source=_one_of("source", source, SOURCES),
+        status=_one_of("status", status, RUN_STATUSES),
+        action=_one_of("action", action, DECISION_ACTIONS),
+        before=before,
+    )
 
 
 @get("/api/model/strategy-runs/{run_id:str}", tags=["model"], summary="One strategy run")
@@ -113,7 +132,9 @@ async def strategy_run_detail(pool: AsyncConnectionPool, run_id: str) -> Strateg
 
 
 @get("/api/model/strategy-chat", tags=["model"], summary="Recent strategy messages (AI summaries), newest first")
-async def strategy_chat(pool: AsyncConnectionPool, instId: str | None = None, limit: int | None = None) -> list[StrategyMessage]:
+async def strategy_chat(
+    pool: AsyncConnectionPool, instId: str | None = None, limit: int | None = None
+) -> list[StrategyMessage]:
     return await store.list_messages(pool, _inst_id(instId), _limit(limit, DEFAULT_CHAT_LIMIT))
 
 

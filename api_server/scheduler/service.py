@@ -89,9 +89,17 @@ class SchedulerService:
     # -- leadership ----------------------------------------------------------------------------------------
     async def _become_leader(self) -> None:
         engine = SchedulerEngine(
-            inst_ids=self.inst_ids, base_cfg=self.base_cfg, max_failures=self.max_failures, pool=self.pool,
-            agent=self.agent, tickers=self.tickers, events=self.events, leader_id=self.instance_id,
-            clock=self.clock, metrics=self.metrics, agent_ready_wait_secs=self.settings.strategy_agent_ready_wait_secs,
+            inst_ids=self.inst_ids,
+            base_cfg=self.base_cfg,
+            max_failures=self.max_failures,
+            pool=self.pool,
+            agent=self.agent,
+            tickers=self.tickers,
+            events=self.events,
+            leader_id=self.instance_id,
+            clock=self.clock,
+            metrics=self.metrics,
+            agent_ready_wait_secs=self.settings.strategy_agent_ready_wait_secs,
         )
         await store.set_leader(self.pool, self.instance_id)
         await engine.start()
@@ -99,8 +107,13 @@ class SchedulerService:
         cfg = self.base_cfg
         log.info(
             "strategy scheduler running for %s: volatility=%s threshold=%sbps window=%s schedule=%s interval=%ss paused=%s",
-            ",".join(self.inst_ids), cfg.vol_enabled, cfg.threshold_bps, cfg.window_secs, cfg.schedule_enabled,
-            cfg.interval_secs, engine.control.paused,
+            ",".join(self.inst_ids),
+            cfg.vol_enabled,
+            cfg.threshold_bps,
+            cfg.window_secs,
+            cfg.schedule_enabled,
+            cfg.interval_secs,
+            engine.control.paused,
         )
         self.events.publish("scheduler", engine.status())
 

@@ -109,7 +109,9 @@ _RUN_COLUMNS = (
 
 async def load_symbol_states(pool: AsyncConnectionPool) -> dict[str, SymbolState]:
     async with pool.connection() as conn:
-        rows = await (await conn.execute("select inst_id, state::text as state from scheduler_symbol_states")).fetchall()
+        rows = await (
+            await conn.execute("select inst_id, state::text as state from scheduler_symbol_states")
+        ).fetchall()
     return {row["inst_id"]: msgspec.json.decode(row["state"], type=SymbolState) for row in rows}
 
 
@@ -147,7 +149,9 @@ async def load_control(pool: AsyncConnectionPool) -> Control:
     return Control() if row is None else Control(**row)
 
 
-async def set_paused(pool: AsyncConnectionPool, paused: bool, reason: str | None, by: str | None, *, notify: bool) -> None:
+async def set_paused(
+    pool: AsyncConnectionPool, paused: bool, reason: str | None, by: str | None, *, notify: bool
+) -> None:
     async with pool.connection() as conn:
         async with conn.transaction():
             await conn.execute(
@@ -259,7 +263,8 @@ async def record_run_started(
     inst_ids, encoded = _state_arrays(states or {})
     async with pool.connection() as conn:
         await conn.execute(
-            "with saved as (" + _UPSERT_STATES.replace("%s::text[], %s::text[]", "%(inst_ids)s::text[], %(states)s::text[]")
+            "with saved as ("
+            + _UPSERT_STATES.replace("%s::text[], %s::text[]", "%(inst_ids)s::text[], %(states)s::text[]")
             + " returning 1) "
             "insert into strategy_runs (id, inst_id, source, status, triggered_at, started_at, trigger_price, "
             "baseline_price, deviation_bps) values (%(id)s, %(inst_id)s, %(source)s, 'running', %(triggered_at)s, "
@@ -269,9 +274,16 @@ async def record_run_started(
             "trigger_price = excluded.trigger_price, baseline_price = excluded.baseline_price, "
             "deviation_bps = excluded.deviation_bps",
             {
-                "inst_ids": inst_ids, "states": encoded, "id": run.id, "inst_id": run.instId, "source": run.source,
-                "triggered_at": _ts(triggered_at), "started_at": _ts(started_at), "trigger_price": run.triggerPrice,
-                "baseline_price": run.baselinePrice, "deviation_bps": run.deviationBps,
+                "inst_ids": inst_ids,
+                "states": encoded,
+                "id": run.id,
+                "inst_id": run.instId,
+                "source": run.source,
+                "triggered_at": _ts(triggered_at),
+                "started_at": _ts(started_at),
+                "trigger_price": run.triggerPrice,
+                "baseline_price": run.baselinePrice,
+                "deviation_bps": run.deviationBps,
             },
         )
 
@@ -291,11 +303,21 @@ async def record_run_finished(
                 "tool_calls = %s, orders = %s, provider = %s, model = %s, decision = %s, input_tokens = %s, "
                 "output_tokens = %s, cost_usd = %s, duration_ms = %s where id = %s",
                 (
-                    run.status, _ts(finished_at), run.error, run.summary, run.confidence,
-                    Jsonb([stored_record(r) for r in run.toolCalls]), Jsonb([stored_record(r) for r in run.orders]),
-                    run.provider, run.model, None if run.decision is None else Jsonb(msgspec.to_builtins(run.decision)),
+                    run.status,
+                    _ts(finished_at),
+                    run.error,
+                    run.summary,
+                    run.confidence,
+                    Jsonb([stored_record(r) for r in run.toolCalls]),
+                    Jsonb([stored_record(r) for r in run.orders]),
+                    run.provider,
+                    run.model,
+                    None if run.decision is None else Jsonb(msgspec.to_builtins(run.decision)),
                     run.inputTokens,
-                    run.outputTokens, run.costUsd, run.durationMs, run.id,
+                    run.outputTokens,
+                    run.costUsd,
+                    run.durationMs,
+                    run.id,
                 ),
             )
             if run.status == "succeeded" and run.summary:
@@ -308,8 +330,16 @@ async def record_run_finished(
                 await conn.execute(_UPSERT_STATES, _state_arrays(states))
 
 
-async def list_runs(pool: AsyncConnectionPool, inst_id: str | None, limit: int, *, source: str | None = None,
-                    status: str | None = None, action: str | None = None, before: str | None = None) -> list[StrategyRun]:
+async def list_runs(
+    pool: AsyncConnectionPool,
+    inst_id: str | None,
+    limit: int,
+    *,
+    source: str | None = None,
+    status: str | None = None,
+    action: str | None = None,
+    before: str | None = None,
+) -> list[StrategyRun]:
     """Runs newest first, filtered; `before`: a run id, the page continues after it (keyset on time and id)."""
     where, args = ["true"], []
     for column, value in (("inst_id", inst_id), ("source", source), ("status", status)):
@@ -334,7 +364,9 @@ async def list_runs(pool: AsyncConnectionPool, inst_id: str | None, limit: int, 
 
 async def get_run(pool: AsyncConnectionPool, run_id: str) -> StrategyRun | None:
     async with pool.connection() as conn:
-        row = await (await conn.execute(f"select {_RUN_COLUMNS} from strategy_runs where id = %s", (run_id,))).fetchone()
+        row = await (
+            await conn.execute(f"select {_RUN_COLUMNS} from strategy_runs where id = %s", (run_id,))
+        ).fetchone()
     return None if row is None else _run_from_row(row)
 
 
@@ -368,8 +400,12 @@ async def list_messages(pool: AsyncConnectionPool, inst_id: str | None, limit: i
         rows = await cur.fetchall()
     return [
         StrategyMessage(
-            id=str(row["id"]), runId=row["run_id"], instId=row["inst_id"], role=row["role"],
-            content=row["content"], createdAt=iso(row["created_at"]) or "",
+            id=str(row["id"]),
+            runId=row["run_id"],
+            instId=row["inst_id"],
+            role=row["role"],
+            content=row["content"],
+            createdAt=iso(row["created_at"]) or "",
         )
         for row in rows
     ]

@@ -177,14 +177,27 @@ def build_status(
 
 def trigger_event(inst_id: str, decision: Decision, run_id: str | None) -> TriggerEvent:
     return TriggerEvent(
-        instId=inst_id, source=decision.source, reason=decision.reason, price=text(decision.price),
-        baseline=text(decision.baseline), deviationBps=bps(decision.deviation_bps), runId=run_id,
-        at=iso(decision.at) or "", followUp=decision.follow_up, coalesced=decision.coalesced,
+        instId=inst_id,
+        source=decision.source,
+        reason=decision.reason,
+        price=text(decision.price),
+        baseline=text(decision.baseline),
+        deviationBps=bps(decision.deviation_bps),
+        runId=run_id,
+        at=iso(decision.at) or "",
+        followUp=decision.follow_up,
+        coalesced=decision.coalesced,
     )
 
 
-def finished_run(run: StrategyRun, answer: AnalysisResult | None, error: str | None, now: float,
-                 started_at: float, failed: AnalysisError | None = None) -> StrategyRun:
+def finished_run(
+    run: StrategyRun,
+    answer: AnalysisResult | None,
+    error: str | None,
+    now: float,
+    started_at: float,
+    failed: AnalysisError | None = None,
+) -> StrategyRun:
     """The run's record at its end: succeeded with the agent's answer, or failed with the error (and, when the
     agent reported the failure, what the run did before it failed)."""
     ok = answer is not None

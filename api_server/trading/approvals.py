@@ -32,16 +32,34 @@ if TYPE_CHECKING:
 log = logging.getLogger("aitrader.api.account")
 
 
-async def hold_for_approval(pool: AsyncConnectionPool, events: EventHub, *, kind: str, origin: str, inst_id: str,
-                            cl_ord_id: str, run_id: str | None, request: dict[str, Any]) -> Outcome:
+async def hold_for_approval(
+    pool: AsyncConnectionPool,
+    events: EventHub,
+    *,
+    kind: str,
+    origin: str,
+    inst_id: str,
+    cl_ord_id: str,
+    run_id: str | None,
+    request: dict[str, Any],
+) -> Outcome:
     """Record the request as a pending approval (once per clOrdId) and answer 202."""
-    row, created = await q.insert_approval(pool, kind=kind, origin=origin, run_id=run_id, inst_id=inst_id, cl_ord_id=cl_ord_id,
-                                           request=request)
+    row, created = await q.insert_approval(
+        pool, kind=kind, origin=origin, run_id=run_id, inst_id=inst_id, cl_ord_id=cl_ord_id, request=request
+    )
     if created:
         log.info("%s %s for %s awaits approval %s (TRADE_APPROVAL_MODE=manual)", origin, kind, inst_id, row["id"])
         events.publish("approval", approval_out(row))
-    return Outcome(202, ApprovalPending(status=row["status"], approvalId=row["id"], clOrdId=cl_ord_id,
-                                        approval=approval_out(row), duplicate=not created))
+    return Outcome(
+        202,
+        ApprovalPending(
+            status=row["status"],
+            approvalId=row["id"],
+            clOrdId=cl_ord_id,
+            approval=approval_out(row),
+            duplicate=not created,
+        ),
+    )
 
 
 async def earlier_answer(pool: AsyncConnectionPool, cl_ord_id: str, approval_id: int | None) -> Outcome | None:
@@ -52,8 +70,16 @@ async def earlier_answer(pool: AsyncConnectionPool, cl_ord_id: str, approval_id:
     if approval_id is None:
         approval = await q.approval_by_cl_ord_id(pool, cl_ord_id)
         if approval is not None:
-            return Outcome(202, ApprovalPending(status=approval["status"], approvalId=approval["id"], clOrdId=cl_ord_id,
-                                                approval=approval_out(approval), duplicate=True))
+            return Outcome(
+                202,
+                ApprovalPending(
+                    status=approval["status"],
+                    approvalId=approval["id"],
+                    clOrdId=cl_ord_id,
+                    approval=approval_out(approval),
+                    duplicate=True,
+                ),
+            )
     return None
 
 
@@ -77,7 +103,9 @@ class ApprovalDesk:
             row = await q.get_approval(self.pool, approval_id)
             if row is None:
                 raise NotFound(f"no approval {approval_id}", field="id")
-            raise Conflict(f"approval {approval_id} is already {row['status']}", field="id", approvalStatus=row["status"])
+            raise Conflict(
+                f"approval {approval_id} is already {row['status']}", field="id", approvalStatus=row["status"]
+            )
         if not approve:
             log.info("approval %s rejected", approval_id)
             self.events.publish("approval", approval_out(claimed))
@@ -85,18 +113,21 @@ class ApprovalDesk:
         request = msgspec.json.encode(claimed["request"])
         try:
             if claimed["kind"] == "close":
-                outcome = await self.orders.close_position(decode_body(request, ClosePositionRequest), claimed["origin"],
-                                                           approval_id=approval_id)
+                outcome = await self.orders.close_position(
+                    decode_body(request, ClosePositionRequest), claimed["origin"], approval_id=approval_id
+                )
             elif claimed["kind"] == "tpsl":
                 from api_server.trading.position_tpsl import PositionTpslRequest, set_position_tpsl
 
-                outcome = await set_position_tpsl(self.orders, decode_body(request, PositionTpslRequest), claimed["origin"],
-                                                  approval_id=approval_id)
+                outcome = await set_position_tpsl(
+                    self.orders, decode_body(request, PositionTpslRequest), claimed["origin"], approval_id=approval_id
+                )
                 row = await self._finish(approval_id, "approved", None)
                 return Outcome(outcome.status_code, ApprovalDecision(approval=approval_out(row)))
             else:
-                outcome = await self.orders.place_order(decode_body(request, OrderRequest), claimed["origin"],
-                                                        approval_id=approval_id)
+                outcome = await self.orders.place_order(
+                    decode_body(request, OrderRequest), claimed["origin"], approval_id=approval_id
+                )
         except RiskRefused as exc:
             await self._finish(approval_id, "refused", exc.detail)
             raise
@@ -108,5 +139,13 @@ class ApprovalDesk:
         placed = outcome.body
         if not isinstance(placed, OrderPlaced):  # with an approval id the path never asks for approval again
             raise RuntimeError(f"approval {approval_id}: the order path answered {type(placed).__name__}")
-        return Outcome(outcome.status_code, ApprovalDecision(order=placed.order, duplicate=placed.duplicate, risk=placed.risk,
-                                                             clOrdId=placed.clOrdId, approval=approval_out(row)))
+        return Outcome(
+            outcome.status_code,
+            ApprovalDecision(
+                order=placed.order,
+                duplicate=placed.duplicate,
+                risk=placed.risk,
+                clOrdId=placed.clOrdId,
+                approval=approval_out(row),
+            ),
+        )

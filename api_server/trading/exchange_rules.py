@@ -37,9 +37,12 @@ class OrderOutcomePending(msgspec.Struct, kw_only=True):
 
 
 def unknown_outcome(exc: OrderOutcomeUnknown) -> OrderOutcomePending:
-    return OrderOutcomePending(clOrdId=exc.cl_ord_id, state="unknown",
-                               detail="the order was sent but its outcome is not known yet; it is never resent, the "
-                                      "account sync looks it up by clOrdId")
+    return OrderOutcomePending(
+        clOrdId=exc.cl_ord_id,
+        state="unknown",
+        detail="the order was sent but its outcome is not known yet; it is never resent, the "
+        "account sync looks it up by clOrdId",
+    )
 
 
 def _bad(exc: RuleViolation) -> BadRequest:
@@ -72,7 +75,9 @@ def on_the_tick(order: ValidOrder, rules: InstrumentRules) -> ValidOrder:
         raise _bad(exc) from None
 
 
-def checked_size(sz: Decimal, order: ValidOrder, rules: InstrumentRules, positions: list[Any], pos_side: str) -> Decimal:
+def checked_size(
+    sz: Decimal, order: ValidOrder, rules: InstrumentRules, positions: list[Any], pos_side: str
+) -> Decimal:
     """`sz` within lot/min/max; a reduce-only `sz` at most the closable size of the position it reduces."""
     try:
         check_size(sz, order.ord_type, rules)

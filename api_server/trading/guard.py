@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -49,9 +49,18 @@ class RiskRefused(Unprocessable):
 
 
 class RiskGuard:
-    def __init__(self, *, pool: AsyncConnectionPool, okx: OkxRestClient, instruments: InstrumentCatalog,
-                 balances: BalanceService, limits: RiskLimits) -> None:
+    def __init__(
+        self,
+        *,
+        pool: AsyncConnectionPool,
+        okx: OkxRestClient,
+        instruments: InstrumentCatalog,
+        balances: BalanceService,
+        limits: RiskLimits,
+        publish: Callable[[str, Any], None] | None = None,
+    ) -> None:
         self.pool = pool
+        self.publish = publish  # the event hub: the latch is announced (web app, alerts)
         self.okx = okx
         self.instruments = instruments
         self.balances = balances
@@ -75,7 +84,7 @@ class RiskGuard:
 
     @staticmethod
     def now() -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     async def _on_reading(self, reading: BalanceReading, now: datetime) -> None:
         # Every balance reading also advances the daily-loss latch (new UTC day, crossing the limit).
@@ -91,13 +100,39 @@ class RiskGuard:
                 before = await account_q.snapshot_before(self.pool, today)
                 base = snapshot_equity(before) if before is not None else equity
                 row = await q.start_risk_day(self.pool, today.date(), base)
-            state = daily_loss_state(row["day_start_equity"], equity, self.limits.daily_loss_limit_pct, row["latched_at"],
-                                     row["reset_at"], now)
+            state = daily_loss_state(
+                row["day_start_equity"],
+                equity,
+                self.limits.daily_loss_limit_pct,
+                row["latched_at"],
+                row["reset_at"],
+                now,
+            )
             if state.newly_latched:
                 await q.latch_risk_day(self.pool, now)
-                log.warning("daily loss limit reached: loss %s USDT >= %s USDT (%s %% of %s); new exposure refused until %s",
-                            plain_decimal(state.loss), plain_decimal(state.max_loss), plain_decimal(state.limit_pct),
-                            plain_decimal(state.day_start_equity), state.reopens_at.isoformat())
+                log.warning(
+                    "daily loss limit reached: loss %s USDT >= %s USDT (%s %% of %s); new exposure refused until %s",
+                    plain_decimal(state.loss),
+                    plain_decimal(state.max_loss),
+                    plain_decimal(state.limit_pct),
+                    plain_decimal(state.day_start_equity),
+                    state.reopens_at.isoformat(),
+                )
+                if self.publish is not None:
+                    self.publish(
+                        "risk",
+                        {
+                            "dailyLoss": {
+                                "latched": True,
+                                "loss": plain_decimal(state.loss),
+                                "maxLoss": plain_decimal(state.max_loss),
+                                "lossPct": plain_decimal(state.loss / state.day_start_equity * 100)
+                                if state.day_start_equity
+                                else None,
+                                "reopensAt": state.reopens_at.isoformat(),
+                            }
+                        },
+                    )
             return state
 
     async def reset(self) -> RiskStatus:
@@ -144,21 +179,41 @@ class RiskGuard:
         return exposure
 
     # -- the check of one order ------------------------------------------------------------------------
-    async def check(self, intent: OrderIntent, equity: Decimal, exposure: dict[str, Decimal], request: dict[str, Any],
-                    run_id: str | None, origin: str) -> RiskDecision:
+    async def check(
+        self,
+        intent: OrderIntent,
+        equity: Decimal,
+        exposure: dict[str, Decimal],
+        request: dict[str, Any],
+        run_id: str | None,
+        origin: str,
+    ) -> RiskDecision:
         """The decision on one order (`origin`: the caller's full origin, recorded with a refusal)."""
         now = self.now()
         day = await self.daily_loss(equity, now)
-        account = AccountView(equity=equity, open_exposure_by_inst=exposure, day_start_equity=day.day_start_equity,
-                              daily_loss_latched=day.latched)
+        account = AccountView(
+            equity=equity,
+            open_exposure_by_inst=exposure,
+            day_start_equity=day.day_start_equity,
+            daily_loss_latched=day.latched,
+        )
         decision = check_order(intent, account, self.limits, now)
         if not decision.allowed:
             refusal_id = await q.insert_refusal(
-                self.pool, origin=origin, run_id=run_id, inst_id=intent.inst_id, rule=decision.rule,
-                limit_value=decision.limit, actual_value=decision.actual, message=decision.message, request=request)
+                self.pool,
+                origin=origin,
+                run_id=run_id,
+                inst_id=intent.inst_id,
+                rule=decision.rule,
+                limit_value=decision.limit,
+                actual_value=decision.actual,
+                message=decision.message,
+                request=request,
+            )
             log.warning("risk guard refused %s order %s %s: %s", origin, intent.side, intent.inst_id, decision.message)
-            raise RiskRefused(decision.message, rule=decision.rule, limit=decision.limit, actual=decision.actual,
-                              refusalId=refusal_id)
+            raise RiskRefused(
+                decision.message, rule=decision.rule, limit=decision.limit, actual=decision.actual, refusalId=refusal_id
+            )
         return decision
 
     # -- the status the API shows ----------------------------------------------------------------------

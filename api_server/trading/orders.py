@@ -70,16 +70,32 @@ def attached_stops(tp: Decimal | None, sl: Decimal | None) -> list[dict[str, str
 
 
 def risk_out(decision: RiskDecision) -> RiskDecisionOut:
-    return RiskDecisionOut(allowed=decision.allowed, rule=decision.rule, message=decision.message, limit=decision.limit,
-                           actual=decision.actual, needsApproval=decision.needs_approval)
+    return RiskDecisionOut(
+        allowed=decision.allowed,
+        rule=decision.rule,
+        message=decision.message,
+        limit=decision.limit,
+        actual=decision.actual,
+        needsApproval=decision.needs_approval,
+    )
 
 
 class OrderPath:
     """Places, closes and cancels orders; the only code that sends orders to OKX."""
 
-    def __init__(self, *, pool: AsyncConnectionPool, okx: OkxRestClient, instruments: InstrumentCatalog,
-                 tickers: TickerBook, events: EventHub, balances: BalanceService, guard: RiskGuard, sync: AccountSync,
-                 stale_after_secs: float) -> None:
+    def __init__(
+        self,
+        *,
+        pool: AsyncConnectionPool,
+        okx: OkxRestClient,
+        instruments: InstrumentCatalog,
+        tickers: TickerBook,
+        events: EventHub,
+        balances: BalanceService,
+        guard: RiskGuard,
+        sync: AccountSync,
+        stale_after_secs: float,
+    ) -> None:
         self.pool = pool
         self.okx = okx
         self.instruments = instruments
@@ -107,8 +123,11 @@ class OrderPath:
         order = on_the_tick(order, rules)
         price = order.px if order.px is not None else await self._last_price(order.inst_id)
         try:
-            sz = (validate_size(order.sz, lot_sz, min_sz) if order.sz is not None
-                  else contracts_for_notional(order.notional, price, ct_val, lot_sz, min_sz))
+            sz = (
+                validate_size(order.sz, lot_sz, min_sz)
+                if order.sz is not None
+                else contracts_for_notional(order.notional, price, ct_val, lot_sz, min_sz)
+            )
         except SizingError as exc:
             raise BadRequest(exc.message, field=exc.field) from None
         pos_side = self._pos_side(order, await self._position_mode())
@@ -121,14 +140,22 @@ class OrderPath:
             positions = await self.okx.get_positions(inst_type="SWAP")
             held = Decimal(0)
             for p in positions:
-                if p.instId == order.inst_id and (p.posSide or "net") == pos_side and p.mgnMode == order.td_mode and dec(p.pos):
+                if (
+                    p.instId == order.inst_id
+                    and (p.posSide or "net") == pos_side
+                    and p.mgnMode == order.td_mode
+                    and dec(p.pos)
+                ):
                     held = dec(p.pos)
             sz = checked_size(sz, order, rules, positions, pos_side)
             # A pure reduction: an order that can only shrink a held position (reduce-only: OKX caps its size at
             # the position). Everything else, a reduce-only order with nothing to reduce too, passes every
             # opening rule (allow-list, leverage, size, exposure).
-            reduce_only_reduces = order.reduce_only and held != 0 and \
-                order_reduces_position(order.side, pos_side, min(sz, abs(held)), held)
+            reduce_only_reduces = (
+                order.reduce_only
+                and held != 0
+                and order_reduces_position(order.side, pos_side, min(sz, abs(held)), held)
+            )
             closing = reduce_only_reduces or order_reduces_position(order.side, pos_side, sz, held)
             if order.tp is not None or order.sl is not None:
                 check_stops(order, price, closing)
@@ -138,46 +165,105 @@ class OrderPath:
             new_leverage = order.leverage if order.leverage is not None and not closing else None
             leverage = Decimal(new_leverage) if new_leverage is not None else current
             if order.leverage is not None and closing:
-                log.info("leverage %s of closing order %s ignored: a closing order keeps the position's leverage %s",
-                         order.leverage, cl_ord_id, plain_decimal(current))
-            intent = OrderIntent(inst_id=order.inst_id, side=order.side, pos_side=pos_side, sz=sz, price=price,
-                                 ct_val=ct_val, leverage=leverage, closing=closing, has_stop_loss=order.sl is not None,
-                                 origin=origin_kind(origin))
-            decision = await self.guard.check(intent, reading.trading_eq, await self.guard.exposure(positions), request,
-                                              run_id, origin)
+                log.info(
+                    "leverage %s of closing order %s ignored: a closing order keeps the position's leverage %s",
+                    order.leverage,
+                    cl_ord_id,
+                    plain_decimal(current),
+                )
+            intent = OrderIntent(
+                inst_id=order.inst_id,
+                side=order.side,
+                pos_side=pos_side,
+                sz=sz,
+                price=price,
+                ct_val=ct_val,
+                leverage=leverage,
+                closing=closing,
+                has_stop_loss=order.sl is not None,
+                origin=origin_kind(origin),
+            )
+            decision = await self.guard.check(
+                intent, reading.trading_eq, await self.guard.exposure(positions), request, run_id, origin
+            )
             if decision.needs_approval and approval_id is None:
-                return await hold_for_approval(self.pool, self.events, kind="order", origin=origin, inst_id=order.inst_id,
-                                               cl_ord_id=cl_ord_id, run_id=run_id, request=request)
+                return await hold_for_approval(
+                    self.pool,
+                    self.events,
+                    kind="order",
+                    origin=origin,
+                    inst_id=order.inst_id,
+                    cl_ord_id=cl_ord_id,
+                    run_id=run_id,
+                    request=request,
+                )
             row = await q.insert_submitting_order(
-                self.pool, cl_ord_id=cl_ord_id, inst_id=order.inst_id, origin=origin, run_id=run_id, purpose="order",
-                side=order.side, pos_side=pos_side, ord_type=order.ord_type, td_mode=order.td_mode, sz=sz, px=order.px,
-                reduce_only=order.reduce_only, lever=leverage, tp=order.tp, sl=order.sl, request=request,
-                reserved_notional=None if closing else intent.notional)
+                self.pool,
+                cl_ord_id=cl_ord_id,
+                inst_id=order.inst_id,
+                origin=origin,
+                run_id=run_id,
+                purpose="order",
+                side=order.side,
+                pos_side=pos_side,
+                ord_type=order.ord_type,
+                td_mode=order.td_mode,
+                sz=sz,
+                px=order.px,
+                reduce_only=order.reduce_only,
+                lever=leverage,
+                tp=order.tp,
+                sl=order.sl,
+                request=request,
+                reserved_notional=None if closing else intent.notional,
+            )
             if row is None:  # the same clOrdId was recorded meanwhile by a concurrent retry
-                return await earlier_answer(self.pool, cl_ord_id, approval_id) or \
-                    Outcome(200, OrderPlaced(duplicate=True, clOrdId=cl_ord_id))
+                return await earlier_answer(self.pool, cl_ord_id, approval_id) or Outcome(
+                    200, OrderPlaced(duplicate=True, clOrdId=cl_ord_id)
+                )
             try:
                 if new_leverage is not None:
-                    await self.okx.set_leverage(order.inst_id, new_leverage, order.td_mode,
-                                                pos_side if (pos_side != "net" and order.td_mode == "isolated") else None)
+                    await self.okx.set_leverage(
+                        order.inst_id,
+                        new_leverage,
+                        order.td_mode,
+                        pos_side if (pos_side != "net" and order.td_mode == "isolated") else None,
+                    )
                 result = await self.okx.place_order(
-                    inst_id=order.inst_id, td_mode=order.td_mode, side=order.side, ord_type=order.ord_type,
-                    sz=plain_decimal(sz), px=plain_decimal(order.px) if order.px is not None else None,
-                    pos_side=None if pos_side == "net" else pos_side, cl_ord_id=cl_ord_id,
-                    reduce_only=True if order.reduce_only else None, attach_algo_ords=attached_stops(order.tp, order.sl),
+                    inst_id=order.inst_id,
+                    td_mode=order.td_mode,
+                    side=order.side,
+                    ord_type=order.ord_type,
+                    sz=plain_decimal(sz),
+                    px=plain_decimal(order.px) if order.px is not None else None,
+                    pos_side=None if pos_side == "net" else pos_side,
+                    cl_ord_id=cl_ord_id,
+                    reduce_only=True if order.reduce_only else None,
+                    attach_algo_ords=attached_stops(order.tp, order.sl),
                 )
             except OrderOutcomeUnknown as exc:
                 return await self._outcome_unknown(cl_ord_id, exc)
             except OkxError as exc:
                 await self._send_failed(cl_ord_id, exc)
                 raise
-            log.info("order placed: %s %s %s %s sz=%s clOrdId=%s ordId=%s origin=%s%s", order.inst_id, order.side,
-                     order.ord_type, pos_side, plain_decimal(sz), cl_ord_id, result.ordId, origin,
-                     f" run={run_id}" if run_id else "")
+            log.info(
+                "order placed: %s %s %s %s sz=%s clOrdId=%s ordId=%s origin=%s%s",
+                order.inst_id,
+                order.side,
+                order.ord_type,
+                pos_side,
+                plain_decimal(sz),
+                cl_ord_id,
+                result.ordId,
+                origin,
+                f" run={run_id}" if run_id else "",
+            )
             placed = await self._after_send(cl_ord_id, result.ordId)
         if closing and held and order.ord_type == "market" and sz >= abs(held):
             # a market order that closed the whole position: its TP/SL algo orders at OKX are orphans now
-            await self._cancel_orphan_stops(order.inst_id, pos_side, held > 0 if pos_side == "net" else pos_side == "long")
+            await self._cancel_orphan_stops(
+                order.inst_id, pos_side, held > 0 if pos_side == "net" else pos_side == "long"
+            )
         return Outcome(201, OrderPlaced(order=placed, duplicate=False, risk=risk_out(decision)))
 
     @staticmethod
@@ -185,18 +271,23 @@ class OrderPath:
         pos_side = order.pos_side
         if mode == "net_mode":
             if pos_side not in (None, "net"):
-                raise BadRequest(f"posSide: the account is in net mode, posSide must be net (got {pos_side})", field="posSide")
+                raise BadRequest(
+                    f"posSide: the account is in net mode, posSide must be net (got {pos_side})", field="posSide"
+                )
             return "net"
         if pos_side is None:
             opens_long = order.side == "buy"
             return ("short" if opens_long else "long") if order.reduce_only else ("long" if opens_long else "short")
         if pos_side == "net":
-            raise BadRequest("posSide: the account is in long/short mode, posSide must be long or short", field="posSide")
+            raise BadRequest(
+                "posSide: the account is in long/short mode, posSide must be long or short", field="posSide"
+            )
         return pos_side
 
     # -- close and cancel -----------------------------------------------------------------------------
-    async def close_position(self, body: ClosePositionRequest, origin: str = MANUAL, *,
-                             approval_id: int | None = None) -> Outcome:
+    async def close_position(
+        self, body: ClosePositionRequest, origin: str = MANUAL, *, approval_id: int | None = None
+    ) -> Outcome:
         inst_id = require_inst_id(body.instId)
         wanted = None if body.posSide is None else choice("posSide", body.posSide, ("net", "long", "short"))
         run_id = run_id_of(origin, valid_run_id(body.runId))
@@ -204,47 +295,97 @@ class OrderPath:
         duplicate = await earlier_answer(self.pool, cl_ord_id, approval_id)
         if duplicate is not None:
             return duplicate
-        positions = [p for p in await self.okx.get_positions(inst_type="SWAP", inst_id=inst_id)
-                     if dec(p.pos) and (wanted is None or (p.posSide or "net") == wanted)]
+        positions = [
+            p
+            for p in await self.okx.get_positions(inst_type="SWAP", inst_id=inst_id)
+            if dec(p.pos) and (wanted is None or (p.posSide or "net") == wanted)
+        ]
         if not positions:
             raise NotFound(f"no open position in {inst_id}" + (f" ({wanted})" if wanted else ""), field="instId")
         if len(positions) > 1:
-            raise BadRequest(f"posSide is required: {inst_id} has {len(positions)} open positions "
-                             f"({', '.join(sorted((p.posSide or 'net') + '/' + p.mgnMode for p in positions))})", field="posSide")
+            raise BadRequest(
+                f"posSide is required: {inst_id} has {len(positions)} open positions "
+                f"({', '.join(sorted((p.posSide or 'net') + '/' + p.mgnMode for p in positions))})",
+                field="posSide",
+            )
         p = positions[0]
         size = dec(p.pos)
         pos_side = p.posSide or "net"
         long = pos_side == "long" or (pos_side == "net" and size > 0)
         spec = await self._spec(inst_id)
         price = dec(p.markPx) or dec(p.last) or dec(p.avgPx) or await self._last_price(inst_id)
-        intent = OrderIntent(inst_id=inst_id, side="sell" if long else "buy", pos_side=pos_side, sz=abs(size), price=price,
-                             ct_val=dec(spec.ctVal) or Decimal(1), leverage=dec(p.lever) or Decimal(1), closing=True,
-                             has_stop_loss=False, origin=origin_kind(origin))
+        intent = OrderIntent(
+            inst_id=inst_id,
+            side="sell" if long else "buy",
+            pos_side=pos_side,
+            sz=abs(size),
+            price=price,
+            ct_val=dec(spec.ctVal) or Decimal(1),
+            leverage=dec(p.lever) or Decimal(1),
+            closing=True,
+            has_stop_loss=False,
+            origin=origin_kind(origin),
+        )
         request = {**msgspec.to_builtins(body), "clOrdId": cl_ord_id}
         reading = await self.balances.read_balance()
         decision = await self.guard.check(intent, reading.trading_eq, {}, request, run_id, origin)
         if decision.needs_approval and approval_id is None:
-            return await hold_for_approval(self.pool, self.events, kind="close", origin=origin, inst_id=inst_id,
-                                           cl_ord_id=cl_ord_id, run_id=run_id, request=request)
+            return await hold_for_approval(
+                self.pool,
+                self.events,
+                kind="close",
+                origin=origin,
+                inst_id=inst_id,
+                cl_ord_id=cl_ord_id,
+                run_id=run_id,
+                request=request,
+            )
         row = await q.insert_submitting_order(
-            self.pool, cl_ord_id=cl_ord_id, inst_id=inst_id, origin=origin, run_id=run_id, purpose="close",
-            side="sell" if long else "buy", pos_side=pos_side, ord_type="market", td_mode=p.mgnMode, sz=abs(size), px=None,
-            reduce_only=True, lever=dec(p.lever), tp=None, sl=None, request=request)
+            self.pool,
+            cl_ord_id=cl_ord_id,
+            inst_id=inst_id,
+            origin=origin,
+            run_id=run_id,
+            purpose="close",
+            side="sell" if long else "buy",
+            pos_side=pos_side,
+            ord_type="market",
+            td_mode=p.mgnMode,
+            sz=abs(size),
+            px=None,
+            reduce_only=True,
+            lever=dec(p.lever),
+            tp=None,
+            sl=None,
+            request=request,
+        )
         if row is None:
-            return await earlier_answer(self.pool, cl_ord_id, approval_id) or Outcome(200, OrderPlaced(duplicate=True, clOrdId=cl_ord_id))
+            return await earlier_answer(self.pool, cl_ord_id, approval_id) or Outcome(
+                200, OrderPlaced(duplicate=True, clOrdId=cl_ord_id)
+            )
         # OKX refuses to close while closing orders are pending unless told to cancel them (autoCxl).
         auto_cxl = closing_orders_pending(await self.okx.get_orders_pending(inst_id=inst_id), inst_id, pos_side, long)
         try:
-            await self.okx.close_position(inst_id, p.mgnMode, pos_side=pos_side, cl_ord_id=cl_ord_id,
-                                          auto_cxl=True if auto_cxl else None)
+            await self.okx.close_position(
+                inst_id, p.mgnMode, pos_side=pos_side, cl_ord_id=cl_ord_id, auto_cxl=True if auto_cxl else None
+            )
         except OrderOutcomeUnknown as exc:
             return await self._outcome_unknown(cl_ord_id, exc)
         except OkxError as exc:
             await self._send_failed(cl_ord_id, exc)
             raise
-        log.info("position closed: %s %s sz=%s clOrdId=%s origin=%s", inst_id, pos_side, plain_decimal(abs(size)), cl_ord_id, origin)
+        log.info(
+            "position closed: %s %s sz=%s clOrdId=%s origin=%s",
+            inst_id,
+            pos_side,
+            plain_decimal(abs(size)),
+            cl_ord_id,
+            origin,
+        )
         await self._cancel_orphan_stops(inst_id, pos_side, long)
-        return Outcome(201, OrderPlaced(order=await self._after_send(cl_ord_id, None), duplicate=False, risk=risk_out(decision)))
+        return Outcome(
+            201, OrderPlaced(order=await self._after_send(cl_ord_id, None), duplicate=False, risk=risk_out(decision))
+        )
 
     async def cancel(self, body: CancelRequest, origin: str = MANUAL) -> CancelResult:
         inst_id = require_inst_id(body.instId)
@@ -257,21 +398,37 @@ class OrderPath:
         try:
             result = await self.okx.cancel_order(inst_id, ord_id=body.ordId or None, cl_ord_id=cl_ord_id)
         except OrderOutcomeUnknown as exc:
-            raise ServiceUnavailable(f"the cancel was sent but its outcome is not known yet ({exc.last_error}); "
-                                     "check the order's state before cancelling again", field=None,
-                                     clOrdId=cl_ord_id, ordId=body.ordId, state="unknown") from None
+            raise ServiceUnavailable(
+                f"the cancel was sent but its outcome is not known yet ({exc.last_error}); "
+                "check the order's state before cancelling again",
+                field=None,
+                clOrdId=cl_ord_id,
+                ordId=body.ordId,
+                state="unknown",
+            ) from None
         # The order records have no column for who canceled (run_id is the run that placed the order): the
         # cancelling run is logged.
-        log.info("order canceled: %s ordId=%s clOrdId=%s origin=%s%s", inst_id, result.ordId or body.ordId,
-                 result.clOrdId or cl_ord_id, origin, f" run={run_id}" if run_id else "")
+        log.info(
+            "order canceled: %s ordId=%s clOrdId=%s origin=%s%s",
+            inst_id,
+            result.ordId or body.ordId,
+            result.clOrdId or cl_ord_id,
+            origin,
+            f" run={run_id}" if run_id else "",
+        )
         try:
             await self.sync.sync()
         except Exception as exc:  # noqa: BLE001
             log.warning("sync after cancel failed: %s", exc)
-        row = (await q.order_by_ord_id(self.pool, result.ordId or body.ordId or "")) or \
-            (await q.order_by_cl_ord_id(self.pool, cl_ord_id) if cl_ord_id else None)
-        return CancelResult(canceled=True, ordId=result.ordId or body.ordId, clOrdId=result.clOrdId or cl_ord_id,
-                            order=order_out(row) if row else None)
+        row = (await q.order_by_ord_id(self.pool, result.ordId or body.ordId or "")) or (
+            await q.order_by_cl_ord_id(self.pool, cl_ord_id) if cl_ord_id else None
+        )
+        return CancelResult(
+            canceled=True,
+            ordId=result.ordId or body.ordId,
+            clOrdId=result.clOrdId or cl_ord_id,
+            order=order_out(row) if row else None,
+        )
 
     # -- helpers ----------------------------------------------------------------------------------------
     async def _spec(self, inst_id: str) -> Instrument:
@@ -332,8 +489,12 @@ class OrderPath:
 
     async def _send_failed(self, cl_ord_id: str, exc: OkxError) -> None:
         if isinstance(exc, OkxOrderRejected) or not exc.temporary:
-            await q.mark_order(self.pool, cl_ord_id, state="rejected" if isinstance(exc, OkxOrderRejected) else "failed",
-                               error=str(exc))
+            await q.mark_order(
+                self.pool,
+                cl_ord_id,
+                state="rejected" if isinstance(exc, OkxOrderRejected) else "failed",
+                error=str(exc),
+            )
         else:
             # Outcome unknown (timeouts after retries): keep it 'submitting'; the sync looks it up by clOrdId.
             await q.mark_order(self.pool, cl_ord_id, state="submitting", error=str(exc))

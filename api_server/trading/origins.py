@@ -22,8 +22,11 @@ def parse_origin(header: str | None) -> str:
         return MANUAL
     value = header.strip()
     if not _ORIGIN_RE.match(value):
-        raise BadRequest(f"{ORIGIN_HEADER} must be one of {', '.join(p + '<id>' for p in ORIGIN_PREFIXES)} with an id of "
-                         f"1 to 64 letters, digits or _ . : -, got {header[:80]!r}", field=ORIGIN_HEADER)
+        raise BadRequest(
+            f"{ORIGIN_HEADER} must be one of {', '.join(p + '<id>' for p in ORIGIN_PREFIXES)} with an id of "
+            f"1 to 64 letters, digits or _ . : -, got {header[:80]!r}",
+            field=ORIGIN_HEADER,
+        )
     return value
 
 
@@ -37,5 +40,5 @@ def run_id_of(origin: str, body_run_id: str | None) -> str | None:
     if body_run_id:
         return body_run_id
     if origin.startswith("agent:run:"):
-        return origin[len("agent:run:"):][:RUN_ID_MAX]
+        return origin[len("agent:run:") :][:RUN_ID_MAX]
     return None

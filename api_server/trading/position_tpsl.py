@@ -34,13 +34,32 @@ Number = str | int | float
 
 class PositionTpslRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     instId: Annotated[str, msgspec.Meta(extra_json_schema={"description": "instrument of the open position"})]
-    posSide: Annotated[str | None, msgspec.Meta(extra_json_schema={
-        "description": "which position in long/short mode; net in net mode", "extra": {"enum": ["net", "long", "short"]}})] = None
-    tpTriggerPx: Annotated[Number | None, msgspec.Meta(extra_json_schema={
-        "description": "take-profit trigger (last price); null or absent removes the take-profit"})] = None
-    slTriggerPx: Annotated[Number | None, msgspec.Meta(extra_json_schema={
-        "description": "stop-loss trigger (last price); null or absent removes the stop-loss"})] = None
-    runId: Annotated[str | None, msgspec.Meta(extra_json_schema={"description": "strategy run id of the agent asking"})] = None
+    posSide: Annotated[
+        str | None,
+        msgspec.Meta(
+            extra_json_schema={
+                "description": "which position in long/short mode; net in net mode",
+                "extra": {"enum": ["net", "long", "short"]},
+            }
+        ),
+    ] = None
+    tpTriggerPx: Annotated[
+        Number | None,
+        msgspec.Meta(
+            extra_json_schema={
+                "description": "take-profit trigger (last price); null or absent removes the take-profit"
+            }
+        ),
+    ] = None
+    slTriggerPx: Annotated[
+        Number | None,
+        msgspec.Meta(
+            extra_json_schema={"description": "stop-loss trigger (last price); null or absent removes the stop-loss"}
+        ),
+    ] = None
+    runId: Annotated[
+        str | None, msgspec.Meta(extra_json_schema={"description": "strategy run id of the agent asking"})
+    ] = None
 
 
 class PositionTpslResult(msgspec.Struct, kw_only=True):
@@ -62,8 +81,9 @@ def _price(field: str, value: Any) -> Decimal | None:
     return number
 
 
-async def set_position_tpsl(path: Any, body: PositionTpslRequest, origin: str = MANUAL, *,
-                           approval_id: int | None = None) -> Outcome:
+async def set_position_tpsl(
+    path: Any, body: PositionTpslRequest, origin: str = MANUAL, *, approval_id: int | None = None
+) -> Outcome:
     """`path`: the OrderPath (its okx, instruments, guard, balances, pool, events, sync)."""
     from api_server.trading.approvals import hold_for_approval  # approvals dispatches back here: import late
 
@@ -71,8 +91,11 @@ async def set_position_tpsl(path: Any, body: PositionTpslRequest, origin: str = 
     inst_id = require_inst_id(body.instId)
     wanted = None if body.posSide is None else choice("posSide", body.posSide, ("net", "long", "short"))
     tp, sl = _price("tpTriggerPx", body.tpTriggerPx), _price("slTriggerPx", body.slTriggerPx)
-    positions = [p for p in await path.okx.get_positions(inst_type="SWAP", inst_id=inst_id)
-                 if dec(p.pos) and (wanted is None or (p.posSide or "net") == wanted)]
+    positions = [
+        p
+        for p in await path.okx.get_positions(inst_type="SWAP", inst_id=inst_id)
+        if dec(p.pos) and (wanted is None or (p.posSide or "net") == wanted)
+    ]
     if not positions:
         raise NotFound(f"no open position in {inst_id}" + (f" ({wanted})" if wanted else ""), field="instId")
     if len(positions) > 1:
@@ -94,26 +117,59 @@ async def set_position_tpsl(path: Any, body: PositionTpslRequest, origin: str = 
     except RuleViolation as exc:
         raise BadRequest(exc.message, field=exc.field) from None
     if sl is None and path.guard.limits.require_stop_loss:
-        raise BadRequest("RISK_REQUIRE_STOP_LOSS is on: a position keeps a stop-loss (give slTriggerPx)", field="slTriggerPx")
+        raise BadRequest(
+            "RISK_REQUIRE_STOP_LOSS is on: a position keeps a stop-loss (give slTriggerPx)", field="slTriggerPx"
+        )
     spec = await path.instruments.get(inst_id)
-    intent = OrderIntent(inst_id=inst_id, side="sell" if long else "buy", pos_side=pos_side, sz=abs(size),
-                         price=price or Decimal(1), ct_val=dec(spec.ctVal) if spec else Decimal(1),
-                         leverage=dec(p.lever) or Decimal(1), closing=True, has_stop_loss=sl is not None,
-                         origin=origin_kind(origin))
+    intent = OrderIntent(
+        inst_id=inst_id,
+        side="sell" if long else "buy",
+        pos_side=pos_side,
+        sz=abs(size),
+        price=price or Decimal(1),
+        ct_val=dec(spec.ctVal) if spec else Decimal(1),
+        leverage=dec(p.lever) or Decimal(1),
+        closing=True,
+        has_stop_loss=sl is not None,
+        origin=origin_kind(origin),
+    )
     request = {**msgspec.to_builtins(body), "instId": inst_id}
     reading = await path.balances.read_balance()
     decision = await path.guard.check(intent, reading.trading_eq, {}, request, run_id, origin)
     if decision.needs_approval and approval_id is None:
-        return await hold_for_approval(path.pool, path.events, kind="tpsl", origin=origin, inst_id=inst_id, cl_ord_id=new_cl_ord_id(),
-                                       run_id=run_id, request=request)
-    stops = await replace_position_stops(path.okx, inst_id=inst_id, td_mode=p.mgnMode or "cross", pos_side=pos_side,
-                                         position_long=long, tp=plain_decimal(tp) if tp is not None else None,
-                                         sl=plain_decimal(sl) if sl is not None else None)
-    log.info("position TP/SL set: %s %s tp=%s sl=%s algoIds=%s origin=%s", inst_id, pos_side, tp, sl, stops.algo_ids, origin)
+        return await hold_for_approval(
+            path.pool,
+            path.events,
+            kind="tpsl",
+            origin=origin,
+            inst_id=inst_id,
+            cl_ord_id=new_cl_ord_id(),
+            run_id=run_id,
+            request=request,
+        )
+    stops = await replace_position_stops(
+        path.okx,
+        inst_id=inst_id,
+        td_mode=p.mgnMode or "cross",
+        pos_side=pos_side,
+        position_long=long,
+        tp=plain_decimal(tp) if tp is not None else None,
+        sl=plain_decimal(sl) if sl is not None else None,
+    )
+    log.info(
+        "position TP/SL set: %s %s tp=%s sl=%s algoIds=%s origin=%s", inst_id, pos_side, tp, sl, stops.algo_ids, origin
+    )
     try:
         await path.sync.sync()
     except Exception as exc:  # noqa: BLE001 - the TP/SL is set at OKX; the loop syncs the records later
         log.warning("sync after position TP/SL failed: %s", exc)
-    return Outcome(200, PositionTpslResult(
-        instId=inst_id, posSide=pos_side, tpTriggerPx=plain_decimal(tp) if tp is not None else None,
-        slTriggerPx=plain_decimal(sl) if sl is not None else None, algoIds=stops.algo_ids))
+    return Outcome(
+        200,
+        PositionTpslResult(
+            instId=inst_id,
+            posSide=pos_side,
+            tpTriggerPx=plain_decimal(tp) if tp is not None else None,
+            slTriggerPx=plain_decimal(sl) if sl is not None else None,
+            algoIds=stops.algo_ids,
+        ),
+    )

@@ -54,8 +54,18 @@ async def reset_risk_day(pool: AsyncConnectionPool, day: date, day_start_equity:
         return await cur.fetchone()
 
 
-async def insert_refusal(pool: AsyncConnectionPool, *, origin: str, run_id: str | None, inst_id: str, rule: str,
-                         limit_value: str | None, actual_value: str | None, message: str, request: dict[str, Any]) -> int:
+async def insert_refusal(
+    pool: AsyncConnectionPool,
+    *,
+    origin: str,
+    run_id: str | None,
+    inst_id: str,
+    rule: str,
+    limit_value: str | None,
+    actual_value: str | None,
+    message: str,
+    request: dict[str, Any],
+) -> int:
     async with pool.connection() as conn:
         cur = await conn.execute(
             """insert into risk_refusals (origin, run_id, inst_id, rule, limit_value, actual_value, message, request)
@@ -73,8 +83,16 @@ async def list_refusals(pool: AsyncConnectionPool, limit: int) -> list[Row]:
 # ---- approvals -----------------------------------------------------------------------------------
 
 
-async def insert_approval(pool: AsyncConnectionPool, *, kind: str, origin: str, run_id: str | None, inst_id: str,
-                          cl_ord_id: str, request: dict[str, Any]) -> tuple[Row, bool]:
+async def insert_approval(
+    pool: AsyncConnectionPool,
+    *,
+    kind: str,
+    origin: str,
+    run_id: str | None,
+    inst_id: str,
+    cl_ord_id: str,
+    request: dict[str, Any],
+) -> tuple[Row, bool]:
     """(row, created). An approval with the same clOrdId already waiting is returned as is."""
     async with pool.connection() as conn:
         cur = await conn.execute(
@@ -121,7 +139,9 @@ async def finish_approval(pool: AsyncConnectionPool, approval_id: int, status: s
 async def list_approvals(pool: AsyncConnectionPool, status: str | None, limit: int) -> list[Row]:
     async with pool.connection() as conn:
         if status:
-            cur = await conn.execute("select * from trade_approvals where status = %s order by id desc limit %s", (status, limit))
+            cur = await conn.execute(
+                "select * from trade_approvals where status = %s order by id desc limit %s", (status, limit)
+            )
         else:
             cur = await conn.execute("select * from trade_approvals order by id desc limit %s", (limit,))
         return await cur.fetchall()

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
@@ -60,7 +60,12 @@ RULE_DAILY_LOSS = "daily_loss_limit"
 RULE_ORDER_PCT = "max_order_pct"
 RULE_EXPOSURE_PCT = "max_exposure_pct"
 REFUSAL_RULES: tuple[str, ...] = (
-    RULE_INSTRUMENT, RULE_LEVERAGE, RULE_STOP_LOSS, RULE_DAILY_LOSS, RULE_ORDER_PCT, RULE_EXPOSURE_PCT,
+    RULE_INSTRUMENT,
+    RULE_LEVERAGE,
+    RULE_STOP_LOSS,
+    RULE_DAILY_LOSS,
+    RULE_ORDER_PCT,
+    RULE_EXPOSURE_PCT,
 )
 
 DEFAULT_MAX_LEVERAGE = Decimal("10")
@@ -213,8 +218,13 @@ class RiskLimits:
 
 
 RISK_ENV_VARIABLES: tuple[str, ...] = (
-    "OKX_INST_IDS", "RISK_MAX_LEVERAGE", "RISK_MAX_ORDER_PCT", "RISK_MAX_EXPOSURE_PCT",
-    "RISK_DAILY_LOSS_LIMIT_PCT", "RISK_REQUIRE_STOP_LOSS", "TRADE_APPROVAL_MODE",
+    "OKX_INST_IDS",
+    "RISK_MAX_LEVERAGE",
+    "RISK_MAX_ORDER_PCT",
+    "RISK_MAX_EXPOSURE_PCT",
+    "RISK_DAILY_LOSS_LIMIT_PCT",
+    "RISK_REQUIRE_STOP_LOSS",
+    "TRADE_APPROVAL_MODE",
 )
 
 
@@ -239,8 +249,12 @@ class RiskDecision:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "allowed": self.allowed, "rule": self.rule, "message": self.message,
-            "limit": self.limit, "actual": self.actual, "needsApproval": self.needs_approval,
+            "allowed": self.allowed,
+            "rule": self.rule,
+            "message": self.message,
+            "limit": self.limit,
+            "actual": self.actual,
+            "needsApproval": self.needs_approval,
         }
 
 
@@ -270,7 +284,7 @@ def next_utc_midnight(now: datetime) -> datetime:
 
 def utc_day_start(now: datetime) -> datetime:
     _check_aware("now", now)
-    return datetime.combine(now.astimezone(timezone.utc).date(), time(0), tzinfo=timezone.utc)
+    return datetime.combine(now.astimezone(UTC).date(), time(0), tzinfo=UTC)
 
 
 def check_order(intent: OrderIntent, account: AccountView, limits: RiskLimits, now: datetime) -> RiskDecision:
@@ -279,24 +293,36 @@ def check_order(intent: OrderIntent, account: AccountView, limits: RiskLimits, n
     needs_approval = intent.origin == "agent" and limits.approval_mode == "manual"
     if intent.closing:
         return RiskDecision(
-            allowed=True, rule=RULE_OK, needs_approval=needs_approval,
+            allowed=True,
+            rule=RULE_OK,
+            needs_approval=needs_approval,
             message="closing / reduce-only order: always allowed" + (" (awaits approval)" if needs_approval else ""),
         )
 
     if intent.inst_id not in limits.allowed_inst_ids:
         allowed = ",".join(sorted(limits.allowed_inst_ids))
-        return _refuse(RULE_INSTRUMENT,
-                       f"instrument {intent.inst_id} is not in the allowed list OKX_INST_IDS ({allowed})",
-                       allowed, intent.inst_id)
+        return _refuse(
+            RULE_INSTRUMENT,
+            f"instrument {intent.inst_id} is not in the allowed list OKX_INST_IDS ({allowed})",
+            allowed,
+            intent.inst_id,
+        )
 
     if intent.leverage > limits.max_leverage:
-        return _refuse(RULE_LEVERAGE,
-                       f"leverage {_fmt(intent.leverage)}x exceeds the maximum {_fmt(limits.max_leverage)}x "
-                       "(RISK_MAX_LEVERAGE)", _fmt(limits.max_leverage), _fmt(intent.leverage))
+        return _refuse(
+            RULE_LEVERAGE,
+            f"leverage {_fmt(intent.leverage)}x exceeds the maximum {_fmt(limits.max_leverage)}x (RISK_MAX_LEVERAGE)",
+            _fmt(limits.max_leverage),
+            _fmt(intent.leverage),
+        )
 
     if limits.require_stop_loss and intent.origin == "agent" and not intent.has_stop_loss:
-        return _refuse(RULE_STOP_LOSS, "agent orders must carry a stop-loss (RISK_REQUIRE_STOP_LOSS=true); "
-                       "this order has none", "stop-loss", "none")
+        return _refuse(
+            RULE_STOP_LOSS,
+            "agent orders must carry a stop-loss (RISK_REQUIRE_STOP_LOSS=true); this order has none",
+            "stop-loss",
+            "none",
+        )
 
     day_loss = exact_sum(account.day_start_equity, account.equity.copy_negate())
     max_day_loss = _share_of(limits.daily_loss_limit_pct, account.day_start_equity)
@@ -310,7 +336,8 @@ def check_order(intent: OrderIntent, account: AccountView, limits: RiskLimits, n
             f"day-start equity {_fmt(account.day_start_equity)} USDT); limit {_fmt(limits.daily_loss_limit_pct)}% "
             f"({_fmt(max_day_loss)} USDT, RISK_DAILY_LOSS_LIMIT_PCT). New exposure is refused until {reopen} or a "
             "manual reset; closing orders are still allowed",
-            _fmt(max_day_loss), _fmt(day_loss),
+            _fmt(max_day_loss),
+            _fmt(day_loss),
         )
 
     notional = intent.notional
@@ -321,7 +348,8 @@ def check_order(intent: OrderIntent, account: AccountView, limits: RiskLimits, n
             f"order notional {_fmt(notional)} USDT ({_fmt(intent.sz)} contracts x ctVal {_fmt(intent.ct_val)} x price "
             f"{_fmt(intent.price)}) is {_pct_text(notional, account.equity)}% of equity {_fmt(account.equity)} USDT; "
             f"the maximum per order is {_fmt(limits.max_order_pct)}% ({_fmt(max_notional)} USDT, RISK_MAX_ORDER_PCT)",
-            _fmt(max_notional), _fmt(notional),
+            _fmt(max_notional),
+            _fmt(notional),
         )
 
     open_exposure = account.open_exposure
@@ -333,13 +361,16 @@ def check_order(intent: OrderIntent, account: AccountView, limits: RiskLimits, n
             f"open exposure {_fmt(open_exposure)} USDT + this order {_fmt(notional)} USDT = {_fmt(total)} USDT is "
             f"{_pct_text(total, account.equity)}% of equity {_fmt(account.equity)} USDT; the maximum total exposure is "
             f"{_fmt(limits.max_exposure_pct)}% ({_fmt(max_total)} USDT, RISK_MAX_EXPOSURE_PCT)",
-            _fmt(max_total), _fmt(total),
+            _fmt(max_total),
+            _fmt(total),
         )
 
     return RiskDecision(
-        allowed=True, rule=RULE_OK, needs_approval=needs_approval,
-        message="order within the risk limits" + (" (agent order awaits approval: TRADE_APPROVAL_MODE=manual)"
-                                                  if needs_approval else ""),
+        allowed=True,
+        rule=RULE_OK,
+        needs_approval=needs_approval,
+        message="order within the risk limits"
+        + (" (agent order awaits approval: TRADE_APPROVAL_MODE=manual)" if needs_approval else ""),
     )
 
 
@@ -410,11 +441,7 @@ def daily_loss_state(
     _check_aware("reset_at", reset_at)
     _check_aware("now", now)
     day_start = utc_day_start(now)
-    still_latched = (
-        latched_at is not None
-        and latched_at >= day_start
-        and (reset_at is None or reset_at < latched_at)
-    )
+    still_latched = latched_at is not None and latched_at >= day_start and (reset_at is None or reset_at < latched_at)
     loss = exact_sum(day_start_equity, equity.copy_negate())
     max_loss = _share_of(limit_pct, day_start_equity)
     newly = not still_latched and day_start_equity > 0 and loss >= max_loss

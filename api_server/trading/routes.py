@@ -43,14 +43,30 @@ from api_server.trading.schemas import (
 
 APPROVAL_STATUSES = ("pending", "approving", "approved", "rejected", "refused", "failed")
 
-PLACED = ResponseSpec(OrderPlaced, generate_examples=False, description="Placed: the recorded order and the risk decision")
-DUPLICATE = ResponseSpec(OrderPlaced, generate_examples=False, description="An order with this clOrdId was already recorded: nothing new was sent")
-AWAITS_APPROVAL = ResponseSpec(ApprovalPending, generate_examples=False, description="An agent order awaits a person's approval (TRADE_APPROVAL_MODE=manual)")
-REFUSED = ResponseSpec(RiskRefusalError, generate_examples=False, description="Refused by the risk guard (recorded: refusalId)")
+PLACED = ResponseSpec(
+    OrderPlaced, generate_examples=False, description="Placed: the recorded order and the risk decision"
+)
+DUPLICATE = ResponseSpec(
+    OrderPlaced,
+    generate_examples=False,
+    description="An order with this clOrdId was already recorded: nothing new was sent",
+)
+AWAITS_APPROVAL = ResponseSpec(
+    ApprovalPending,
+    generate_examples=False,
+    description="An agent order awaits a person's approval (TRADE_APPROVAL_MODE=manual)",
+)
+REFUSED = ResponseSpec(
+    RiskRefusalError, generate_examples=False, description="Refused by the risk guard (recorded: refusalId)"
+)
 
 
-ORIGIN = Parameter(header=ORIGIN_HEADER, default=None, required=False,
-                   description="who asks: agent:run:<runId>, agent:chat:<sessionId> or mcp:<tokenName>; absent = manual")
+ORIGIN = Parameter(
+    header=ORIGIN_HEADER,
+    default=None,
+    required=False,
+    description="who asks: agent:run:<runId>, agent:chat:<sessionId> or mcp:<tokenName>; absent = manual",
+)
 
 
 def answer(outcome: Outcome) -> Response[OrderPlaced | ApprovalPending | ApprovalDecision]:
@@ -61,42 +77,76 @@ class TradeController(Controller):
     path = "/api/trade"
     tags = ["trade"]
 
-    @post("/order", status_code=201, dto=json_body(OrderRequest, partial(decode_body, kind=OrderRequest)), return_dto=None,
-          responses={201: PLACED, 200: DUPLICATE, 202: AWAITS_APPROVAL, 422: REFUSED},
-          summary="Place an order (market/limit; sz in contracts or notionalUsdt; TP/SL; clOrdId idempotent)")
-    async def order(self, orders: OrderPath, data: OrderRequest | None = None,
-                    origin: str | None = ORIGIN) -> Response[OrderPlaced | ApprovalPending]:
+    @post(
+        "/order",
+        status_code=201,
+        dto=json_body(OrderRequest, partial(decode_body, kind=OrderRequest)),
+        return_dto=None,
+        responses={201: PLACED, 200: DUPLICATE, 202: AWAITS_APPROVAL, 422: REFUSED},
+        summary="Place an order (market/limit; sz in contracts or notionalUsdt; TP/SL; clOrdId idempotent)",
+    )
+    async def order(
+        self, orders: OrderPath, data: OrderRequest | None = None, origin: str | None = ORIGIN
+    ) -> Response[OrderPlaced | ApprovalPending]:
         return answer(await orders.place_order(require_body(data), parse_origin(origin)))
 
-    @post("/cancel", status_code=200, dto=json_body(CancelRequest, partial(decode_body, kind=CancelRequest)), return_dto=None,
-          summary="Cancel an order by ordId or clOrdId")
-    async def cancel(self, orders: OrderPath, data: CancelRequest | None = None, origin: str | None = ORIGIN) -> CancelResult:
+    @post(
+        "/cancel",
+        status_code=200,
+        dto=json_body(CancelRequest, partial(decode_body, kind=CancelRequest)),
+        return_dto=None,
+        summary="Cancel an order by ordId or clOrdId",
+    )
+    async def cancel(
+        self, orders: OrderPath, data: CancelRequest | None = None, origin: str | None = ORIGIN
+    ) -> CancelResult:
         return await orders.cancel(require_body(data), parse_origin(origin))
 
-    @post("/close-position", status_code=201,
-          dto=json_body(ClosePositionRequest, partial(decode_body, kind=ClosePositionRequest)), return_dto=None,
-          responses={201: ResponseSpec(OrderPlaced, generate_examples=False, description="The closing order, placed"), 200: DUPLICATE,
-                     202: AWAITS_APPROVAL},
-          summary="Close a whole position at market (always allowed by the risk guard)")
-    async def close_position(self, orders: OrderPath, data: ClosePositionRequest | None = None,
-                             origin: str | None = ORIGIN) -> Response[OrderPlaced | ApprovalPending]:
+    @post(
+        "/close-position",
+        status_code=201,
+        dto=json_body(ClosePositionRequest, partial(decode_body, kind=ClosePositionRequest)),
+        return_dto=None,
+        responses={
+            201: ResponseSpec(OrderPlaced, generate_examples=False, description="The closing order, placed"),
+            200: DUPLICATE,
+            202: AWAITS_APPROVAL,
+        },
+        summary="Close a whole position at market (always allowed by the risk guard)",
+    )
+    async def close_position(
+        self, orders: OrderPath, data: ClosePositionRequest | None = None, origin: str | None = ORIGIN
+    ) -> Response[OrderPlaced | ApprovalPending]:
         return answer(await orders.close_position(require_body(data), parse_origin(origin)))
 
-    @post("/position-tpsl", status_code=200,
-          dto=json_body(PositionTpslRequest, partial(decode_body, kind=PositionTpslRequest)), return_dto=None,
-          responses={200: ResponseSpec(PositionTpslResult, generate_examples=False, description="The position's TP/SL as set at OKX"),
-                     202: AWAITS_APPROVAL, 422: REFUSED},
-          summary="Set (replace) the TP/SL of an open position as one OKX algo order; null or absent removes that leg")
-    async def position_tpsl(self, orders: OrderPath, data: PositionTpslRequest | None = None,
-                            origin: str | None = ORIGIN) -> Response[PositionTpslResult | ApprovalPending]:
+    @post(
+        "/position-tpsl",
+        status_code=200,
+        dto=json_body(PositionTpslRequest, partial(decode_body, kind=PositionTpslRequest)),
+        return_dto=None,
+        responses={
+            200: ResponseSpec(
+                PositionTpslResult, generate_examples=False, description="The position's TP/SL as set at OKX"
+            ),
+            202: AWAITS_APPROVAL,
+            422: REFUSED,
+        },
+        summary="Set (replace) the TP/SL of an open position as one OKX algo order; null or absent removes that leg",
+    )
+    async def position_tpsl(
+        self, orders: OrderPath, data: PositionTpslRequest | None = None, origin: str | None = ORIGIN
+    ) -> Response[PositionTpslResult | ApprovalPending]:
         return answer(await set_position_tpsl(orders, require_body(data), parse_origin(origin)))
 
     @get("/risk", summary="Risk limits and the current state (equity, day loss, latch, exposure)")
     async def risk(self, guard: RiskGuard) -> RiskStatus:
         return await guard.status()
 
-    @post("/risk/reset", status_code=200,
-          summary="Reset the daily-loss latch by hand; the equity now becomes the day's baseline")
+    @post(
+        "/risk/reset",
+        status_code=200,
+        summary="Reset the daily-loss latch by hand; the equity now becomes the day's baseline",
+    )
     async def risk_reset(self, guard: RiskGuard) -> RiskStatus:
         return await guard.reset()
 
@@ -106,22 +156,34 @@ class TradeController(Controller):
         return RefusalList(refusals=[refusal_out(r) for r in rows])
 
     @get("/approvals", summary="Agent orders awaiting (or past) approval; status=pending by default, all for every one")
-    async def approvals(self, approvals: ApprovalDesk, status: str | None = None, limit: str | None = None) -> ApprovalList:
+    async def approvals(
+        self, approvals: ApprovalDesk, status: str | None = None, limit: str | None = None
+    ) -> ApprovalList:
         wanted = status or "pending"
         if wanted != "all" and wanted not in APPROVAL_STATUSES:
-            raise BadRequest(f"status must be all or one of {', '.join(APPROVAL_STATUSES)}, got {wanted!r}", field="status")
-        rows = await approvals.list( None if wanted == "all" else wanted, parse_int(limit, "limit", 100, 1, 1000))
+            raise BadRequest(
+                f"status must be all or one of {', '.join(APPROVAL_STATUSES)}, got {wanted!r}", field="status"
+            )
+        rows = await approvals.list(None if wanted == "all" else wanted, parse_int(limit, "limit", 100, 1, 1000))
         return ApprovalList(approvals=[approval_out(r) for r in rows])
 
-    @post("/approvals/{approval_id:int}/approve", status_code=201,
-          responses={201: ResponseSpec(ApprovalDecision, generate_examples=False, description="Approved: the order is placed (risk re-checked)"),
-                     200: ResponseSpec(ApprovalDecision, generate_examples=False, description="Approved: the order was already recorded"),
-                     422: REFUSED},
-          summary="Approve a pending agent order: it is placed now (risk re-checked)")
+    @post(
+        "/approvals/{approval_id:int}/approve",
+        status_code=201,
+        responses={
+            201: ResponseSpec(
+                ApprovalDecision, generate_examples=False, description="Approved: the order is placed (risk re-checked)"
+            ),
+            200: ResponseSpec(
+                ApprovalDecision, generate_examples=False, description="Approved: the order was already recorded"
+            ),
+            422: REFUSED,
+        },
+        summary="Approve a pending agent order: it is placed now (risk re-checked)",
+    )
     async def approve(self, approvals: ApprovalDesk, approval_id: int) -> Response[ApprovalDecision]:
         return answer(await approvals.decide(approval_id, approve=True))
 
-    @post("/approvals/{approval_id:int}/reject", status_code=200,
-          summary="Reject a pending agent order")
+    @post("/approvals/{approval_id:int}/reject", status_code=200, summary="Reject a pending agent order")
     async def reject(self, approvals: ApprovalDesk, approval_id: int) -> Response[ApprovalDecision]:
         return answer(await approvals.decide(approval_id, approve=False))

@@ -17,7 +17,9 @@ Number = str | int | float
 
 
 def _doc(description: str, enum: tuple[str, ...] | None = None) -> msgspec.Meta:
-    return msgspec.Meta(extra_json_schema={"description": description, **({"extra": {"enum": list(enum)}} if enum else {})})
+    return msgspec.Meta(
+        extra_json_schema={"description": description, **({"extra": {"enum": list(enum)}} if enum else {})}
+    )
 
 
 class OrderRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -25,19 +27,27 @@ class OrderRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tru
     side: Annotated[str, _doc("buy or sell", ("buy", "sell"))]
     ordType: Annotated[str, _doc("market, or limit with px", ("market", "limit"))]
     sz: Annotated[Number | None, _doc("size in contracts (a multiple of lotSz, >= minSz); or give notionalUsdt")] = None
-    notionalUsdt: Annotated[Number | None, _doc("size as USDT notional, converted to contracts with ctVal/lotSz/minSz")] = None
+    notionalUsdt: Annotated[
+        Number | None, _doc("size as USDT notional, converted to contracts with ctVal/lotSz/minSz")
+    ] = None
     px: Annotated[Number | None, _doc("limit price (limit orders only)")] = None
     posSide: Annotated[str | None, _doc("net, long or short; default from the account's position mode")] = None
     # UNSET (not a "cross" default): absent stays absent in the recorded request, and the schema shows no
     # `default`, which generated clients would read as a key every request must send
-    tdMode: Annotated[str | msgspec.UnsetType, _doc("margin mode, cross when absent", ("cross", "isolated"))] = msgspec.UNSET
+    tdMode: Annotated[str | msgspec.UnsetType, _doc("margin mode, cross when absent", ("cross", "isolated"))] = (
+        msgspec.UNSET
+    )
     leverage: Annotated[int | str | None, _doc("leverage to set before the order, a whole number 1..125")] = None
     reduceOnly: bool | None = None
     tpTriggerPx: Annotated[Number | None, _doc("take-profit trigger price (last price), opening orders only")] = None
     slTriggerPx: Annotated[Number | None, _doc("stop-loss trigger price (last price), opening orders only")] = None
-    clOrdId: Annotated[str | None, _doc("client order id, 1-32 letters/digits; generated when absent; idempotent")] = None
-    runId: Annotated[str | None, _doc("strategy run id the order belongs to (recorded; the origin comes from the "
-                                      "X-AiTrader-Origin header)")] = None
+    clOrdId: Annotated[str | None, _doc("client order id, 1-32 letters/digits; generated when absent; idempotent")] = (
+        None
+    )
+    runId: Annotated[
+        str | None,
+        _doc("strategy run id the order belongs to (recorded; the origin comes from the X-AiTrader-Origin header)"),
+    ] = None
 
 
 class CancelRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -49,9 +59,13 @@ class CancelRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
 
 class ClosePositionRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     instId: str
-    posSide: Annotated[str | None, _doc("which position in long/short mode; net in net mode", ("net", "long", "short"))] = None
-    runId: Annotated[str | None, _doc("strategy run id the close belongs to (recorded; the origin comes from the "
-                                      "X-AiTrader-Origin header)")] = None
+    posSide: Annotated[
+        str | None, _doc("which position in long/short mode; net in net mode", ("net", "long", "short"))
+    ] = None
+    runId: Annotated[
+        str | None,
+        _doc("strategy run id the close belongs to (recorded; the origin comes from the X-AiTrader-Origin header)"),
+    ] = None
     clOrdId: Annotated[str | None, _doc("client order id of the closing order, 1-32 letters/digits; idempotent")] = None
 
 
@@ -99,7 +113,6 @@ class CancelResult(msgspec.Struct, kw_only=True):
 class Outcome:
     status_code: int
     body: Any  # OrderPlaced | ApprovalPending | ApprovalDecision | exchange_rules.OrderOutcomePending | PositionTpslResult
-
 
 
 # ---- risk, refusals, approvals -----------------------------------------------------------------------
@@ -193,12 +206,28 @@ class ApprovalList(msgspec.Struct, kw_only=True):
 
 
 REFUSAL_FIELDS = {
-    "id": "id", "at": "at", "origin": "origin", "run_id": "runId", "inst_id": "instId", "rule": "rule",
-    "limit_value": "limit", "actual_value": "actual", "message": "message",
+    "id": "id",
+    "at": "at",
+    "origin": "origin",
+    "run_id": "runId",
+    "inst_id": "instId",
+    "rule": "rule",
+    "limit_value": "limit",
+    "actual_value": "actual",
+    "message": "message",
 }
 APPROVAL_FIELDS = {
-    "id": "id", "created_at": "createdAt", "kind": "kind", "origin": "origin", "run_id": "runId", "inst_id": "instId", "cl_ord_id": "clOrdId",
-    "request": "request", "status": "status", "decided_at": "decidedAt", "detail": "detail",
+    "id": "id",
+    "created_at": "createdAt",
+    "kind": "kind",
+    "origin": "origin",
+    "run_id": "runId",
+    "inst_id": "instId",
+    "cl_ord_id": "clOrdId",
+    "request": "request",
+    "status": "status",
+    "decided_at": "decidedAt",
+    "detail": "detail",
 }
 
 

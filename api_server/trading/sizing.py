@@ -82,7 +82,7 @@ def exact_sum(*terms: Decimal) -> Decimal:
     if not terms:
         return Decimal(0)
     high = max(t.adjusted() for t in terms)
-    low = min(t.as_tuple().exponent for t in terms)
+    low = min(_exponent(t) for t in terms)
     with localcontext() as ctx:
         ctx.prec = max(high - low + 3, 28)
         total = Decimal(0)
@@ -91,10 +91,17 @@ def exact_sum(*terms: Decimal) -> Decimal:
     return total
 
 
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):  # 'n', 'N', 'F': NaN or infinity never reach sizing
+        raise ValueError(f"not a finite decimal: {value}")
+    return exponent
+
+
 def shift_decimal_point(value: Decimal, places: int) -> Decimal:
     """value x 10**places, exact (scaleb would round to the context precision)."""
-    sign, digits, exponent = value.as_tuple()
-    return Decimal((sign, digits, exponent + places))
+    sign, digits, _ = value.as_tuple()
+    return Decimal((sign, digits, _exponent(value) + places))
 
 
 def notional_for_contracts(sz: DecimalLike, price: DecimalLike, ct_val: DecimalLike) -> Decimal:

@@ -60,19 +60,41 @@ def validate_order_body(body: OrderRequest) -> ValidOrder:
             raise BadRequest(f"leverage must be between 1 and {MAX_LEVERAGE_INPUT}, got {leverage}", field="leverage")
     tp = None if body.tpTriggerPx is None else parse_decimal("tpTriggerPx", body.tpTriggerPx)
     sl = None if body.slTriggerPx is None else parse_decimal("slTriggerPx", body.slTriggerPx)
-    return ValidOrder(inst_id, side, ord_type, sz, notional, px, pos_side, td_mode, leverage, bool(body.reduceOnly), tp, sl,
-                      cl_ord_id(body.clOrdId), run_id(body.runId))
+    return ValidOrder(
+        inst_id,
+        side,
+        ord_type,
+        sz,
+        notional,
+        px,
+        pos_side,
+        td_mode,
+        leverage,
+        bool(body.reduceOnly),
+        tp,
+        sl,
+        cl_ord_id(body.clOrdId),
+        run_id(body.runId),
+    )
 
 
 def check_stops(order: ValidOrder, price: Decimal, closing: bool) -> None:
     """TP/SL triggers attach to opening orders only, on the profitable / losing side of the order price."""
     if closing:
-        raise BadRequest("tpTriggerPx/slTriggerPx attach to an opening order only (this order closes)",
-                         field="tpTriggerPx" if order.tp is not None else "slTriggerPx")
+        raise BadRequest(
+            "tpTriggerPx/slTriggerPx attach to an opening order only (this order closes)",
+            field="tpTriggerPx" if order.tp is not None else "slTriggerPx",
+        )
     long = order.side == "buy"
     if order.tp is not None and (order.tp <= price if long else order.tp >= price):
-        raise BadRequest(f"tpTriggerPx {plain_decimal(order.tp)} must be {'above' if long else 'below'} the order price "
-                         f"{plain_decimal(price)} for a {order.side}", field="tpTriggerPx")
+        raise BadRequest(
+            f"tpTriggerPx {plain_decimal(order.tp)} must be {'above' if long else 'below'} the order price "
+            f"{plain_decimal(price)} for a {order.side}",
+            field="tpTriggerPx",
+        )
     if order.sl is not None and (order.sl >= price if long else order.sl <= price):
-        raise BadRequest(f"slTriggerPx {plain_decimal(order.sl)} must be {'below' if long else 'above'} the order price "
-                         f"{plain_decimal(price)} for a {order.side}", field="slTriggerPx")
+        raise BadRequest(
+            f"slTriggerPx {plain_decimal(order.sl)} must be {'below' if long else 'above'} the order price "
+            f"{plain_decimal(price)} for a {order.side}",
+            field="slTriggerPx",
+        )

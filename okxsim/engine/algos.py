@@ -83,9 +83,23 @@ class AlgoMixin:
         if cl and any(a.algo_cl_ord_id == cl and a.state == "live" for a in self.algos.values()):
             raise OrderRejected("51016", "Client order ID already exists.")
         reduce_only = self._flag(body.get("reduceOnly"), "reduceOnly") or bool(close_fraction)
-        algo = AlgoOrder(self.ids.next("algo"), cl, inst_id, td_mode, side, pos_side, ord_type, sz, reduce_only,
-                         self.lever_for(inst_id, td_mode), now_ms, now_ms, tag=get("tag"), close_fraction=close_fraction,
-                         cxl_on_close_pos=self._flag(body.get("cxlOnClosePos"), "cxlOnClosePos") or bool(close_fraction))
+        algo = AlgoOrder(
+            self.ids.next("algo"),
+            cl,
+            inst_id,
+            td_mode,
+            side,
+            pos_side,
+            ord_type,
+            sz,
+            reduce_only,
+            self.lever_for(inst_id, td_mode),
+            now_ms,
+            now_ms,
+            tag=get("tag"),
+            close_fraction=close_fraction,
+            cxl_on_close_pos=self._flag(body.get("cxlOnClosePos"), "cxlOnClosePos") or bool(close_fraction),
+        )
         last = quotes[inst_id].last
         if ord_type == "trigger":
             algo.trigger_px = parse_decimal(get("triggerPx"), "triggerPx")
@@ -103,13 +117,21 @@ class AlgoMixin:
                 raise ParamError("slTriggerPx" if algo.tp_trigger_px is not None else "tpTriggerPx", empty=True)
             algo.tp_ord_px = _ord_px(get("tpOrdPx"), "tpOrdPx") if algo.tp_trigger_px is not None else None
             algo.sl_ord_px = _ord_px(get("slOrdPx"), "slOrdPx") if algo.sl_trigger_px is not None else None
-            self._check_trigger_tick(inst_id, tpTriggerPx=algo.tp_trigger_px, slTriggerPx=algo.sl_trigger_px,
-                                     tpOrdPx=algo.tp_ord_px, slOrdPx=algo.sl_ord_px)
+            self._check_trigger_tick(
+                inst_id,
+                tpTriggerPx=algo.tp_trigger_px,
+                slTriggerPx=algo.sl_trigger_px,
+                tpOrdPx=algo.tp_ord_px,
+                slOrdPx=algo.sl_ord_px,
+            )
             self._check_tp_sl_sides(side, last, algo.tp_trigger_px, algo.sl_trigger_px)
             if reduce_only or close_fraction:
                 pos = self.positions.get((inst_id, td_mode, pos_side))
                 if pos is None or (pos.direction > 0) == (side == "buy"):
-                    raise OrderRejected("51169", "Order failed because you don't have any positions in this direction for this contract.")
+                    raise OrderRejected(
+                        "51169",
+                        "Order failed because you don't have any positions in this direction for this contract.",
+                    )
         self.algos[algo.algo_id] = algo
         self.u_time = now_ms
         return algo
@@ -143,7 +165,9 @@ class AlgoMixin:
             raise OrderRejected("51000", "Parameter instId error")
         algo = self.algos.get(algo_id)
         if algo is None or algo.inst_id != inst_id or algo.state != "live":
-            raise OrderRejected("51400", "Order cancellation failed as the order has been filled, canceled or does not exist.")
+            raise OrderRejected(
+                "51400", "Order cancellation failed as the order has been filled, canceled or does not exist."
+            )
         algo.state = "canceled"
         algo.u_time = now_ms
         self.u_time = now_ms
@@ -188,11 +212,27 @@ class AlgoMixin:
             algo = self.algos.get(att.attach_algo_id)
             if algo is None:
                 both = att.tp_trigger_px is not None and att.sl_trigger_px is not None
-                algo = AlgoOrder(att.attach_algo_id, "", order.inst_id, order.td_mode, "sell" if order.side == "buy" else "buy",
-                                 order.pos_side, "oco" if both else "conditional", ZERO, True, order.lever, now_ms, now_ms,
-                                 tag=order.tag, tp_trigger_px=att.tp_trigger_px, tp_ord_px=att.tp_ord_px,
-                                 sl_trigger_px=att.sl_trigger_px, sl_ord_px=att.sl_ord_px, attached_to=order.ord_id,
-                                 attach_algo_cl_ord_id=att.attach_algo_cl_ord_id)
+                algo = AlgoOrder(
+                    att.attach_algo_id,
+                    "",
+                    order.inst_id,
+                    order.td_mode,
+                    "sell" if order.side == "buy" else "buy",
+                    order.pos_side,
+                    "oco" if both else "conditional",
+                    ZERO,
+                    True,
+                    order.lever,
+                    now_ms,
+                    now_ms,
+                    tag=order.tag,
+                    tp_trigger_px=att.tp_trigger_px,
+                    tp_ord_px=att.tp_ord_px,
+                    sl_trigger_px=att.sl_trigger_px,
+                    sl_ord_px=att.sl_ord_px,
+                    attached_to=order.ord_id,
+                    attach_algo_cl_ord_id=att.attach_algo_cl_ord_id,
+                )
                 self.algos[algo.algo_id] = algo
             algo.sz += filled
             att.sz = algo.sz
@@ -201,21 +241,36 @@ class AlgoMixin:
     def _cancel_position_algos(self: Engine, pos: Position, now_ms: int) -> None:
         """A closed position takes its position-bound TP/SL (closeFraction / cxlOnClosePos) with it."""
         for algo in self.algos.values():
-            if (algo.state == "live" and algo.cxl_on_close_pos and algo.inst_id == pos.inst_id
-                    and algo.td_mode == pos.mgn_mode and algo.pos_side == pos.pos_side):
+            if (
+                algo.state == "live"
+                and algo.cxl_on_close_pos
+                and algo.inst_id == pos.inst_id
+                and algo.td_mode == pos.mgn_mode
+                and algo.pos_side == pos.pos_side
+            ):
                 algo.state = "canceled"
                 algo.u_time = now_ms
 
     def position_algos(self: Engine, pos: Position) -> list[AlgoOrder]:
         close_side = "sell" if pos.direction > 0 else "buy"
-        return [a for a in self.algos.values() if a.state == "live" and a.ord_type != "trigger" and a.inst_id == pos.inst_id
-                and a.td_mode == pos.mgn_mode and a.pos_side == pos.pos_side and a.side == close_side]
+        return [
+            a
+            for a in self.algos.values()
+            if a.state == "live"
+            and a.ord_type != "trigger"
+            and a.inst_id == pos.inst_id
+            and a.td_mode == pos.mgn_mode
+            and a.pos_side == pos.pos_side
+            and a.side == close_side
+        ]
 
     # ---- firing on the price path ----------------------------------------------------------
     def _fire_algos(self: Engine, inst_id: str, quotes: Mapping[str, Quote], now_ms: int) -> list[Order]:
         last = quotes[inst_id].last
         placed: list[Order] = []
-        for algo in sorted((a for a in self.algos.values() if a.inst_id == inst_id and a.state == "live"), key=lambda a: int(a.algo_id)):
+        for algo in sorted(
+            (a for a in self.algos.values() if a.inst_id == inst_id and a.state == "live"), key=lambda a: int(a.algo_id)
+        ):
             if algo.ord_type == "trigger":
                 assert algo.trigger_px is not None
                 if not (last >= algo.trigger_px if algo.trigger_up else last <= algo.trigger_px):
@@ -223,8 +278,12 @@ class AlgoMixin:
                 leg, px, source = "", algo.order_px, SOURCE_TRIGGER
             else:
                 selling = algo.side == "sell"
-                tp_hit = algo.tp_trigger_px is not None and (last >= algo.tp_trigger_px if selling else last <= algo.tp_trigger_px)
-                sl_hit = algo.sl_trigger_px is not None and (last <= algo.sl_trigger_px if selling else last >= algo.sl_trigger_px)
+                tp_hit = algo.tp_trigger_px is not None and (
+                    last >= algo.tp_trigger_px if selling else last <= algo.tp_trigger_px
+                )
+                sl_hit = algo.sl_trigger_px is not None and (
+                    last <= algo.sl_trigger_px if selling else last >= algo.sl_trigger_px
+                )
                 if not (tp_hit or sl_hit):
                     continue
                 leg = "tp" if tp_hit else "sl"
@@ -239,12 +298,23 @@ class AlgoMixin:
             algo.actual_side = leg
             algo.actual_px = px
             algo.actual_sz = sz
-            req = OrderRequest(inst_id=inst_id, td_mode=algo.td_mode, side=algo.side, ord_type="market" if px is None else "limit",
-                               sz=fmt(sz), px="" if px is None else fmt(px), pos_side="" if algo.pos_side == "net" else algo.pos_side,
-                               reduce_only=algo.reduce_only, tag=algo.tag)
+            req = OrderRequest(
+                inst_id=inst_id,
+                td_mode=algo.td_mode,
+                side=algo.side,
+                ord_type="market" if px is None else "limit",
+                sz=fmt(sz),
+                px="" if px is None else fmt(px),
+                pos_side="" if algo.pos_side == "net" else algo.pos_side,
+                reduce_only=algo.reduce_only,
+                tag=algo.tag,
+            )
             try:
                 if sz <= 0:
-                    raise OrderRejected("51169", "Order failed because you don't have any positions in this direction for this contract.")
+                    raise OrderRejected(
+                        "51169",
+                        "Order failed because you don't have any positions in this direction for this contract.",
+                    )
                 order = self.place_order(req, quotes, now_ms, source=source, algo_id=algo.algo_id, trusted=True)
             except (OrderRejected, ParamError) as exc:
                 algo.state = "order_failed"

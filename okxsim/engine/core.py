@@ -49,8 +49,17 @@ from okxsim.wire import ParamError, fmt
 
 
 class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
-    def __init__(self, specs: Mapping[str, InstrumentSpec], *, initial_usdt: Decimal, pos_mode: str, id_base: int,
-                 holdings: Mapping[str, Decimal] | None = None, acct_lv: str = "2", cl_ord_id_live_only: bool = True) -> None:
+    def __init__(
+        self,
+        specs: Mapping[str, InstrumentSpec],
+        *,
+        initial_usdt: Decimal,
+        pos_mode: str,
+        id_base: int,
+        holdings: Mapping[str, Decimal] | None = None,
+        acct_lv: str = "2",
+        cl_ord_id_live_only: bool = True,
+    ) -> None:
         self.specs = specs
         self.initial_usdt = initial_usdt
         self.initial_pos_mode = pos_mode
@@ -135,7 +144,9 @@ class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
         if mode not in ("net_mode", "long_short_mode"):
             raise ParamError("posMode", empty=not mode)
         if mode != self.pos_mode and (self.positions or self.live):
-            raise RequestRejected("59000", "Settings failed. Please close any open positions or orders before modifying settings.")
+            raise RequestRejected(
+                "59000", "Settings failed. Please close any open positions or orders before modifying settings."
+            )
         self.pos_mode = mode
 
     def set_account_level(self, acct_lv: str) -> None:
@@ -143,17 +154,31 @@ class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
         if acct_lv not in ("1", "2", "3", "4"):
             raise ParamError("acctLv", empty=not acct_lv)
         if acct_lv != self.acct_lv and (self.positions or self.live):
-            raise RequestRejected("59000", "Settings failed. Please close any open positions or orders before modifying settings.")
+            raise RequestRejected(
+                "59000", "Settings failed. Please close any open positions or orders before modifying settings."
+            )
         self.acct_lv = acct_lv
 
-    def place_order(self, req: OrderRequest, quotes: Mapping[str, Quote], now_ms: int, *, source: str = "", algo_id: str = "",
-                    trusted: bool = False) -> Order:
+    def place_order(
+        self,
+        req: OrderRequest,
+        quotes: Mapping[str, Quote],
+        now_ms: int,
+        *,
+        source: str = "",
+        algo_id: str = "",
+        trusted: bool = False,
+    ) -> Order:
         """Place one order. `trusted`: placed by a firing algo order (no account/price-limit checks, as OKX)."""
         spec, sz, px, pos_side = self._validate(req, quotes, trusted=trusted)
         algos = self._parse_algos(req.attach_algo_ords, req.inst_id) if req.attach_algo_ords else []
         closing, opening = self._split(req.inst_id, req.td_mode, req.side, pos_side, sz)
         held = self.positions.get((req.inst_id, req.td_mode, pos_side))
-        if pos_side != "net" and closing > 0 and (held is None or closing + self._pending_close(req.inst_id, req.td_mode, pos_side) > held.size):
+        if (
+            pos_side != "net"
+            and closing > 0
+            and (held is None or closing + self._pending_close(req.inst_id, req.td_mode, pos_side) > held.size)
+        ):
             raise OrderRejected("51169", MSG_51169)
         if req.reduce_only:
             if closing == 0:
@@ -170,9 +195,23 @@ class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
             if margin_needed + fee_needed > self.totals(quotes)["avail_eq"]:
                 raise OrderRejected("51008", MSG_51008)
         order = Order(
-            ord_id=self.ids.next("ord"), cl_ord_id=req.cl_ord_id, tag=req.tag, inst_id=req.inst_id, td_mode=req.td_mode,
-            side=req.side, pos_side=pos_side, ord_type=req.ord_type, sz=sz, px=px, reduce_only=req.reduce_only, lever=lever,
-            c_time=now_ms, u_time=now_ms, source=source, algo_id=algo_id, attach_algos=algos,
+            ord_id=self.ids.next("ord"),
+            cl_ord_id=req.cl_ord_id,
+            tag=req.tag,
+            inst_id=req.inst_id,
+            td_mode=req.td_mode,
+            side=req.side,
+            pos_side=pos_side,
+            ord_type=req.ord_type,
+            sz=sz,
+            px=px,
+            reduce_only=req.reduce_only,
+            lever=lever,
+            c_time=now_ms,
+            u_time=now_ms,
+            source=source,
+            algo_id=algo_id,
+            attach_algos=algos,
         )
         self.orders[order.ord_id] = order
         if order.cl_ord_id:
@@ -222,8 +261,16 @@ class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
         self.u_time = now_ms
         return order
 
-    def amend_order(self, inst_id: str, ord_id: str, cl_ord_id: str, new_sz: str, new_px: str, quotes: Mapping[str, Quote],
-                    now_ms: int) -> Order:
+    def amend_order(
+        self,
+        inst_id: str,
+        ord_id: str,
+        cl_ord_id: str,
+        new_sz: str,
+        new_px: str,
+        quotes: Mapping[str, Quote],
+        now_ms: int,
+    ) -> Order:
         """POST /trade/amend-order: new size and/or price of a live order; a price that now crosses fills at once."""
         if not inst_id:
             raise ParamError("instId", empty=True)
@@ -277,8 +324,18 @@ class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
             raise RequestRejected("51603", MSG_51603)
         return order
 
-    def close_position(self, inst_id: str, mgn_mode: str, pos_side: str, quotes: Mapping[str, Quote], now_ms: int, *,
-                       cl_ord_id: str = "", tag: str = "", auto_cxl: bool = False) -> Position:
+    def close_position(
+        self,
+        inst_id: str,
+        mgn_mode: str,
+        pos_side: str,
+        quotes: Mapping[str, Quote],
+        now_ms: int,
+        *,
+        cl_ord_id: str = "",
+        tag: str = "",
+        auto_cxl: bool = False,
+    ) -> Position:
         if not inst_id:
             raise ParamError("instId", empty=True)
         if mgn_mode not in ("cross", "isolated"):
@@ -294,8 +351,11 @@ class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
         if pos is None:
             raise OrderRejected("51023", MSG_51023)
         closing_orders = [
-            o for o in self.live.values()
-            if o.inst_id == inst_id and o.td_mode == mgn_mode and o.pos_side == pos_side
+            o
+            for o in self.live.values()
+            if o.inst_id == inst_id
+            and o.td_mode == mgn_mode
+            and o.pos_side == pos_side
             and (o.reduce_only or (pos_side != "net" and self._split(inst_id, mgn_mode, o.side, pos_side, o.sz)[0] > 0))
         ]
         # OKX refuses while closing orders are pending, unless autoCxl=true asks it to cancel them first.
@@ -304,8 +364,22 @@ class Engine(RulesMixin, AlgoMixin, LedgerMixin, MatchingMixin):
         for order in closing_orders:
             self.cancel_order(inst_id, order.ord_id, "", now_ms)
         side = "sell" if pos.direction > 0 else "buy"
-        order = Order(self.ids.next("ord"), cl_ord_id, tag, inst_id, mgn_mode, side, pos_side, "market", pos.size, None, True,
-                      pos.lever, now_ms, now_ms)
+        order = Order(
+            self.ids.next("ord"),
+            cl_ord_id,
+            tag,
+            inst_id,
+            mgn_mode,
+            side,
+            pos_side,
+            "market",
+            pos.size,
+            None,
+            True,
+            pos.lever,
+            now_ms,
+            now_ms,
+        )
         self.orders[order.ord_id] = order
         if cl_ord_id:
             self.cl_ids[cl_ord_id] = order.ord_id

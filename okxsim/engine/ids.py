@@ -9,7 +9,13 @@ no fill to an id it has already seen. Counters never go back, not even on /_sim/
 from __future__ import annotations
 
 # Offsets keep the kinds apart, so an ordId never equals a tradeId or a billId of the same run.
-_OFFSETS = {"ord": 0, "trade": 300_000_000_000, "bill": 500_000_000_000, "algo": 700_000_000_000, "pos": 900_000_000_000}
+_OFFSETS = {
+    "ord": 0,
+    "trade": 300_000_000_000,
+    "bill": 500_000_000_000,
+    "algo": 700_000_000_000,
+    "pos": 900_000_000_000,
+}
 
 
 class IdSequences:

@@ -16,7 +16,9 @@ MAX_FILLS_KEPT = 10_000
 class LedgerMixin:
     """Position bookkeeping for `Engine` (split out so a fill's money rules live in one place)."""
 
-    def _split(self: Engine, inst_id: str, td_mode: str, side: str, pos_side: str, sz: Decimal) -> tuple[Decimal, Decimal]:
+    def _split(
+        self: Engine, inst_id: str, td_mode: str, side: str, pos_side: str, sz: Decimal
+    ) -> tuple[Decimal, Decimal]:
         """(closing, opening) parts of an order against the current position."""
         if pos_side == "net":
             p = self.positions.get((inst_id, td_mode, "net"))
@@ -33,7 +35,12 @@ class LedgerMixin:
         """Size already committed to live closing orders of a long/short position."""
         total = ZERO
         for o in self.live.values():
-            if o.inst_id == inst_id and o.td_mode == td_mode and o.pos_side == pos_side and self._split(inst_id, td_mode, o.side, pos_side, o.sz)[0] > 0:
+            if (
+                o.inst_id == inst_id
+                and o.td_mode == td_mode
+                and o.pos_side == pos_side
+                and self._split(inst_id, td_mode, o.side, pos_side, o.sz)[0] > 0
+            ):
                 total += o.sz - o.acc_fill_sz
         return total
 
@@ -82,7 +89,17 @@ class LedgerMixin:
             sub_type = sub_type or ("3" if (order.side == "buy") else "4")
             signed = opening if (order.pos_side != "net" or order.side == "buy") else -opening
             if pos is None:
-                pos = Position(self.ids.next("pos"), order.inst_id, order.td_mode, order.pos_side, signed, px, order.lever, now_ms, now_ms)
+                pos = Position(
+                    self.ids.next("pos"),
+                    order.inst_id,
+                    order.td_mode,
+                    order.pos_side,
+                    signed,
+                    px,
+                    order.lever,
+                    now_ms,
+                    now_ms,
+                )
                 self.positions[key] = pos
             else:
                 total = pos.size + opening
@@ -111,8 +128,20 @@ class LedgerMixin:
             order.frozen = ZERO
         if opening > 0 and order.attach_algos:
             self._attach_on_fill(order, opening, now_ms)
-        fill = Fill(trade_id, self.ids.next("bill"), order, px, sz, fee, pnl, exec_type, sub_type or ("1" if order.side == "buy" else "2"),
-                    order.pos_side, now_ms, self.cash)
+        fill = Fill(
+            trade_id,
+            self.ids.next("bill"),
+            order,
+            px,
+            sz,
+            fee,
+            pnl,
+            exec_type,
+            sub_type or ("1" if order.side == "buy" else "2"),
+            order.pos_side,
+            now_ms,
+            self.cash,
+        )
         self.fills.append(fill)
         if len(self.fills) > MAX_FILLS_KEPT:
             del self.fills[:1000]

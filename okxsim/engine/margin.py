@@ -22,8 +22,13 @@ def position_numbers(spec: InstrumentSpec, p: Position, mark: Decimal) -> tuple[
     return notional, notional / p.lever, upl
 
 
-def account_totals(specs: Mapping[str, InstrumentSpec], cash: Decimal, positions: Iterable[Position],
-                   live: Iterable[Order], quotes: Mapping[str, Quote]) -> dict[str, Decimal]:
+def account_totals(
+    specs: Mapping[str, InstrumentSpec],
+    cash: Decimal,
+    positions: Iterable[Position],
+    live: Iterable[Order],
+    quotes: Mapping[str, Quote],
+) -> dict[str, Decimal]:
     imr = upl = notional = mmr = ZERO
     for p in positions:
         n, i, u = position_numbers(specs[p.inst_id], p, quotes[p.inst_id].last)
@@ -34,5 +39,14 @@ def account_totals(specs: Mapping[str, InstrumentSpec], cash: Decimal, positions
     ord_frozen = sum((o.frozen for o in live), ZERO)
     eq = cash + upl
     frozen = imr + ord_frozen
-    return {"eq": eq, "upl": upl, "imr": imr, "mmr": mmr, "notional": notional, "ord_frozen": ord_frozen,
-            "frozen": frozen, "avail_bal": cash - frozen, "avail_eq": eq - frozen}
+    return {
+        "eq": eq,
+        "upl": upl,
+        "imr": imr,
+        "mmr": mmr,
+        "notional": notional,
+        "ord_frozen": ord_frozen,
+        "frozen": frozen,
+        "avail_bal": cash - frozen,
+        "avail_eq": eq - frozen,
+    }

@@ -74,8 +74,9 @@ class RulesMixin:
         sell = (last * (1 - PRICE_LIMIT_BAND)).quantize(tick, rounding="ROUND_UP")
         return buy, sell
 
-    def _validate(self: Engine, req: OrderRequest, quotes: Mapping[str, Quote], *, trusted: bool = False
-                  ) -> tuple[InstrumentSpec, Decimal, Decimal | None, str]:
+    def _validate(
+        self: Engine, req: OrderRequest, quotes: Mapping[str, Quote], *, trusted: bool = False
+    ) -> tuple[InstrumentSpec, Decimal, Decimal | None, str]:
         if not req.inst_id:
             raise ParamError("instId", empty=True)
         if req.side not in ("buy", "sell"):
@@ -129,8 +130,16 @@ class RulesMixin:
             sl = parse_decimal(str(item["slTriggerPx"]), "slTriggerPx") if item.get("slTriggerPx") else None
             if tp is None and sl is None:
                 raise ParamError("attachAlgoOrds")
-            tp_px = None if tp is None or str(item.get("tpOrdPx") or "-1") == "-1" else parse_decimal(str(item["tpOrdPx"]), "tpOrdPx")
-            sl_px = None if sl is None or str(item.get("slOrdPx") or "-1") == "-1" else parse_decimal(str(item["slOrdPx"]), "slOrdPx")
+            tp_px = (
+                None
+                if tp is None or str(item.get("tpOrdPx") or "-1") == "-1"
+                else parse_decimal(str(item["tpOrdPx"]), "tpOrdPx")
+            )
+            sl_px = (
+                None
+                if sl is None or str(item.get("slOrdPx") or "-1") == "-1"
+                else parse_decimal(str(item["slOrdPx"]), "slOrdPx")
+            )
             if tick is not None:
                 for name, value in (("tpTriggerPx", tp), ("slTriggerPx", sl), ("tpOrdPx", tp_px), ("slOrdPx", sl_px)):
                     if value is not None and not is_multiple(value, tick):

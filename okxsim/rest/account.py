@@ -35,37 +35,41 @@ async def account_positions(ctx: Ctx) -> web.Response:
 
 
 async def account_config(ctx: Ctx) -> web.Response:
-    return ok([{
-        "acctLv": ctx.sim.engine.acct_lv,
-        "acctStpMode": "cancel_maker",
-        "autoLoan": False,
-        "ctIsoMode": "automatic",
-        "enableSpotBorrow": False,
-        "greeksType": "PA",
-        "feeType": "0",
-        "ip": "",
-        "type": "0",
-        "kycLv": "3",
-        "label": "okxsim",
-        "level": "Lv1",
-        "levelTmp": "",
-        "liquidationGear": "-1",
-        "mainUid": "100000000000000001",
-        "mgnIsoMode": "automatic",
-        "opAuth": "1",
-        "perm": "read_only,trade",
-        "posMode": ctx.sim.engine.pos_mode,
-        "roleType": "0",
-        "spotBorrowAutoRepay": False,
-        "spotOffsetType": "",
-        "spotRoleType": "0",
-        "spotTraderInsts": [],
-        "stgyType": "0",
-        "traderInsts": [],
-        "uid": "100000000000000001",
-        "settleCcy": "USDT",
-        "settleCcyList": ["USDT"],
-    }])
+    return ok(
+        [
+            {
+                "acctLv": ctx.sim.engine.acct_lv,
+                "acctStpMode": "cancel_maker",
+                "autoLoan": False,
+                "ctIsoMode": "automatic",
+                "enableSpotBorrow": False,
+                "greeksType": "PA",
+                "feeType": "0",
+                "ip": "",
+                "type": "0",
+                "kycLv": "3",
+                "label": "okxsim",
+                "level": "Lv1",
+                "levelTmp": "",
+                "liquidationGear": "-1",
+                "mainUid": "100000000000000001",
+                "mgnIsoMode": "automatic",
+                "opAuth": "1",
+                "perm": "read_only,trade",
+                "posMode": ctx.sim.engine.pos_mode,
+                "roleType": "0",
+                "spotBorrowAutoRepay": False,
+                "spotOffsetType": "",
+                "spotRoleType": "0",
+                "spotTraderInsts": [],
+                "stgyType": "0",
+                "traderInsts": [],
+                "uid": "100000000000000001",
+                "settleCcy": "USDT",
+                "settleCcyList": ["USDT"],
+            }
+        ]
+    )
 
 
 async def account_set_leverage(ctx: Ctx) -> web.Response:
@@ -85,7 +89,9 @@ async def account_leverage_info(ctx: Ctx) -> web.Response:
         if ctx.sim.engine.pos_mode == "net_mode":
             rows.append({"instId": inst_id, "mgnMode": mgn_mode, "posSide": "net", "lever": lever})
         else:
-            rows += [{"instId": inst_id, "mgnMode": mgn_mode, "posSide": side, "lever": lever} for side in ("long", "short")]
+            rows += [
+                {"instId": inst_id, "mgnMode": mgn_mode, "posSide": side, "lever": lever} for side in ("long", "short")
+            ]
     return ok(rows)
 
 
@@ -93,8 +99,6 @@ async def account_set_position_mode(ctx: Ctx) -> web.Response:
     body = decode_body(ctx.body, SetPositionModeBody)
     ctx.sim.engine.set_position_mode(body.posMode)
     return ok([{"posMode": body.posMode}])
-
-
 
 
 async def account_set_account_level(ctx: Ctx) -> web.Response:
@@ -108,7 +112,11 @@ async def account_bills(ctx: Ctx) -> web.Response:
     q = ctx.query
     check_ids(q, "after", "before", "begin", "end")
     limit = limit_param(q, "limit", 100, 100)
-    if q.get("instType", "") not in ("", "SWAP") or q.get("ccy", "") not in ("", "USDT") or q.get("type", "") not in ("", "2"):
+    if (
+        q.get("instType", "") not in ("", "SWAP")
+        or q.get("ccy", "") not in ("", "USDT")
+        or q.get("type", "") not in ("", "2")
+    ):
         return ok([])
     inst_id, after, before = q.get("instId", ""), q.get("after", ""), q.get("before", "")
     begin, end = q.get("begin", ""), q.get("end", "")
@@ -147,7 +155,9 @@ async def account_max_size(ctx: Ctx) -> web.Response:
         except ArithmeticError:
             raise ParamError("px") from None
         lever_text = ctx.query.get("leverage", "")
-        lever = Decimal(lever_text) if lever_text and lever_text.isdigit() else Decimal(engine.lever_for(inst_id, td_mode))
+        lever = (
+            Decimal(lever_text) if lever_text and lever_text.isdigit() else Decimal(engine.lever_for(inst_id, td_mode))
+        )
         per_contract = spec.ct_val * px * (1 / lever + TAKER_RATE)
         size = max(Decimal(0), avail / per_contract) if per_contract > 0 else Decimal(0)
         size = min((size / spec.lot_sz).to_integral_value(ROUND_DOWN) * spec.lot_sz, spec.max_lmt_sz)
@@ -160,8 +170,12 @@ async def account_max_avail_size(ctx: Ctx) -> web.Response:
     td_mode = _mgn_mode(ctx)
     avail = max(Decimal(0), ctx.sim.engine.totals(ctx.sim.quotes())["avail_eq"])
     del td_mode
-    return ok([{"instId": track_of(ctx, i).spec.inst_id, "availBuy": fmt(avail), "availSell": fmt(avail)}
-               for i in required(ctx.query, "instId").split(",")])
+    return ok(
+        [
+            {"instId": track_of(ctx, i).spec.inst_id, "availBuy": fmt(avail), "availSell": fmt(avail)}
+            for i in required(ctx.query, "instId").split(",")
+        ]
+    )
 
 
 async def account_trade_fee(ctx: Ctx) -> web.Response:
@@ -169,6 +183,23 @@ async def account_trade_fee(ctx: Ctx) -> web.Response:
     if inst_type not in ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"):
         raise ParamError("instType")
     maker, taker = fmt(-MAKER_RATE), fmt(-TAKER_RATE)  # OKX: negative = a fee charged
-    return ok([{"category": "1", "delivery": "", "exercise": "", "fiat": [], "instType": inst_type, "level": "Lv1",
-                "maker": maker, "makerU": maker, "makerUSDC": maker, "ruleType": "normal", "taker": taker, "takerU": taker,
-                "takerUSDC": taker, "ts": str(ctx.sim.now_ms())}])
+    return ok(
+        [
+            {
+                "category": "1",
+                "delivery": "",
+                "exercise": "",
+                "fiat": [],
+                "instType": inst_type,
+                "level": "Lv1",
+                "maker": maker,
+                "makerU": maker,
+                "makerUSDC": maker,
+                "ruleType": "normal",
+                "taker": taker,
+                "takerU": taker,
+                "takerUSDC": taker,
+                "ts": str(ctx.sim.now_ms()),
+            }
+        ]
+    )

@@ -21,9 +21,21 @@ async def trade_order_algo(ctx: Ctx) -> web.Response:
     try:
         algo = ctx.sim.engine.place_algo(body, ctx.sim.quotes(), now)
     except OrderRejected as exc:
-        return ctx.batch_envelope([{"algoClOrdId": cl, "algoId": "", "clOrdId": "", "sCode": exc.s_code, "sMsg": exc.s_msg, "tag": tag}])
-    return ctx.batch_envelope([{"algoClOrdId": algo.algo_cl_ord_id, "algoId": algo.algo_id, "clOrdId": "", "sCode": "0",
-                                "sMsg": "Order placed", "tag": algo.tag}])
+        return ctx.batch_envelope(
+            [{"algoClOrdId": cl, "algoId": "", "clOrdId": "", "sCode": exc.s_code, "sMsg": exc.s_msg, "tag": tag}]
+        )
+    return ctx.batch_envelope(
+        [
+            {
+                "algoClOrdId": algo.algo_cl_ord_id,
+                "algoId": algo.algo_id,
+                "clOrdId": "",
+                "sCode": "0",
+                "sMsg": "Order placed",
+                "tag": algo.tag,
+            }
+        ]
+    )
 
 
 async def trade_cancel_algos(ctx: Ctx) -> web.Response:
@@ -34,9 +46,27 @@ async def trade_cancel_algos(ctx: Ctx) -> web.Response:
         try:
             algo = ctx.sim.engine.cancel_algo(body.instId, body.algoId, now)
         except OrderRejected as exc:
-            out.append({"algoClOrdId": "", "algoId": body.algoId, "clOrdId": "", "sCode": exc.s_code, "sMsg": exc.s_msg, "tag": ""})
+            out.append(
+                {
+                    "algoClOrdId": "",
+                    "algoId": body.algoId,
+                    "clOrdId": "",
+                    "sCode": exc.s_code,
+                    "sMsg": exc.s_msg,
+                    "tag": "",
+                }
+            )
             continue
-        out.append({"algoClOrdId": algo.algo_cl_ord_id, "algoId": algo.algo_id, "clOrdId": "", "sCode": "0", "sMsg": "", "tag": algo.tag})
+        out.append(
+            {
+                "algoClOrdId": algo.algo_cl_ord_id,
+                "algoId": algo.algo_id,
+                "clOrdId": "",
+                "sCode": "0",
+                "sMsg": "",
+                "tag": algo.tag,
+            }
+        )
     return ctx.batch_envelope(out)
 
 
@@ -46,9 +76,20 @@ async def trade_amend_algos(ctx: Ctx) -> web.Response:
     try:
         algo = ctx.sim.engine.amend_algo(body, ctx.sim.quotes(), ctx.sim.now_ms())
     except OrderRejected as exc:
-        return ctx.batch_envelope([{"algoClOrdId": str(body.get("algoClOrdId") or ""), "algoId": str(body.get("algoId") or ""),
-                                    "reqId": req_id, "sCode": exc.s_code, "sMsg": exc.s_msg}])
-    return ctx.batch_envelope([{"algoClOrdId": algo.algo_cl_ord_id, "algoId": algo.algo_id, "reqId": req_id, "sCode": "0", "sMsg": ""}])
+        return ctx.batch_envelope(
+            [
+                {
+                    "algoClOrdId": str(body.get("algoClOrdId") or ""),
+                    "algoId": str(body.get("algoId") or ""),
+                    "reqId": req_id,
+                    "sCode": exc.s_code,
+                    "sMsg": exc.s_msg,
+                }
+            ]
+        )
+    return ctx.batch_envelope(
+        [{"algoClOrdId": algo.algo_cl_ord_id, "algoId": algo.algo_id, "reqId": req_id, "sCode": "0", "sMsg": ""}]
+    )
 
 
 def _select(ctx: Ctx, states: tuple[str, ...]) -> list:

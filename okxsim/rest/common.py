@@ -39,15 +39,20 @@ class Ctx:
         self.body = body
         self.in_us = in_us
 
-    def trade_envelope(self, data: list, failed: bool = False) -> web.Response:
-        return self.batch_envelope(data)
-
     def batch_envelope(self, data: list) -> web.Response:
         """OKX: code "0" when every item succeeded, "1" when all failed, "2" when some did (HTTP 200 always)."""
         out_us = time.time_ns() // 1000
         failed = sum(1 for item in data if item.get("sCode", "0") != "0")
-        code, msg = ("0", "") if failed == 0 else ("1", "All operations failed") if failed == len(data) else ("2", "Bulk operation partially succeeded.")
-        return json_response({"code": code, "data": data, "inTime": str(self.in_us), "msg": msg, "outTime": str(out_us)})
+        code, msg = (
+            ("0", "")
+            if failed == 0
+            else ("1", "All operations failed")
+            if failed == len(data)
+            else ("2", "Bulk operation partially succeeded.")
+        )
+        return json_response(
+            {"code": code, "data": data, "inTime": str(self.in_us), "msg": msg, "outTime": str(out_us)}
+        )
 
 
 def limit_param(query, name: str, default: int, maximum: int) -> int:
@@ -84,8 +89,6 @@ def track_of(ctx: Ctx, inst_id: str):
     if track is None:
         raise RequestRejected("51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist.")
     return track
-
-
 
 
 def check_ids(query, *names: str) -> None:

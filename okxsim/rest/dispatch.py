@@ -63,8 +63,12 @@ ROUTES: dict[tuple[str, str], tuple[Handler, bool]] = {
     ("GET", "/api/v5/trade/orders-algo-history"): (algo.trade_orders_algo_history, True),
 }
 # POST endpoints whose body is a JSON array (OKX batch endpoints).
-ARRAY_BODIES = {"/api/v5/trade/batch-orders", "/api/v5/trade/cancel-batch-orders", "/api/v5/trade/amend-batch-orders",
-                "/api/v5/trade/cancel-algos"}
+ARRAY_BODIES = {
+    "/api/v5/trade/batch-orders",
+    "/api/v5/trade/cancel-batch-orders",
+    "/api/v5/trade/amend-batch-orders",
+    "/api/v5/trade/cancel-algos",
+}
 _PATHS = {path for _, path in ROUTES}
 
 
@@ -98,9 +102,15 @@ async def dispatch(request: web.Request) -> web.Response:
     raw_body = (await request.read()).decode("utf-8", "replace") if request.method == "POST" else ""
     if private:
         code = check_request(
-            request.headers, request.method, request.raw_path, raw_body,
-            api_key=sim.config.api_key, secret=sim.config.api_secret, passphrase=sim.config.passphrase,
-            now_s=sim.now_ms() / 1000, max_skew_s=sim.config.max_clock_skew_secs,
+            request.headers,
+            request.method,
+            request.raw_path,
+            raw_body,
+            api_key=sim.config.api_key,
+            secret=sim.config.api_secret,
+            passphrase=sim.config.passphrase,
+            now_s=sim.now_ms() / 1000,
+            max_skew_s=sim.config.max_clock_skew_secs,
         )
         if code is not None:
             return gateway_error(code, AUTH_HTTP_STATUS)
@@ -119,8 +129,10 @@ async def dispatch(request: web.Request) -> web.Response:
     if sim.config.rate_limits:
         limit = RATE_LIMITS.get((request.method, request.path))
         if limit is not None:
-            key = (request.method, request.path) + _rate_key(limit[1], request, body if isinstance(body, dict) else None)
-            if not sim.limiter.allow(key, limit[0], time.monotonic()):
+            key = (request.method, request.path) + _rate_key(
+                limit[1], request, body if isinstance(body, dict) else None
+            )
+            if not sim.limiter.allow(key, limit[0], time.monotonic(), limit[2]):
                 return gateway_error("50011", 429)
     try:
         return await handler(Ctx(sim, request, body, in_us))

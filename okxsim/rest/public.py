@@ -78,26 +78,28 @@ async def public_funding_rate(ctx: Ctx) -> web.Response:
     track = track_of(ctx, required(ctx.query, "instId"))
     now = ctx.sim.now_ms()
     funding_time = now - now % FUNDING_INTERVAL_MS + FUNDING_INTERVAL_MS
-    return ok([{
-        "formulaType": "noRate",
-        "fundingRate": "0.0001",
-        "fundingTime": str(funding_time),
-        "impactValue": "",
-        "instId": track.spec.inst_id,
-        "instType": "SWAP",
-        "interestRate": "0.0001",
-        "maxFundingRate": "0.00375",
-        "method": "current_period",
-        "minFundingRate": "-0.00375",
-        "nextFundingRate": "",
-        "nextFundingTime": str(funding_time + FUNDING_INTERVAL_MS),
-        "premium": "0",
-        "settFundingRate": "0.0001",
-        "settState": "settled",
-        "ts": str(now),
-    }])
-
-
+    return ok(
+        [
+            {
+                "formulaType": "noRate",
+                "fundingRate": "0.0001",
+                "fundingTime": str(funding_time),
+                "impactValue": "",
+                "instId": track.spec.inst_id,
+                "instType": "SWAP",
+                "interestRate": "0.0001",
+                "maxFundingRate": "0.00375",
+                "method": "current_period",
+                "minFundingRate": "-0.00375",
+                "nextFundingRate": "",
+                "nextFundingTime": str(funding_time + FUNDING_INTERVAL_MS),
+                "premium": "0",
+                "settFundingRate": "0.0001",
+                "settState": "settled",
+                "ts": str(now),
+            }
+        ]
+    )
 
 
 def _swap_tracks(ctx: Ctx) -> list:
@@ -113,11 +115,26 @@ def _swap_tracks(ctx: Ctx) -> list:
 async def public_mark_price(ctx: Ctx) -> web.Response:
     """The simulator has one price per instrument: mark = last (as in the margin model)."""
     now = str(ctx.sim.now_ms())
-    return ok([{"instType": "SWAP", "instId": t.spec.inst_id, "markPx": fmt(t.quote.last), "ts": now} for t in _swap_tracks(ctx)])
+    return ok(
+        [
+            {"instType": "SWAP", "instId": t.spec.inst_id, "markPx": fmt(t.quote.last), "ts": now}
+            for t in _swap_tracks(ctx)
+        ]
+    )
 
 
 async def public_price_limit(ctx: Ctx) -> web.Response:
     track = track_of(ctx, required(ctx.query, "instId"))
     buy, sell = ctx.sim.engine.price_limit(track.spec.inst_id, ctx.sim.quotes())
-    return ok([{"instType": "SWAP", "instId": track.spec.inst_id, "buyLmt": fmt(buy), "sellLmt": fmt(sell),
-                "ts": str(ctx.sim.now_ms()), "enabled": True}])
+    return ok(
+        [
+            {
+                "instType": "SWAP",
+                "instId": track.spec.inst_id,
+                "buyLmt": fmt(buy),
+                "sellLmt": fmt(sell),
+                "ts": str(ctx.sim.now_ms()),
+                "enabled": True,
+            }
+        ]
+    )

@@ -15,15 +15,37 @@ def _place_item(ctx: Ctx, raw: object, now: int) -> dict:
     body = decode_body(raw, PlaceOrderBody)
     engine = ctx.sim.engine
     req = OrderRequest(
-        inst_id=body.instId, td_mode=body.tdMode, side=body.side, ord_type=body.ordType, sz=body.sz, px=body.px,
-        pos_side=body.posSide, cl_ord_id=body.clOrdId, tag=body.tag, reduce_only=engine._flag(body.reduceOnly, "reduceOnly"),
+        inst_id=body.instId,
+        td_mode=body.tdMode,
+        side=body.side,
+        ord_type=body.ordType,
+        sz=body.sz,
+        px=body.px,
+        pos_side=body.posSide,
+        cl_ord_id=body.clOrdId,
+        tag=body.tag,
+        reduce_only=engine._flag(body.reduceOnly, "reduceOnly"),
         attach_algo_ords=[msgspec.structs.asdict(a) for a in body.attachAlgoOrds or []],
     )
     try:
         order = engine.place_order(req, ctx.sim.quotes(), now)
     except OrderRejected as exc:
-        return {"clOrdId": body.clOrdId, "ordId": "", "sCode": exc.s_code, "sMsg": exc.s_msg, "tag": body.tag, "ts": str(now)}
-    return {"clOrdId": order.cl_ord_id, "ordId": order.ord_id, "sCode": "0", "sMsg": "Order placed", "tag": order.tag, "ts": str(now)}
+        return {
+            "clOrdId": body.clOrdId,
+            "ordId": "",
+            "sCode": exc.s_code,
+            "sMsg": exc.s_msg,
+            "tag": body.tag,
+            "ts": str(now),
+        }
+    return {
+        "clOrdId": order.cl_ord_id,
+        "ordId": order.ord_id,
+        "sCode": "0",
+        "sMsg": "Order placed",
+        "tag": order.tag,
+        "ts": str(now),
+    }
 
 
 def _cancel_item(ctx: Ctx, raw: object, now: int) -> dict:
@@ -47,8 +69,22 @@ def _amend_item(ctx: Ctx, raw: object, now: int) -> dict:
                 engine.cancel_order(body.instId, body.ordId, body.clOrdId, now)
             except OrderRejected:
                 pass
-        return {"clOrdId": body.clOrdId, "ordId": body.ordId, "reqId": body.reqId, "sCode": exc.s_code, "sMsg": exc.s_msg, "ts": str(now)}
-    return {"clOrdId": order.cl_ord_id, "ordId": order.ord_id, "reqId": body.reqId, "sCode": "0", "sMsg": "", "ts": str(now)}
+        return {
+            "clOrdId": body.clOrdId,
+            "ordId": body.ordId,
+            "reqId": body.reqId,
+            "sCode": exc.s_code,
+            "sMsg": exc.s_msg,
+            "ts": str(now),
+        }
+    return {
+        "clOrdId": order.cl_ord_id,
+        "ordId": order.ord_id,
+        "reqId": body.reqId,
+        "sCode": "0",
+        "sMsg": "",
+        "ts": str(now),
+    }
 
 
 def _each(ctx: Ctx, items: list, one) -> list[dict]:
@@ -61,7 +97,9 @@ def _each(ctx: Ctx, items: list, one) -> list[dict]:
         except ParamError as exc:
             msg = f"Parameter {exc.name} can not be empty" if exc.empty else f"Parameter {exc.name} error"
             item = raw if isinstance(raw, dict) else {}
-            out.append({"clOrdId": str(item.get("clOrdId", "")), "ordId": "", "sCode": "51000", "sMsg": msg, "ts": str(now)})
+            out.append(
+                {"clOrdId": str(item.get("clOrdId", "")), "ordId": "", "sCode": "51000", "sMsg": msg, "ts": str(now)}
+            )
     return out
 
 
@@ -93,12 +131,22 @@ async def trade_close_position(ctx: Ctx) -> web.Response:
     body = decode_body(ctx.body, ClosePositionBody)
     engine = ctx.sim.engine
     try:
-        pos = engine.close_position(body.instId, body.mgnMode, body.posSide, ctx.sim.quotes(), ctx.sim.now_ms(),
-                                    cl_ord_id=body.clOrdId, tag=body.tag, auto_cxl=engine._flag(body.autoCxl, "autoCxl"))
+        pos = engine.close_position(
+            body.instId,
+            body.mgnMode,
+            body.posSide,
+            ctx.sim.quotes(),
+            ctx.sim.now_ms(),
+            cl_ord_id=body.clOrdId,
+            tag=body.tag,
+            auto_cxl=engine._flag(body.autoCxl, "autoCxl"),
+        )
     except OrderRejected as exc:
         item = {"clOrdId": body.clOrdId, "ordId": "", "sCode": exc.s_code, "sMsg": exc.s_msg, "tag": body.tag}
         return ctx.batch_envelope([item])
-    return ctx.batch_envelope([{"clOrdId": body.clOrdId, "instId": pos.inst_id, "posSide": pos.pos_side, "tag": body.tag}])
+    return ctx.batch_envelope(
+        [{"clOrdId": body.clOrdId, "instId": pos.inst_id, "posSide": pos.pos_side, "tag": body.tag}]
+    )
 
 
 async def trade_get_order(ctx: Ctx) -> web.Response:
@@ -178,5 +226,3 @@ async def trade_fills(ctx: Ctx) -> web.Response:
         if len(out) >= limit:
             break
     return ok(out)
-
-

@@ -27,8 +27,19 @@ if TYPE_CHECKING:
 ZERO = Decimal(0)
 TERMINAL = ("filled", "canceled")
 # Fields of an `orders` push that describe "the current update" only (they differ from REST's meaning).
-NO_FILL = {"fillPx": "", "fillSz": "0", "tradeId": "", "fillTime": "", "fillPnl": "0", "fillFee": "0", "fillFeeCcy": "",
-           "execType": "", "fillNotionalUsd": "", "fillMarkPx": "", "fillIdxPx": ""}
+NO_FILL = {
+    "fillPx": "",
+    "fillSz": "0",
+    "tradeId": "",
+    "fillTime": "",
+    "fillPnl": "0",
+    "fillFee": "0",
+    "fillFeeCcy": "",
+    "execType": "",
+    "fillNotionalUsd": "",
+    "fillMarkPx": "",
+    "fillIdxPx": "",
+}
 
 
 @dataclass
@@ -44,12 +55,20 @@ class AccountEvents:
 
 def channel_only_fields(order_view: dict, last_px: str) -> dict:
     """The `orders` channel's extra fields (docs `trading-trade-ws-order-channel.md`)."""
-    return {**order_view, "amendResult": "", "amendSource": "", "code": "0", "msg": "", "reqId": "", "lastPx": last_px,
-            "notionalUsd": ""}
+    return {
+        **order_view,
+        "amendResult": "",
+        "amendSource": "",
+        "code": "0",
+        "msg": "",
+        "reqId": "",
+        "lastPx": last_px,
+        "notionalUsd": "",
+    }
 
 
 class AccountObserver:
-    def __init__(self, sim: "Simulator") -> None:
+    def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self._orders_ref: object = None
         self._last_bill = 0
@@ -90,7 +109,7 @@ class AccountObserver:
         fills = self._new_fills()
         filled_orders: set[str] = set()
         for index, fill in enumerate(fills):
-            later = [f for f in fills[index + 1:] if f.order is fill.order]
+            later = [f for f in fills[index + 1 :] if f.order is fill.order]
             events.orders.append(self._fill_item(fill, later, quotes))
             filled_orders.add(fill.order.ord_id)
         candidates = self._candidates()
@@ -99,7 +118,9 @@ class AccountObserver:
                 continue
             if order.ord_id in filled_orders and order.state != "canceled":
                 continue  # its fills were pushed above, state included
-            events.orders.append({**channel_only_fields(engine.order_view(order), fmt(quotes[order.inst_id].last)), **NO_FILL})
+            events.orders.append(
+                {**channel_only_fields(engine.order_view(order), fmt(quotes[order.inst_id].last)), **NO_FILL}
+            )
         for order in {id(o): o for o in [*candidates, *(f.order for f in fills)]}.values():
             if order.state in TERMINAL:
                 self._seen.pop(order.ord_id, None)
@@ -108,11 +129,15 @@ class AccountObserver:
         events.positions = self._changed_positions(quotes)
         if fills:
             now = self.sim.now_ms()
-            events.balance_and_position.append({
-                "pTime": str(now), "eventType": "filled", "balData": [self.cash_balance()],
-                "posData": [bal_pos_item(v) for v in events.positions],
-                "trades": [{"instId": f.order.inst_id, "tradeId": f.trade_id} for f in fills],
-            })
+            events.balance_and_position.append(
+                {
+                    "pTime": str(now),
+                    "eventType": "filled",
+                    "balData": [self.cash_balance()],
+                    "posData": [bal_pos_item(v) for v in events.positions],
+                    "trades": [{"instId": f.order.inst_id, "tradeId": f.trade_id} for f in fills],
+                }
+            )
         events.algos = self._changed_algos()
         return events
 
@@ -135,18 +160,32 @@ class AccountObserver:
         acc = order.acc_fill_sz - later_sz
         if later:
             notional = (order.avg_px or ZERO) * order.acc_fill_sz - sum((f.px * f.sz for f in later), ZERO)
-            view.update({
-                "accFillSz": fmt(acc), "avgPx": fmt(notional / acc) if acc else "",
-                "fee": fmt(order.fee - sum((f.fee for f in later), ZERO)),
-                "pnl": fmt(order.pnl - sum((f.pnl for f in later), ZERO)),
-                "state": "filled" if acc >= order.sz else "partially_filled", "uTime": str(fill.ts),
-            })
+            view.update(
+                {
+                    "accFillSz": fmt(acc),
+                    "avgPx": fmt(notional / acc) if acc else "",
+                    "fee": fmt(order.fee - sum((f.fee for f in later), ZERO)),
+                    "pnl": fmt(order.pnl - sum((f.pnl for f in later), ZERO)),
+                    "state": "filled" if acc >= order.sz else "partially_filled",
+                    "uTime": str(fill.ts),
+                }
+            )
         ct_val = self.sim.engine.specs[order.inst_id].ct_val
-        view.update({
-            "fillPx": fmt(fill.px), "fillSz": fmt(fill.sz), "tradeId": fill.trade_id, "fillTime": str(fill.ts),
-            "fillPnl": fmt(fill.pnl), "fillFee": fmt(fill.fee), "fillFeeCcy": "USDT", "execType": fill.exec_type,
-            "fillNotionalUsd": fmt(fill.px * fill.sz * ct_val), "fillMarkPx": fmt(fill.px), "fillIdxPx": fmt(fill.px),
-        })
+        view.update(
+            {
+                "fillPx": fmt(fill.px),
+                "fillSz": fmt(fill.sz),
+                "tradeId": fill.trade_id,
+                "fillTime": str(fill.ts),
+                "fillPnl": fmt(fill.pnl),
+                "fillFee": fmt(fill.fee),
+                "fillFeeCcy": "USDT",
+                "execType": fill.exec_type,
+                "fillNotionalUsd": fmt(fill.px * fill.sz * ct_val),
+                "fillMarkPx": fmt(fill.px),
+                "fillIdxPx": fmt(fill.px),
+            }
+        )
         return channel_only_fields(view, fmt(quotes[order.inst_id].last))
 
     def _candidates(self) -> list:
@@ -163,8 +202,14 @@ class AccountObserver:
 
     # ---- positions ----------------------------------------------------------------------
     def _pos_signature(self, p: Any) -> tuple:
-        return (p.pos_id, p.pos, p.avg_px, p.lever, p.u_time,
-                tuple((a.algo_id, a.tp_trigger_px, a.sl_trigger_px) for a in self.sim.engine.position_algos(p)))
+        return (
+            p.pos_id,
+            p.pos,
+            p.avg_px,
+            p.lever,
+            p.u_time,
+            tuple((a.algo_id, a.tp_trigger_px, a.sl_trigger_px) for a in self.sim.engine.position_algos(p)),
+        )
 
     def _changed_positions(self, quotes: dict) -> list[dict]:
         engine = self.sim.engine
@@ -189,8 +234,11 @@ class AccountObserver:
     # ---- algo orders (attached TP/SL) ---------------------------------------------------
     def _live_algos(self) -> list[dict]:
         # The engine keeps algo orders (attached TP/SL included) as OKX does: okxsim/engine/algos.py.
-        return [{**engine_algo_view(a), "amendResult": "", "reqId": "", "notionalUsd": ""}
-                for a in self.sim.engine.algos.values() if a.state == "live"]
+        return [
+            {**engine_algo_view(a), "amendResult": "", "reqId": "", "notionalUsd": ""}
+            for a in self.sim.engine.algos.values()
+            if a.state == "live"
+        ]
 
     def _changed_algos(self) -> list[dict]:
         live = {v["algoId"]: v for v in self._live_algos()}
@@ -206,7 +254,9 @@ class AccountObserver:
             del self._algos[algo_id]
         for algo_id, view in live.items():
             known = self._algos.get(algo_id)
-            if known is None or {k: known[k] for k in ("tpTriggerPx", "slTriggerPx", "sz")} != {k: view[k] for k in ("tpTriggerPx", "slTriggerPx", "sz")}:
+            if known is None or {k: known[k] for k in ("tpTriggerPx", "slTriggerPx", "sz")} != {
+                k: view[k] for k in ("tpTriggerPx", "slTriggerPx", "sz")
+            }:
                 if known is not None:
                     view = {**view, "cTime": known["cTime"], "amendResult": "0"}
                 self._algos[algo_id] = view
@@ -216,16 +266,42 @@ class AccountObserver:
 
 def closed_view(last: dict, now_ms: int) -> dict:
     """A position OKX no longer holds, as its last push shows it: size zero."""
-    return {**last, "pos": "0", "availPos": "0", "upl": "0", "uplLastPx": "0", "uplRatio": "0", "uplRatioLastPx": "0",
-            "notionalUsd": "0", "imr": "" if last.get("imr") == "" else "0", "margin": "" if last.get("margin") == "" else "0",
-            "mmr": "0", "liqPx": "", "closeOrderAlgo": [], "uTime": str(now_ms), "pTime": str(now_ms)}
+    return {
+        **last,
+        "pos": "0",
+        "availPos": "0",
+        "upl": "0",
+        "uplLastPx": "0",
+        "uplRatio": "0",
+        "uplRatioLastPx": "0",
+        "notionalUsd": "0",
+        "imr": "" if last.get("imr") == "" else "0",
+        "margin": "" if last.get("margin") == "" else "0",
+        "mmr": "0",
+        "liqPx": "",
+        "closeOrderAlgo": [],
+        "uTime": str(now_ms),
+        "pTime": str(now_ms),
+    }
 
 
 def bal_pos_item(view: dict) -> dict:
     """`balance_and_position` carries a short form of a position (docs `websocket-balance-and-position-channel.md`)."""
-    return {"posId": view["posId"], "tradeId": view["tradeId"], "instId": view["instId"], "instType": "SWAP",
-            "mgnMode": view["mgnMode"], "posSide": view["posSide"], "pos": view["pos"], "ccy": "USDT", "posCcy": "",
-            "avgPx": view["avgPx"], "nonSettleAvgPx": "", "settledPnl": "", "uTime": view["uTime"]}
+    return {
+        "posId": view["posId"],
+        "tradeId": view["tradeId"],
+        "instId": view["instId"],
+        "instType": "SWAP",
+        "mgnMode": view["mgnMode"],
+        "posSide": view["posSide"],
+        "pos": view["pos"],
+        "ccy": "USDT",
+        "posCcy": "",
+        "avgPx": view["avgPx"],
+        "nonSettleAvgPx": "",
+        "settledPnl": "",
+        "uTime": view["uTime"],
+    }
 
 
 def algo_view(p: Any, algo: Any, now_ms: int) -> dict:
@@ -236,15 +312,48 @@ def algo_view(p: Any, algo: Any, now_ms: int) -> dict:
         return "" if trigger is None else ("-1" if px is None else fmt(px))
 
     return {
-        "actualPx": "", "actualSide": "", "actualSz": "0", "algoClOrdId": algo.attach_algo_cl_ord_id, "algoId": algo.attach_algo_id,
-        "amendPxOnTriggerType": "0", "amendResult": "", "attachAlgoOrds": [], "cTime": str(p.c_time), "ccy": "", "clOrdId": "",
-        "closeFraction": "", "failCode": "", "instId": p.inst_id, "instType": "SWAP", "isTradeBorrowMode": "", "last": "",
-        "lever": str(p.lever), "linkedOrd": {"ordId": ""}, "notionalUsd": "", "ordId": "", "ordIdList": [], "ordPx": "",
-        "ordType": "oco" if both else "conditional", "posSide": p.pos_side, "quickMgnType": "", "reduceOnly": "true", "reqId": "",
-        "side": "sell" if p.direction > 0 else "buy", "slOrdPx": ord_px(algo.sl_trigger_px, algo.sl_ord_px),
-        "slTriggerPx": fmt(algo.sl_trigger_px), "slTriggerPxType": "last" if algo.sl_trigger_px is not None else "",
-        "state": "live", "sz": fmt(algo.sz or p.size), "tag": "", "tdMode": p.mgn_mode, "tgtCcy": "",
-        "tpOrdPx": ord_px(algo.tp_trigger_px, algo.tp_ord_px), "tpTriggerPx": fmt(algo.tp_trigger_px),
-        "tpTriggerPxType": "last" if algo.tp_trigger_px is not None else "", "tradeQuoteCcy": "", "triggerPx": "",
-        "triggerTime": "", "uTime": str(now_ms),
+        "actualPx": "",
+        "actualSide": "",
+        "actualSz": "0",
+        "algoClOrdId": algo.attach_algo_cl_ord_id,
+        "algoId": algo.attach_algo_id,
+        "amendPxOnTriggerType": "0",
+        "amendResult": "",
+        "attachAlgoOrds": [],
+        "cTime": str(p.c_time),
+        "ccy": "",
+        "clOrdId": "",
+        "closeFraction": "",
+        "failCode": "",
+        "instId": p.inst_id,
+        "instType": "SWAP",
+        "isTradeBorrowMode": "",
+        "last": "",
+        "lever": str(p.lever),
+        "linkedOrd": {"ordId": ""},
+        "notionalUsd": "",
+        "ordId": "",
+        "ordIdList": [],
+        "ordPx": "",
+        "ordType": "oco" if both else "conditional",
+        "posSide": p.pos_side,
+        "quickMgnType": "",
+        "reduceOnly": "true",
+        "reqId": "",
+        "side": "sell" if p.direction > 0 else "buy",
+        "slOrdPx": ord_px(algo.sl_trigger_px, algo.sl_ord_px),
+        "slTriggerPx": fmt(algo.sl_trigger_px),
+        "slTriggerPxType": "last" if algo.sl_trigger_px is not None else "",
+        "state": "live",
+        "sz": fmt(algo.sz or p.size),
+        "tag": "",
+        "tdMode": p.mgn_mode,
+        "tgtCcy": "",
+        "tpOrdPx": ord_px(algo.tp_trigger_px, algo.tp_ord_px),
+        "tpTriggerPx": fmt(algo.tp_trigger_px),
+        "tpTriggerPxType": "last" if algo.tp_trigger_px is not None else "",
+        "tradeQuoteCcy": "",
+        "triggerPx": "",
+        "triggerTime": "",
+        "uTime": str(now_ms),
     }

@@ -12,8 +12,10 @@ from okxsim.wire import encode
 IDLE_CLOSE_CODE = 4004
 LOGIN_FAILED_CLOSE_CODE = 4001
 NOTICE_64008 = "The connection will soon be closed for a service upgrade. Please reconnect."
-ERROR_60018 = ("Wrong URL or channel:{channel},instId:{inst_id} doesn't exist. Please use the correct URL, channel and "
-               "parameters referring to API document.")
+ERROR_60018 = (
+    "Wrong URL or channel:{channel},instId:{inst_id} doesn't exist. Please use the correct URL, channel and "
+    "parameters referring to API document."
+)
 ERROR_64001 = "This channel has been migrated to the '/business' URL. Please subscribe using the new URL."
 # OKX's WebSocket error table (docs `error/code/websocket-public.md`); the login texts are the ones OKX sends
 # (e.g. {"event":"error","msg":"Invalid sign","code":"60007"}, python-okx issue #17).
@@ -31,8 +33,18 @@ SIM_UID = "100000000000000001"
 
 
 class Connection:
-    __slots__ = ("ws", "request", "conn_id", "kind", "subs", "private_subs", "last_sent", "unsubscribed_since",
-                 "logged_in", "snapshot_due")
+    __slots__ = (
+        "conn_id",
+        "kind",
+        "last_sent",
+        "logged_in",
+        "private_subs",
+        "request",
+        "snapshot_due",
+        "subs",
+        "unsubscribed_since",
+        "ws",
+    )
 
     def __init__(self, ws: web.WebSocketResponse, request: web.Request, kind: str) -> None:
         self.ws = ws

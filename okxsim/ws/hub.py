@@ -17,19 +17,25 @@ import msgspec
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from okxsim.auth import check_ws_login
-from okxsim.ws.connection import (IDLE_CLOSE_CODE, LOGIN_FAILED_CLOSE_CODE, LOGIN_MESSAGES, NOTICE_64008, ERROR_60018,
-                                  Connection)
+from okxsim.ws.connection import (
+    ERROR_60018,
+    IDLE_CLOSE_CODE,
+    LOGIN_FAILED_CLOSE_CODE,
+    LOGIN_MESSAGES,
+    NOTICE_64008,
+    Connection,
+)
 from okxsim.ws.private import AccountChannels, is_account_channel
 from okxsim.ws.public import CANDLE_CHANNELS, MarketChannels, is_market_channel
 
 if TYPE_CHECKING:
     from okxsim.sim_api import SimulatorApi as Simulator
 
-__all__ = ["Hub", "CANDLE_CHANNELS", "IDLE_CLOSE_CODE"]
+__all__ = ["CANDLE_CHANNELS", "IDLE_CLOSE_CODE", "Hub"]
 
 
 class Hub:
-    def __init__(self, sim: "Simulator") -> None:
+    def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.connections: set[Connection] = set()
         self.refuse_until = 0.0
@@ -119,8 +125,14 @@ class Hub:
 
     async def _login(self, conn: Connection, arg: dict, req_id: str | None) -> None:
         cfg = self.sim.config
-        code = check_ws_login(arg, api_key=cfg.api_key, secret=cfg.api_secret, passphrase=cfg.passphrase,
-                              now_s=time.time(), max_skew_s=cfg.max_clock_skew_secs)
+        code = check_ws_login(
+            arg,
+            api_key=cfg.api_key,
+            secret=cfg.api_secret,
+            passphrase=cfg.passphrase,
+            now_s=time.time(),
+            max_skew_s=cfg.max_clock_skew_secs,
+        )
         if code is None:
             conn.logged_in = True
             await conn.event({"event": "login", "code": "0", "msg": "", "connId": conn.conn_id}, req_id)

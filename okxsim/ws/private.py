@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -35,7 +36,9 @@ ACCOUNT_CHANNELS: dict[str, tuple[str, tuple[str, ...] | None]] = {
 }
 COUNTED_CHANNELS = ("orders", "positions", "balance_and_position")  # docs `connection-count-limit.md`
 POLL_INTERVAL_S = 0.05
-DEFAULT_SNAPSHOT_INTERVAL_S = 5.0  # positions: "pushed … around per 5 seconds regularly" unless updateInterval says otherwise
+DEFAULT_SNAPSHOT_INTERVAL_S = (
+    5.0  # positions: "pushed … around per 5 seconds regularly" unless updateInterval says otherwise
+)
 SNAPSHOT_INTERVALS = {"0": None, "2000": 2.0, "3000": 3.0, "4000": 4.0}
 
 SubKey = tuple[str, str, str, str]
@@ -47,6 +50,7 @@ def is_account_channel(channel: str) -> bool:
 
 def inst_matcher(inst_type: str, inst_family: str, inst_id: str) -> Callable[[str], bool]:
     """Which of the simulator's (all SWAP) instruments an arg selects."""
+
     def match(candidate: str) -> bool:
         if inst_type not in ("", "SWAP", "ANY"):
             return False
@@ -55,6 +59,7 @@ def inst_matcher(inst_type: str, inst_family: str, inst_id: str) -> Callable[[st
         if inst_family:
             return candidate.removesuffix("-SWAP") == inst_family
         return True
+
     return match
 
 
@@ -71,7 +76,7 @@ def snapshot_interval(extra: object) -> float | None:
 
 
 class AccountChannels:
-    def __init__(self, sim: "Simulator") -> None:
+    def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.observer = AccountObserver(sim)
         self.subscribers: set[Connection] = set()
@@ -115,7 +120,9 @@ class AccountChannels:
         await conn.event(ack, req_id)
         if new_channel and channel in COUNTED_CHANNELS:
             count = sum(1 for c in self.subscribers if any(k[0] == channel for k in c.private_subs))
-            await conn.send_json({"event": "channel-conn-count", "channel": channel, "connCount": str(count), "connId": conn.conn_id})
+            await conn.send_json(
+                {"event": "channel-conn-count", "channel": channel, "connCount": str(count), "connId": conn.conn_id}
+            )
         self._ensure_running()
         if channel == "positions":
             interval = snapshot_interval(arg.get("extraParams"))
@@ -140,13 +147,20 @@ class AccountChannels:
 
     async def _positions_snapshot(self, conn: Connection, key: SubKey) -> None:
         data = self.observer.positions_snapshot(inst_matcher(*key[1:]))
-        await conn.send_json({"arg": self._push_arg(key), "eventType": "snapshot", "curPage": 1, "lastPage": True, "data": data})
+        await conn.send_json(
+            {"arg": self._push_arg(key), "eventType": "snapshot", "curPage": 1, "lastPage": True, "data": data}
+        )
 
     async def _balance_snapshot(self, conn: Connection, key: SubKey) -> None:
         balance = self.observer.cash_balance()
         positions = [bal_pos_item(v) for v in self.observer.positions_snapshot()]
-        item = {"pTime": str(self.sim.now_ms()), "eventType": "snapshot",
-                "balData": [balance] if balance["cashBal"] not in ("", "0") else [], "posData": positions, "trades": []}
+        item = {
+            "pTime": str(self.sim.now_ms()),
+            "eventType": "snapshot",
+            "balData": [balance] if balance["cashBal"] not in ("", "0") else [],
+            "posData": positions,
+            "trades": [],
+        }
         await conn.send_json({"arg": self._push_arg(key), "data": [item]})
 
     # ---- the observer loop --------------------------------------------------------------

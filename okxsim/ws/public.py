@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from shared.instruments import CANDLE_BARS
-
 from okxsim.wire import encode
 from okxsim.ws.connection import ERROR_60018, ERROR_64001, Connection
+from shared.instruments import CANDLE_BARS
 
 if TYPE_CHECKING:
     from okxsim.sim_api import SimulatorApi as Simulator
@@ -22,7 +21,7 @@ def is_market_channel(channel: str) -> bool:
 
 
 class MarketChannels:
-    def __init__(self, sim: "Simulator") -> None:
+    def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.ticker_subs: dict[str, set[Connection]] = {}
         self.candle_subs: dict[tuple[str, str], set[Connection]] = {}
@@ -34,7 +33,9 @@ class MarketChannels:
     # ---- pushes ------------------------------------------------------------------------
     def _ticker_text(self, inst_id: str) -> str:
         track = self.sim.market.tracks[inst_id]
-        return encode({"arg": {"channel": "tickers", "instId": inst_id}, "data": [track.ticker(self.sim.now_ms())]}).decode()
+        return encode(
+            {"arg": {"channel": "tickers", "instId": inst_id}, "data": [track.ticker(self.sim.now_ms())]}
+        ).decode()
 
     async def push_ticker(self, inst_id: str, *, force: bool = False) -> None:
         """Push the newest ticker to subscribers, at most once per `ticker_min_interval_secs` unless forced."""
@@ -63,8 +64,9 @@ class MarketChannels:
         task.add_done_callback(self._deferred.discard)
 
     def _current_candle(self, channel: str, inst_id: str) -> list:
-        return self.sim.market.tracks[inst_id].candles(CANDLE_CHANNELS[channel], self.sim.now_ms(), after=None, before=None,
-                                                      limit=1, history=False)
+        return self.sim.market.tracks[inst_id].candles(
+            CANDLE_CHANNELS[channel], self.sim.now_ms(), after=None, before=None, limit=1, history=False
+        )
 
     async def candle_loop(self) -> None:
         """Business-channel candle pushes: the current bar of each subscribed channel, once a second when it changed."""
@@ -92,12 +94,18 @@ class MarketChannels:
         if conn.kind == "public" and channel in CANDLE_CHANNELS:
             await conn.error("64001", ERROR_64001, req_id)
             return
-        valid_channel = (channel == "tickers" and conn.kind == "public") or (channel in CANDLE_CHANNELS and conn.kind == "business")
+        valid_channel = (channel == "tickers" and conn.kind == "public") or (
+            channel in CANDLE_CHANNELS and conn.kind == "business"
+        )
         if not valid_channel or inst_id not in self.sim.market.tracks:
             await conn.error("60018", ERROR_60018.format(channel=channel, inst_id=inst_id), req_id)
             return
         key = (channel, inst_id)
-        subs = self.ticker_subs.setdefault(inst_id, set()) if channel == "tickers" else self.candle_subs.setdefault(key, set())
+        subs = (
+            self.ticker_subs.setdefault(inst_id, set())
+            if channel == "tickers"
+            else self.candle_subs.setdefault(key, set())
+        )
         ack = {"event": op, "arg": {"channel": channel, "instId": inst_id}, "connId": conn.conn_id}
         if op == "subscribe":
             conn.subs.add(key)
@@ -116,7 +124,9 @@ class MarketChannels:
         if channel == "tickers":
             await conn.send(self._ticker_text(inst_id))
             return
-        await conn.send_json({"arg": {"channel": channel, "instId": inst_id}, "data": self._current_candle(channel, inst_id)})
+        await conn.send_json(
+            {"arg": {"channel": channel, "instId": inst_id}, "data": self._current_candle(channel, inst_id)}
+        )
 
     def forget(self, conn: Connection) -> None:
         for key in conn.subs:

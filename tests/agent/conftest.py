@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -21,9 +22,19 @@ from tests.stack import Api, Sim, api_env, api_server, okxsim
 BTC = "BTC-USDT-SWAP"
 ETH = "ETH-USDT-SWAP"
 # Fast loops for the API under test; the simulator's random walk is paused (prices move only when set).
-FAST_API = {"OKX_INST_IDS": f"{BTC},{ETH}", "ACCOUNT_SYNC_INTERVAL_SECS": "0.5", "BALANCE_SNAPSHOT_INTERVAL_SECS": "1",
-            "OKX_MAX_RETRIES": "1", "LOG_LEVEL": "INFO"}
-QUIET_SIM = {"OKXSIM_INST_IDS": f"{BTC},{ETH}", "OKXSIM_TICK_MS": "3600000", "OKXSIM_RATE_LIMITS": "false", "OKXSIM_SEED": "11"}
+FAST_API = {
+    "OKX_INST_IDS": f"{BTC},{ETH}",
+    "ACCOUNT_SYNC_INTERVAL_SECS": "0.5",
+    "BALANCE_SNAPSHOT_INTERVAL_SECS": "1",
+    "OKX_MAX_RETRIES": "1",
+    "LOG_LEVEL": "INFO",
+}
+QUIET_SIM = {
+    "OKXSIM_INST_IDS": f"{BTC},{ETH}",
+    "OKXSIM_TICK_MS": "3600000",
+    "OKXSIM_RATE_LIMITS": "false",
+    "OKXSIM_SEED": "11",
+}
 
 
 class RealStack:
@@ -88,7 +99,9 @@ async def standin_api() -> AsyncIterator[StandInApi]:
         await api.stop()
 
 
-def agent_settings(database_url: str, api_base_url: str, *, llm_base_url: str | None = None, **overrides: Any) -> AgentSettings:
+def agent_settings(
+    database_url: str, api_base_url: str, *, llm_base_url: str | None = None, **overrides: Any
+) -> AgentSettings:
     """Short timings for tests; `llm_base_url` set means a scripted server posing as DeepSeek."""
     env = {
         "AGENT_HOST": "127.0.0.1",
@@ -103,8 +116,14 @@ def agent_settings(database_url: str, api_base_url: str, *, llm_base_url: str | 
         "LOG_LEVEL": "WARNING",
     }
     if llm_base_url is not None:
-        env.update({"LLM_PROVIDER": "deepseek", "DEEPSEEK_API_KEY": "sk-scripted", "DEEPSEEK_BASE_URL": llm_base_url,
-                    "DEEPSEEK_MODEL": "deepseek-flash"})
+        env.update(
+            {
+                "LLM_PROVIDER": "deepseek",
+                "DEEPSEEK_API_KEY": "sk-scripted",
+                "DEEPSEEK_BASE_URL": llm_base_url,
+                "DEEPSEEK_MODEL": "deepseek-flash",
+            }
+        )
     else:
         env["LLM_PROVIDER"] = "offline"
     env.update({k.upper(): str(v) for k, v in overrides.items()})
@@ -114,8 +133,16 @@ def agent_settings(database_url: str, api_base_url: str, *, llm_base_url: str | 
 @contextlib.asynccontextmanager
 async def serve_agent(settings: AgentSettings) -> AsyncIterator[httpx.AsyncClient]:
     """Run the agent app with uvicorn in this event loop; yield an authenticated client to it."""
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.agent_host, port=settings.agent_port,
-                                           log_config=None, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host=settings.agent_host,
+            port=settings.agent_port,
+            log_config=None,
+            log_level="warning",
+            lifespan="on",
+        )
+    )
     task = asyncio.create_task(server.serve())
     try:
         for _ in range(600):
@@ -124,8 +151,11 @@ async def serve_agent(settings: AgentSettings) -> AsyncIterator[httpx.AsyncClien
             await asyncio.sleep(0.02)
         if task.done() or not server.started:
             raise RuntimeError(f"agent did not start: {task.exception() if task.done() else 'timeout'}")
-        async with httpx.AsyncClient(base_url=settings.self_base_url, timeout=30,
-                                     headers={"Authorization": f"Bearer {settings.api_token.get_secret_value()}"}) as client:
+        async with httpx.AsyncClient(
+            base_url=settings.self_base_url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {settings.api_token.get_secret_value()}"},
+        ) as client:
             yield client
     finally:
         server.should_exit = True
@@ -133,5 +163,9 @@ async def serve_agent(settings: AgentSettings) -> AsyncIterator[httpx.AsyncClien
 
 
 def analysis_body(run_id: str = "run-1", inst_id: str = "BTC-USDT-SWAP", source: str = "manual") -> dict[str, Any]:
-    return {"runId": run_id, "instId": inst_id, "source": source,
-            "trigger": {"price": "60000", "baseline": "59500", "deviationBps": 84.0}}
+    return {
+        "runId": run_id,
+        "instId": inst_id,
+        "source": source,
+        "trigger": {"price": "60000", "baseline": "59500", "deviationBps": 84.0},
+    }

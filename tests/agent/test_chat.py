@@ -4,29 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
-import httpx
-
+from tests.agent.chat_events import read_events
 from tests.agent.conftest import agent_settings, serve_agent
 from tests.agent.scripted_llm import Reply, ScriptedModel, text_reply, tool_calls_reply
 from tests.agent.standin_api import StandInApi
-
-
-async def read_events(client: httpx.AsyncClient, body: dict[str, Any], stop_after: str | None = None) -> list[tuple[str, Any]]:
-    events: list[tuple[str, Any]] = []
-    async with client.stream("POST", "/chat", json=body) as response:
-        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
-        kind = None
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
-                kind = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and kind:
-                events.append((kind, json.loads(line.split(":", 1)[1].strip())))
-                if kind == stop_after:
-                    break
-                kind = None
-    return events
 
 
 async def test_chat_streams_tool_calls_results_text_and_final(
@@ -35,8 +17,11 @@ async def test_chat_streams_tool_calls_results_text_and_final(
     model.steps = [
         lambda body: tool_calls_reply([("k1", "get_ticker", '{"instId":"ETH-USDT-SWAP"}')]),
         lambda body: text_reply("ETH is at 60000 USDT right now.", pieces=4),
-        lambda body: text_reply("Earlier I said 60000.") if "ETH is at 60000 USDT right now." in json.dumps(body["messages"])
-        else Reply(status=400, error={"error": {"message": "history missing"}}),
+        lambda body: (
+            text_reply("Earlier I said 60000.")
+            if "ETH is at 60000 USDT right now." in json.dumps(body["messages"])
+            else Reply(status=400, error={"error": {"message": "history missing"}})
+        ),
     ]
     settings = agent_settings(fresh_database_url, standin_api.base_url, llm_base_url=model.base_url)
     async with serve_agent(settings) as client:
@@ -63,19 +48,38 @@ async def test_chat_streams_tool_calls_results_text_and_final(
         assert again[-1][1]["content"] == "Earlier I said 60000."
 
         stored = (await client.get(f"/sessions/{session_id}")).json()
-        assert stored["kind"] == "chat" and stored["title"] == "What is ETH doing?" and stored["instId"] == "ETH-USDT-SWAP"
-        assert [m["role"] for m in stored["messages"]] == ["user", "assistant", "tool", "assistant", "user", "assistant"]
+        assert (
+            stored["kind"] == "chat" and stored["title"] == "What is ETH doing?" and stored["instId"] == "ETH-USDT-SWAP"
+        )
+        assert [m["role"] for m in stored["messages"]] == [
+            "user",
+            "assistant",
+            "tool",
+            "assistant",
+            "user",
+            "assistant",
+        ]
         assert stored["messageCount"] == 6
         call_turn, result_turn = stored["messages"][1], stored["messages"][2]
         assert call_turn["toolCalls"] == [{"id": "k1", "name": "get_ticker", "arguments": '{"instId":"ETH-USDT-SWAP"}'}]
         assert (result_turn["toolCallId"], result_turn["name"]) == ("k1", "get_ticker")
-        assert set(stored["messages"][0]) == {"id", "role", "content", "toolCalls", "toolCallId", "name", "runId", "createdAt"}
+        assert set(stored["messages"][0]) == {
+            "id",
+            "role",
+            "content",
+            "toolCalls",
+            "toolCallId",
+            "name",
+            "runId",
+            "createdAt",
+        }
         listed = (await client.get("/sessions", params={"kind": "chat"})).json()
         assert [s["id"] for s in listed] == [session_id]
         assert set(listed[0]) == {"id", "title", "instId", "kind", "createdAt", "updatedAt", "messageCount"}
         assert (await client.get("/sessions/chat:nothing")).status_code == 404
-        assert (await client.get("/sessions", params={"kind": "other"})).status_code == 422
-        assert (await client.post("/chat", json={"message": ""})).status_code == 422
+        assert (await client.get("/sessions", params={"kind": "other"})).status_code == 400
+        empty = await client.post("/chat", json={"message": ""})
+        assert empty.status_code == 400 and empty.json()["field"] == "message"
 
 
 async def test_chat_error_is_an_event(fresh_database_url: str, standin_api: StandInApi, model: ScriptedModel) -> None:

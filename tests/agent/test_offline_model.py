@@ -5,11 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai import AsyncOpenAI
 
 from agent.offline_model import (
-    LABEL, LIMIT_SAFETY, OFFLINE_MODEL_NAME, RISK_FRACTION, GuardLimits, MarketView, Spec, decide, guard_limits,
+    LABEL,
+    LIMIT_SAFETY,
+    OFFLINE_MODEL_NAME,
+    RISK_FRACTION,
+    GuardLimits,
+    MarketView,
+    Spec,
+    decide,
+    guard_limits,
 )
 from tests.agent.conftest import agent_settings, analysis_body, serve_agent
 from tests.agent.standin_api import TOKEN, StandInApi
@@ -36,7 +45,9 @@ limits_strategy = st.builds(
 
 @settings(max_examples=300, deadline=None)
 @given(markets, st.decimals(min_value=1, max_value=1_000_000, places=2), limits_strategy)
-def test_every_opening_has_a_stop_a_target_and_bounded_risk(market: MarketView, equity: Decimal, limits: GuardLimits) -> None:
+def test_every_opening_has_a_stop_a_target_and_bounded_risk(
+    market: MarketView, equity: Decimal, limits: GuardLimits
+) -> None:
     decision = decide(market, equity, Decimal(0), None, BTC, limits)
     if not decision.action.startswith("open_"):
         assert decision.action == "none" and decision.contracts is None
@@ -78,8 +89,10 @@ def test_signals_and_position_handling() -> None:
     # 1% of 10000 over a 1.5% stop at 60000 with 0.01 BTC contracts: 100 / (900 * 0.01) = 11.11 contracts
     assert decide(up, equity, Decimal(0), None, BTC).contracts == Decimal("11.11")
     # The guard's limits as GET /api/trade/risk gives them: 25% per order -> 2375 USDT -> 3.95 contracts; leverage 2.
-    risk = {"limits": {"maxOrderPct": "25", "maxExposurePct": "100", "maxLeverage": "2"},
-            "state": {"openExposure": "0", "dailyLossLatched": False}}
+    risk = {
+        "limits": {"maxOrderPct": "25", "maxExposurePct": "100", "maxLeverage": "2"},
+        "state": {"openExposure": "0", "dailyLossLatched": False},
+    }
     capped = decide(up, equity, Decimal(0), None, BTC, guard_limits(risk))
     assert (capped.contracts, capped.leverage) == (Decimal("3.95"), 2)
     latched = guard_limits({**risk, "state": {"openExposure": "0", "dailyLossLatched": True}})
@@ -88,7 +101,9 @@ def test_signals_and_position_handling() -> None:
 
 
 @pytest.mark.parametrize(("trend", "side"), [("up", "buy"), ("down", "sell")])
-async def test_offline_analysis_places_an_order_with_exits(fresh_database_url: str, standin_api: StandInApi, trend: str, side: str) -> None:
+async def test_offline_analysis_places_an_order_with_exits(
+    fresh_database_url: str, standin_api: StandInApi, trend: str, side: str
+) -> None:
     standin_api.trend = trend
     settings_ = agent_settings(fresh_database_url, standin_api.base_url)
     async with serve_agent(settings_) as client:
@@ -98,9 +113,28 @@ async def test_offline_analysis_places_an_order_with_exits(fresh_database_url: s
     assert answer["summary"].startswith(LABEL) and "stop-loss" in answer["summary"]
     assert isinstance(answer["confidence"], int) and 50 <= answer["confidence"] <= 85
     assert [c["name"] for c in answer["toolCalls"]] == [
-        "get_ticker", "get_candles", "get_account_balance", "get_positions", "get_instrument", "get_risk_limits", "place_order"]
+        "get_ticker",
+        "get_candles",
+        "get_account_balance",
+        "get_positions",
+        "get_instrument",
+        "get_risk_limits",
+        "place_order",
+    ]
     [order] = standin_api.orders()
     assert order["side"] == side and order["runId"] == f"run-{trend}" and order["leverage"] == 3
+    [placed] = [r for r in standin_api.requests if r["path"] == "/api/trade/order"]
+    assert placed["origin"] == f"agent:run:run-{trend}"
+    decision = answer["decision"]
+    assert (
+        decision["action"] == ("open_long" if side == "buy" else "open_short") and decision["instId"] == "BTC-USDT-SWAP"
+    )
+    assert (decision["size"], decision["stop"], decision["target"]) == (
+        "3.95",
+        order["slTriggerPx"],
+        order["tpTriggerPx"],
+    )
+    assert decision["confidence"] == answer["confidence"] and decision["reason"].startswith("opening")
     sl, tp = Decimal(order["slTriggerPx"]), Decimal(order["tpTriggerPx"])
     assert (sl < 60000 < tp) if side == "buy" else (tp < 60000 < sl)
     # Sized inside the guard's RISK_MAX_ORDER_PCT (25% of 10000 USDT, with a 5% margin): 2375 / (60000 x 0.01) -> 3.95
@@ -119,21 +153,31 @@ async def test_offline_analysis_closes_a_position_against_the_trend_and_stands_a
         closing = (await client.post("/analysis", json=analysis_body("run-close"))).json()
         standin_api.trend = "flat"
         flat = (await client.post("/analysis", json=analysis_body("run-flat"))).json()
-    assert closing["toolCalls"][-1]["name"] == "close_position" and "Closed the position" in closing["summary"]
+    assert (
+        closing["toolCalls"][-1]["name"] == "close_position"
+    )  # submit_decision is the `decision` field, not a tool call
+    assert "Closed the position" in closing["summary"]
     close_request = [r for r in standin_api.requests if r["path"] == "/api/trade/close-position"][0]["body"]
     assert close_request == {"instId": "BTC-USDT-SWAP", "posSide": "long", "runId": "run-close"}
+    assert closing["decision"]["action"] == "close"
     assert flat["type"] == "analysis_result" and "No order." in flat["summary"] and flat["confidence"] == 50
+    assert flat["decision"]["action"] == "no_trade" and flat["decision"]["size"] is None
     assert standin_api.orders() == []
 
 
-async def test_offline_endpoint_non_streaming_with_the_openai_client(fresh_database_url: str, standin_api: StandInApi) -> None:
+async def test_offline_endpoint_non_streaming_with_the_openai_client(
+    fresh_database_url: str, standin_api: StandInApi
+) -> None:
     settings_ = agent_settings(fresh_database_url, standin_api.base_url)
     async with serve_agent(settings_):
-        client = AsyncOpenAI(base_url=settings_.llm_base_url, api_key=TOKEN)
-        tools = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
-                 for n in ("get_ticker", "get_candles")]
+        client = AsyncOpenAI(base_url=settings_.base_url, api_key=TOKEN)
+        tools = [
+            {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
+            for n in ("get_ticker", "get_candles")
+        ]
         reply = await client.chat.completions.create(
-            model=OFFLINE_MODEL_NAME, messages=[{"role": "user", "content": "How is ETH-USDT-SWAP?"}], tools=tools)
+            model=OFFLINE_MODEL_NAME, messages=[{"role": "user", "content": "How is ETH-USDT-SWAP?"}], tools=tools
+        )
         await client.close()
     calls = reply.choices[0].message.tool_calls
     assert reply.choices[0].finish_reason == "tool_calls"

@@ -118,8 +118,13 @@ class StandInAgent:
             return web.json_response({"detail": "missing or invalid bearer token"}, status=401)
         body = json.loads(await request.read())
         call = AgentCall(
-            run_id=body["runId"], inst_id=body["instId"], source=body["source"], trigger=body.get("trigger") or {},
-            authorization=auth, received_at=received_at, received_perf=received_perf,
+            run_id=body["runId"],
+            inst_id=body["instId"],
+            source=body["source"],
+            trigger=body.get("trigger") or {},
+            authorization=auth,
+            received_at=received_at,
+            received_perf=received_perf,
         )
         with self._changed:
             self._active += 1
@@ -137,18 +142,36 @@ class StandInAgent:
             if mode == "http500":
                 return web.Response(status=500, text="stand-in agent: internal error")
             if mode == "analysis_error":
-                error = {"type": "analysis_error", "runId": call.run_id, "instId": call.inst_id,
-                         "error": "model unavailable (stand-in)", "toolCalls": self.failed_calls, "orders": self.failed_orders,
-                         "provider": "offline", "model": "stand-in"}
+                error = {
+                    "type": "analysis_error",
+                    "runId": call.run_id,
+                    "instId": call.inst_id,
+                    "error": "model unavailable (stand-in)",
+                    "toolCalls": self.failed_calls,
+                    "orders": self.failed_orders,
+                    "provider": "offline",
+                    "model": "stand-in",
+                }
                 if self.failed_reason is not None:
                     error["reason"] = self.failed_reason
                 return web.json_response(error)
             result = {
-                "type": "analysis_result", "runId": call.run_id, "instId": call.inst_id,
+                "type": "analysis_result",
+                "runId": call.run_id,
+                "instId": call.inst_id,
                 "summary": f"stand-in analysis of {call.inst_id} ({call.source}) at {call.trigger.get('price')}",
-                "confidence": 60, "toolCalls": [{"name": "get_ticker", "arguments": {"instId": call.inst_id}}],
-                "orders": [], "provider": "offline", "model": "stand-in",
-                "usage": {"inputTokens": 10, "cachedInputTokens": 0, "outputTokens": 5, "modelCalls": 1, "costUsd": 0.0},
+                "confidence": 60,
+                "toolCalls": [{"name": "get_ticker", "arguments": {"instId": call.inst_id}}],
+                "orders": [],
+                "provider": "offline",
+                "model": "stand-in",
+                "usage": {
+                    "inputTokens": 10,
+                    "cachedInputTokens": 0,
+                    "outputTokens": 5,
+                    "modelCalls": 1,
+                    "costUsd": 0.0,
+                },
             }
             if self.decision is not None:
                 result["decision"] = {**self.decision, "instId": call.inst_id}
@@ -185,7 +208,7 @@ class StandInAgent:
         finally:
             self._loop.close()
 
-    def start(self) -> "StandInAgent":
+    def start(self) -> StandInAgent:
         self._thread = threading.Thread(target=self._thread_main, name="stand-in-agent", daemon=True)
         self._thread.start()
         if not self._ready.wait(10):
@@ -198,7 +221,7 @@ class StandInAgent:
             self._loop.call_soon_threadsafe(self._stop.set)
             self._thread.join(10)
 
-    def __enter__(self) -> "StandInAgent":
+    def __enter__(self) -> StandInAgent:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -34,10 +34,20 @@ def test_health_is_public_and_reports_components(stack):
 
 def test_every_other_endpoint_needs_the_token(stack):
     _, api, _ = stack
-    for path in ("/api/market/ticker?instId=BTC-USDT-SWAP", "/api/market/tickers", "/api/market/candles?instId=BTC-USDT-SWAP", "/api/stream"):
+    for path in (
+        "/api/market/ticker?instId=BTC-USDT-SWAP",
+        "/api/market/tickers",
+        "/api/market/candles?instId=BTC-USDT-SWAP",
+        "/api/stream",
+    ):
         assert httpx.get(api.url + path, timeout=5).status_code == 401
-        assert httpx.get(api.url + path, headers={"Authorization": "Bearer wrong-token-000000000"}, timeout=5).status_code == 401
-    assert httpx.get(api.url + "/api/market/tickers", headers={"Authorization": api.token}, timeout=5).status_code == 401
+        assert (
+            httpx.get(api.url + path, headers={"Authorization": "Bearer wrong-token-000000000"}, timeout=5).status_code
+            == 401
+        )
+    assert (
+        httpx.get(api.url + "/api/market/tickers", headers={"Authorization": api.token}, timeout=5).status_code == 401
+    )
 
 
 def test_ticker_has_live_fields_and_bar_snapshot(stack):
@@ -129,9 +139,13 @@ def test_websocket_dropped_prices_keep_flowing_then_reconnects(stack):
     sim.control("POST", "price", {"instId": "BTC-USDT-SWAP", "price": "51234.5"})
     wait_until(lambda: api.get("/api/market/ticker", instId="BTC-USDT-SWAP").json()["last"] == "51234.5", timeout=5)
     # ...and once the socket is back the feed resubscribes and polling stops.
-    wait_until(lambda: (f := health())["state"] == "connected" and not f["polling"] and f["reconnects"] > before, timeout=20)
+    wait_until(
+        lambda: (f := health())["state"] == "connected" and not f["polling"] and f["reconnects"] > before, timeout=20
+    )
     sim.control("POST", "price", {"instId": "BTC-USDT-SWAP", "price": "51300.1"})
-    t = wait_until(lambda: (t := api.get("/api/market/ticker", instId="BTC-USDT-SWAP").json())["last"] == "51300.1" and t)
+    t = wait_until(
+        lambda: (t := api.get("/api/market/ticker", instId="BTC-USDT-SWAP").json())["last"] == "51300.1" and t
+    )
     assert t["source"] == "ws"
     sim.control("POST", "resume")
 
@@ -172,16 +186,25 @@ def test_metrics_need_the_token_and_move_with_traffic(stack):
     assert httpx.get(api.url + "/metrics", timeout=5).status_code == 401
 
     def value(text: str, name: str, **labels: str) -> float:
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()))
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items())
+        )
 
     before = api.get("/metrics").text
     for _ in range(3):
         api.get("/api/market/candles", instId="BTC-USDT-SWAP", bar="1m", limit=5)
     api.get("/api/market/candles", instId="BTC-USDT-SWAP", bar="9m")
     after = api.get("/metrics").text
-    assert value(after, "aitrader_http_requests_total", route="/api/market/candles", status="200") - value(before, "aitrader_http_requests_total", route="/api/market/candles", status="200") == 3
+    assert (
+        value(after, "aitrader_http_requests_total", route="/api/market/candles", status="200")
+        - value(before, "aitrader_http_requests_total", route="/api/market/candles", status="200")
+        == 3
+    )
     assert value(after, "aitrader_http_requests_total", route="/api/market/candles", status="400") >= 1
-    assert value(after, "aitrader_okx_requests_total", endpoint="/api/v5/market/candles", outcome="ok") > value(before, "aitrader_okx_requests_total", endpoint="/api/v5/market/candles", outcome="ok")
+    assert value(after, "aitrader_okx_requests_total", endpoint="/api/v5/market/candles", outcome="ok") > value(
+        before, "aitrader_okx_requests_total", endpoint="/api/v5/market/candles", outcome="ok"
+    )
     assert 'aitrader_ticker_feed_age_seconds{instId="BTC-USDT-SWAP"}' in after
     assert "aitrader_ws_connected 1.0" in after

@@ -5,7 +5,7 @@ and numbers; a smaller order is never refused where a larger one passes)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, localcontext
 
 import pytest
@@ -26,7 +26,7 @@ from api_server.trading.risk import (
 from shared.envfile import SettingsError
 
 D = Decimal
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2024, 3, 5, 15, 30, tzinfo=UTC)
 BTC = "BTC-USDT-SWAP"
 ETH = "ETH-USDT-SWAP"
@@ -34,14 +34,25 @@ ETH = "ETH-USDT-SWAP"
 
 def make_intent(**changes: object) -> OrderIntent:
     # 25 contracts x ctVal 1 x 100 = 2500 USDT notional: exactly 25 % of the default equity.
-    base = OrderIntent(inst_id=BTC, side="buy", pos_side="net", sz=D("25"), price=D("100"), ct_val=D("1"),
-                       leverage=D("10"), closing=False, has_stop_loss=False, origin="manual")
+    base = OrderIntent(
+        inst_id=BTC,
+        side="buy",
+        pos_side="net",
+        sz=D("25"),
+        price=D("100"),
+        ct_val=D("1"),
+        leverage=D("10"),
+        closing=False,
+        has_stop_loss=False,
+        origin="manual",
+    )
     return replace(base, **changes)
 
 
 def make_account(**changes: object) -> AccountView:
-    base = AccountView(equity=D("10000"), open_exposure_by_inst={}, day_start_equity=D("10000"),
-                       daily_loss_latched=False)
+    base = AccountView(
+        equity=D("10000"), open_exposure_by_inst={}, day_start_equity=D("10000"), daily_loss_latched=False
+    )
     return replace(base, **changes)
 
 
@@ -62,6 +73,7 @@ def assert_refused(decision, rule: str, limit: str, actual: str) -> None:
 
 
 # --- each rule at its boundary ---
+
 
 def test_instrument_allow_list() -> None:
     assert check(make_intent(inst_id=ETH)).allowed
@@ -186,11 +198,18 @@ def test_negative_exposure_is_refused() -> None:
 
 def test_decision_as_dict_carries_the_rule_and_numbers() -> None:
     body = check(make_intent(leverage=D("11"))).as_dict()
-    assert body == {"allowed": False, "rule": "max_leverage", "message": body["message"], "limit": "10",
-                    "actual": "11", "needsApproval": False}
+    assert body == {
+        "allowed": False,
+        "rule": "max_leverage",
+        "message": body["message"],
+        "limit": "10",
+        "actual": "11",
+        "needsApproval": False,
+    }
 
 
 # --- closing detection ---
+
 
 @pytest.mark.parametrize(
     ("side", "pos_side", "sz", "position", "expected"),
@@ -214,6 +233,7 @@ def test_order_reduces_position(side: str, pos_side: str, sz: str, position: str
 
 # --- daily-loss latch ---
 
+
 def test_latch_sets_at_the_limit_and_not_before() -> None:
     below = daily_loss_state(D("10000"), D("9500.01"), D("5"), None, None, NOW)
     assert not below.latched and below.latched_at is None and below.loss == D("499.99")
@@ -230,8 +250,9 @@ def test_latch_holds_for_the_rest_of_the_utc_day_even_after_recovery() -> None:
 
 def test_latch_expires_at_utc_midnight() -> None:
     latched_at = datetime(2024, 3, 4, 23, 59, 59, tzinfo=UTC)
-    just_before = daily_loss_state(D("10000"), D("10000"), D("5"), latched_at, None,
-                                   datetime(2024, 3, 4, 23, 59, 59, 999999, tzinfo=UTC))
+    just_before = daily_loss_state(
+        D("10000"), D("10000"), D("5"), latched_at, None, datetime(2024, 3, 4, 23, 59, 59, 999999, tzinfo=UTC)
+    )
     assert just_before.latched
     midnight = daily_loss_state(D("10000"), D("10000"), D("5"), latched_at, None, datetime(2024, 3, 5, tzinfo=UTC))
     assert not midnight.latched and midnight.day.isoformat() == "2024-03-05"
@@ -240,8 +261,14 @@ def test_latch_expires_at_utc_midnight() -> None:
 def test_utc_day_is_used_whatever_the_clock_zone() -> None:
     # 07:30 on the 6th in UTC+8 is still the 5th in UTC: a latch from the 5th (UTC) holds.
     shanghai = timezone(timedelta(hours=8))
-    state = daily_loss_state(D("10000"), D("10000"), D("5"), datetime(2024, 3, 5, 1, tzinfo=UTC), None,
-                             datetime(2024, 3, 6, 7, 30, tzinfo=shanghai))
+    state = daily_loss_state(
+        D("10000"),
+        D("10000"),
+        D("5"),
+        datetime(2024, 3, 5, 1, tzinfo=UTC),
+        None,
+        datetime(2024, 3, 6, 7, 30, tzinfo=shanghai),
+    )
     assert state.latched
 
 
@@ -265,32 +292,56 @@ def test_no_positive_baseline_never_latches() -> None:
 
 # --- settings ---
 
+
 def test_limits_from_env_defaults() -> None:
     limits = RiskLimits.from_env({})
-    assert limits == RiskLimits(allowed_inst_ids=frozenset({BTC}), max_leverage=D("10"), max_order_pct=D("25"),
-                                max_exposure_pct=D("100"), daily_loss_limit_pct=D("5"), require_stop_loss=False,
-                                approval_mode="auto")
+    assert limits == RiskLimits(
+        allowed_inst_ids=frozenset({BTC}),
+        max_leverage=D("10"),
+        max_order_pct=D("25"),
+        max_exposure_pct=D("100"),
+        daily_loss_limit_pct=D("5"),
+        require_stop_loss=False,
+        approval_mode="auto",
+    )
 
 
 def test_limits_from_env_values() -> None:
-    env = {"OKX_INST_IDS": "btc-usdt-swap, ETH-USDT-SWAP", "RISK_MAX_LEVERAGE": "3", "RISK_MAX_ORDER_PCT": "12.5",
-           "RISK_MAX_EXPOSURE_PCT": "250", "RISK_DAILY_LOSS_LIMIT_PCT": "2.5", "RISK_REQUIRE_STOP_LOSS": "true",
-           "TRADE_APPROVAL_MODE": "Manual"}
+    env = {
+        "OKX_INST_IDS": "btc-usdt-swap, ETH-USDT-SWAP",
+        "RISK_MAX_LEVERAGE": "3",
+        "RISK_MAX_ORDER_PCT": "12.5",
+        "RISK_MAX_EXPOSURE_PCT": "250",
+        "RISK_DAILY_LOSS_LIMIT_PCT": "2.5",
+        "RISK_REQUIRE_STOP_LOSS": "true",
+        "TRADE_APPROVAL_MODE": "Manual",
+    }
     assert set(env) == set(RISK_ENV_VARIABLES)
     limits = RiskLimits.from_env(env)
     assert limits.allowed_inst_ids == frozenset({BTC, ETH})
     assert (limits.max_leverage, limits.max_order_pct, limits.max_exposure_pct, limits.daily_loss_limit_pct) == (
-        D("3"), D("12.5"), D("250"), D("2.5"))
+        D("3"),
+        D("12.5"),
+        D("250"),
+        D("2.5"),
+    )
     assert limits.require_stop_loss and limits.approval_mode == "manual"
 
 
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
-        ("RISK_MAX_LEVERAGE", "ten"), ("RISK_MAX_LEVERAGE", "0"), ("RISK_MAX_LEVERAGE", "126"),
-        ("RISK_MAX_ORDER_PCT", "-1"), ("RISK_MAX_ORDER_PCT", "Infinity"),
-        ("RISK_MAX_EXPOSURE_PCT", "abc"), ("RISK_DAILY_LOSS_LIMIT_PCT", "101"), ("RISK_DAILY_LOSS_LIMIT_PCT", "0"),
-        ("RISK_REQUIRE_STOP_LOSS", "maybe"), ("TRADE_APPROVAL_MODE", "sometimes"), ("OKX_INST_IDS", "btc usdt"),
+        ("RISK_MAX_LEVERAGE", "ten"),
+        ("RISK_MAX_LEVERAGE", "0"),
+        ("RISK_MAX_LEVERAGE", "126"),
+        ("RISK_MAX_ORDER_PCT", "-1"),
+        ("RISK_MAX_ORDER_PCT", "Infinity"),
+        ("RISK_MAX_EXPOSURE_PCT", "abc"),
+        ("RISK_DAILY_LOSS_LIMIT_PCT", "101"),
+        ("RISK_DAILY_LOSS_LIMIT_PCT", "0"),
+        ("RISK_REQUIRE_STOP_LOSS", "maybe"),
+        ("TRADE_APPROVAL_MODE", "sometimes"),
+        ("OKX_INST_IDS", "btc usdt"),
         ("OKX_INST_IDS", " , "),
     ],
 )
@@ -361,8 +412,12 @@ def test_a_refusal_always_names_a_rule_and_its_numbers(
     assert not decision.needs_approval
 
 
-@given(intent=intents, account=accounts, limits=limit_sets,
-       fraction=st.decimals(min_value=D("0.01"), max_value=D("1"), places=2))
+@given(
+    intent=intents,
+    account=accounts,
+    limits=limit_sets,
+    fraction=st.decimals(min_value=D("0.01"), max_value=D("1"), places=2),
+)
 def test_a_smaller_order_passes_wherever_a_larger_one_does(
     intent: OrderIntent, account: AccountView, limits: RiskLimits, fraction: Decimal
 ) -> None:
@@ -383,8 +438,12 @@ def test_order_pct_rule_is_exact(sz: Decimal, price: Decimal, equity: Decimal, p
     assert decision.rule == ("ok" if within else "max_order_pct")
 
 
-@given(day_start=positive, equity=signed, pct=st.decimals(min_value=D("0.01"), max_value=D("100"), places=2),
-       hours_ago=st.integers(0, 15))
+@given(
+    day_start=positive,
+    equity=signed,
+    pct=st.decimals(min_value=D("0.01"), max_value=D("100"), places=2),
+    hours_ago=st.integers(0, 15),
+)
 def test_a_latch_set_today_holds_whatever_the_equity(
     day_start: Decimal, equity: Decimal, pct: Decimal, hours_ago: int
 ) -> None:

@@ -38,7 +38,10 @@ def test_live_trading_needs_the_explicit_confirmation():
 
 
 def test_inst_ids_are_normalised():
-    assert load(OKX_INST_IDS=" btc-usdt-swap, ETH-USDT-SWAP ,BTC-USDT-SWAP").okx_inst_ids == ("BTC-USDT-SWAP", "ETH-USDT-SWAP")
+    assert load(OKX_INST_IDS=" btc-usdt-swap, ETH-USDT-SWAP ,BTC-USDT-SWAP").okx_inst_ids == (
+        "BTC-USDT-SWAP",
+        "ETH-USDT-SWAP",
+    )
 
 
 @pytest.mark.parametrize(

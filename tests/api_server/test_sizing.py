@@ -23,8 +23,9 @@ D = Decimal
 
 
 def decimals(min_value: str, max_value: str, places: int) -> st.SearchStrategy[Decimal]:
-    return st.decimals(min_value=D(min_value), max_value=D(max_value), places=places,
-                       allow_nan=False, allow_infinity=False)
+    return st.decimals(
+        min_value=D(min_value), max_value=D(max_value), places=places, allow_nan=False, allow_infinity=False
+    )
 
 
 prices = decimals("0.0001", "200000", 4)
@@ -34,6 +35,7 @@ notionals = decimals("0.01", "10000000", 2)
 
 
 # --- examples pinned to OKX's recorded BTC-USDT-SWAP spec (ctVal 0.01, lotSz 0.1, minSz 0.1) ---
+
 
 def test_btc_swap_notional_rounds_down_to_the_lot() -> None:
     # 1000 USDT at 65000: 1000 / (65000 x 0.01) = 1.538... contracts -> 1.5
@@ -110,6 +112,7 @@ def test_notional_for_zero_contracts_is_zero_and_negative_is_refused() -> None:
 
 
 # --- properties ---
+
 
 @given(notional=notionals, price=prices, ct_val=ct_vals, lot=lot_sizes, min_lots=st.integers(1, 5))
 def test_result_is_a_lot_multiple_at_least_min_and_never_over_the_request(

@@ -23,8 +23,9 @@ REL = DEFAULT_MIN_RELATIVE_CHANGE
 
 
 def money(min_value: str = "-1000000", max_value: str = "1000000", places: int = 8) -> st.SearchStrategy[Decimal]:
-    return st.decimals(min_value=D(min_value), max_value=D(max_value), places=places,
-                       allow_nan=False, allow_infinity=False)
+    return st.decimals(
+        min_value=D(min_value), max_value=D(max_value), places=places, allow_nan=False, allow_infinity=False
+    )
 
 
 thresholds_abs = money("0", "100", 6)
@@ -45,6 +46,7 @@ def oracle(previous: Decimal, current: Decimal, min_abs: Decimal, min_rel: Decim
 
 
 # --- the user's examples, with the default thresholds 1 USDT / 0.0001 ---
+
 
 def test_first_reading_is_always_written() -> None:
     assert should_write_snapshot(None, D("10000"), ABS, REL)
@@ -138,8 +140,13 @@ def test_up_and_down_moves_are_treated_alike(
     assert up == down
 
 
-@given(previous=money(), small=money("0", "1000", 8), extra=money("0", "1000", 8),
-       min_abs=thresholds_abs, min_rel=thresholds_rel)
+@given(
+    previous=money(),
+    small=money("0", "1000", 8),
+    extra=money("0", "1000", 8),
+    min_abs=thresholds_abs,
+    min_rel=thresholds_rel,
+)
 def test_a_larger_move_writes_whenever_a_smaller_one_does(
     previous: Decimal, small: Decimal, extra: Decimal, min_abs: Decimal, min_rel: Decimal
 ) -> None:
@@ -148,8 +155,14 @@ def test_a_larger_move_writes_whenever_a_smaller_one_does(
         assert should_write_snapshot(previous, previous - small - extra, min_abs, min_rel)
 
 
-@given(previous=money(), move=moves, min_abs=thresholds_abs, min_rel=thresholds_rel,
-       more_abs=money("0", "100", 6), more_rel=money("0", "0.1", 8))
+@given(
+    previous=money(),
+    move=moves,
+    min_abs=thresholds_abs,
+    min_rel=thresholds_rel,
+    more_abs=money("0", "100", 6),
+    more_rel=money("0", "0.1", 8),
+)
 def test_raising_thresholds_never_adds_writes(
     previous: Decimal, move: Decimal, min_abs: Decimal, min_rel: Decimal, more_abs: Decimal, more_rel: Decimal
 ) -> None:
@@ -202,6 +215,7 @@ def test_replay_counts_rows_and_largest_gap() -> None:
 
 # --- equity helpers ---
 
+
 def test_linear_swap_equity_long_and_short() -> None:
     # long 84 contracts x ctVal 100 from 1.1893 to 1.2: uPnL = 0.0107 x 8400 = 89.88
     assert linear_swap_equity(D("10000"), D("84"), D("1.1893"), D("1.2"), D("100")) == D("10089.88")
@@ -209,8 +223,13 @@ def test_linear_swap_equity_long_and_short() -> None:
     assert linear_swap_equity(D("10000"), D("0"), D("1.1893"), D("5"), D("100")) == D("10000")
 
 
-@given(cash=money("0", "1000000", 2), contracts=money("-1000", "1000", 1), entry=money("0.01", "100000", 4),
-       move=money("-0.01", "0.01", 4), ct_val=st.sampled_from([D("0.01"), D("1"), D("100")]))
+@given(
+    cash=money("0", "1000000", 2),
+    contracts=money("-1000", "1000", 1),
+    entry=money("0.01", "100000", 4),
+    move=money("-0.01", "0.01", 4),
+    ct_val=st.sampled_from([D("0.01"), D("1"), D("100")]),
+)
 def test_equity_changes_by_contracts_times_ctval_times_price_move(
     cash: Decimal, contracts: Decimal, entry: Decimal, move: Decimal, ct_val: Decimal
 ) -> None:

@@ -12,15 +12,27 @@ from api_server.tickers import Ticker, TickerBook
 from tests.helpers import FIXTURES
 
 
-def make(inst_id: str = "BTC-USDT-SWAP", ts: int = 1_000, last: str = "100", received_at: float = 0.0, source: str = "ws") -> Ticker:
+def make(
+    inst_id: str = "BTC-USDT-SWAP", ts: int = 1_000, last: str = "100", received_at: float = 0.0, source: str = "ws"
+) -> Ticker:
     return Ticker(instId=inst_id, last=last, bidPx=last, askPx=last, ts=str(ts), source=source, received_at=received_at)
 
 
 def test_recorded_push_item_decodes_into_ticker():
     frame = msgspec.json.decode((FIXTURES / "ws_tickers_push.swap.recorded.json").read_bytes())
     ticker = msgspec.convert(frame["data"][0], Ticker)
-    assert (ticker.instId, ticker.last, ticker.bidPx, ticker.askPx) == ("BTC-USDT-SWAP", "31807.4", "31807.3", "31807.4")
-    assert (ticker.vol24h, ticker.volCcy24h, ticker.ts, ticker.instType) == ("12214388", "122143.88", "1654033232461", "SWAP")
+    assert (ticker.instId, ticker.last, ticker.bidPx, ticker.askPx) == (
+        "BTC-USDT-SWAP",
+        "31807.4",
+        "31807.3",
+        "31807.4",
+    )
+    assert (ticker.vol24h, ticker.volCcy24h, ticker.ts, ticker.instType) == (
+        "12214388",
+        "122143.88",
+        "1654033232461",
+        "SWAP",
+    )
     assert ticker.source == "ws"
 
 
@@ -111,7 +123,12 @@ def test_listener_errors_do_not_stop_updates_or_other_listeners():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["A-USDT-SWAP", "B-USDT-SWAP"]), st.integers(0, 50), st.integers(0, 1000)), max_size=60))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A-USDT-SWAP", "B-USDT-SWAP"]), st.integers(0, 50), st.integers(0, 1000)),
+        max_size=60,
+    )
+)
 def test_book_always_holds_the_max_ts_per_instrument(updates):
     book = TickerBook()
     for inst_id, ts, px in updates:

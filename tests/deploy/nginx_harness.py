@@ -8,9 +8,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 
@@ -59,11 +59,18 @@ def render_into(prefix: Path, site: str = "aitrader.conf", **settings: str) -> P
 
 
 def check_config(nginx: str, prefix: Path, conf: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([nginx, "-t", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "logs" / "error.log")], capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        [nginx, "-t", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "logs" / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 @contextlib.contextmanager
-def running_nginx(nginx: str, prefix: Path, *, web_root: Path, api_upstream: str, agent_upstream: str, **settings: str) -> Iterator[RunningNginx]:
+def running_nginx(
+    nginx: str, prefix: Path, *, web_root: Path, api_upstream: str, agent_upstream: str, **settings: str
+) -> Iterator[RunningNginx]:
     port = free_port()
     conf = render_into(
         prefix,
@@ -85,7 +92,9 @@ def running_nginx(nginx: str, prefix: Path, *, web_root: Path, api_upstream: str
         deadline = time.monotonic() + 10
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"nginx exited with {proc.returncode}: {(prefix / 'logs' / 'error.log').read_text(errors='replace')}")
+                raise RuntimeError(
+                    f"nginx exited with {proc.returncode}: {(prefix / 'logs' / 'error.log').read_text(errors='replace')}"
+                )
             try:
                 # index.html is static: this does not touch the upstreams (they may share this thread's event loop).
                 httpx.get(f"http://127.0.0.1:{port}/index.html", timeout=0.5)
@@ -102,6 +111,8 @@ def running_nginx(nginx: str, prefix: Path, *, web_root: Path, api_upstream: str
 def write_web_dist(root: Path) -> Path:
     """A stand-in for frontend/dist: index.html and one hashed asset."""
     (root / "assets").mkdir(parents=True, exist_ok=True)
-    (root / "index.html").write_text('<!doctype html><html><head><script type="module" src="/assets/app-3f2a1c.js"></script></head><body><div id="root">AiTrader test page</div></body></html>')
+    (root / "index.html").write_text(
+        '<!doctype html><html><head><script type="module" src="/assets/app-3f2a1c.js"></script></head><body><div id="root">AiTrader test page</div></body></html>'
+    )
     (root / "assets" / "app-3f2a1c.js").write_text("console.log('aitrader');\n" * 200)
     return root

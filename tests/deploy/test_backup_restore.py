@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from shared.migrate import apply_migrations, migration_status
-from tests.helpers import scratch_database, REPO_ROOT
+from tests.helpers import REPO_ROOT, scratch_database
 
 BACKUP = REPO_ROOT / "scripts" / "db_backup.sh"
 RESTORE = REPO_ROOT / "scripts" / "db_restore.sh"
@@ -44,16 +44,21 @@ def script_env(**extra: str) -> dict[str, str]:
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=60, env=script_env(**env), cwd=REPO_ROOT)
+    return subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=60, env=script_env(**env), cwd=REPO_ROOT
+    )
 
 
 def table_contents(url: str) -> dict[str, list[str]]:
     """Every user table's rows as JSON text, in a stable order."""
     with psycopg.connect(url) as conn:
-        tables = [r[0] for r in conn.execute(
-            "select quote_ident(schemaname) || '.' || quote_ident(tablename) from pg_tables "
-            "where schemaname not in ('pg_catalog', 'information_schema') order by 1"
-        )]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select quote_ident(schemaname) || '.' || quote_ident(tablename) from pg_tables "
+                "where schemaname not in ('pg_catalog', 'information_schema') order by 1"
+            )
+        ]
         return {t: sorted(r[0] for r in conn.execute(f"select row_to_json(t)::text from {t} t")) for t in tables}
 
 
@@ -66,7 +71,9 @@ def seed_rows(url: str) -> None:
                 ("api", f"kind-{i % 3}", f'{{"i": {i}, "note": "价格 ±{i}", "nested": {{"ok": true}}}}'),
             )
         # A table outside the migrations, with types the dump must carry exactly.
-        conn.execute("create table ops_probe (id bigserial primary key, amount numeric(30, 12), at timestamptz, tags text[], raw bytea)")
+        conn.execute(
+            "create table ops_probe (id bigserial primary key, amount numeric(30, 12), at timestamptz, tags text[], raw bytea)"
+        )
         conn.execute(
             "insert into ops_probe (amount, at, tags, raw) values "
             "(12345.678901234567, '2026-11-25 10:00:00.123456+00', array['a', 'b'], '\\x00ff'::bytea), "
@@ -74,7 +81,9 @@ def seed_rows(url: str) -> None:
         )
 
 
-def test_backup_restores_into_an_empty_database_with_the_same_rows(fresh_database_url: str, second_database_url: str, tmp_path: Path) -> None:
+def test_backup_restores_into_an_empty_database_with_the_same_rows(
+    fresh_database_url: str, second_database_url: str, tmp_path: Path
+) -> None:
     seed_rows(fresh_database_url)
     source = with_password(fresh_database_url, "s3cret-pw-never-printed")
     dump = tmp_path / "backups" / "aitrader.dump"
@@ -100,11 +109,15 @@ def test_backup_restores_into_an_empty_database_with_the_same_rows(fresh_databas
     assert apply_migrations(second_database_url) == []
     # Sequences were restored too: a new row does not collide with a restored id.
     with psycopg.connect(second_database_url) as conn:
-        new_id = conn.execute("insert into service_events (service, kind) values ('api', 'after-restore') returning id").fetchone()[0]
+        new_id = conn.execute(
+            "insert into service_events (service, kind) values ('api', 'after-restore') returning id"
+        ).fetchone()[0]
         assert new_id > 25
 
 
-def test_restore_refuses_a_database_that_is_not_empty_unless_clean(fresh_database_url: str, second_database_url: str, tmp_path: Path) -> None:
+def test_restore_refuses_a_database_that_is_not_empty_unless_clean(
+    fresh_database_url: str, second_database_url: str, tmp_path: Path
+) -> None:
     seed_rows(fresh_database_url)
     dump = tmp_path / "a.dump"
     assert run([BACKUP, "-o", dump], DATABASE_URL=fresh_database_url).returncode == 0
@@ -125,13 +138,24 @@ def test_restore_refuses_a_database_that_is_not_empty_unless_clean(fresh_databas
 def test_database_url_comes_from_the_env_file(fresh_database_url: str, tmp_path: Path) -> None:
     seed_rows(fresh_database_url)
     env_file = tmp_path / "aitrader.env"
-    env_file.write_text(f"# deployment settings\nAPI_TOKEN=abcdefghijklmnopqrstuvwxyz\nDATABASE_URL={fresh_database_url}\n")
+    env_file.write_text(
+        f"# deployment settings\nAPI_TOKEN=abcdefghijklmnopqrstuvwxyz\nDATABASE_URL={fresh_database_url}\n"
+    )
     result = run([BACKUP, "-o", tmp_path / "from-env-file.dump"], AITRADER_ENV_FILE=str(env_file))
     assert result.returncode == 0, result.stderr
-    assert "service_events" in subprocess.run(
-        ["bash", "-c", f'. {REPO_ROOT}/scripts/db_common.sh; "$(pg_bindir pg_restore)/pg_restore" --list {tmp_path / "from-env-file.dump"}'],
-        capture_output=True, text=True, check=True,
-    ).stdout
+    assert (
+        "service_events"
+        in subprocess.run(
+            [
+                "bash",
+                "-c",
+                f'. {REPO_ROOT}/scripts/db_common.sh; "$(pg_bindir pg_restore)/pg_restore" --list {tmp_path / "from-env-file.dump"}',
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
 
 
 def test_clear_errors(tmp_path: Path, fresh_database_url: str) -> None:
@@ -143,6 +167,8 @@ def test_clear_errors(tmp_path: Path, fresh_database_url: str) -> None:
     not_a_dump.write_text("hello")
     wrong = run([RESTORE, not_a_dump], DATABASE_URL=fresh_database_url)
     assert wrong.returncode == 1 and "not a pg_dump custom-format archive" in wrong.stderr
-    unreachable = run([BACKUP, "-o", tmp_path / "y.dump"], DATABASE_URL="postgresql://postgres:pw-hidden@127.0.0.1:1/nothing")
+    unreachable = run(
+        [BACKUP, "-o", tmp_path / "y.dump"], DATABASE_URL="postgresql://postgres:pw-hidden@127.0.0.1:1/nothing"
+    )
     assert unreachable.returncode == 1 and "pw-hidden" not in unreachable.stderr.replace("***", "")
     assert not (tmp_path / "y.dump").exists() and not (tmp_path / "y.dump.partial").exists()

@@ -19,11 +19,17 @@ from tests.deploy.nginx_harness import check_config, nginx_binary, render_into, 
 from tests.helpers import REPO_ROOT
 
 BUILD = REPO_ROOT / "nginx" / "build.sh"
-COMMANDS = {"api": ["python", "-m", "api_server"], "agent": ["python", "-m", "agent"], "okxsim": ["python", "-m", "okxsim"]}
+COMMANDS = {
+    "api": ["python", "-m", "api_server"],
+    "agent": ["python", "-m", "agent"],
+    "okxsim": ["python", "-m", "okxsim"],
+}
 
 
 def run(args: list, cwd: Path = REPO_ROOT, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=120, cwd=cwd, env={**os.environ, **env})
+    return subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=120, cwd=cwd, env={**os.environ, **env}
+    )
 
 
 def read_unit(path: Path) -> configparser.ConfigParser:
@@ -43,17 +49,47 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     (prefix / "venv" / "bin" / "python").symlink_to(Path(sys.executable).resolve())
     dist = write_web_dist(base / "dist")
     out = base / "dist-deploy"
-    result = run(["bash", BUILD, "--out", out, "--web-dist", dist, "--no-venv", "--prefix", prefix, "--server-name", "trader.example.com"])
+    result = run(
+        [
+            "bash",
+            BUILD,
+            "--out",
+            out,
+            "--web-dist",
+            dist,
+            "--no-venv",
+            "--prefix",
+            prefix,
+            "--server-name",
+            "trader.example.com",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     return out, prefix
 
 
 def test_artifact_contents(artifact: tuple[Path, Path]) -> None:
     out, prefix = artifact
-    for path in ("app/api_server/__main__.py", "app/agent", "app/okxsim/__main__.py", "app/shared/envfile.py", "app/migrations",
-                 "app/requirements.txt", "app/.env.example", "app/scripts/db_backup.sh", "app/scripts/db_restore.sh",
-                 "web/index.html", "web/assets/app-3f2a1c.js", "nginx/aitrader.conf", "nginx/aitrader-tls.conf",
-                 "nginx/templates/render.py", "systemd/aitrader-api.service", "systemd/aitrader-agent.service", "install.sh", "BUILD_INFO"):
+    for path in (
+        "app/api_server/__main__.py",
+        "app/agent",
+        "app/okxsim/__main__.py",
+        "app/shared/envfile.py",
+        "app/migrations",
+        "app/requirements.txt",
+        "app/.env.example",
+        "app/scripts/db_backup.sh",
+        "app/scripts/db_restore.sh",
+        "web/index.html",
+        "web/assets/app-3f2a1c.js",
+        "nginx/aitrader.conf",
+        "nginx/aitrader-tls.conf",
+        "nginx/templates/render.py",
+        "systemd/aitrader-api.service",
+        "systemd/aitrader-agent.service",
+        "install.sh",
+        "BUILD_INFO",
+    ):
         assert (out / path).exists(), path
     assert (out / "app" / "requirements.txt").read_text() == (REPO_ROOT / "requirements.txt").read_text()
     assert not list(out.rglob("__pycache__")) and not list(out.rglob(".env"))
@@ -69,8 +105,10 @@ def test_artifact_contents(artifact: tuple[Path, Path]) -> None:
 
 def test_systemd_units(artifact: tuple[Path, Path]) -> None:
     out, prefix = artifact
-    for name, module, user, env_file in (("aitrader-api.service", "api_server", "aitrader", "/etc/aitrader/aitrader.env"),
-                                         ("aitrader-agent.service", "agent", "aitrader-agent", "/etc/aitrader/agent.env")):
+    for name, module, user, env_file in (
+        ("aitrader-api.service", "api_server", "aitrader", "/etc/aitrader/aitrader.env"),
+        ("aitrader-agent.service", "agent", "aitrader-agent", "/etc/aitrader/agent.env"),
+    ):
         unit = read_unit(out / "systemd" / name)
         service = unit["Service"]
         assert service["ExecStart"] == f"{prefix}/venv/bin/python -m {module}"
@@ -82,7 +120,14 @@ def test_systemd_units(artifact: tuple[Path, Path]) -> None:
         assert service["NoNewPrivileges"] == "yes"
         assert unit["Install"]["WantedBy"] == "multi-user.target"
     if shutil.which("systemd-analyze"):
-        verified = run(["systemd-analyze", "verify", out / "systemd" / "aitrader-api.service", out / "systemd" / "aitrader-agent.service"])
+        verified = run(
+            [
+                "systemd-analyze",
+                "verify",
+                out / "systemd" / "aitrader-api.service",
+                out / "systemd" / "aitrader-agent.service",
+            ]
+        )
         assert verified.returncode == 0, verified.stderr
 
 
@@ -110,11 +155,20 @@ def test_install_into_destdir(artifact: tuple[Path, Path], tmp_path: Path) -> No
     agent_env = dest / "etc" / "aitrader" / "agent.env"
     assert stat.S_IMODE(agent_env.stat().st_mode) == 0o640 and "API_TOKEN=" in agent_env.read_text()
     assert (dest / "etc" / "systemd" / "system" / "aitrader-api.service").is_file()
-    assert (dest / "etc" / "nginx" / "conf.d" / "aitrader.conf").read_text() == (out / "nginx" / "aitrader.conf").read_text()
+    assert (dest / "etc" / "nginx" / "conf.d" / "aitrader.conf").read_text() == (
+        out / "nginx" / "aitrader.conf"
+    ).read_text()
     assert "edit /etc/aitrader/aitrader.env" in result.stderr and "edit /etc/aitrader/agent.env" in result.stderr
     # The copied code is complete enough to import every service's entry modules.
-    imported = run([sys.executable, "-c", "import api_server.settings, okxsim.config, shared.envfile, shared.metrics, shared.migrate"],
-                   cwd=installed / "app", PYTHONPATH=str(installed / "app"))
+    imported = run(
+        [
+            sys.executable,
+            "-c",
+            "import api_server.settings, okxsim.config, shared.envfile, shared.metrics, shared.migrate",
+        ],
+        cwd=installed / "app",
+        PYTHONPATH=str(installed / "app"),
+    )
     assert imported.returncode == 0, imported.stderr
 
     # An upgrade keeps the edited env file and the previous code.
@@ -143,7 +197,9 @@ def test_missing_frontend_build_is_explained(tmp_path: Path) -> None:
 def docker_compose() -> str | None:
     found = shutil.which("docker-compose")
     if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "install", "-y", "-q", "docker-compose"], capture_output=True, timeout=300, check=False)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "docker-compose"], capture_output=True, timeout=300, check=False
+        )
         found = shutil.which("docker-compose")
     return found
 
@@ -157,14 +213,17 @@ def compose_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(REPO_ROOT / ".dockerignore", project / ".dockerignore")
     shutil.copytree(REPO_ROOT / "docker", project / "docker")
     (project / ".env").write_text(
-        (REPO_ROOT / ".env.example").read_text() + "\nPOSTGRES_PASSWORD=0123abcd\nAPI_TOKEN=compose-test-token-0123456789\n"
+        (REPO_ROOT / ".env.example").read_text()
+        + "\nPOSTGRES_PASSWORD=0123abcd\nAPI_TOKEN=compose-test-token-0123456789\n"
     )
     return project
 
 
 def compose_config(tool: str, project: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "API_", "OKX", "COMPOSE_"))}
-    return subprocess.run([tool, "-f", "docker-compose.yml", *args], capture_output=True, text=True, timeout=60, cwd=project, env=env)
+    return subprocess.run(
+        [tool, "-f", "docker-compose.yml", *args], capture_output=True, text=True, timeout=60, cwd=project, env=env
+    )
 
 
 def test_docker_compose_config(compose_project: Path) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
 import pytest
@@ -18,7 +18,9 @@ from tests.deploy.nginx_harness import check_config, nginx_binary, render_into, 
 from tests.helpers import free_port, stop_process
 
 NGINX = nginx_binary()
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed and `apt-get install -y nginx` was not possible")
+pytestmark = pytest.mark.skipif(
+    NGINX is None, reason="nginx is not installed and `apt-get install -y nginx` was not possible"
+)
 
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy")
 
@@ -40,25 +42,27 @@ class StandIn:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         peer = request.transport.get_extra_info("peername") if request.transport else None
         body = await request.read()
-        self.seen.append({
-            "path": request.path_qs,
-            "method": request.method,
-            "version": f"{request.version.major}.{request.version.minor}",
-            "headers": dict(request.headers),
-            "peer_port": peer[1] if peer else None,
-            "body_len": len(body),
-        })
+        self.seen.append(
+            {
+                "path": request.path_qs,
+                "method": request.method,
+                "version": f"{request.version.major}.{request.version.minor}",
+                "headers": dict(request.headers),
+                "peer_port": peer[1] if peer else None,
+                "body_len": len(body),
+            }
+        )
         if request.path.endswith(("/stream", "/chat")):
             resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
             await resp.prepare(request)
-            await resp.write(b"event: ticker\ndata: {\"n\": 1}\n\n")
+            await resp.write(b'event: ticker\ndata: {"n": 1}\n\n')
             # The second event is sent only after the client has seen the first: a buffering proxy would hold the
             # first one back until the upstream finishes, and this wait would then time out.
             try:
                 await asyncio.wait_for(self.release_stream.wait(), 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
-            await resp.write(b"event: ticker\ndata: {\"n\": 2}\n\n")
+            await resp.write(b'event: ticker\ndata: {"n": 2}\n\n')
             self.stream_finished = True
             await resp.write_eof()
             return resp
@@ -102,7 +106,9 @@ def assert_security_headers(resp: httpx.Response) -> None:
 
 async def test_app_api_agent_and_headers(upstreams, web_root: Path, tmp_path: Path) -> None:
     api, api_addr, agent, agent_addr = upstreams
-    with running_nginx(NGINX, tmp_path / "nginx", web_root=web_root, api_upstream=api_addr, agent_upstream=agent_addr) as nginx:
+    with running_nginx(
+        NGINX, tmp_path / "nginx", web_root=web_root, api_upstream=api_addr, agent_upstream=agent_addr
+    ) as nginx:
         async with httpx.AsyncClient(base_url=nginx.url, timeout=5) as client:
             index = await client.get("/")
             assert index.status_code == 200 and "AiTrader test page" in index.text
@@ -155,10 +161,14 @@ async def test_app_api_agent_and_headers(upstreams, web_root: Path, tmp_path: Pa
 
 
 @pytest.mark.parametrize("path, upstream_path", [("/api/stream", "/api/stream"), ("/agent/chat", "/chat")])
-async def test_sse_is_delivered_incrementally(upstreams, web_root: Path, tmp_path: Path, path: str, upstream_path: str) -> None:
+async def test_sse_is_delivered_incrementally(
+    upstreams, web_root: Path, tmp_path: Path, path: str, upstream_path: str
+) -> None:
     api, api_addr, agent, agent_addr = upstreams
     stand_in = api if path.startswith("/api/") else agent
-    with running_nginx(NGINX, tmp_path / "nginx", web_root=web_root, api_upstream=api_addr, agent_upstream=agent_addr) as nginx:
+    with running_nginx(
+        NGINX, tmp_path / "nginx", web_root=web_root, api_upstream=api_addr, agent_upstream=agent_addr
+    ) as nginx:
         async with httpx.AsyncClient(base_url=nginx.url, timeout=10) as client:
             method = "GET" if path == "/api/stream" else "POST"
             async with client.stream(method, path) as resp:
@@ -179,7 +189,13 @@ async def test_sse_is_delivered_incrementally(upstreams, web_root: Path, tmp_pat
 async def test_rate_limit_answers_429_with_json_and_headers(upstreams, web_root: Path, tmp_path: Path) -> None:
     api, api_addr, agent, agent_addr = upstreams
     with running_nginx(
-        NGINX, tmp_path / "nginx", web_root=web_root, api_upstream=api_addr, agent_upstream=agent_addr, API_RATE="2r/s", API_BURST="3"
+        NGINX,
+        tmp_path / "nginx",
+        web_root=web_root,
+        api_upstream=api_addr,
+        agent_upstream=agent_addr,
+        API_RATE="2r/s",
+        API_BURST="3",
     ) as nginx:
         async with httpx.AsyncClient(base_url=nginx.url, timeout=5) as client:
             answers = await asyncio.gather(*(client.get("/api/health") for _ in range(25)))
@@ -198,7 +214,9 @@ async def test_rate_limit_answers_429_with_json_and_headers(upstreams, web_root:
 
 async def test_upstream_down_answers_502_json(web_root: Path, tmp_path: Path) -> None:
     closed = f"127.0.0.1:{free_port()}"
-    with running_nginx(NGINX, tmp_path / "nginx", web_root=web_root, api_upstream=closed, agent_upstream=closed) as nginx:
+    with running_nginx(
+        NGINX, tmp_path / "nginx", web_root=web_root, api_upstream=closed, agent_upstream=closed
+    ) as nginx:
         async with httpx.AsyncClient(base_url=nginx.url, timeout=10) as client:
             resp = await client.get("/api/health")
             assert resp.status_code == 502
@@ -209,9 +227,25 @@ async def test_upstream_down_answers_502_json(web_root: Path, tmp_path: Path) ->
 def make_self_signed(directory: Path) -> tuple[Path, Path]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return cert, key
 
@@ -222,21 +256,38 @@ async def test_tls_template_passes_nginx_t_and_serves_https(upstreams, web_root:
     prefix = tmp_path / "nginx-tls"
     https_port, http_port = free_port(), free_port()
     conf = render_into(
-        prefix, site="aitrader-tls.conf",
-        LISTEN=f"127.0.0.1:{http_port}", TLS_LISTEN=f"127.0.0.1:{https_port}", TLS_CERT=str(cert), TLS_KEY=str(key),
-        WEB_ROOT=str(web_root), API_UPSTREAM=api_addr, AGENT_UPSTREAM=agent_addr, ACME_ROOT=str(tmp_path / "acme"),
+        prefix,
+        site="aitrader-tls.conf",
+        LISTEN=f"127.0.0.1:{http_port}",
+        TLS_LISTEN=f"127.0.0.1:{https_port}",
+        TLS_CERT=str(cert),
+        TLS_KEY=str(key),
+        WEB_ROOT=str(web_root),
+        API_UPSTREAM=api_addr,
+        AGENT_UPSTREAM=agent_addr,
+        ACME_ROOT=str(tmp_path / "acme"),
     )
     checked = check_config(NGINX, prefix, conf)
     assert checked.returncode == 0, checked.stderr
     assert "syntax is ok" in checked.stderr
 
     # A missing certificate is caught by `nginx -t`.
-    bad = render_into(tmp_path / "nginx-bad", site="aitrader-tls.conf", TLS_CERT=str(tmp_path / "nope.pem"), TLS_KEY=str(key),
-                      LISTEN=f"127.0.0.1:{free_port()}", TLS_LISTEN=f"127.0.0.1:{free_port()}")
+    bad = render_into(
+        tmp_path / "nginx-bad",
+        site="aitrader-tls.conf",
+        TLS_CERT=str(tmp_path / "nope.pem"),
+        TLS_KEY=str(key),
+        LISTEN=f"127.0.0.1:{free_port()}",
+        TLS_LISTEN=f"127.0.0.1:{free_port()}",
+    )
     assert check_config(NGINX, tmp_path / "nginx-bad", bad).returncode != 0
 
-    proc = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "logs" / "error.log"), "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "logs" / "error.log"), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         async with httpx.AsyncClient(verify=False, timeout=5) as client:
             resp = None
@@ -270,8 +321,16 @@ def test_render_refuses_values_that_would_inject_config(tmp_path: Path) -> None:
     with pytest.raises(render.RenderError, match="unknown setting"):
         render.render_all(tmp_path, {"NOT_A_SETTING": "1"})
     # The command line reports the same problems with exit status 2.
-    result = subprocess.run(["python3", str(Path(render.__file__)), "--out", str(tmp_path / "o"), "--set", "MAX_BODY=huge"], capture_output=True, text=True)
+    result = subprocess.run(
+        ["python3", str(Path(render.__file__)), "--out", str(tmp_path / "o"), "--set", "MAX_BODY=huge"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "MAX_BODY" in result.stderr
     written = render.render_all(tmp_path / "defaults")
-    assert json.dumps(sorted(p.name for p in written.values())) == json.dumps(["aitrader-tls.conf", "aitrader.conf", "nginx.conf"])
-    assert "{{" not in written["aitrader.conf"].read_text() and "#@include" not in written["aitrader-tls.conf"].read_text()
+    assert json.dumps(sorted(p.name for p in written.values())) == json.dumps(
+        ["aitrader-tls.conf", "aitrader.conf", "nginx.conf"]
+    )
+    assert (
+        "{{" not in written["aitrader.conf"].read_text() and "#@include" not in written["aitrader-tls.conf"].read_text()
+    )

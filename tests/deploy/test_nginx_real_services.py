@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator
 
 import httpx
 import pytest
@@ -18,7 +18,9 @@ from tests.helpers import PYTHON, base_env, free_port, running
 NGINX = nginx_binary()
 TOKEN = "deploy-test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed and `apt-get install -y nginx` was not possible")
+pytestmark = pytest.mark.skipif(
+    NGINX is None, reason="nginx is not installed and `apt-get install -y nginx` was not possible"
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,34 +34,65 @@ def system(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     base = tmp_path_factory.mktemp("real")
     logs = base / "logs"
     sim_port, api_port, agent_port = free_port(), free_port(), free_port()
-    sim = {"OKXSIM_API_KEY": "deploy-sim-key", "OKXSIM_API_SECRET": "deploy-sim-secret", "OKXSIM_PASSPHRASE": "deploy-sim-pass"}
+    sim = {
+        "OKXSIM_API_KEY": "deploy-sim-key",
+        "OKXSIM_API_SECRET": "deploy-sim-secret",
+        "OKXSIM_PASSPHRASE": "deploy-sim-pass",
+    }
     common = {
-        "API_TOKEN": TOKEN, "DATABASE_URL": database_url,
-        "API_BASE_URL": f"http://127.0.0.1:{api_port}", "AGENT_BASE_URL": f"http://127.0.0.1:{agent_port}",
+        "API_TOKEN": TOKEN,
+        "DATABASE_URL": database_url,
+        "API_BASE_URL": f"http://127.0.0.1:{api_port}",
+        "AGENT_BASE_URL": f"http://127.0.0.1:{agent_port}",
     }
     with contextlib.ExitStack() as stack:
-        stack.enter_context(running(
-            [PYTHON, "-m", "okxsim"], base_env(OKXSIM_HOST="127.0.0.1", OKXSIM_PORT=str(sim_port), OKXSIM_TICK_MS="100", **sim),
-            f"http://127.0.0.1:{sim_port}/api/v5/public/time", logs / "okxsim.log",
-        ))
-        stack.enter_context(running(
-            [PYTHON, "-m", "api_server"],
-            base_env(
-                API_HOST="127.0.0.1", API_PORT=str(api_port), OKX_BASE_URL=f"http://127.0.0.1:{sim_port}",
-                OKX_WS_PUBLIC_URL=f"ws://127.0.0.1:{sim_port}/ws/v5/public", OKX_API_KEY=sim["OKXSIM_API_KEY"],
-                OKX_API_SECRET=sim["OKXSIM_API_SECRET"], OKX_PASSPHRASE=sim["OKXSIM_PASSPHRASE"], **common,
-            ),
-            f"http://127.0.0.1:{api_port}/api/health", logs / "api.log", timeout=60,
-        ))
-        stack.enter_context(running(
-            [PYTHON, "-m", "agent"], base_env(AGENT_HOST="127.0.0.1", AGENT_PORT=str(agent_port), LLM_PROVIDER="offline", **common),
-            f"http://127.0.0.1:{agent_port}/health", logs / "agent.log", timeout=60,
-        ))
+        stack.enter_context(
+            running(
+                [PYTHON, "-m", "okxsim"],
+                base_env(OKXSIM_HOST="127.0.0.1", OKXSIM_PORT=str(sim_port), OKXSIM_TICK_MS="100", **sim),
+                f"http://127.0.0.1:{sim_port}/api/v5/public/time",
+                logs / "okxsim.log",
+            )
+        )
+        stack.enter_context(
+            running(
+                [PYTHON, "-m", "api_server"],
+                base_env(
+                    API_HOST="127.0.0.1",
+                    API_PORT=str(api_port),
+                    OKX_BASE_URL=f"http://127.0.0.1:{sim_port}",
+                    OKX_WS_PUBLIC_URL=f"ws://127.0.0.1:{sim_port}/ws/v5/public",
+                    OKX_API_KEY=sim["OKXSIM_API_KEY"],
+                    OKX_API_SECRET=sim["OKXSIM_API_SECRET"],
+                    OKX_PASSPHRASE=sim["OKXSIM_PASSPHRASE"],
+                    **common,
+                ),
+                f"http://127.0.0.1:{api_port}/api/health",
+                logs / "api.log",
+                timeout=60,
+            )
+        )
+        stack.enter_context(
+            running(
+                [PYTHON, "-m", "agent"],
+                base_env(AGENT_HOST="127.0.0.1", AGENT_PORT=str(agent_port), LLM_PROVIDER="offline", **common),
+                f"http://127.0.0.1:{agent_port}/health",
+                logs / "agent.log",
+                timeout=60,
+            )
+        )
         web_root = write_web_dist(base / "dist")
-        nginx = stack.enter_context(running_nginx(
-            NGINX, base / "nginx", web_root=web_root, api_upstream=f"127.0.0.1:{api_port}", agent_upstream=f"127.0.0.1:{agent_port}",
-            API_RATE="10r/s", API_BURST="10",
-        ))
+        nginx = stack.enter_context(
+            running_nginx(
+                NGINX,
+                base / "nginx",
+                web_root=web_root,
+                api_upstream=f"127.0.0.1:{api_port}",
+                agent_upstream=f"127.0.0.1:{agent_port}",
+                API_RATE="10r/s",
+                API_BURST="10",
+            )
+        )
         yield {"web": nginx.url, "api": f"http://127.0.0.1:{api_port}", "agent": f"http://127.0.0.1:{agent_port}"}
 
 

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -32,7 +33,12 @@ from tests.faults.processes import FullStack, full_stack
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 # Operations that do real work per valid request (an analysis through the offline model, a model completion):
 # a few examples suffice to cover their validation.
-EXPENSIVE = {"POST /analysis": 2, "POST /chat": 2, "POST /offline/v1/chat/completions": 3, "POST /api/model/strategy-run": 3}
+EXPENSIVE = {
+    "POST /analysis": 2,
+    "POST /chat": 2,
+    "POST /offline/v1/chat/completions": 3,
+    "POST /api/model/strategy-run": 3,
+}
 # Infinite Server-Sent Events stream: no request would ever finish; covered by the security suite instead.
 SKIPPED = {"GET /api/stream"}
 API_PUBLIC = {"GET /api/health"}
@@ -69,8 +75,9 @@ def names_the_problem(response: httpx.Response | Any) -> str | None:
     return None
 
 
-def fuzz_operations(schema: Any, base_url: str, headers: dict[str, str], *, mode: GenerationMode,
-                    public: set[str], authorized: bool) -> tuple[int, list[str]]:
+def fuzz_operations(
+    schema: Any, base_url: str, headers: dict[str, str], *, mode: GenerationMode, public: set[str], authorized: bool
+) -> tuple[int, list[str]]:
     """Run every operation's examples; returns (requests sent, failures as readable lines)."""
     failures: list[str] = []
     sent = 0
@@ -81,8 +88,14 @@ def fuzz_operations(schema: Any, base_url: str, headers: dict[str, str], *, mode
             continue
         examples = EXPENSIVE.get(label, EXAMPLES)
 
-        @settings(max_examples=examples, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy(generation_mode=mode))
         def run(case: schemathesis.Case) -> None:
             nonlocal sent
@@ -93,7 +106,9 @@ def fuzz_operations(schema: Any, base_url: str, headers: dict[str, str], *, mode
             if label == "POST /api/account/initial-equity" and response.status_code == 200:
                 # Put a sane initial equity back after any accepted generated amount, so the balance routes are
                 # fuzzed with a realistic baseline.
-                httpx.post(base_url + "/api/account/initial-equity", json={"amount": 10000}, headers=headers, timeout=15)
+                httpx.post(
+                    base_url + "/api/account/initial-equity", json={"amount": 10000}, headers=headers, timeout=15
+                )
             where = f"{label} {response.status_code} ({case.as_curl_command(base_url=base_url)})"
             if not authorized and label not in public:
                 if response.status_code != 401:
@@ -110,7 +125,9 @@ def fuzz_operations(schema: Any, base_url: str, headers: dict[str, str], *, mode
             checks = [not_a_server_error]
             # A Server-Sent Events answer is documented as a string stream; schemathesis would validate each event
             # object against that string schema. The events themselves are checked by the agent's chat tests.
-            content_type = " ".join(response.headers.get("content-type", []))  # schemathesis keeps every header as a list
+            content_type = " ".join(
+                response.headers.get("content-type", [])
+            )  # schemathesis keeps every header as a list
             if "text/event-stream" not in content_type:
                 checks.append(response_schema_conformance)
             try:
@@ -128,7 +145,9 @@ def fuzz_operations(schema: Any, base_url: str, headers: dict[str, str], *, mode
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 def test_api_schema_fuzz_with_token(stack: FullStack, mode: GenerationMode) -> None:
     schema = load_schema(stack.api.url + "/api/schema/openapi.json", {})
-    sent, failures = fuzz_operations(schema, stack.api.url, stack.api.headers, mode=mode, public=API_PUBLIC, authorized=True)
+    sent, failures = fuzz_operations(
+        schema, stack.api.url, stack.api.headers, mode=mode, public=API_PUBLIC, authorized=True
+    )
     assert sent >= 30, sent
     assert not failures, "\n".join(failures)
 
@@ -137,8 +156,9 @@ def test_api_schema_fuzz_with_token(stack: FullStack, mode: GenerationMode) -> N
 def test_api_schema_fuzz_without_a_valid_token(stack: FullStack, token: str) -> None:
     schema = load_schema(stack.api.url + "/api/schema/openapi.json", {})
     headers = {"Authorization": token} if token else {}
-    sent, failures = fuzz_operations(schema, stack.api.url, headers, mode=GenerationMode.POSITIVE, public=API_PUBLIC,
-                                     authorized=False)
+    sent, failures = fuzz_operations(
+        schema, stack.api.url, headers, mode=GenerationMode.POSITIVE, public=API_PUBLIC, authorized=False
+    )
     assert sent >= 30, sent
     assert not failures, "\n".join(failures)
 
@@ -146,8 +166,9 @@ def test_api_schema_fuzz_without_a_valid_token(stack: FullStack, token: str) -> 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 def test_agent_schema_fuzz_with_token(stack: FullStack, mode: GenerationMode) -> None:
     schema = load_schema(stack.agent.url + "/openapi.json", stack.agent.headers)
-    sent, failures = fuzz_operations(schema, stack.agent.url, stack.agent.headers, mode=mode, public=AGENT_PUBLIC,
-                                     authorized=True)
+    sent, failures = fuzz_operations(
+        schema, stack.agent.url, stack.agent.headers, mode=mode, public=AGENT_PUBLIC, authorized=True
+    )
     assert sent >= 8, sent
     assert not failures, "\n".join(failures)
 
@@ -156,8 +177,9 @@ def test_agent_schema_fuzz_with_token(stack: FullStack, mode: GenerationMode) ->
 def test_agent_schema_fuzz_without_a_valid_token(stack: FullStack, token: str) -> None:
     schema = load_schema(stack.agent.url + "/openapi.json", stack.agent.headers)
     headers = {"Authorization": token} if token else {}
-    sent, failures = fuzz_operations(schema, stack.agent.url, headers, mode=GenerationMode.POSITIVE, public=AGENT_PUBLIC,
-                                     authorized=False)
+    sent, failures = fuzz_operations(
+        schema, stack.agent.url, headers, mode=GenerationMode.POSITIVE, public=AGENT_PUBLIC, authorized=False
+    )
     assert sent >= 8, sent
     assert not failures, "\n".join(failures)
 
@@ -165,10 +187,14 @@ def test_agent_schema_fuzz_without_a_valid_token(stack: FullStack, token: str) -
 # -- bodies the API decodes itself (not described in its schema) ------------------------------------------------
 
 JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40)
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-                           max_leaves=12)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
 ORDER_FIELDS = {
-    "instId": st.sampled_from(["BTC-USDT-SWAP", "btc-usdt-swap", "NOPE", "", "BTC-USDT-SWAP\x00", "ETH-USDT-SWAP"]) | JSON_SCALARS,
+    "instId": st.sampled_from(["BTC-USDT-SWAP", "btc-usdt-swap", "NOPE", "", "BTC-USDT-SWAP\x00", "ETH-USDT-SWAP"])
+    | JSON_SCALARS,
     "side": st.sampled_from(["buy", "sell", "BUY", "hold"]) | JSON_SCALARS,
     "ordType": st.sampled_from(["market", "limit", "post_only"]) | JSON_SCALARS,
     "sz": st.sampled_from(["0", "-1", "1e309", "NaN", "0.0000001", "abc", "99999999999999999999"]) | JSON_SCALARS,
@@ -193,16 +219,30 @@ RAW_BODIES = (
     | st.binary(max_size=200)
     | st.sampled_from([b"", b"{", b"[]", b"null", b'{"instId": "BTC-USDT-SWAP"', b"\xff\xfe", b'{"a":' * 300])
 )
-POST_PATHS = ["/api/trade/order", "/api/trade/cancel", "/api/trade/close-position", "/api/account/initial-equity",
-              "/api/model/strategy-run", "/api/scheduler/pause"]
+POST_PATHS = [
+    "/api/trade/order",
+    "/api/trade/cancel",
+    "/api/trade/close-position",
+    "/api/account/initial-equity",
+    "/api/model/strategy-run",
+    "/api/scheduler/pause",
+]
 
 
 def test_raw_bodies_to_every_api_post_are_answered_without_a_server_error(stack: FullStack) -> None:
     problems: list[str] = []
-    with httpx.Client(base_url=stack.api.url, headers={**stack.api.headers, "Content-Type": "application/json"}, timeout=30) as client:
+    with httpx.Client(
+        base_url=stack.api.url, headers={**stack.api.headers, "Content-Type": "application/json"}, timeout=30
+    ) as client:
 
-        @settings(max_examples=EXAMPLES * 8, deadline=None, derandomize=True, database=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES * 8,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(path=st.sampled_from(POST_PATHS), body=RAW_BODIES)
         def post(path: str, body: bytes) -> None:
             response = client.post(path, content=body)
@@ -218,8 +258,13 @@ def test_raw_bodies_to_every_api_post_are_answered_without_a_server_error(stack:
 
 
 # -- targeted regressions of what the longer fuzz runs found --------------------------------------------------------
-NUL_PATHS_API = ["/api/model/strategy-runs/run%00id", "/api/model/strategy-runs?instId=BTC%00", "/api/account/orders?instId=BTC-USDT-SWAP%00",
-                 "/api/trade/approvals?status=pending%00", "/api/account/orders?state=open%00"]
+NUL_PATHS_API = [
+    "/api/model/strategy-runs/run%00id",
+    "/api/model/strategy-runs?instId=BTC%00",
+    "/api/account/orders?instId=BTC-USDT-SWAP%00",
+    "/api/trade/approvals?status=pending%00",
+    "/api/account/orders?state=open%00",
+]
 
 
 def nul_answers(stack: FullStack, paths: list[str]) -> list[str]:

@@ -49,19 +49,63 @@ from tests.helpers import free_port
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # -- building blocks: JSON values shaped like OKX's, with the awkward cases OKX (or an attacker) could send ------
-OKX_STRINGS = st.sampled_from(["", "0", "-1", "1e400", "NaN", "65000.1", "BTC-USDT-SWAP", "tickers", "subscribe", "error",
-                               "notice", "64008", "60018", "50011", "51016", "\u0000", "\ud800", "🙂"]) | st.text(max_size=20)
+OKX_STRINGS = st.sampled_from(
+    [
+        "",
+        "0",
+        "-1",
+        "1e400",
+        "NaN",
+        "65000.1",
+        "BTC-USDT-SWAP",
+        "tickers",
+        "subscribe",
+        "error",
+        "notice",
+        "64008",
+        "60018",
+        "50011",
+        "51016",
+        "\u0000",
+        "\ud800",
+        "🙂",
+    ]
+) | st.text(max_size=20)
 SCALARS = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats() | OKX_STRINGS
-JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(OKX_STRINGS, inner, max_size=5),
-                    max_leaves=20)
-TICKER_KEYS = ["instId", "last", "lastSz", "askPx", "askSz", "bidPx", "bidSz", "open24h", "high24h", "low24h", "vol24h",
-               "volCcy24h", "ts", "instType", "source", "received_at"]
+JSON = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(OKX_STRINGS, inner, max_size=5), max_leaves=20
+)
+TICKER_KEYS = [
+    "instId",
+    "last",
+    "lastSz",
+    "askPx",
+    "askSz",
+    "bidPx",
+    "bidSz",
+    "open24h",
+    "high24h",
+    "low24h",
+    "vol24h",
+    "volCcy24h",
+    "ts",
+    "instType",
+    "source",
+    "received_at",
+]
 TICKER_LIKE = st.dictionaries(st.sampled_from(TICKER_KEYS), SCALARS, max_size=len(TICKER_KEYS))
-FRAME_LIKE = st.fixed_dictionaries({}, optional={
-    "event": OKX_STRINGS | SCALARS, "code": OKX_STRINGS | SCALARS, "msg": OKX_STRINGS | SCALARS, "connId": SCALARS,
-    "arg": st.fixed_dictionaries({}, optional={"channel": OKX_STRINGS | SCALARS, "instId": OKX_STRINGS | SCALARS}) | SCALARS,
-    "data": st.lists(TICKER_LIKE | JSON, max_size=4) | SCALARS,
-})
+FRAME_LIKE = st.fixed_dictionaries(
+    {},
+    optional={
+        "event": OKX_STRINGS | SCALARS,
+        "code": OKX_STRINGS | SCALARS,
+        "msg": OKX_STRINGS | SCALARS,
+        "connId": SCALARS,
+        "arg": st.fixed_dictionaries({}, optional={"channel": OKX_STRINGS | SCALARS, "instId": OKX_STRINGS | SCALARS})
+        | SCALARS,
+        "data": st.lists(TICKER_LIKE | JSON, max_size=4) | SCALARS,
+    },
+)
 
 
 def encode(value: Any) -> str:
@@ -73,12 +117,16 @@ FRAMES = (
     | st.builds(encode, JSON)
     | st.text(max_size=200)
     | st.binary(max_size=200)
-    | st.sampled_from(["pong", b"pong", "ping", "", "{", "[]", '{"data": null}', '{"arg": {"channel": "tickers"}, "data": [{}]}'])
+    | st.sampled_from(
+        ["pong", b"pong", "ping", "", "{", "[]", '{"data": null}', '{"arg": {"channel": "tickers"}, "data": [{}]}']
+    )
 )
 
 
 def new_feed() -> TickerFeed:
-    return TickerFeed("ws://127.0.0.1:9/ws/v5/public", ["BTC-USDT-SWAP", "ETH-USDT-SWAP"], TickerBook(), rest_client=None)
+    return TickerFeed(
+        "ws://127.0.0.1:9/ws/v5/public", ["BTC-USDT-SWAP", "ETH-USDT-SWAP"], TickerBook(), rest_client=None
+    )
 
 
 @FAST
@@ -113,22 +161,51 @@ def test_ticker_push_frames_decode_or_are_ignored(tickers: list[dict[str, Any]])
 
 
 # -- OKX REST envelopes ------------------------------------------------------------------------------------------
-REST_TYPES = [Ticker, models.Candle, models.OrderBook, models.Trade, models.Instrument, models.FundingRate, models.ServerTime,
-              models.Balance, models.Position, models.AccountConfig, models.Order, models.Fill, models.PlaceOrderResult,
-              models.CancelOrderResult, models.LeverageResult, models.ClosePositionResult]
+REST_TYPES = [
+    Ticker,
+    models.Candle,
+    models.OrderBook,
+    models.Trade,
+    models.Instrument,
+    models.FundingRate,
+    models.ServerTime,
+    models.Balance,
+    models.Position,
+    models.AccountConfig,
+    models.Order,
+    models.Fill,
+    models.PlaceOrderResult,
+    models.CancelOrderResult,
+    models.LeverageResult,
+    models.ClosePositionResult,
+]
 ENVELOPES = (
-    st.builds(encode, st.fixed_dictionaries({}, optional={"code": SCALARS, "msg": SCALARS, "data": JSON | st.lists(JSON, max_size=3)}))
+    st.builds(
+        encode,
+        st.fixed_dictionaries(
+            {}, optional={"code": SCALARS, "msg": SCALARS, "data": JSON | st.lists(JSON, max_size=3)}
+        ),
+    )
     | st.builds(encode, JSON)
     | st.binary(max_size=300)
-    | st.sampled_from([b"", b"<html>502 Bad Gateway</html>", b'{"code":"0","msg":"","data":[{"sCode":"51000"}]}',
-                       b'{"code":"1","msg":"All operations failed","data":[{"sCode":"51008","sMsg":"no margin","clOrdId":"x"}]}',
-                       b'{"code":50011,"msg":"Too Many Requests","data":[]}'])
+    | st.sampled_from(
+        [
+            b"",
+            b"<html>502 Bad Gateway</html>",
+            b'{"code":"0","msg":"","data":[{"sCode":"51000"}]}',
+            b'{"code":"1","msg":"All operations failed","data":[{"sCode":"51008","sMsg":"no margin","clOrdId":"x"}]}',
+            b'{"code":50011,"msg":"Too Many Requests","data":[]}',
+        ]
+    )
 )
 
 
 @FAST
-@given(status=st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 502, 503, 504]), raw=ENVELOPES,
-       item_type=st.sampled_from(REST_TYPES))
+@given(
+    status=st.sampled_from([200, 200, 200, 400, 401, 403, 404, 429, 500, 502, 503, 504]),
+    raw=ENVELOPES,
+    item_type=st.sampled_from(REST_TYPES),
+)
 def test_rest_replies_give_data_or_an_okx_error(status: int, raw: str | bytes, item_type: Any) -> None:
     body = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     try:
@@ -146,12 +223,22 @@ def test_rest_replies_give_data_or_an_okx_error(status: int, raw: str | bytes, i
 
 
 # -- agent answers -----------------------------------------------------------------------------------------------
-ANSWER_LIKE = st.fixed_dictionaries({}, optional={
-    "type": st.sampled_from(["analysis_result", "analysis_error", "other"]) | SCALARS,
-    "runId": OKX_STRINGS | SCALARS, "instId": OKX_STRINGS | SCALARS, "summary": OKX_STRINGS | SCALARS,
-    "error": OKX_STRINGS | SCALARS, "confidence": SCALARS, "toolCalls": JSON, "orders": JSON, "provider": SCALARS,
-    "model": SCALARS, "usage": st.dictionaries(st.sampled_from(["inputTokens", "outputTokens", "costUsd", "x"]), SCALARS) | SCALARS,
-})
+ANSWER_LIKE = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["analysis_result", "analysis_error", "other"]) | SCALARS,
+        "runId": OKX_STRINGS | SCALARS,
+        "instId": OKX_STRINGS | SCALARS,
+        "summary": OKX_STRINGS | SCALARS,
+        "error": OKX_STRINGS | SCALARS,
+        "confidence": SCALARS,
+        "toolCalls": JSON,
+        "orders": JSON,
+        "provider": SCALARS,
+        "model": SCALARS,
+        "usage": st.dictionaries(st.sampled_from(["inputTokens", "outputTokens", "costUsd", "x"]), SCALARS) | SCALARS,
+    },
+)
 ANSWERS = st.builds(encode, ANSWER_LIKE) | st.builds(encode, JSON) | st.binary(max_size=300)
 
 
@@ -192,7 +279,7 @@ class ScriptedPeer:
         self._loop.run_forever()
         self._loop.run_until_complete(self._runner.cleanup())
 
-    def __enter__(self) -> "ScriptedPeer":
+    def __enter__(self) -> ScriptedPeer:
         self._thread.start()
         assert self._ready.wait(10)
         return self
@@ -236,17 +323,74 @@ def test_agent_client_over_a_real_socket_answers_or_fails_with_a_reason(peer: Sc
 
 
 # -- environment values ------------------------------------------------------------------------------------------
-API_VARIABLES = ["API_HOST", "API_PORT", "API_TOKEN", "DATABASE_URL", "OKX_API_KEY", "OKX_API_SECRET", "OKX_PASSPHRASE",
-                 "OKX_USE_SIMULATED", "OKX_BASE_URL", "OKX_WS_PUBLIC_URL", "OKX_TICKER_BAR", "OKX_INST_IDS", "OKX_TIMEOUT_SECS",
-                 "OKX_MAX_RETRIES", "OKX_WS_PING_SECS", "OKX_WS_STALE_SECS", "OKX_REST_POLL_SECS", "AGENT_BASE_URL",
-                 "AGENT_TIMEOUT_SECS", "INITIAL_EQUITY", "BALANCE_SNAPSHOT_MIN_ABS_CHANGE", "BALANCE_SNAPSHOT_MIN_RELATIVE_CHANGE",
-                 "BALANCE_SNAPSHOT_INTERVAL_SECS", "STRATEGY_SCHEDULE_ENABLED", "STRATEGY_SCHEDULE_INTERVAL_SECS",
-                 "STRATEGY_VOL_TRIGGER_ENABLED", "STRATEGY_VOL_THRESHOLD_BPS", "STRATEGY_VOL_WINDOW_SECS",
-                 "STRATEGY_MAX_CONSECUTIVE_FAILURES", "CORS_ORIGINS", "LOG_FORMAT", "LOG_LEVEL", "OKX_LIVE_TRADING_CONFIRM"]
-ENV_VALUES = st.sampled_from(["", " ", "0", "-1", "1", "65536", "1e9", "1e400", "inf", "-inf", "nan", "NaN", "sNaN", "1_000",
-                              "true", "False", "maybe", "3m", "7m", "BTC-USDT-SWAP", "btc-usdt-swap,ETH-USDT-SWAP", ",,",
-                              "http://127.0.0.1:1", "ftp://x", "postgresql://u@h/db", "9" * 5000, "0x10", "١٢", "\t1\n"]) \
-    | st.text(max_size=30)
+API_VARIABLES = [
+    "API_HOST",
+    "API_PORT",
+    "API_TOKEN",
+    "DATABASE_URL",
+    "OKX_API_KEY",
+    "OKX_API_SECRET",
+    "OKX_PASSPHRASE",
+    "OKX_USE_SIMULATED",
+    "OKX_BASE_URL",
+    "OKX_WS_PUBLIC_URL",
+    "OKX_TICKER_BAR",
+    "OKX_INST_IDS",
+    "OKX_TIMEOUT_SECS",
+    "OKX_MAX_RETRIES",
+    "OKX_WS_PING_SECS",
+    "OKX_WS_STALE_SECS",
+    "OKX_REST_POLL_SECS",
+    "AGENT_BASE_URL",
+    "AGENT_TIMEOUT_SECS",
+    "INITIAL_EQUITY",
+    "BALANCE_SNAPSHOT_MIN_ABS_CHANGE",
+    "BALANCE_SNAPSHOT_MIN_RELATIVE_CHANGE",
+    "BALANCE_SNAPSHOT_INTERVAL_SECS",
+    "STRATEGY_SCHEDULE_ENABLED",
+    "STRATEGY_SCHEDULE_INTERVAL_SECS",
+    "STRATEGY_VOL_TRIGGER_ENABLED",
+    "STRATEGY_VOL_THRESHOLD_BPS",
+    "STRATEGY_VOL_WINDOW_SECS",
+    "STRATEGY_MAX_CONSECUTIVE_FAILURES",
+    "CORS_ORIGINS",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "OKX_LIVE_TRADING_CONFIRM",
+]
+ENV_VALUES = st.sampled_from(
+    [
+        "",
+        " ",
+        "0",
+        "-1",
+        "1",
+        "65536",
+        "1e9",
+        "1e400",
+        "inf",
+        "-inf",
+        "nan",
+        "NaN",
+        "sNaN",
+        "1_000",
+        "true",
+        "False",
+        "maybe",
+        "3m",
+        "7m",
+        "BTC-USDT-SWAP",
+        "btc-usdt-swap,ETH-USDT-SWAP",
+        ",,",
+        "http://127.0.0.1:1",
+        "ftp://x",
+        "postgresql://u@h/db",
+        "9" * 5000,
+        "0x10",
+        "١٢",
+        "\t1\n",
+    ]
+) | st.text(max_size=30)
 
 
 def _environment(names: list[str]) -> st.SearchStrategy[dict[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -18,8 +18,13 @@ from shared.okx_auth import iso_timestamp, sign
 from tests.helpers import FIXTURES, free_port
 
 # A quiet market: the walk steps once an hour, so prices move only when a test sets them.
-QUIET = SimConfig(seed=7, tick_ms=3_600_000, history_minutes=600, rate_limits=False,
-                  inst_ids=("BTC-USDT-SWAP", "ETH-USDT-SWAP", "SOL-USDT-SWAP", "XRP-USDT-SWAP"))
+QUIET = SimConfig(
+    seed=7,
+    tick_ms=3_600_000,
+    history_minutes=600,
+    rate_limits=False,
+    inst_ids=("BTC-USDT-SWAP", "ETH-USDT-SWAP", "SOL-USDT-SWAP", "XRP-USDT-SWAP"),
+)
 
 
 def fixture_json(name: str):
@@ -70,9 +75,18 @@ class OkxClient:
                 headers[name] = value
         return headers
 
-    async def call(self, method: str, target: str, body: object | None = None, *, raw_body: str | None = None,
-                   headers: dict[str, str] | None = None) -> tuple[int, dict]:
-        text = raw_body if raw_body is not None else (json.dumps(body, separators=(",", ":")) if body is not None else "")
+    async def call(
+        self,
+        method: str,
+        target: str,
+        body: object | None = None,
+        *,
+        raw_body: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict]:
+        text = (
+            raw_body if raw_body is not None else (json.dumps(body, separators=(",", ":")) if body is not None else "")
+        )
         hdrs = headers if headers is not None else self.headers(method, target, text)
         url = URL(self.server.base + target, encoded=True)
         async with self.session.request(method, url, data=text.encode() if text else None, headers=hdrs) as resp:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,15 +18,23 @@ PASS = "pass1"
 @pytest.mark.parametrize("vector", REST_VECTORS, ids=lambda v: v["method"] + " " + v["requestPath"])
 def test_fixture_vectors_verify_and_any_change_breaks_them(vector):
     headers = {
-        "OK-ACCESS-KEY": "k", "OK-ACCESS-SIGN": vector["sign"], "OK-ACCESS-TIMESTAMP": vector["timestamp"],
-        "OK-ACCESS-PASSPHRASE": PASS, "x-simulated-trading": "1",
+        "OK-ACCESS-KEY": "k",
+        "OK-ACCESS-SIGN": vector["sign"],
+        "OK-ACCESS-TIMESTAMP": vector["timestamp"],
+        "OK-ACCESS-PASSPHRASE": PASS,
+        "x-simulated-trading": "1",
     }
-    sent = datetime.strptime(vector["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+    sent = datetime.strptime(vector["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
     common = dict(api_key="k", secret=vector["secret"], passphrase=PASS, now_s=sent + 1, max_skew_s=30)
     assert check_request(headers, vector["method"], vector["requestPath"], vector["body"], **common) is None
     assert check_request(headers, vector["method"], vector["requestPath"] + "&x=1", vector["body"], **common) == "50113"
     assert check_request(headers, vector["method"], vector["requestPath"], vector["body"] + " ", **common) == "50113"
-    assert check_request(headers, vector["method"], vector["requestPath"], vector["body"], **(common | {"now_s": sent + 31})) == "50102"
+    assert (
+        check_request(
+            headers, vector["method"], vector["requestPath"], vector["body"], **(common | {"now_s": sent + 31})
+        )
+        == "50102"
+    )
 
 
 def test_ws_login_vector():
@@ -34,7 +42,14 @@ def test_ws_login_vector():
     args = {"apiKey": "k", "passphrase": PASS, "timestamp": vector["timestamp"], "sign": vector["sign"]}
     common = dict(api_key="k", secret=vector["secret"], passphrase=PASS, max_skew_s=30)
     assert check_ws_login(args, now_s=float(vector["timestamp"]) + 2, **common) is None
-    assert check_ws_login(args | {"sign": sign("other", vector["timestamp"], "GET", "/users/self/verify")}, now_s=float(vector["timestamp"]), **common) == "60007"
+    assert (
+        check_ws_login(
+            args | {"sign": sign("other", vector["timestamp"], "GET", "/users/self/verify")},
+            now_s=float(vector["timestamp"]),
+            **common,
+        )
+        == "60007"
+    )
 
 
 @pytest.mark.parametrize(

@@ -23,11 +23,21 @@ ETH = "ETH-USDT-SWAP"
 
 def okx_apis(client: OkxClient):
     cfg = client.server.config
-    kw = {"api_key": cfg.api_key, "api_secret_key": cfg.api_secret, "passphrase": cfg.passphrase, "flag": "1",
-          "domain": client.server.base, "debug": False}
+    kw = {
+        "api_key": cfg.api_key,
+        "api_secret_key": cfg.api_secret,
+        "passphrase": cfg.passphrase,
+        "flag": "1",
+        "domain": client.server.base,
+        "debug": False,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return Trade.TradeAPI(**kw), Account.AccountAPI(**kw), PublicData.PublicAPI(flag="1", domain=client.server.base, debug=False)
+        return (
+            Trade.TradeAPI(**kw),
+            Account.AccountAPI(**kw),
+            PublicData.PublicAPI(flag="1", domain=client.server.base, debug=False),
+        )
 
 
 async def set_price(client: OkxClient, inst_id: str, price: str) -> None:
@@ -53,7 +63,11 @@ async def test_python_okx_drives_a_whole_trading_cycle(client: OkxClient):
     assert config["acctLv"] == "2" and config["posMode"] == "net_mode"
 
     # python-okx sends every optional field, empty ones as "" (reduceOnly, tgtCcy, px...) and attachAlgoOrds null.
-    placed = ok(await call(trade.place_order, instId=BTC, tdMode="cross", side="buy", ordType="market", sz="1", clOrdId="pyokx1"))
+    placed = ok(
+        await call(
+            trade.place_order, instId=BTC, tdMode="cross", side="buy", ordType="market", sz="1", clOrdId="pyokx1"
+        )
+    )
     ord_id = placed[0]["ordId"]
     assert placed[0]["sCode"] == "0" and ord_id
     by_cl = ok(await call(trade.get_order, instId=BTC, clOrdId="pyokx1"))[0]
@@ -64,8 +78,19 @@ async def test_python_okx_drives_a_whole_trading_cycle(client: OkxClient):
     assert pos["pos"] == "1" and pos["instId"] == BTC and pos["lever"] == "5"
 
     # A resting limit order, amended, then canceled (string boolean form of reduceOnly).
-    limit = ok(await call(trade.place_order, instId=BTC, tdMode="cross", side="sell", ordType="limit", sz="0.5", px="61000",
-                          clOrdId="pyokx2", reduceOnly="true"))[0]
+    limit = ok(
+        await call(
+            trade.place_order,
+            instId=BTC,
+            tdMode="cross",
+            side="sell",
+            ordType="limit",
+            sz="0.5",
+            px="61000",
+            clOrdId="pyokx2",
+            reduceOnly="true",
+        )
+    )[0]
     assert ok(await call(trade.get_order_list, instType="SWAP"))[0]["ordId"] == limit["ordId"]
     amended = ok(await call(trade.amend_order, instId=BTC, ordId=limit["ordId"], newPx="61500"))[0]
     assert amended["sCode"] == "0"
@@ -73,8 +98,21 @@ async def test_python_okx_drives_a_whole_trading_cycle(client: OkxClient):
     assert ok(await call(trade.cancel_order, instId=BTC, clOrdId="pyokx2"))[0]["sCode"] == "0"
 
     # A TP/SL (oco) algo order for the position fires on the price path and closes it reduce-only.
-    algo = ok(await call(trade.place_algo_order, instId=BTC, tdMode="cross", side="sell", ordType="oco", sz="1",
-                         tpTriggerPx="62000", tpOrdPx="-1", slTriggerPx="58000", slOrdPx="-1", reduceOnly="true"))[0]
+    algo = ok(
+        await call(
+            trade.place_algo_order,
+            instId=BTC,
+            tdMode="cross",
+            side="sell",
+            ordType="oco",
+            sz="1",
+            tpTriggerPx="62000",
+            tpOrdPx="-1",
+            slTriggerPx="58000",
+            slOrdPx="-1",
+            reduceOnly="true",
+        )
+    )[0]
     pending = ok(await call(trade.order_algos_list, ordType="oco"))
     assert [a["algoId"] for a in pending] == [algo["algoId"]] and pending[0]["tpTriggerPx"] == "62000"
     await set_price(client, BTC, "62100")
@@ -85,7 +123,11 @@ async def test_python_okx_drives_a_whole_trading_cycle(client: OkxClient):
     assert tp_order["state"] == "filled" and tp_order["reduceOnly"] == "true" and tp_order["source"] == "7"
 
     # Open again and close with close-position (autoCxl sent as "" = not given).
-    ok(await call(trade.place_order, instId=BTC, tdMode="cross", side="sell", ordType="market", sz="2", clOrdId="pyokx1"))
+    ok(
+        await call(
+            trade.place_order, instId=BTC, tdMode="cross", side="sell", ordType="market", sz="2", clOrdId="pyokx1"
+        )
+    )
     assert ok(await call(trade.close_positions, instId=BTC, mgnMode="cross"))[0]["instId"] == BTC
     assert ok(await call(account.get_positions, instType="SWAP")) == []
     # clOrdId "pyokx1" was reused once the first order was terminal; a lookup gives the latest one.
@@ -97,7 +139,9 @@ async def test_python_okx_drives_a_whole_trading_cycle(client: OkxClient):
     history = ok(await call(trade.get_orders_history, instType="SWAP"))
     assert {o["state"] for o in history} == {"filled", "canceled"} and len(history) == 5
     # History (3 months) endpoints, served by okxsim/history.py.
-    assert [f["tradeId"] for f in ok(await call(trade.get_fills_history, instType="SWAP"))] == [f["tradeId"] for f in fills]
+    assert [f["tradeId"] for f in ok(await call(trade.get_fills_history, instType="SWAP"))] == [
+        f["tradeId"] for f in fills
+    ]
     assert len(ok(await call(trade.get_orders_history_archive, instType="SWAP"))) == 5
     closed = ok(await call(account.get_positions_history, instType="SWAP"))
     assert len(closed) == 2 and all(p["instId"] == BTC for p in closed)
@@ -113,15 +157,35 @@ async def test_python_okx_batch_and_rejections(client: OkxClient):
     call = asyncio.to_thread
     await set_price(client, BTC, "60000")
     orders = [
-        {"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "limit", "px": "59000", "sz": "1", "clOrdId": "b1"},
-        {"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "limit", "px": "59000.05", "sz": "1", "clOrdId": "b2"},
+        {
+            "instId": BTC,
+            "tdMode": "cross",
+            "side": "buy",
+            "ordType": "limit",
+            "px": "59000",
+            "sz": "1",
+            "clOrdId": "b1",
+        },
+        {
+            "instId": BTC,
+            "tdMode": "cross",
+            "side": "buy",
+            "ordType": "limit",
+            "px": "59000.05",
+            "sz": "1",
+            "clOrdId": "b2",
+        },
     ]
     partial = await call(trade.place_multiple_orders, orders)
     assert partial["code"] == "2" and partial["msg"] == "Bulk operation partially succeeded."
-    assert [i["sCode"] for i in partial["data"]] == ["0", "51000"] and partial["data"][1]["sMsg"] == "Parameter px error"
+    assert [i["sCode"] for i in partial["data"]] == ["0", "51000"] and partial["data"][1][
+        "sMsg"
+    ] == "Parameter px error"
     failed = await call(trade.place_multiple_orders, [orders[1]])
     assert failed["code"] == "1" and failed["data"][0]["sCode"] == "51000"
-    cancels = await call(trade.cancel_multiple_orders, [{"instId": BTC, "clOrdId": "b1"}, {"instId": BTC, "clOrdId": "nope"}])
+    cancels = await call(
+        trade.cancel_multiple_orders, [{"instId": BTC, "clOrdId": "b1"}, {"instId": BTC, "clOrdId": "nope"}]
+    )
     assert cancels["code"] == "2" and [i["sCode"] for i in cancels["data"]] == ["0", "51400"]
     too_high = await call(account.set_leverage, lever="101", mgnMode="cross", instId=BTC)
     assert too_high["code"] == "59102"
@@ -130,8 +194,14 @@ async def test_python_okx_batch_and_rejections(client: OkxClient):
 @pytest.fixture
 async def ccxt_okx(client: OkxClient):
     cfg = client.server.config
-    exchange = ccxt_async.okx({"apiKey": cfg.api_key, "secret": cfg.api_secret, "password": cfg.passphrase,
-                               "options": {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}})
+    exchange = ccxt_async.okx(
+        {
+            "apiKey": cfg.api_key,
+            "secret": cfg.api_secret,
+            "password": cfg.passphrase,
+            "options": {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"},
+        }
+    )
     exchange.set_sandbox_mode(True)
     exchange.urls["api"] = {"rest": client.server.base}
     try:
@@ -163,8 +233,14 @@ async def test_ccxt_drives_a_whole_trading_cycle(client: OkxClient, ccxt_okx):
     assert (await ex.fetch_order(limit["id"], symbol))["status"] == "canceled"
 
     # TP/SL attached to an order become algo orders once it fills, and fire on the price path.
-    await ex.create_order(symbol, "market", "buy", 1, None, {"tdMode": "cross", "takeProfit": {"triggerPrice": 63000},
-                                                               "stopLoss": {"triggerPrice": 57000}})
+    await ex.create_order(
+        symbol,
+        "market",
+        "buy",
+        1,
+        None,
+        {"tdMode": "cross", "takeProfit": {"triggerPrice": 63000}, "stopLoss": {"triggerPrice": 57000}},
+    )
     status, body = await client.call("GET", "/api/v5/trade/orders-algo-pending?ordType=oco,conditional")
     assert status == 200 and len(body["data"]) == 1 and body["data"][0]["tpTriggerPx"] == "63000"
     await set_price(client, BTC, "56900")

@@ -48,9 +48,14 @@ async def test_fault_latency_delays_answers(client: OkxClient):
 
 
 async def test_bad_control_input_is_400_naming_the_field(client: OkxClient):
-    cases = [("/_sim/faults", {"status": 9000}, "status"), ("/_sim/faults", {"count": "two", "status": 500}, "count"),
-             ("/_sim/price", {"instId": "NOPE-USDT-SWAP", "price": "1"}, "instId"), ("/_sim/price", {"instId": BTC, "price": "-5"}, "price"),
-             ("/_sim/price", {"instId": BTC}, "price"), ("/_sim/ws/drop", {"refuseSecs": -1}, "refuseSecs")]
+    cases = [
+        ("/_sim/faults", {"status": 9000}, "status"),
+        ("/_sim/faults", {"count": "two", "status": 500}, "count"),
+        ("/_sim/price", {"instId": "NOPE-USDT-SWAP", "price": "1"}, "instId"),
+        ("/_sim/price", {"instId": BTC, "price": "-5"}, "price"),
+        ("/_sim/price", {"instId": BTC}, "price"),
+        ("/_sim/ws/drop", {"refuseSecs": -1}, "refuseSecs"),
+    ]
     for path, body, field in cases:
         status, reply = await client.control("POST", path, body)
         assert status == 400 and reply["field"] == field, (path, body, reply)
@@ -88,7 +93,9 @@ async def test_pause_resume_reset_and_state(session_server):
             moved = True
             break
     assert moved
-    await client.post("/api/v5/trade/order", {"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "1"})
+    await client.post(
+        "/api/v5/trade/order", {"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "1"}
+    )
     status, state = await client.control("GET", "/_sim/state")
     assert state["positions"][0]["pos"] == "1" and state["orders"]["history"][0]["state"] == "filled"
     assert set(state["prices"]) == set(srv.config.inst_ids) and state["balance"]["details"][0]["ccy"] == "USDT"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from okxsim.engine import Engine, OrderRejected, OrderRequest, RequestRejected, TAKER_RATE, MAKER_RATE
+from okxsim.engine import MAKER_RATE, TAKER_RATE, Engine, OrderRejected, OrderRequest, RequestRejected
 from okxsim.instruments import SPECS
 from okxsim.prices import Quote
 from okxsim.wire import ParamError
@@ -27,6 +27,7 @@ def quotes(btc: str, eth: str = "3000") -> dict[str, Quote]:
     def q(px: str, tick: str) -> Quote:
         last = D(px)
         return Quote(last, last - D(tick), last)
+
     return {BTC: q(btc, "0.1"), ETH: q(eth, "0.01")}
 
 
@@ -86,7 +87,13 @@ def test_open_then_close_returns_margin_and_pnl_has_the_right_sign(entry, exit_,
 
 
 @settings(max_examples=40, deadline=None)
-@given(steps=st.lists(st.tuples(st.sampled_from(["buy", "sell"]), st.integers(1, 20), st.integers(20_000, 90_000)), min_size=1, max_size=12))
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["buy", "sell"]), st.integers(1, 20), st.integers(20_000, 90_000)),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_balance_identity_holds_through_any_order_sequence(steps):
     e = engine(usdt="1000000")
     for i, (side, lots, px) in enumerate(steps):
@@ -170,7 +177,11 @@ def test_attached_take_profit_closes_position_with_tp_sl_source():
 def test_stop_loss_on_short_triggers_when_price_rises():
     e = engine()
     q = quotes("50000")
-    e.place_order(OrderRequest(BTC, "cross", "sell", "market", "1", attach_algo_ords=[{"slTriggerPx": "50500", "slOrdPx": "-1"}]), q, T0)
+    e.place_order(
+        OrderRequest(BTC, "cross", "sell", "market", "1", attach_algo_ords=[{"slTriggerPx": "50500", "slOrdPx": "-1"}]),
+        q,
+        T0,
+    )
     e.on_quote(BTC, quotes("50600"), T0 + 1)
     assert e.positions == {}
     assert e.fills[-1].order.source == "7" and e.fills[-1].pnl < 0
@@ -238,7 +249,13 @@ def test_a_terminal_orders_client_order_id_is_free_again_and_lookup_returns_the_
 
 
 def test_legacy_mode_keeps_every_client_order_id_taken():
-    e = Engine({BTC: SPECS[BTC]}, initial_usdt=D("10000"), pos_mode="net_mode", id_base=T0 * 1_000_000, cl_ord_id_live_only=False)
+    e = Engine(
+        {BTC: SPECS[BTC]},
+        initial_usdt=D("10000"),
+        pos_mode="net_mode",
+        id_base=T0 * 1_000_000,
+        cl_ord_id_live_only=False,
+    )
     q = {BTC: quotes("50000")[BTC]}
     e.place_order(market("buy", "1", cl_ord_id="abc123"), q, T0)
     with pytest.raises(OrderRejected) as exc:
@@ -329,7 +346,10 @@ def test_price_limit_is_on_the_tick_and_brackets_the_last_price(last):
 
 
 def test_ids_of_a_later_start_are_all_larger():
-    first, later = engine(), Engine({BTC: SPECS[BTC]}, initial_usdt=D("10000"), pos_mode="net_mode", id_base=(T0 + 1) * 1_000_000)
+    first, later = (
+        engine(),
+        Engine({BTC: SPECS[BTC]}, initial_usdt=D("10000"), pos_mode="net_mode", id_base=(T0 + 1) * 1_000_000),
+    )
     q = quotes("50000")
     for _ in range(1000):
         first.place_order(market("buy", "0.1"), q, T0)

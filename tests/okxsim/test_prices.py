@@ -17,7 +17,16 @@ T0 = 1_700_000_000_000
 
 def test_replay_follows_the_file_with_scale():
     closes = load_replay_rows(XRP_FILE)
-    market = Market(SPECS, ("XRP-USDT-SWAP",), seed=1, tick_ms=500, history_minutes=60, now_ms=T0, replay_closes=closes, replay_scale=Decimal(2))
+    market = Market(
+        SPECS,
+        ("XRP-USDT-SWAP",),
+        seed=1,
+        tick_ms=500,
+        history_minutes=60,
+        now_ms=T0,
+        replay_closes=closes,
+        replay_scale=Decimal(2),
+    )
     track = market.tracks["XRP-USDT-SWAP"]
     assert track.last == track.quantize(closes[0] * 2)
     seen = []

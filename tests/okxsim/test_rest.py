@@ -78,7 +78,9 @@ async def test_long_short_mode_over_rest(client: OkxClient):
     assert sorted((p["posSide"], p["pos"]) for p in positions) == [("long", "1"), ("short", "2")]
     status, refused = await client.post("/api/v5/account/set-position-mode", {"posMode": "net_mode"})
     assert refused["code"] == "59000"
-    status, closed = await client.post("/api/v5/trade/close-position", {"instId": BTC, "mgnMode": "cross", "posSide": "short"})
+    status, closed = await client.post(
+        "/api/v5/trade/close-position", {"instId": BTC, "mgnMode": "cross", "posSide": "short"}
+    )
     assert closed["code"] == "0"
     assert [p["posSide"] for p in (await client.get("/api/v5/account/positions"))["data"]] == ["long"]
 
@@ -116,25 +118,39 @@ async def test_cancel_live_order_and_lookup_unknown(client: OkxClient):
 
 async def test_take_profit_closes_the_position_and_is_marked_tp_sl(client: OkxClient):
     await set_price(client, BTC, "60000")
-    await place(client, side="buy", sz="1", attachAlgoOrds=[{"tpTriggerPx": "62000", "tpOrdPx": "-1", "slTriggerPx": "58000", "slOrdPx": "-1"}])
+    await place(
+        client,
+        side="buy",
+        sz="1",
+        attachAlgoOrds=[{"tpTriggerPx": "62000", "tpOrdPx": "-1", "slTriggerPx": "58000", "slOrdPx": "-1"}],
+    )
     (pos,) = (await client.get("/api/v5/account/positions"))["data"]
     assert pos["closeOrderAlgo"][0]["tpTriggerPx"] == "62000"
     await set_price(client, BTC, "62000")
     assert (await client.get("/api/v5/account/positions"))["data"] == []
     history = (await client.get("/api/v5/trade/orders-history?instType=SWAP"))["data"]
     tp_order = history[0]
-    assert tp_order["source"] == "7" and tp_order["algoId"] == pos["closeOrderAlgo"][0]["algoId"] and tp_order["side"] == "sell"
+    assert (
+        tp_order["source"] == "7"
+        and tp_order["algoId"] == pos["closeOrderAlgo"][0]["algoId"]
+        and tp_order["side"] == "sell"
+    )
     assert D(tp_order["pnl"]) > 0
 
 
 async def test_order_rejections_over_rest(client: OkxClient):
-    cases = [({"instId": "DOGE-USDT-SWAP", "side": "buy", "sz": "1"}, "51001"),
-             ({"side": "buy", "sz": "0.05"}, "51020"),
-             ({"side": "buy", "sz": "1.05"}, "51121"),
-             ({"side": "buy", "sz": "5000"}, "51008")]
+    cases = [
+        ({"instId": "DOGE-USDT-SWAP", "side": "buy", "sz": "1"}, "51001"),
+        ({"side": "buy", "sz": "0.05"}, "51020"),
+        ({"side": "buy", "sz": "1.05"}, "51121"),
+        ({"side": "buy", "sz": "5000"}, "51008"),
+    ]
     for fields, code in cases:
         reply = await place(client, **fields)
-        assert reply["code"] == "1" and reply["msg"] == "All operations failed" and reply["data"][0]["sCode"] == code, (fields, reply)
+        assert reply["code"] == "1" and reply["msg"] == "All operations failed" and reply["data"][0]["sCode"] == code, (
+            fields,
+            reply,
+        )
         assert reply["data"][0]["ordId"] == ""
 
 
@@ -142,19 +158,45 @@ async def test_bad_parameters_are_http_400_naming_the_field(client: OkxClient):
     cases = [
         ({"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "market", "sz": 1}, "Parameter sz error"),
         ({"instId": BTC, "tdMode": "cross", "side": "hold", "ordType": "market", "sz": "1"}, "Parameter side error"),
-        ({"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "limit", "sz": "1"}, "Parameter px can not be empty"),
-        ({"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "1", "reduceOnly": "yes"}, "Parameter reduceOnly error"),
-        ({"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "1", "attachAlgoOrds": [{"tpTriggerPx": 5}]}, "Parameter tpTriggerPx error"),
+        (
+            {"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "limit", "sz": "1"},
+            "Parameter px can not be empty",
+        ),
+        (
+            {"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "market", "sz": "1", "reduceOnly": "yes"},
+            "Parameter reduceOnly error",
+        ),
+        (
+            {
+                "instId": BTC,
+                "tdMode": "cross",
+                "side": "buy",
+                "ordType": "market",
+                "sz": "1",
+                "attachAlgoOrds": [{"tpTriggerPx": 5}],
+            },
+            "Parameter tpTriggerPx error",
+        ),
     ]
     for body, msg in cases:
         status, reply = await client.post("/api/v5/trade/order", body)
         assert status == 400 and reply == {"code": "51000", "data": [], "msg": msg}, (body, reply)
-    status, reply = await client.post("/api/v5/account/set-leverage", {"instId": BTC, "lever": "125", "mgnMode": "cross"})
-    assert status == 200 and reply == {"code": "59102", "data": [], "msg": "Leverage exceeds the maximum leverage. Please adjust the leverage"}
+    status, reply = await client.post(
+        "/api/v5/account/set-leverage", {"instId": BTC, "lever": "125", "mgnMode": "cross"}
+    )
+    assert status == 200 and reply == {
+        "code": "59102",
+        "data": [],
+        "msg": "Leverage exceeds the maximum leverage. Please adjust the leverage",
+    }
     status, reply = await client.post("/api/v5/account/set-leverage", {"instId": BTC, "lever": "x", "mgnMode": "cross"})
     assert status == 400 and reply["msg"] == "Parameter lever error"
-    for target in (f"/api/v5/market/candles?instId={BTC}&bar=7m", f"/api/v5/market/candles?instId={BTC}&limit=x",
-                   f"/api/v5/market/books?instId={BTC}&sz=-1", "/api/v5/market/ticker"):
+    for target in (
+        f"/api/v5/market/candles?instId={BTC}&bar=7m",
+        f"/api/v5/market/candles?instId={BTC}&limit=x",
+        f"/api/v5/market/books?instId={BTC}&sz=-1",
+        "/api/v5/market/ticker",
+    ):
         status, reply = await client.call("GET", target)
         assert status == 400 and reply["code"] == "51000", (target, reply)
     status, reply = await client.call("GET", "/api/v5/market/ticker?instId=NOPE-USDT-SWAP")
@@ -194,7 +236,25 @@ async def test_candles_newest_first_with_paging_and_open_bar(client: OkxClient):
     assert len(deep) == 300 and int(deep[0][0]) % 86_400_000 == 16 * 3_600_000  # 1D opens at UTC+8 midnight
     utc = (await client.get(f"/api/v5/market/candles?instId={BTC}&bar=1Dutc&limit=2"))["data"]
     assert int(utc[0][0]) % 86_400_000 == 0
-    for bar in ("1m", "3m", "15m", "30m", "1H", "2H", "4H", "6H", "12H", "2D", "3D", "1W", "1M", "3M", "6Hutc", "1Wutc", "3Mutc"):
+    for bar in (
+        "1m",
+        "3m",
+        "15m",
+        "30m",
+        "1H",
+        "2H",
+        "4H",
+        "6H",
+        "12H",
+        "2D",
+        "3D",
+        "1W",
+        "1M",
+        "3M",
+        "6Hutc",
+        "1Wutc",
+        "3Mutc",
+    ):
         assert len((await client.get(f"/api/v5/market/candles?instId={BTC}&bar={bar}&limit=3"))["data"]) == 3, bar
 
 
@@ -218,9 +278,13 @@ async def test_same_seed_gives_the_same_history():
     other = await start_server(dataclasses.replace(QUIET, seed=99))
     try:
         async with aiohttp.ClientSession() as session:
+
             async def closes(srv) -> list:
-                async with session.get(srv.base + f"/api/v5/market/history-candles?instId={BTC}&bar=4H&limit=50") as resp:
+                async with session.get(
+                    srv.base + f"/api/v5/market/history-candles?instId={BTC}&bar=4H&limit=50"
+                ) as resp:
                     return [r[4] for r in (await resp.json())["data"][1:]]
+
             assert await closes(one) == await closes(two)
             assert await closes(one) != await closes(other)
     finally:
@@ -233,7 +297,12 @@ async def test_books_trades_tickers_funding(client: OkxClient):
     book = (await client.get(f"/api/v5/market/books?instId={BTC}&sz=5"))["data"][0]
     asks = [D(a[0]) for a in book["asks"]]
     bids = [D(b[0]) for b in book["bids"]]
-    assert len(asks) == len(bids) == 5 and asks == sorted(asks) and bids == sorted(bids, reverse=True) and bids[0] < asks[0]
+    assert (
+        len(asks) == len(bids) == 5
+        and asks == sorted(asks)
+        and bids == sorted(bids, reverse=True)
+        and bids[0] < asks[0]
+    )
     assert all(level[2] == "0" for level in book["asks"] + book["bids"]) and isinstance(book["seqId"], int)
     assert len((await client.get(f"/api/v5/market/books?instId={BTC}"))["data"][0]["asks"]) == 1
     await set_price(client, BTC, "60010")

@@ -33,17 +33,28 @@ async def orders_count(client: OkxClient) -> int:
     return len(state["orders"]["pending"]) + len(state["orders"]["history"])
 
 
-@pytest.mark.parametrize(("body", "code", "msg"), [
-    (order(ordType="limit", px="59000.05"), "51000", "Parameter px error"),
-    (order(attachAlgoOrds=[{"tpTriggerPx": "61000.01", "tpOrdPx": "-1"}]), "51000", "Parameter tpTriggerPx error"),
-    (order(attachAlgoOrds=[{"slTriggerPx": "58000.05", "slOrdPx": "-1"}]), "51000", "Parameter slTriggerPx error"),
-    (order(sz="0.05"), "51020", "Your order should meet or exceed the minimum order amount."),
-    (order(sz="1.05"), "51121", "Order quantity must be a multiple of the lot size."),
-    (order(sz="12000.1"), "51202", "Market order amount exceeds the maximum amount."),
-    (order(ordType="limit", px="59000", sz="100000000.1"), "51000", "Parameter sz error"),
-    (order(ordType="limit", px="63000.1"), "51006", "Order price is not within the price limit (max buy price: 63000 , min sell price: 57000 )"),
-    (order(side="sell", ordType="limit", px="56999.9"), "51006", "Order price is not within the price limit (max buy price: 63000 , min sell price: 57000 )"),
-])
+@pytest.mark.parametrize(
+    ("body", "code", "msg"),
+    [
+        (order(ordType="limit", px="59000.05"), "51000", "Parameter px error"),
+        (order(attachAlgoOrds=[{"tpTriggerPx": "61000.01", "tpOrdPx": "-1"}]), "51000", "Parameter tpTriggerPx error"),
+        (order(attachAlgoOrds=[{"slTriggerPx": "58000.05", "slOrdPx": "-1"}]), "51000", "Parameter slTriggerPx error"),
+        (order(sz="0.05"), "51020", "Your order should meet or exceed the minimum order amount."),
+        (order(sz="1.05"), "51121", "Order quantity must be a multiple of the lot size."),
+        (order(sz="12000.1"), "51202", "Market order amount exceeds the maximum amount."),
+        (order(ordType="limit", px="59000", sz="100000000.1"), "51000", "Parameter sz error"),
+        (
+            order(ordType="limit", px="63000.1"),
+            "51006",
+            "Order price is not within the price limit (max buy price: 63000 , min sell price: 57000 )",
+        ),
+        (
+            order(side="sell", ordType="limit", px="56999.9"),
+            "51006",
+            "Order price is not within the price limit (max buy price: 63000 , min sell price: 57000 )",
+        ),
+    ],
+)
 async def test_order_rules_reject_with_okx_codes_and_place_nothing(client: OkxClient, body, code, msg):
     await price(client, "60000")
     item = await rejected(client, ORDER, body)
@@ -60,9 +71,13 @@ async def test_price_limit_endpoint_matches_the_rule(client: OkxClient):
 
 
 async def test_leverage_above_the_instrument_max_is_59102(client: OkxClient):
-    status, reply = await client.post("/api/v5/account/set-leverage", {"instId": BTC, "lever": "101", "mgnMode": "cross"})
+    status, reply = await client.post(
+        "/api/v5/account/set-leverage", {"instId": BTC, "lever": "101", "mgnMode": "cross"}
+    )
     assert status == 200 and reply["code"] == "59102"
-    status, reply = await client.post("/api/v5/account/set-leverage", {"instId": BTC, "lever": "100", "mgnMode": "cross"})
+    status, reply = await client.post(
+        "/api/v5/account/set-leverage", {"instId": BTC, "lever": "100", "mgnMode": "cross"}
+    )
     assert reply["code"] == "0"
 
 
@@ -129,7 +144,9 @@ async def test_client_order_id_is_free_after_its_order_ends_unless_the_legacy_mo
 
 async def test_a_lost_reply_after_execution_leaves_exactly_one_order(client: OkxClient):
     await price(client, "60000")
-    status, _ = await client.control("POST", "/_sim/faults", {"pathPrefix": ORDER, "execute": True, "dropReply": True, "count": 1})
+    status, _ = await client.control(
+        "POST", "/_sim/faults", {"pathPrefix": ORDER, "execute": True, "dropReply": True, "count": 1}
+    )
     assert status == 200
     with pytest.raises(aiohttp.ClientError):
         await client.post(ORDER, order(clOrdId="lost1"))
@@ -141,7 +158,9 @@ async def test_a_lost_reply_after_execution_leaves_exactly_one_order(client: Okx
     status, reply = await client.post(ORDER, order(clOrdId="busy1"))
     assert status == 429 and reply["code"] == "50013"
     assert (await client.get(f"/api/v5/trade/order?instId={BTC}&clOrdId=busy1"))["data"][0]["state"] == "filled"
-    await client.control("POST", "/_sim/faults", {"pathPrefix": ORDER, "execute": True, "status": 504, "latencyMs": 50, "count": 1})
+    await client.control(
+        "POST", "/_sim/faults", {"pathPrefix": ORDER, "execute": True, "status": 504, "latencyMs": 50, "count": 1}
+    )
     status, reply = await client.post(ORDER, order(clOrdId="late1"))
     assert status == 504 and reply["code"] == "50004"
     assert await orders_count(client) == 3
@@ -183,26 +202,83 @@ async def test_algo_orders_trigger_amend_cancel_and_check_sides(client: OkxClien
     await price(client, "60000")
     await client.post(ORDER, order(sz="2"))
     algo = "/api/v5/trade/order-algo"
-    bad_side = await rejected(client, algo, {"instId": BTC, "tdMode": "cross", "side": "sell", "ordType": "conditional", "sz": "1",
-                                             "tpTriggerPx": "59000", "tpOrdPx": "-1", "reduceOnly": True})
+    bad_side = await rejected(
+        client,
+        algo,
+        {
+            "instId": BTC,
+            "tdMode": "cross",
+            "side": "sell",
+            "ordType": "conditional",
+            "sz": "1",
+            "tpTriggerPx": "59000",
+            "tpOrdPx": "-1",
+            "reduceOnly": True,
+        },
+    )
     assert bad_side["sCode"] == "51279"
-    off_tick = await rejected(client, algo, {"instId": BTC, "tdMode": "cross", "side": "sell", "ordType": "conditional", "sz": "1",
-                                             "slTriggerPx": "58000.05", "slOrdPx": "-1"})
+    off_tick = await rejected(
+        client,
+        algo,
+        {
+            "instId": BTC,
+            "tdMode": "cross",
+            "side": "sell",
+            "ordType": "conditional",
+            "sz": "1",
+            "slTriggerPx": "58000.05",
+            "slOrdPx": "-1",
+        },
+    )
     assert off_tick == {**off_tick, "sCode": "51000", "sMsg": "Parameter slTriggerPx error"}
-    _, sl = await client.post(algo, {"instId": BTC, "tdMode": "cross", "side": "sell", "ordType": "conditional", "closeFraction": "1",
-                                     "slTriggerPx": "58000", "slOrdPx": "-1"})
+    _, sl = await client.post(
+        algo,
+        {
+            "instId": BTC,
+            "tdMode": "cross",
+            "side": "sell",
+            "ordType": "conditional",
+            "closeFraction": "1",
+            "slTriggerPx": "58000",
+            "slOrdPx": "-1",
+        },
+    )
     sl_id = sl["data"][0]["algoId"]
-    _, amended = await client.post("/api/v5/trade/amend-algos", {"instId": BTC, "algoId": sl_id, "newSlTriggerPx": "58500"})
+    _, amended = await client.post(
+        "/api/v5/trade/amend-algos", {"instId": BTC, "algoId": sl_id, "newSlTriggerPx": "58500"}
+    )
     assert amended["code"] == "0"
     (pos,) = (await client.get("/api/v5/account/positions"))["data"]
     assert pos["closeOrderAlgo"][0]["algoId"] == sl_id and pos["closeOrderAlgo"][0]["slTriggerPx"] == "58500"
-    _, trig = await client.post(algo, {"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "trigger", "sz": "1",
-                                       "triggerPx": "61000", "orderPx": "-1"})
-    _, cancel = await client.post("/api/v5/trade/cancel-algos", [{"instId": BTC, "algoId": trig["data"][0]["algoId"]},
-                                                                 {"instId": BTC, "algoId": "1"}])
+    _, trig = await client.post(
+        algo,
+        {
+            "instId": BTC,
+            "tdMode": "cross",
+            "side": "buy",
+            "ordType": "trigger",
+            "sz": "1",
+            "triggerPx": "61000",
+            "orderPx": "-1",
+        },
+    )
+    _, cancel = await client.post(
+        "/api/v5/trade/cancel-algos",
+        [{"instId": BTC, "algoId": trig["data"][0]["algoId"]}, {"instId": BTC, "algoId": "1"}],
+    )
     assert cancel["code"] == "2" and [i["sCode"] for i in cancel["data"]] == ["0", "51400"]
-    _, trig = await client.post(algo, {"instId": BTC, "tdMode": "cross", "side": "buy", "ordType": "trigger", "sz": "1",
-                                       "triggerPx": "61000", "orderPx": "-1"})
+    _, trig = await client.post(
+        algo,
+        {
+            "instId": BTC,
+            "tdMode": "cross",
+            "side": "buy",
+            "ordType": "trigger",
+            "sz": "1",
+            "triggerPx": "61000",
+            "orderPx": "-1",
+        },
+    )
     await price(client, "61000")
     (pos,) = (await client.get("/api/v5/account/positions"))["data"]
     assert pos["pos"] == "3"
@@ -235,10 +311,14 @@ async def test_amend_order_and_batch_amend(client: OkxClient):
     await price(client, "60000")
     _, placed = await client.post(ORDER, order(ordType="limit", px="59000", clOrdId="am1"))
     ord_id = placed["data"][0]["ordId"]
-    _, reply = await client.post("/api/v5/trade/amend-order", {"instId": BTC, "clOrdId": "am1", "newSz": "2", "reqId": "r1"})
+    _, reply = await client.post(
+        "/api/v5/trade/amend-order", {"instId": BTC, "clOrdId": "am1", "newSz": "2", "reqId": "r1"}
+    )
     assert reply["code"] == "0" and reply["data"][0]["reqId"] == "r1"
-    _, reply = await client.post("/api/v5/trade/amend-batch-orders", [{"instId": BTC, "ordId": ord_id, "newPx": "60500"},
-                                                                      {"instId": BTC, "ordId": "1", "newPx": "60500"}])
+    _, reply = await client.post(
+        "/api/v5/trade/amend-batch-orders",
+        [{"instId": BTC, "ordId": ord_id, "newPx": "60500"}, {"instId": BTC, "ordId": "1", "newPx": "60500"}],
+    )
     assert reply["code"] == "2" and [i["sCode"] for i in reply["data"]] == ["0", "51503"]
     got = (await client.get(f"/api/v5/trade/order?instId={BTC}&ordId={ord_id}"))["data"][0]
     assert got["state"] == "filled" and got["sz"] == "2"  # a new price that crosses fills at once

@@ -10,8 +10,8 @@ import time
 import aiohttp
 import pytest
 
-from tests.okxsim.conftest import QUIET, SimServer, start_server
 from shared.okx_auth import sign
+from tests.okxsim.conftest import QUIET, SimServer, start_server
 
 BTC = "BTC-USDT-SWAP"
 ETH = "ETH-USDT-SWAP"
@@ -29,7 +29,9 @@ async def subscribe(ws, *inst_ids: str, req_id: str | None = None) -> list[dict]
         request["id"] = req_id
     await ws.send_str(json.dumps(request))
     out = []
-    while len([m for m in out if m.get("event") == "subscribe"]) < len(inst_ids) or len([m for m in out if "data" in m]) < len(inst_ids):
+    while len([m for m in out if m.get("event") == "subscribe"]) < len(inst_ids) or len(
+        [m for m in out if "data" in m]
+    ) < len(inst_ids):
         out.append(await recv_json(ws))
     return out
 
@@ -116,7 +118,7 @@ async def test_ticker_pushes_are_throttled_to_one_per_100ms_and_end_on_the_newes
         while True:
             try:
                 received.append(await recv_json(ws, timeout=0.4))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         assert 2 <= len(received) <= int(elapsed / 0.1) + 2
         assert received[-1]["data"][0]["last"] == "60029"
@@ -155,8 +157,21 @@ async def test_login_and_business_candles(server: SimServer, session):
     async with session.ws_connect(business) as ws:
         ts = str(int(time.time()))
         cfg = server.config
-        await ws.send_str(json.dumps({"op": "login", "args": [{"apiKey": cfg.api_key, "passphrase": cfg.passphrase, "timestamp": ts,
-                                                                "sign": sign(cfg.api_secret, ts, "GET", "/users/self/verify")}]}))
+        await ws.send_str(
+            json.dumps(
+                {
+                    "op": "login",
+                    "args": [
+                        {
+                            "apiKey": cfg.api_key,
+                            "passphrase": cfg.passphrase,
+                            "timestamp": ts,
+                            "sign": sign(cfg.api_secret, ts, "GET", "/users/self/verify"),
+                        }
+                    ],
+                }
+            )
+        )
         assert (await recv_json(ws)) | {"connId": ""} == {"event": "login", "code": "0", "msg": "", "connId": ""}
         await ws.send_str(json.dumps({"op": "subscribe", "args": [{"channel": "candle1m", "instId": BTC}]}))
         assert (await recv_json(ws))["event"] == "subscribe"

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -27,7 +26,10 @@ MAX_STREAMS = 2
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> Iterator[Api]:
     logs = tmp_path_factory.mktemp("exposure-logs")
-    with okxsim(logs) as sim, api_server(logs, api_env(sim, module_database_url, API_STREAM_MAX_CLIENTS=str(MAX_STREAMS))) as running:
+    with (
+        okxsim(logs) as sim,
+        api_server(logs, api_env(sim, module_database_url, API_STREAM_MAX_CLIENTS=str(MAX_STREAMS))) as running,
+    ):
         yield running
 
 
@@ -55,7 +57,9 @@ def test_the_docs_page_loads_only_its_own_assets(api: Api) -> None:
     assert len(sources) >= 4, html
     assert all(s.startswith("/api/schema/assets/") for s in sources), sources
     assert "http://" not in html and "https://" not in html and "//cdn" not in html
-    inline = [m for m in re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S) if "src=" not in m[0] or m[1].strip()]
+    inline = [
+        m for m in re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S) if "src=" not in m[0] or m[1].strip()
+    ]
     assert not inline, inline  # nothing a `script-src 'self'` policy would block
     for source in sources:
         asset = httpx.get(api.url + source, timeout=10)
@@ -77,14 +81,20 @@ def open_stream(client: httpx.Client) -> Iterator[httpx.Response]:
 
 
 def test_event_streams_are_bounded_with_a_clear_refusal(api: Api) -> None:
-    with httpx.Client(base_url=api.url, headers=api.headers, timeout=httpx.Timeout(10, read=30)) as client, \
-            contextlib.ExitStack() as streams:
+    with (
+        httpx.Client(base_url=api.url, headers=api.headers, timeout=httpx.Timeout(10, read=30)) as client,
+        contextlib.ExitStack() as streams,
+    ):
         held = [streams.enter_context(open_stream(client)) for _ in range(MAX_STREAMS)]
         assert [r.status_code for r in held] == [200] * MAX_STREAMS
         refused = client.get("/api/stream")
         assert refused.status_code == 503, refused.text
         body = refused.json()
-        assert body["status_code"] == 503 and "too many open event streams" in body["detail"] and body["limit"] == MAX_STREAMS
+        assert (
+            body["status_code"] == 503
+            and "too many open event streams" in body["detail"]
+            and body["limit"] == MAX_STREAMS
+        )
         # A stream still delivers events while the next one is refused.
         first = next(held[0].iter_lines())
         assert first.startswith(("event:", ":", "data:")), first

@@ -26,8 +26,10 @@ def project(tmp_path: Path) -> Path:
     for name in ("docker-compose.yml", ".dockerignore"):
         shutil.copy(REPO_ROOT / name, tmp_path / name)
     shutil.copytree(REPO_ROOT / "docker", tmp_path / "docker")
-    (tmp_path / ".env").write_text((REPO_ROOT / ".env.example").read_text()
-                                   + "\nPOSTGRES_PASSWORD=0123abcd\nAPI_TOKEN=compose-test-token-0123456789\n")
+    (tmp_path / ".env").write_text(
+        (REPO_ROOT / ".env.example").read_text()
+        + "\nPOSTGRES_PASSWORD=0123abcd\nAPI_TOKEN=compose-test-token-0123456789\n"
+    )
     return tmp_path
 
 
@@ -70,13 +72,41 @@ def test_the_image_renders_a_tls_site_that_nginx_accepts(tmp_path: Path) -> None
     if nginx is None or shutil.which("openssl") is None:
         pytest.skip("nginx or openssl is not installed")
     cert, key = tmp_path / "fullchain.pem", tmp_path / "privkey.pem"
-    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                           "-keyout", str(key), "-out", str(cert)], capture_output=True, timeout=60)
+    made = subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        capture_output=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     web_root = tmp_path / "web"
     web_root.mkdir()
-    values = {**settings, "TLS_CERT": str(cert), "TLS_KEY": str(key), "WEB_ROOT": str(web_root),
-              "API_UPSTREAM": "127.0.0.1:9", "AGENT_UPSTREAM": "127.0.0.1:9", "LISTEN": "127.0.0.1:18080", "TLS_LISTEN": "127.0.0.1:18443"}
-    conf = render_into(tmp_path / "nginx", site="aitrader-tls.conf", **{k: v for k, v in values.items() if k in render.DEFAULTS})
+    values = {
+        **settings,
+        "TLS_CERT": str(cert),
+        "TLS_KEY": str(key),
+        "WEB_ROOT": str(web_root),
+        "API_UPSTREAM": "127.0.0.1:9",
+        "AGENT_UPSTREAM": "127.0.0.1:9",
+        "LISTEN": "127.0.0.1:18080",
+        "TLS_LISTEN": "127.0.0.1:18443",
+    }
+    conf = render_into(
+        tmp_path / "nginx", site="aitrader-tls.conf", **{k: v for k, v in values.items() if k in render.DEFAULTS}
+    )
     checked = check_config(nginx, tmp_path / "nginx", conf)
     assert checked.returncode == 0, checked.stderr

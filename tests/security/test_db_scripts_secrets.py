@@ -19,7 +19,9 @@ TOOLS = ("pg_dump", "pg_restore", "psql")
 
 
 def real_bindir() -> Path:
-    dirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
+    dirs = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0
+    )
     for d in reversed(dirs):
         if (d / "pg_dump").exists():
             return d
@@ -34,8 +36,10 @@ def spying_bindir(tmp_path: Path) -> tuple[Path, Path]:
     spy.mkdir()
     for tool in TOOLS:
         script = spy / tool
-        script.write_text(f'#!/usr/bin/env bash\nargs="$*"\nprintf "%s\\t%s\\t%s\\n" "{tool}" "${{args//$\'\\n\'/ }}" "${{PGPASSWORD:-<unset>}}" >> "{log}"\n'
-                          f'exec "{real_bindir() / tool}" "$@"\n')
+        script.write_text(
+            f'#!/usr/bin/env bash\nargs="$*"\nprintf "%s\\t%s\\t%s\\n" "{tool}" "${{args//$\'\\n\'/ }}" "${{PGPASSWORD:-<unset>}}" >> "{log}"\n'
+            f'exec "{real_bindir() / tool}" "$@"\n'
+        )
         script.chmod(0o755)
     return spy, log
 
@@ -48,8 +52,14 @@ def url_with_password(url: str) -> str:
 
 def run(args: list, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEST_DATABASE_URL", "PGPASSWORD")}
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
-                          env={**clean, "AITRADER_ENV_FILE": "/dev/null", **env})
+    return subprocess.run(
+        [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+        env={**clean, "AITRADER_ENV_FILE": "/dev/null", **env},
+    )
 
 
 def test_backup_and_restore_never_put_the_password_on_a_command_line(tmp_path: Path) -> None:
@@ -73,7 +83,9 @@ def backup_and_restore(source: str, tmp_path: Path) -> None:
     backup = run([REPO_ROOT / "scripts" / "db_backup.sh", "-o", dump], DATABASE_URL=source, PG_BINDIR=str(spy))
     assert backup.returncode == 0, backup.stderr
     with scratch_database(fresh_database_url, "r") as target:
-        restore = run([REPO_ROOT / "scripts" / "db_restore.sh", dump, "--target", url_with_password(target)], PG_BINDIR=str(spy))
+        restore = run(
+            [REPO_ROOT / "scripts" / "db_restore.sh", dump, "--target", url_with_password(target)], PG_BINDIR=str(spy)
+        )
         assert restore.returncode == 0, restore.stderr
         with psycopg.connect(target) as conn:
             assert conn.execute("select note from probe").fetchall() == [("kept",)]

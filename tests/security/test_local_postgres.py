@@ -28,8 +28,14 @@ class Cluster:
         self.script = script
 
     def pg(self, *args: str, **env: str) -> str:
-        done = subprocess.run(["bash", str(self.script), *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-                              env={**os.environ, **env})
+        done = subprocess.run(
+            ["bash", str(self.script), *args],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, **env},
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
 
@@ -86,8 +92,28 @@ def test_a_new_cluster_needs_the_generated_password(cluster: Cluster) -> None:
     # Another local account reaches neither the socket (0700 folder) nor TCP without the password.
     if os.geteuid() == 0:
         socket_dir = str(cluster.data_dir() / "run")
-        attempt = subprocess.run(["runuser", "-u", "nobody", "--", "psql", "-h", socket_dir, "-p", cluster.port, "-U", "postgres",
-                                  "-d", "postgres", "-tAc", "select 1"], capture_output=True, text=True, timeout=30)
+        attempt = subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "nobody",
+                "--",
+                "psql",
+                "-h",
+                socket_dir,
+                "-p",
+                cluster.port,
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-tAc",
+                "select 1",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert attempt.returncode != 0 and "1" not in attempt.stdout, attempt
     # Restarting keeps the password; `url` prints the same URL.
     cluster.pg("stop", cluster.name)

@@ -44,8 +44,14 @@ LOGGING_SCRIPT = textwrap.dedent("""
 def test_a_real_process_logs_no_secret_of_its_environment_even_in_exception_text(fmt: str, tmp_path) -> None:
     """The services call configure_logging with a partial list; the environment's secrets are masked all the same."""
     env = base_env(AITRADER_ENV_FILE=str(tmp_path / "none.env"), **SECRET_ENV)
-    done = subprocess.run([PYTHON, "-c", LOGGING_SCRIPT, fmt, *SECRET_VALUES], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [PYTHON, "-c", LOGGING_SCRIPT, fmt, *SECRET_VALUES],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     out = done.stderr
     assert "RuntimeError" in out and "Traceback" in out and "request failed" in out, out
@@ -59,17 +65,26 @@ def test_a_real_process_logs_no_secret_of_its_environment_even_in_exception_text
 
 def test_secrets_read_from_the_env_file_are_masked(tmp_path) -> None:
     env_file = tmp_path / "app.env"
-    env_file.write_text("DEEPSEEK_API_KEY=sk-fromthefile0123456789abcdef\nDATABASE_URL=postgresql://u:filepw-81c3@h/db\n")
-    done = subprocess.run([PYTHON, "-c", LOGGING_SCRIPT, "text", "sk-fromthefile0123456789abcdef", "filepw-81c3"], cwd=REPO_ROOT,
-                          env=base_env(AITRADER_ENV_FILE=str(env_file)), capture_output=True, text=True, timeout=60)
+    env_file.write_text(
+        "DEEPSEEK_API_KEY=sk-fromthefile0123456789abcdef\nDATABASE_URL=postgresql://u:filepw-81c3@h/db\n"
+    )
+    done = subprocess.run(
+        [PYTHON, "-c", LOGGING_SCRIPT, "text", "sk-fromthefile0123456789abcdef", "filepw-81c3"],
+        cwd=REPO_ROOT,
+        env=base_env(AITRADER_ENV_FILE=str(env_file)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "sk-fromthefile" not in done.stderr and "filepw-81c3" not in done.stderr, done.stderr
 
 
 def test_mcp_tokens_and_runtime_secrets_are_masked() -> None:
     stream = io.StringIO()
-    handler = logging_setup.configure_logging("INFO", "text", environment={"MCP_TOKENS": "ci:mcp-tok-0a9b8c7d,ops:mcp-tok-1f2e3d4c"},
-                                              stream=stream)
+    handler = logging_setup.configure_logging(
+        "INFO", "text", environment={"MCP_TOKENS": "ci:mcp-tok-0a9b8c7d,ops:mcp-tok-1f2e3d4c"}, stream=stream
+    )
     try:
         logging_setup.register_secret("mcp-issued-5e6f7a8b")
         log = logging.getLogger("probe.mcp")
@@ -81,8 +96,15 @@ def test_mcp_tokens_and_runtime_secrets_are_masked() -> None:
 
 
 def test_ordinary_settings_are_not_masked() -> None:
-    found = logging_setup.secrets_in_environment({"LLM_MAX_TOKENS": "4096", "OKX_USE_SIMULATED": "true", "API_PORT": "8000",
-                                                  "API_TOKEN_FILE": "/etc/aitrader/token", "OKX_INST_IDS": "BTC-USDT-SWAP",
-                                                  "API_BASE_URL": "http://127.0.0.1:8000"})
+    found = logging_setup.secrets_in_environment(
+        {
+            "LLM_MAX_TOKENS": "4096",
+            "OKX_USE_SIMULATED": "true",
+            "API_PORT": "8000",
+            "API_TOKEN_FILE": "/etc/aitrader/token",
+            "OKX_INST_IDS": "BTC-USDT-SWAP",
+            "API_BASE_URL": "http://127.0.0.1:8000",
+        }
+    )
     assert found == []
     assert "s3cret-pw" in logging_setup.secrets_in_environment({"DATABASE_URL": "postgresql://a:s3cret-pw@h:5432/d"})

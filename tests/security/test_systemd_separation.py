@@ -17,9 +17,11 @@ from tests.deploy.nginx_harness import write_web_dist
 from tests.helpers import REPO_ROOT
 
 OKX_LINE = re.compile(r"^\s*(export\s+)?OKX_(API_KEY|API_SECRET|PASSPHRASE)\s*=", re.MULTILINE)
-OLD_API_ENV = ("DATABASE_URL=postgresql://aitrader:dbpw@db/aitrader\nAPI_TOKEN=old-install-token-0123456789\n"
-               "OKX_API_KEY=live-key-1234\nOKX_API_SECRET=live-secret-5678\nexport OKX_PASSPHRASE=live-pass-9\n"
-               "DEEPSEEK_API_KEY=sk-old0123456789abcdef\nOKX_INST_IDS=BTC-USDT-SWAP\n")
+OLD_API_ENV = (
+    "DATABASE_URL=postgresql://aitrader:dbpw@db/aitrader\nAPI_TOKEN=old-install-token-0123456789\n"
+    "OKX_API_KEY=live-key-1234\nOKX_API_SECRET=live-secret-5678\nexport OKX_PASSPHRASE=live-pass-9\n"
+    "DEEPSEEK_API_KEY=sk-old0123456789abcdef\nOKX_INST_IDS=BTC-USDT-SWAP\n"
+)
 
 
 def unit(path: Path) -> configparser.SectionProxy:
@@ -33,29 +35,56 @@ def unit(path: Path) -> configparser.SectionProxy:
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("sysd")
     out = base / "dist-deploy"
-    done = subprocess.run(["bash", str(REPO_ROOT / "nginx" / "build.sh"), "--out", str(out), "--web-dist",
-                           str(write_web_dist(base / "dist")), "--no-venv"], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    done = subprocess.run(
+        [
+            "bash",
+            str(REPO_ROOT / "nginx" / "build.sh"),
+            "--out",
+            str(out),
+            "--web-dist",
+            str(write_web_dist(base / "dist")),
+            "--no-venv",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
     assert done.returncode == 0, done.stderr
     return out
 
 
 def install(artifact: Path, dest: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(artifact / "install.sh")], capture_output=True, text=True, timeout=120, env={"DESTDIR": str(dest), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [str(artifact / "install.sh")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"DESTDIR": str(dest), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     return done
 
 
 def test_the_agent_has_its_own_user_and_env_file(artifact: Path) -> None:
-    api, agent = unit(artifact / "systemd" / "aitrader-api.service"), unit(artifact / "systemd" / "aitrader-agent.service")
+    api, agent = (
+        unit(artifact / "systemd" / "aitrader-api.service"),
+        unit(artifact / "systemd" / "aitrader-agent.service"),
+    )
     assert api["User"] == "aitrader" and agent["User"] == "aitrader-agent"
     assert agent["Group"] == "aitrader-agent" and "SupplementaryGroups" not in agent
-    assert api["EnvironmentFile"] == "/etc/aitrader/aitrader.env" and agent["EnvironmentFile"] == "/etc/aitrader/agent.env"
+    assert (
+        api["EnvironmentFile"] == "/etc/aitrader/aitrader.env" and agent["EnvironmentFile"] == "/etc/aitrader/agent.env"
+    )
     assert "/etc/aitrader/aitrader.env" in agent.get("InaccessiblePaths", "")
     # Separate writable folders: systemd hands a StateDirectory to the unit's user.
     assert api["StateDirectory"] != agent["StateDirectory"]
     assert {"OKX_API_KEY", "OKX_API_SECRET", "OKX_PASSPHRASE"} <= set(agent["UnsetEnvironment"].split())
     script = (artifact / "install.sh").read_text()
-    assert "chown root:aitrader \"$envdir/aitrader.env\"" in script and "chown root:aitrader-agent \"$envdir/agent.env\"" in script
+    assert (
+        'chown root:aitrader "$envdir/aitrader.env"' in script
+        and 'chown root:aitrader-agent "$envdir/agent.env"' in script
+    )
 
 
 def test_a_fresh_install_gives_the_agent_a_file_without_okx_credentials(artifact: Path, tmp_path: Path) -> None:
@@ -70,7 +99,9 @@ def test_a_fresh_install_gives_the_agent_a_file_without_okx_credentials(artifact
     assert "API_TOKEN=" in agent_env.read_text() and "DATABASE_URL=" in agent_env.read_text()
 
 
-def test_an_upgrade_splits_the_old_shared_file_and_keeps_okx_keys_out_of_the_agent(artifact: Path, tmp_path: Path) -> None:
+def test_an_upgrade_splits_the_old_shared_file_and_keeps_okx_keys_out_of_the_agent(
+    artifact: Path, tmp_path: Path
+) -> None:
     dest = tmp_path / "root"
     envdir = dest / "etc/aitrader"
     envdir.mkdir(parents=True)
@@ -78,8 +109,14 @@ def test_an_upgrade_splits_the_old_shared_file_and_keeps_okx_keys_out_of_the_age
     (envdir / "aitrader.env").chmod(0o644)  # an old, too open file
     install(artifact, dest)
     agent_text = (envdir / "agent.env").read_text()
-    assert "API_TOKEN=old-install-token-0123456789" in agent_text and "DEEPSEEK_API_KEY=sk-old0123456789abcdef" in agent_text
-    assert "DATABASE_URL=postgresql://aitrader:dbpw@db/aitrader" in agent_text and "OKX_INST_IDS=BTC-USDT-SWAP" in agent_text
+    assert (
+        "API_TOKEN=old-install-token-0123456789" in agent_text
+        and "DEEPSEEK_API_KEY=sk-old0123456789abcdef" in agent_text
+    )
+    assert (
+        "DATABASE_URL=postgresql://aitrader:dbpw@db/aitrader" in agent_text
+        and "OKX_INST_IDS=BTC-USDT-SWAP" in agent_text
+    )
     assert not OKX_LINE.search(agent_text) and "live-" not in agent_text, agent_text
     assert (envdir / "aitrader.env").read_text() == OLD_API_ENV  # the API's file is never rewritten
     assert stat.S_IMODE((envdir / "aitrader.env").stat().st_mode) == 0o640

@@ -15,15 +15,36 @@ from tests.deploy.test_nginx import NGINX, upstreams  # noqa: F401  (fixture)
 from tests.helpers import PYTHON, REPO_ROOT, free_port, stop_process
 from tests.security.test_nginx_exposure import HIDDEN, PUBLISHED
 
-SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy",
-                    "permissions-policy", "cross-origin-opener-policy")
+SECURITY_HEADERS = (
+    "content-security-policy",
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "permissions-policy",
+    "cross-origin-opener-policy",
+)
 
 
 async def start_web_server(dist: Path, api_addr: str, agent_addr: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([PYTHON, str(REPO_ROOT / "scripts" / "web_server.py"), "--port", str(port), "--dist", str(dist),
-                             "--api", f"http://{api_addr}", "--agent", f"http://{agent_addr}"], cwd=REPO_ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            PYTHON,
+            str(REPO_ROOT / "scripts" / "web_server.py"),
+            "--port",
+            str(port),
+            "--dist",
+            str(dist),
+            "--api",
+            f"http://{api_addr}",
+            "--agent",
+            f"http://{agent_addr}",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(timeout=1) as client:
         for _ in range(100):
@@ -60,7 +81,10 @@ async def test_same_security_headers_and_agent_routes_as_nginx(upstreams, tmp_pa
                 api.release_stream.set()
             expected = headers_of(answers["index"])
             assert all(expected.values()), expected
-            assert "frame-ancestors 'none'" in expected["content-security-policy"] and "script-src 'self'" in expected["content-security-policy"]
+            assert (
+                "frame-ancestors 'none'" in expected["content-security-policy"]
+                and "script-src 'self'" in expected["content-security-policy"]
+            )
             for label, answer in answers.items():
                 assert headers_of(answer) == expected, label
 
@@ -72,7 +96,10 @@ async def test_same_security_headers_and_agent_routes_as_nginx(upstreams, tmp_pa
             for method, path in HIDDEN + [("GET", "/agent/sessions/.."), ("GET", "/agent/sessions/%2e%2e")]:
                 answer = await client.request(method, path, json={} if method == "POST" else None)
                 # (a client may normalise `/agent/sessions/..` to `/agent`, which is the web app's index)
-                assert answer.status_code in (400, 404) or "AiTrader test page" in answer.text, (path, answer.status_code)
+                assert answer.status_code in (400, 404) or "AiTrader test page" in answer.text, (
+                    path,
+                    answer.status_code,
+                )
                 assert headers_of(answer) == expected, path
             assert agent.seen == [], agent.seen
     finally:
@@ -80,6 +107,8 @@ async def test_same_security_headers_and_agent_routes_as_nginx(upstreams, tmp_pa
 
     if NGINX is None:
         pytest.skip("nginx is not installed: the headers were checked against web_server.py's own, not nginx's")
-    with running_nginx(NGINX, tmp_path / "nginx", web_root=dist, api_upstream=api_addr, agent_upstream=agent_addr) as nginx:
+    with running_nginx(
+        NGINX, tmp_path / "nginx", web_root=dist, api_upstream=api_addr, agent_upstream=agent_addr
+    ) as nginx:
         nginx_index = httpx.get(nginx.url + "/", timeout=5)
     assert headers_of(nginx_index) == expected

@@ -1,12 +1,13 @@
+import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.envfile import SettingsError, get_bool, get_float, get_int, load_environment, parse_env_file
 from shared.okx_auth import iso_timestamp, parse_iso_timestamp, sign
 from tests.helpers import FIXTURES
-import json
 
 
 def test_parse_env_file_handles_comments_quotes_and_export():

@@ -24,9 +24,15 @@ from shared.instrument_rules import (
 )
 from tests.helpers import FIXTURES
 
-TICKS = st.sampled_from([Decimal("0.1"), Decimal("0.01"), Decimal("0.5"), Decimal("1"), Decimal("0.0001"), Decimal("5")])
-PRICES = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("1000000"), places=6, allow_nan=False, allow_infinity=False)
-RECORDED = InstrumentRules.from_okx(json.loads((FIXTURES / "rest_public_instruments.swap_item.recorded.json").read_text()))
+TICKS = st.sampled_from(
+    [Decimal("0.1"), Decimal("0.01"), Decimal("0.5"), Decimal("1"), Decimal("0.0001"), Decimal("5")]
+)
+PRICES = st.decimals(
+    min_value=Decimal("0.0001"), max_value=Decimal("1000000"), places=6, allow_nan=False, allow_infinity=False
+)
+RECORDED = InstrumentRules.from_okx(
+    json.loads((FIXTURES / "rest_public_instruments.swap_item.recorded.json").read_text())
+)
 
 
 def rules(tick=Decimal("0.1"), lot=Decimal("0.1"), minimum=Decimal("0.1"), **kw) -> InstrumentRules:
@@ -39,7 +45,11 @@ def on_tick(value: Decimal, tick: Decimal) -> bool:
 
 def test_the_recorded_btc_swap_row_gives_its_rules():
     assert (RECORDED.tick_sz, RECORDED.lot_sz, RECORDED.min_sz) == (Decimal("0.1"), Decimal("0.1"), Decimal("0.1"))
-    assert (RECORDED.max_mkt_sz, RECORDED.max_lmt_sz, RECORDED.max_lever) == (Decimal("12000"), Decimal("100000000"), Decimal("100"))
+    assert (RECORDED.max_mkt_sz, RECORDED.max_lmt_sz, RECORDED.max_lever) == (
+        Decimal("12000"),
+        Decimal("100000000"),
+        Decimal("100"),
+    )
     assert RECORDED.state == "live" and RECORDED.ct_type == "linear"
 
 
@@ -90,8 +100,12 @@ def test_worked_examples_of_the_rounding_rule():
     assert trigger_price("slTriggerPx", Decimal("44000.01"), False, r) == Decimal("44000.0")
 
 
-@given(st.integers(1, 10**6), st.sampled_from([Decimal("0.1"), Decimal("1"), Decimal("0.01")]), st.integers(1, 20),
-       st.sampled_from(["market", "limit"]))
+@given(
+    st.integers(1, 10**6),
+    st.sampled_from([Decimal("0.1"), Decimal("1"), Decimal("0.01")]),
+    st.integers(1, 20),
+    st.sampled_from(["market", "limit"]),
+)
 def test_sizes_on_the_lot_between_min_and_max_pass_others_are_refused_naming_sz(lots, lot, min_lots, ord_type):
     r = rules(lot=lot, minimum=lot * min_lots, max_mkt_sz=lot * 5000, max_lmt_sz=lot * 100000)
     sz = lot * lots
@@ -118,8 +132,10 @@ def test_size_messages_say_which_rule():
         check_size(Decimal("0.5"), "limit", r)
 
 
-@given(st.decimals(min_value=Decimal("0.1"), max_value=Decimal("1000"), places=1),
-       st.decimals(min_value=Decimal("0"), max_value=Decimal("1000"), places=1))
+@given(
+    st.decimals(min_value=Decimal("0.1"), max_value=Decimal("1000"), places=1),
+    st.decimals(min_value=Decimal("0"), max_value=Decimal("1000"), places=1),
+)
 def test_a_reduce_only_order_never_exceeds_the_position(sz, closable):
     if closable == 0:
         with pytest.raises(RuleViolation) as err:
@@ -164,8 +180,12 @@ def test_stop_sides():
 
     check_stop_sides(True, Decimal("100"), Decimal("110"), Decimal("90"))
     check_stop_sides(False, Decimal("100"), Decimal("90"), Decimal("110"))
-    for long, tp, sl, field in [(True, Decimal("95"), None, "tpTriggerPx"), (True, None, Decimal("100"), "slTriggerPx"),
-                                (False, Decimal("105"), None, "tpTriggerPx"), (False, None, Decimal("99"), "slTriggerPx")]:
+    for long, tp, sl, field in [
+        (True, Decimal("95"), None, "tpTriggerPx"),
+        (True, None, Decimal("100"), "slTriggerPx"),
+        (False, Decimal("105"), None, "tpTriggerPx"),
+        (False, None, Decimal("99"), "slTriggerPx"),
+    ]:
         with pytest.raises(RuleViolation) as err:
             check_stop_sides(long, Decimal("100"), tp, sl)
         assert err.value.field == field

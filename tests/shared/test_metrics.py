@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -115,7 +115,10 @@ def fastapi_app(registry: CollectorRegistry, http_metrics) -> MetricsMiddleware:
 async def test_two_services_in_one_process_record_by_route_template_and_status() -> None:
     api = api_service_metrics()
     agent = agent_service_metrics()
-    async with serve(litestar_app(api.registry, api.http)) as api_url, serve(fastapi_app(agent.registry, agent.http)) as agent_url:
+    async with (
+        serve(litestar_app(api.registry, api.http)) as api_url,
+        serve(fastapi_app(agent.registry, agent.http)) as agent_url,
+    ):
         async with httpx.AsyncClient(timeout=5) as client:
             for i in range(5):
                 assert (await client.get(f"{api_url}/api/items/{i}")).status_code == 200
@@ -133,7 +136,9 @@ async def test_two_services_in_one_process_record_by_route_template_and_status()
                 async for _ in stream.aiter_bytes():
                     break
                 during = samples((await client.get(f"{api_url}/metrics")).text)
-                assert value(during, "aitrader_http_requests_total", method="GET", route="/api/stream", status="200") == 1
+                assert (
+                    value(during, "aitrader_http_requests_total", method="GET", route="/api/stream", status="200") == 1
+                )
                 assert value(during, "aitrader_http_requests_in_flight") == 1
 
             api_scrape_resp = await client.get(f"{api_url}/metrics")
@@ -144,8 +149,19 @@ async def test_two_services_in_one_process_record_by_route_template_and_status()
     agent_scrape = samples(agent_scrape_resp.text)
 
     # The route template, not the raw path: five different ids share one series.
-    assert value(api_scrape, "aitrader_http_requests_total", method="GET", route="/api/items/{item_id}", status="200") == 5
-    assert value(api_scrape, "aitrader_http_request_duration_seconds_count", method="GET", route="/api/items/{item_id}", status="200") == 5
+    assert (
+        value(api_scrape, "aitrader_http_requests_total", method="GET", route="/api/items/{item_id}", status="200") == 5
+    )
+    assert (
+        value(
+            api_scrape,
+            "aitrader_http_request_duration_seconds_count",
+            method="GET",
+            route="/api/items/{item_id}",
+            status="200",
+        )
+        == 5
+    )
     assert value(api_scrape, "aitrader_http_requests_total", method="GET", route="/api/boom", status="500") == 1
     # Unrouted probes share one label whatever their path.
     assert value(api_scrape, "aitrader_http_requests_total", method="GET", route=UNMATCHED_ROUTE, status="404") >= 3
@@ -154,7 +170,10 @@ async def test_two_services_in_one_process_record_by_route_template_and_status()
     assert not any(dict(labels).get("route") == "/metrics" for _, labels in api_scrape)
     assert value(api_scrape, "aitrader_http_requests_in_flight") == 0
 
-    assert value(agent_scrape, "aitrader_http_requests_total", method="GET", route="/sessions/{session_id}", status="200") == 3
+    assert (
+        value(agent_scrape, "aitrader_http_requests_total", method="GET", route="/sessions/{session_id}", status="200")
+        == 3
+    )
     assert value(agent_scrape, "aitrader_http_requests_total", method="POST", route="/chat", status="200") == 1
     # Each service's registry holds only its own traffic and its own domain metrics.
     assert not any(dict(labels).get("route", "").startswith("/api/") for _, labels in agent_scrape)
@@ -204,15 +223,23 @@ def test_feed_age_is_computed_at_scrape_time_from_the_clock() -> None:
     now = [103.5]
     registry = CollectorRegistry()
     registry.register(FeedAgeCollector(lambda: last, clock=lambda: now[0]))
-    assert value(samples(render_metrics(registry)[0].decode()), "aitrader_ticker_feed_age_seconds", instId="BTC-USDT-SWAP") == 3.5
+    assert (
+        value(samples(render_metrics(registry)[0].decode()), "aitrader_ticker_feed_age_seconds", instId="BTC-USDT-SWAP")
+        == 3.5
+    )
     now[0] = 110.0
     last["BTC-USDT-SWAP"] = 109.0
-    assert value(samples(render_metrics(registry)[0].decode()), "aitrader_ticker_feed_age_seconds", instId="BTC-USDT-SWAP") == 1.0
+    assert (
+        value(samples(render_metrics(registry)[0].decode()), "aitrader_ticker_feed_age_seconds", instId="BTC-USDT-SWAP")
+        == 1.0
+    )
 
 
 def test_llm_usage_adds_tokens_and_cost() -> None:
     m = agent_service_metrics()
-    record_llm_usage(m.llm, "deepseek-flash", prompt_tokens=1200, completion_tokens=300, cost_usd=0.0021, cached_prompt_tokens=1000)
+    record_llm_usage(
+        m.llm, "deepseek-flash", prompt_tokens=1200, completion_tokens=300, cost_usd=0.0021, cached_prompt_tokens=1000
+    )
     record_llm_usage(m.llm, "deepseek-flash", prompt_tokens=800, completion_tokens=100, cost_usd=0.0009)
     scrape = samples(render_metrics(m.registry)[0].decode())
     assert value(scrape, "aitrader_llm_tokens_total", model="deepseek-flash", kind="prompt") == 2000
@@ -226,7 +253,7 @@ def test_llm_usage_adds_tokens_and_cost() -> None:
 def test_two_registries_of_the_same_service_do_not_collide() -> None:
     first, second = api_service_metrics(), api_service_metrics()
     first.okx.requests.labels("/x", "ok").inc()
-    assert "aitrader_okx_requests_total{endpoint=\"/x\"" not in render_metrics(second.registry)[0].decode()
+    assert 'aitrader_okx_requests_total{endpoint="/x"' not in render_metrics(second.registry)[0].decode()
 
 
 segment = st.one_of(

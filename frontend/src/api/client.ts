@@ -1,6 +1,8 @@
-// The app's one HTTP client: same-origin paths (/api/... for the trading API, /agent/... for the
-// agent), bearer token from sessionStorage, a 401 anywhere ends the session, and error bodies are
-// turned into an ApiError carrying the server's message and field.
+// The app's HTTP clients: openapi-fetch over the generated path types (schema-api.ts, schema-agent.ts),
+// same-origin paths (/api/... for the trading API, /agent/... for the agent), the bearer token from
+// sessionStorage added by a middleware, a 401 anywhere ends the session, and `unwrap` turns an error
+// answer into an ApiError carrying the server's message, field, rule and code.
+import createClient, { type Middleware } from 'openapi-fetch';
 import type { paths as ApiPaths } from './schema-api.ts';
 import type { paths as AgentPaths } from './schema-agent.ts';
 import { type ApiErrorInfo, type RiskInfo, parseApiError } from '../lib/errors.ts';
@@ -12,16 +14,24 @@ export class ApiError extends Error {
   readonly status: number;
   readonly field: string | null;
   readonly risk: RiskInfo | null;
+  readonly code: string | null;
   constructor(info: ApiErrorInfo) {
     super(info.message);
     this.name = 'ApiError';
     this.status = info.status;
     this.field = info.field;
     this.risk = info.risk;
+    this.code = info.code ?? null;
   }
 }
 
 let unauthorizedHandler: (() => void) | null = null;
+/** Origin the same-origin paths are resolved against: '' in the browser; tests point it at a server. */
+let origin = '';
+
+export function setApiOrigin(value: string): void {
+  origin = value.replace(/\/$/, '');
+}
 
 export function getToken(): string | null {
   try {
@@ -49,94 +59,88 @@ export function notifyUnauthorized(): void {
   unauthorizedHandler?.();
 }
 
-type Method = 'get' | 'post';
-type JsonContent<R> = R extends { content: { 'application/json': infer J } } ? J : unknown;
-type SuccessBody<Op> = Op extends { responses: infer R }
-  ? 200 extends keyof R ? JsonContent<R[200]> : 201 extends keyof R ? JsonContent<R[201]> : 202 extends keyof R ? JsonContent<R[202]> : unknown
-  : never;
-type QueryOf<Op> = Op extends { parameters: { query?: infer Q } } ? ([Q] extends [never] ? undefined : Q) : undefined;
-type PathParamsOf<Op> = Op extends { parameters: { path: infer P } } ? ([P] extends [never] ? undefined : P) : undefined;
-type BodyOf<Op> = Op extends { requestBody: { content: { 'application/json': infer B } } }
-  ? B
-  : Op extends { requestBody?: { content: { 'application/json': infer B } } }
-    ? B | undefined
-    : undefined;
-
-type Operation<P, Path extends keyof P, M extends Method> = P[Path] extends { [K in M]: infer Op } ? Op : never;
-type PathsWith<P, M extends Method> = { [K in keyof P]: P[K] extends { [X in M]: infer Op } ? ([Op] extends [never] ? never : Op extends undefined ? never : K) : never }[keyof P];
-
-export interface RequestOptions<Op> {
-  query?: QueryOf<Op>;
-  path?: PathParamsOf<Op>;
-  body?: BodyOf<Op>;
-  signal?: AbortSignal;
-}
-
-function buildUrl(prefix: string, template: string, path?: Record<string, unknown>, query?: Record<string, unknown>): string {
-  let url = prefix + template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(path?.[name] ?? '')));
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(query ?? {})) {
-    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
-  }
-  const qs = search.toString();
-  if (qs) url += '?' + qs;
-  return url;
-}
-
 export function authHeaders(extra: Record<string, string> = {}): Record<string, string> {
   const token = getToken();
   return { Accept: 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...extra };
 }
 
+async function readErrorBody(response: Response): Promise<unknown> {
+  const raw = await response.clone().text().catch(() => '');
+  try {
+    return raw ? JSON.parse(raw) : null;
+  } catch {
+    return raw;
+  }
+}
+
 /** Raises ApiError for a non-2xx answer (after reading its JSON error body). */
 export async function ensureOk(response: Response): Promise<Response> {
   if (response.ok) return response;
-  let body: unknown = null;
-  const raw = await response.text().catch(() => '');
-  try {
-    body = raw ? JSON.parse(raw) : null;
-  } catch {
-    body = raw;
-  }
+  const body = await readErrorBody(response);
   if (response.status === 401) notifyUnauthorized();
   throw new ApiError(parseApiError(response.status, body, response.statusText));
 }
 
-async function request(method: Method, url: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
-  let response: Response;
+const auth: Middleware = {
+  onRequest({ request }) {
+    const token = getToken();
+    if (token) request.headers.set('Authorization', `Bearer ${token}`);
+    if (!request.headers.has('Accept')) request.headers.set('Accept', 'application/json');
+    return request;
+  },
+  onResponse({ response }) {
+    if (response.status === 401) notifyUnauthorized();
+    return response;
+  },
+};
+
+/** Absolute URL of a same-origin path: against `origin` when a test set one, else the page's origin. */
+export function apiUrl(path: string): string {
+  return (origin || window.location.origin) + path;
+}
+
+/** Request that resolves the same-origin paths openapi-fetch builds ('/api/...') to absolute URLs. */
+class SameOriginRequest extends Request {
+  constructor(input: RequestInfo | URL, init?: RequestInit) {
+    super(typeof input === 'string' && input.startsWith('/') ? apiUrl(input) : input, init);
+  }
+}
+
+const fetchOrNetworkError = async (request: Request): Promise<Response> => {
   try {
-    response = await fetch(url, {
-      method: method.toUpperCase(),
-      headers: authHeaders(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-      signal,
-    });
+    return await fetch(request);
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
     throw new ApiError({ status: 0, message: `Network error: ${(error as Error).message}`, field: null, risk: null });
   }
-  await ensureOk(response);
-  const text = await response.text();
-  return text ? JSON.parse(text) : null;
+};
+
+function makeClient<P extends object>(prefix: string) {
+  const client = createClient<P>({ baseUrl: prefix, Request: SameOriginRequest, fetch: fetchOrNetworkError });
+  client.use(auth);
+  return client;
 }
 
-function makeClient<P>(prefix: string) {
-  return {
-    get<Path extends PathsWith<P, 'get'> & string>(path: Path, options: RequestOptions<Operation<P, Path, 'get'>> = {}) {
-      const url = buildUrl(prefix, path, options.path as Record<string, unknown>, options.query as Record<string, unknown>);
-      return request('get', url, undefined, options.signal) as Promise<SuccessBody<Operation<P, Path, 'get'>>>;
-    },
-    post<Path extends PathsWith<P, 'post'> & string>(path: Path, options: RequestOptions<Operation<P, Path, 'post'>> = {}) {
-      const url = buildUrl(prefix, path, options.path as Record<string, unknown>, options.query as Record<string, unknown>);
-      return request('post', url, options.body, options.signal) as Promise<SuccessBody<Operation<P, Path, 'post'>>>;
-    },
-    url(path: string, query?: Record<string, unknown>) {
-      return buildUrl(prefix, path, undefined, query);
-    },
-  };
-}
-
-/** Trading API: paths in its schema already start with /api. */
+/** Trading API (openapi-fetch): paths in its schema already start with /api. */
 export const api = makeClient<ApiPaths>('');
-/** Agent: its schema's paths (/chat, /sessions, /health) are served to the browser under /agent. */
+/** Agent (openapi-fetch): its schema's paths (/chat, /sessions, /health) are served to the browser under /agent. */
 export const agent = makeClient<AgentPaths>(AGENT_PREFIX);
+
+/** The data of a 2xx answer; an ApiError (message, field, rule) for any other. */
+export async function unwrap<R extends { data?: unknown; error?: unknown; response: Response }>(pending: Promise<R>): Promise<Exclude<R['data'], undefined>> {
+  const result = await pending;
+  if (!result.response.ok) {
+    const body = result.error !== undefined ? result.error : await readErrorBody(result.response);
+    throw new ApiError(parseApiError(result.response.status, body, result.response.statusText));
+  }
+  return result.data as Exclude<R['data'], undefined>;
+}
+
+
+/**
+ * POST /api/trade/position-tpsl (interface 2): sets (replaces) the TP/SL of the open position; null removes
+ * a leg. Answers the new TP/SL (200) or, for an agent in approval mode, the pending approval (202).
+ */
+export function setPositionTpsl(body: import('./extensions.ts').PositionTpslRequest) {
+  return unwrap(api.POST('/api/trade/position-tpsl', { body }));
+}

@@ -56,6 +56,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mcp-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** MCP tokens (names, scopes, use; never the tokens) */
+        get: operations["list_mcp_tokens_mcp_tokens_get"];
+        put?: never;
+        /** Create a named MCP token (shown once); master token only */
+        post: operations["create_mcp_token_mcp_tokens_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/mcp-tokens/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke an MCP token */
+        delete: operations["revoke_mcp_token_mcp_tokens__name__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/offline/v1/chat/completions": {
         parameters: {
             query?: never;
@@ -171,14 +206,30 @@ export interface components {
              */
             status: "ok" | "degraded";
         };
-        /** AnalysisError */
+        /**
+         * AnalysisError
+         * @description The run failed; `toolCalls` and `orders` are what it did before (same item shapes as analysis_result).
+         */
         AnalysisError: {
             /** Error */
             error: string;
             /** Instid */
             instId: string;
+            /** Orders */
+            orders?: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "step_limit" | "timeout" | "llm_error" | "finish_reason" | "memory_error" | "budget";
             /** Runid */
             runId: string;
+            /** Toolcalls */
+            toolCalls?: {
+                [key: string]: unknown;
+            }[];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -205,6 +256,7 @@ export interface components {
         AnalysisResult: {
             /** Confidence */
             confidence: number | null;
+            decision: components["schemas"]["Decision"];
             /** Durationms */
             durationMs: number;
             /** Instid */
@@ -217,7 +269,10 @@ export interface components {
             orders: {
                 [key: string]: unknown;
             }[];
-            /** Provider */
+            /**
+             * Provider
+             * @description the real provider (LLM_PROVIDER): deepseek, openai, qwen, dashscope, vllm, ollama, offline
+             */
             provider: string;
             /** Runid */
             runId: string;
@@ -288,6 +343,11 @@ export interface components {
         ChatErrorEvent: {
             /** Error */
             error: string;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "step_limit" | "timeout" | "llm_error" | "finish_reason" | "memory_error" | "budget";
         };
         /**
          * ChatFinalEvent
@@ -360,11 +420,60 @@ export interface components {
             inputTokens: number;
             /** Outputtokens */
             outputTokens: number;
+            /** Reasoningtokens */
+            reasoningTokens: number;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
+        /** Decision */
+        Decision: {
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "open_long" | "open_short" | "add" | "reduce" | "close" | "hold" | "no_trade";
+            /** Confidence */
+            confidence: number;
+            /** Entry */
+            entry?: string | null;
+            /** Instid */
+            instId: string;
+            /** Invalidation */
+            invalidation?: string | null;
+            /** Reason */
+            reason: string;
+            /**
+             * Size
+             * @description contracts for SWAP (decimal string)
+             */
+            size?: string | null;
+            /** Stop */
+            stop?: string | null;
+            /** Target */
+            target?: string | null;
+        };
+        /**
+         * ErrorBody
+         * @description The one error shape of every service.
+         */
+        ErrorBody: {
             /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+            detail: string;
+            /** Field */
+            field: string | null;
+            /** Status Code */
+            status_code: number;
+        };
+        /** McpTokenCreate */
+        McpTokenCreate: {
+            /**
+             * Name
+             * @description becomes the origin mcp:<name> of its trading calls
+             */
+            name: string;
+            /**
+             * Scopes
+             * @description any of read, trade, lab
+             */
+            scopes?: string[];
         };
         /** Session */
         Session: {
@@ -467,27 +576,25 @@ export interface components {
         UsageReport: {
             /** Cachedinputtokens */
             cachedInputTokens: number;
-            /** Costusd */
+            /**
+             * Costusd
+             * @description each call at the price of its model and hour (agent/llm/pricing.py)
+             */
             costUsd: number;
             /** Inputtokens */
             inputTokens: number;
             /** Modelcalls */
             modelCalls: number;
-            /** Outputtokens */
+            /**
+             * Outputtokens
+             * @description billed output tokens, reasoning included
+             */
             outputTokens: number;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
+            /**
+             * Reasoningtokens
+             * @default 0
+             */
+            reasoningTokens: number;
         };
     };
     responses: never;
@@ -520,13 +627,13 @@ export interface operations {
                     "application/json": components["schemas"]["AnalysisResult"] | components["schemas"]["AnalysisError"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Bad input: the field is named */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -553,13 +660,13 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Bad input: the field is named */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -580,6 +687,96 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentHealth"];
+                };
+            };
+        };
+    };
+    list_mcp_tokens_mcp_tokens_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    create_mcp_token_mcp_tokens_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["McpTokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad input: the field is named */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revoke_mcp_token_mcp_tokens__name__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad input: the field is named */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -606,13 +803,13 @@ export interface operations {
                     "application/json": unknown;
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Bad input: the field is named */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -661,13 +858,13 @@ export interface operations {
                     "application/json": components["schemas"]["Session"][];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Bad input: the field is named */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -694,13 +891,13 @@ export interface operations {
                     "application/json": components["schemas"]["SessionDetail"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Bad input: the field is named */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -727,13 +924,13 @@ export interface operations {
                     };
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Bad input: the field is named */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -163,7 +163,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness and the state of database, OKX feed and agent */
+        /** Liveness (public); with the bearer token also the state of database, OKX feed and agent */
         get: operations["ApiHealthHealth"];
         put?: never;
         post?: never;
@@ -333,7 +333,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Strategy runs, newest first */
+        /** Strategy runs, newest first; filters instId, source, status, action (the decision's); page with before=<last run id> */
         get: operations["ApiModelStrategyRunsStrategyRuns"];
         put?: never;
         post?: never;
@@ -530,6 +530,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/trade/position-tpsl": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set (replace) the TP/SL of an open position as one OKX algo order; null or absent removes that leg */
+        post: operations["ApiTradePositionTpslPositionTpsl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/trade/risk": {
         parameters: {
             query?: never;
@@ -613,6 +630,7 @@ export interface components {
             id: number;
             instId: string;
             kind: string;
+            origin: string;
             request: {
                 [key: string]: unknown;
             };
@@ -641,6 +659,7 @@ export interface components {
         };
         /** Balance */
         Balance: {
+            accountMode: string;
             details: {
                 [key: string]: unknown;
             }[];
@@ -649,6 +668,8 @@ export interface components {
             pnlPct: string | null;
             totalEq: string | null;
             totalEqCcy: string;
+            tradingEq: string | null;
+            tradingEqSource: string;
             ts: string;
             upl: string | null;
             usdt: components["schemas"]["UsdtBalance"] | null;
@@ -661,6 +682,7 @@ export interface components {
             snapshotId: number | null;
             stored: boolean;
             totalEq: string;
+            tradingEq: string;
             ts: string;
             upl: string | null;
             usdtAvailable: string | null;
@@ -672,6 +694,7 @@ export interface components {
             pnl: string | null;
             pnlPct: string | null;
             totalEq: string;
+            tradingEq: string | null;
             ts: string;
             upl: string | null;
             usdtAvailable: string | null;
@@ -736,7 +759,7 @@ export interface components {
              * @enum {unknown}
              */
             posSide?: "net" | "long" | "short";
-            /** @description strategy run id (set by the agent: the close's origin is then agent) */
+            /** @description strategy run id the close belongs to (recorded; the origin comes from the X-AiTrader-Origin header) */
             runId?: string | null;
         };
         /** ComponentHealth */
@@ -778,11 +801,11 @@ export interface components {
         };
         /** Health */
         Health: {
-            agent: components["schemas"]["ComponentHealth"];
-            database: components["schemas"]["ComponentHealth"];
-            okx: components["schemas"]["OkxHealth"];
+            agent?: components["schemas"]["ComponentHealth"] | null;
+            database?: components["schemas"]["ComponentHealth"] | null;
+            okx?: components["schemas"]["OkxHealth"] | null;
             status: string;
-            uptimeSecs: number;
+            uptimeSecs?: number | null;
         };
         /** InitialEquity */
         InitialEquity: {
@@ -882,7 +905,7 @@ export interface components {
             /** @description limit price (limit orders only) */
             px?: string | number | null;
             reduceOnly?: boolean | null;
-            /** @description strategy run id (set by the agent: the order's origin is then agent) */
+            /** @description strategy run id the order belongs to (recorded; the origin comes from the X-AiTrader-Origin header) */
             runId?: string | null;
             /**
              * @description buy or sell
@@ -957,6 +980,30 @@ export interface components {
             tpTriggerPx: string | null;
             updatedAt: string;
         };
+        /** PositionTpslRequest */
+        PositionTpslRequest: {
+            /** @description instrument of the open position */
+            instId: string;
+            /**
+             * @description which position in long/short mode; net in net mode
+             * @enum {unknown}
+             */
+            posSide?: "net" | "long" | "short";
+            /** @description strategy run id of the agent asking */
+            runId?: string | null;
+            /** @description stop-loss trigger (last price); null or absent removes the stop-loss */
+            slTriggerPx?: string | number | null;
+            /** @description take-profit trigger (last price); null or absent removes the take-profit */
+            tpTriggerPx?: string | number | null;
+        };
+        /** PositionTpslResult */
+        PositionTpslResult: {
+            algoIds: string[];
+            instId: string;
+            posSide: string;
+            slTriggerPx: string | null;
+            tpTriggerPx: string | null;
+        };
         /** RefusalList */
         RefusalList: {
             refusals: components["schemas"]["RiskRefusalRecord"][];
@@ -1021,6 +1068,19 @@ export interface components {
         RiskStatus: {
             limits: components["schemas"]["RiskLimits"];
             state: components["schemas"]["RiskState"];
+        };
+        /** RunDecision */
+        RunDecision: {
+            /** @enum {string} */
+            action: "open_long" | "open_short" | "add" | "reduce" | "close" | "hold" | "no_trade";
+            confidence: number;
+            entry?: string | null;
+            instId: string;
+            invalidation?: string | null;
+            reason: string;
+            size?: string | null;
+            stop?: string | null;
+            target?: string | null;
         };
         /** RunOrder */
         RunOrder: {
@@ -1135,6 +1195,7 @@ export interface components {
             baselinePrice?: string | null;
             confidence?: number | null;
             costUsd?: string | null;
+            decision?: components["schemas"]["RunDecision"] | null;
             deviationBps?: number | null;
             durationMs?: number | null;
             error?: string | null;
@@ -1910,8 +1971,12 @@ export interface operations {
     ApiModelStrategyRunsStrategyRuns: {
         parameters: {
             query?: {
+                action?: string | null;
+                before?: string | null;
                 instId?: string | null;
                 limit?: number | null;
+                source?: string | null;
+                status?: string | null;
             };
             header?: never;
             path?: never;
@@ -2064,7 +2129,10 @@ export interface operations {
     ApiStreamStream: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description the last event id seen: missed events are resent */
+                "Last-Event-ID"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2077,6 +2145,21 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": components["schemas"]["StreamEvents"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
                 };
             };
         };
@@ -2214,7 +2297,10 @@ export interface operations {
     ApiTradeCancelCancel: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description who asks: agent:run:<runId>, agent:chat:<sessionId> or mcp:<tokenName>; absent = manual */
+                "X-AiTrader-Origin"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2253,7 +2339,10 @@ export interface operations {
     ApiTradeClosePositionClosePosition: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description who asks: agent:run:<runId>, agent:chat:<sessionId> or mcp:<tokenName>; absent = manual */
+                "X-AiTrader-Origin"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2310,7 +2399,10 @@ export interface operations {
     ApiTradeOrderOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description who asks: agent:run:<runId>, agent:chat:<sessionId> or mcp:<tokenName>; absent = manual */
+                "X-AiTrader-Origin"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2336,6 +2428,66 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPlaced"];
+                };
+            };
+            /** @description An agent order awaits a person's approval (TRADE_APPROVAL_MODE=manual) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalPending"];
+                };
+            };
+            /** @description Bad request syntax or unsupported method */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        detail: string;
+                        extra?: null | {
+                            [key: string]: unknown;
+                        } | unknown[];
+                        status_code: number;
+                    };
+                };
+            };
+            /** @description Refused by the risk guard (recorded: refusalId) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RiskRefusalError"];
+                };
+            };
+        };
+    };
+    ApiTradePositionTpslPositionTpsl: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description who asks: agent:run:<runId>, agent:chat:<sessionId> or mcp:<tokenName>; absent = manual */
+                "X-AiTrader-Origin"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PositionTpslRequest"];
+            };
+        };
+        responses: {
+            /** @description The position's TP/SL as set at OKX */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PositionTpslResult"];
                 };
             };
             /** @description An agent order awaits a person's approval (TRADE_APPROVAL_MODE=manual) */

@@ -34,16 +34,16 @@ export function AccountCards({ balance, initialEquity, onSaveInitial }: {
     <div className="cards" data-testid="account-cards">
       <div className="card stat">
         <span className="stat-label">{t('account.equity')}</span>
-        <span className="stat-value" data-testid="equity">{formatUsd(balance?.totalEq)}</span>
+        <span className="stat-value"><span data-testid="equity">{formatUsd(balance?.totalEq)}</span> <span className="unit">{balance?.totalEqCcy || 'USD'}</span></span>
       </div>
       <div className="card stat">
         <span className="stat-label">{t('account.available')}</span>
-        <span className="stat-value">{formatUsd(balance?.usdtAvailable)}</span>
-        <span className="stat-sub">{t('account.frozen')} {formatUsd(balance?.usdtFrozen)}</span>
+        <span className="stat-value">{formatUsd(balance?.usdtAvailable)} <span className="unit">USDT</span></span>
+        <span className="stat-sub">{t('account.frozen')} {formatUsd(balance?.usdtFrozen)} USDT</span>
       </div>
       <div className="card stat">
         <span className="stat-label">{t('account.pnl')}</span>
-        <span className={`stat-value ${tone}`} data-testid="pnl">{formatUsd(pnl?.pnl, { signed: true })}</span>
+        <span className={`stat-value ${tone}`}><span data-testid="pnl">{formatUsd(pnl?.pnl, { signed: true })}</span> <span className="unit">USD</span></span>
         <span className={`stat-sub ${tone}`} data-testid="pnl-pct">{formatPct(pnl?.pnlPct)}</span>
       </div>
       <div className="card stat">
@@ -56,7 +56,7 @@ export function AccountCards({ balance, initialEquity, onSaveInitial }: {
           </form>
         ) : (
           <span className="stat-value">
-            {initialEquity?.amount ? formatUsd(initialEquity.amount) : <span className="muted">{t('account.initialUnset')}</span>}
+            {initialEquity?.amount ? `${formatUsd(initialEquity.amount)} USD` : <span className="muted">{t('account.initialUnset')}</span>}
             <button type="button" className="btn btn-link" onClick={() => { setDraft(initialEquity?.amount ?? ''); setEditing(true); }}>
               {t('account.edit')}
             </button>

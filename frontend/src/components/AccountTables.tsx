@@ -1,7 +1,10 @@
+import { useState } from 'react';
 import type { Fill, Instrument, Order, Position } from '../api/types.ts';
+import { offTick } from '../lib/order-form.ts';
 import { useAction } from '../hooks/useAction.ts';
 import { useI18n } from '../i18n.tsx';
 import { formatDateTime, formatDecimal, formatPrice, formatUsd } from '../lib/format.ts';
+import { OriginLabel } from './OriginLabel.tsx';
 import { Empty, ErrorBox } from './State.tsx';
 
 function sideOf(position: Position): string {
@@ -9,19 +12,25 @@ function sideOf(position: Position): string {
   return position.pos.trim().startsWith('-') ? 'short' : 'long';
 }
 
-export function PositionsTable({ positions, instruments, onClose }: { positions: Position[]; instruments: Record<string, Instrument>; onClose: (p: Position) => Promise<unknown> }) {
+export function PositionsTable({ positions, instruments, onClose, onSetTpsl }: {
+  positions: Position[];
+  instruments: Record<string, Instrument>;
+  onClose: (p: Position) => Promise<unknown>;
+  onSetTpsl?: (p: Position, tpTriggerPx: string | null, slTriggerPx: string | null) => Promise<unknown>;
+}) {
   const { t } = useI18n();
   const action = useAction();
+  const [editing, setEditing] = useState<Position | null>(null);
   if (positions.length === 0) return <Empty>{t('positions.none')}</Empty>;
   return (
     <>
       {action.error && <ErrorBox error={action.error} />}
       <div className="table-wrap">
-        <table data-testid="positions-table">
+        <table className="stack" data-testid="positions-table">
           <thead>
             <tr>
               <th>{t('col.instrument')}</th><th>{t('col.side')}</th><th className="num">{t('col.size')}</th><th className="num">{t('col.entry')}</th>
-              <th className="num">{t('col.mark')}</th><th className="num">{t('col.upl')}</th><th>{t('col.tpsl')}</th><th className="num">{t('col.lever')}</th><th />
+              <th className="num">{t('col.mark')}</th><th className="num">{t('col.upl')}</th><th>{t('col.tpsl')}</th><th className="num">{t('col.lever')}</th><th className="sticky-action" />
             </tr>
           </thead>
           <tbody>
@@ -31,18 +40,22 @@ export function PositionsTable({ positions, instruments, onClose }: { positions:
               const upl = p.upl ?? null;
               return (
                 <tr key={`${p.instId}-${p.posSide}`}>
-                  <td>{p.instId}</td>
-                  <td className={side === 'long' ? 'up' : 'down'}>{side}</td>
-                  <td className="num" data-testid="position-size">{formatDecimal(p.pos)}</td>
-                  <td className="num">{formatPrice(p.avgPx, tick)}</td>
-                  <td className="num">{formatPrice(p.markPx, tick)}</td>
-                  <td className={`num ${upl?.startsWith('-') ? 'down' : 'up'}`}>{formatUsd(upl, { signed: true })}</td>
-                  <td>{formatPrice(p.tpTriggerPx, tick)} / {formatPrice(p.slTriggerPx, tick)}</td>
-                  <td className="num">{p.lever ? `${p.lever}×` : '—'}</td>
-                  <td>
+                  <td data-label={t('col.instrument')}>{p.instId}</td>
+                  <td data-label={t('col.side')} className={side === 'long' ? 'up' : 'down'}>{side}</td>
+                  <td data-label={t('col.size')} className="num" data-testid="position-size">{formatDecimal(p.pos)}</td>
+                  <td data-label={t('col.entry')} className="num">{formatPrice(p.avgPx, tick)}</td>
+                  <td data-label={t('col.mark')} className="num">{formatPrice(p.markPx, tick)}</td>
+                  <td data-label={t('col.upl')} className={`num ${upl?.startsWith('-') ? 'down' : 'up'}`}>{formatUsd(upl, { signed: true })} USDT</td>
+                  <td data-label={t('col.tpsl')}>{formatPrice(p.tpTriggerPx, tick)} / {formatPrice(p.slTriggerPx, tick)}</td>
+                  <td data-label={t('col.lever')} className="num">{p.lever ? `${p.lever}×` : '—'}</td>
+                  <td className="sticky-action actions">
+                    {onSetTpsl && (
+                      <button type="button" className="btn btn-small" data-testid="edit-tpsl" disabled={action.busy} onClick={() => setEditing(p)}>{t('positions.tpsl')}</button>
+                    )}
                     <button
                       type="button"
                       className="btn btn-small btn-danger"
+                      data-testid="close-position"
                       disabled={action.busy}
                       onClick={() => {
                         if (window.confirm(t('positions.confirmClose', { instId: p.instId, posSide: p.posSide }))) void action.run(() => onClose(p));
@@ -57,7 +70,29 @@ export function PositionsTable({ positions, instruments, onClose }: { positions:
           </tbody>
         </table>
       </div>
+      {editing && onSetTpsl && (
+        <TpslForm position={editing} tickSz={instruments[editing.instId]?.tickSz} onCancel={() => setEditing(null)} onSave={async (tp, sl) => { await onSetTpsl(editing, tp, sl); setEditing(null); }} />
+      )}
     </>
+  );
+}
+
+function TpslForm({ position, tickSz, onSave, onCancel }: { position: Position; tickSz?: string; onSave: (tp: string | null, sl: string | null) => Promise<void>; onCancel: () => void }) {
+  const { t } = useI18n();
+  const [tp, setTp] = useState(position.tpTriggerPx ?? '');
+  const [sl, setSl] = useState(position.slTriggerPx ?? '');
+  const action = useAction();
+  const badTick = [tp, sl].some((v) => v.trim() !== '' && offTick(v, tickSz));
+  return (
+    <form className="inline-form tpsl-form" data-testid="tpsl-form" onSubmit={(e) => { e.preventDefault(); if (!badTick) void action.run(() => onSave(tp.trim() || null, sl.trim() || null)); }}>
+      <span className="muted small">{t('positions.tpslTitle', { instId: position.instId })}</span>
+      <input name="tpTriggerPx" inputMode="decimal" aria-label={t('trade.tp')} placeholder={t('trade.tp')} value={tp} onChange={(e) => setTp(e.target.value)} />
+      <input name="slTriggerPx" inputMode="decimal" aria-label={t('trade.sl')} placeholder={t('trade.sl')} value={sl} onChange={(e) => setSl(e.target.value)} />
+      <button type="submit" className="btn btn-small btn-primary" disabled={action.busy || badTick}>{t('positions.tpslSave')}</button>
+      <button type="button" className="btn btn-small" onClick={onCancel}>{t('account.cancel')}</button>
+      {badTick && <p className="field-error">{t('trade.err.offTick', { tickSz: tickSz ?? '' })}</p>}
+      {action.error && <ErrorBox error={action.error} />}
+    </form>
   );
 }
 
@@ -69,27 +104,27 @@ export function OrdersTable({ orders, instruments, onCancel }: { orders: Order[]
     <>
       {action.error && <ErrorBox error={action.error} />}
       <div className="table-wrap">
-        <table data-testid="orders-table">
+        <table className="stack" data-testid="orders-table">
           <thead>
             <tr>
               <th>{t('col.time')}</th><th>{t('col.instrument')}</th><th>{t('col.side')}</th><th>{t('col.type')}</th><th className="num">{t('col.price')}</th>
-              <th className="num">{t('col.size')}</th><th className="num">{t('col.filled')}</th><th>{t('col.state')}</th><th>{t('col.origin')}</th><th />
+              <th className="num">{t('col.size')}</th><th className="num">{t('col.filled')}</th><th>{t('col.state')}</th><th>{t('col.origin')}</th><th className="sticky-action" />
             </tr>
           </thead>
           <tbody>
             {orders.map((o) => (
               <tr key={o.id}>
-                <td>{formatDateTime(o.okxCreatedAt ?? o.createdAt)}</td>
-                <td>{o.instId}</td>
-                <td className={o.side === 'buy' ? 'up' : 'down'}>{o.side}</td>
-                <td>{o.ordType}</td>
-                <td className="num">{o.ordType === 'market' ? '—' : formatPrice(o.px, instruments[o.instId]?.tickSz)}</td>
-                <td className="num">{formatDecimal(o.sz)}</td>
-                <td className="num">{formatDecimal(o.accFillSz ?? '0')}</td>
-                <td>{o.state}</td>
-                <td>{o.origin}</td>
-                <td>
-                  <button type="button" className="btn btn-small" disabled={action.busy} onClick={() => void action.run(() => onCancel(o))}>
+                <td data-label={t('col.time')}>{formatDateTime(o.okxCreatedAt ?? o.createdAt)}</td>
+                <td data-label={t('col.instrument')}>{o.instId}</td>
+                <td data-label={t('col.side')} className={o.side === 'buy' ? 'up' : 'down'}>{o.side}</td>
+                <td data-label={t('col.type')}>{o.ordType}</td>
+                <td data-label={t('col.price')} className="num">{o.ordType === 'market' ? '—' : formatPrice(o.px, instruments[o.instId]?.tickSz)}</td>
+                <td data-label={t('col.size')} className="num">{formatDecimal(o.sz)}</td>
+                <td data-label={t('col.filled')} className="num">{formatDecimal(o.accFillSz ?? '0')}</td>
+                <td data-label={t('col.state')}>{o.state}</td>
+                <td data-label={t('col.origin')}><OriginLabel origin={o.origin} /></td>
+                <td className="sticky-action">
+                  <button type="button" className="btn btn-small" data-testid="cancel-order" disabled={action.busy} onClick={() => void action.run(() => onCancel(o))}>
                     {t('orders.cancel')}
                   </button>
                 </td>
@@ -107,7 +142,7 @@ export function FillsTable({ fills, instruments }: { fills: Fill[]; instruments:
   if (fills.length === 0) return <Empty>{t('fills.none')}</Empty>;
   return (
     <div className="table-wrap">
-      <table data-testid="fills-table">
+      <table className="stack" data-testid="fills-table">
         <thead>
           <tr>
             <th>{t('col.time')}</th><th>{t('col.instrument')}</th><th>{t('col.side')}</th><th className="num">{t('col.price')}</th><th className="num">{t('col.size')}</th><th className="num">{t('col.fee')}</th>
@@ -116,12 +151,12 @@ export function FillsTable({ fills, instruments }: { fills: Fill[]; instruments:
         <tbody>
           {fills.map((f) => (
             <tr key={`${f.instId}-${f.tradeId}`}>
-              <td>{formatDateTime(f.filledAt)}</td>
-              <td>{f.instId}</td>
-              <td className={f.side === 'buy' ? 'up' : 'down'}>{f.side}</td>
-              <td className="num">{formatPrice(f.fillPx, instruments[f.instId]?.tickSz)}</td>
-              <td className="num">{formatDecimal(f.fillSz)}</td>
-              <td className="num">{formatDecimal(f.fee)} {f.feeCcy ?? ''}</td>
+              <td data-label={t('col.time')}>{formatDateTime(f.filledAt)}</td>
+              <td data-label={t('col.instrument')}>{f.instId}</td>
+              <td data-label={t('col.side')} className={f.side === 'buy' ? 'up' : 'down'}>{f.side}</td>
+              <td data-label={t('col.price')} className="num">{formatPrice(f.fillPx, instruments[f.instId]?.tickSz)}</td>
+              <td data-label={t('col.size')} className="num">{formatDecimal(f.fillSz)}</td>
+              <td data-label={t('col.fee')} className="num">{formatDecimal(f.fee)} {f.feeCcy ?? ''}</td>
             </tr>
           ))}
         </tbody>

@@ -1,10 +1,11 @@
-import { useStream } from '../hooks/stream.tsx';
+import { useAllTickers, useStreamStatus } from '../hooks/stream.tsx';
 import { useI18n } from '../i18n.tsx';
 import { change24hPct, formatPct, formatPrice } from '../lib/format.ts';
 
 export function MarketStrip({ tickSizes, selected, onSelect }: { tickSizes: Record<string, string>; selected?: string; onSelect?: (instId: string) => void }) {
   const { t } = useI18n();
-  const { tickers, status } = useStream();
+  const tickers = useAllTickers();
+  const status = useStreamStatus();
   if (tickers.order.length === 0) {
     return <div className="market-strip state-empty">{status === 'connecting' ? t('stream.connecting') : t('market.noTickers')}</div>;
   }

@@ -1,8 +1,13 @@
 import { useEffect } from 'react';
-import type { RunOrder, RunToolCall, StrategyRun } from '../api/types.ts';
+import type { RunView } from '../api/extensions.ts';
+import type { RunOrder, RunToolCall } from '../api/types.ts';
+import { DecisionBlock } from './Decision.tsx';
+import { OriginLabel } from './OriginLabel.tsx';
+import { ToolResult } from './ToolResult.tsx';
+import { useNow } from '../hooks/useNow.ts';
 import { useI18n } from '../i18n.tsx';
 import { formatBps, formatDateTime, formatDecimal, formatDuration, formatPrice } from '../lib/format.ts';
-import { runDurationMs } from '../lib/strategy.ts';
+import { runDeviationBps, runDurationMs } from '../lib/strategy.ts';
 import { Tag } from './Tag.tsx';
 
 export function JsonBlock({ value }: { value: unknown }) {
@@ -21,8 +26,9 @@ function parseJsonText(value: unknown): unknown {
   }
 }
 
-export function RunDetail({ run, tickSz, onClose }: { run: StrategyRun; tickSz?: string; onClose: () => void }) {
+export function RunDetail({ run, tickSz, onClose }: { run: RunView; tickSz?: string; onClose: () => void }) {
   const { t } = useI18n();
+  const now = useNow(1000);
   // The agent's records, as the API declares them (keys it does not know yet arrive in `extra`).
   const toolCalls: RunToolCall[] = run.toolCalls ?? [];
   const orders: RunOrder[] = run.orders ?? [];
@@ -42,17 +48,19 @@ export function RunDetail({ run, tickSz, onClose }: { run: StrategyRun; tickSz?:
           <Tag kind="source" value={run.source} /> <Tag kind="status" value={run.status} />
           {run.provider === 'offline' && <span className="tag tag-offline">{t('run.offline')}</span>}
           <span className="muted small">
-            {formatDateTime(run.triggeredAt)} · {formatDuration(runDurationMs(run.triggeredAt, run.finishedAt, Date.now()))} · {formatPrice(run.triggerPrice, tickSz)} / {formatPrice(run.baselinePrice, tickSz)} · {formatBps(run.deviationBps)}
+            {formatDateTime(run.triggeredAt)} · {formatDuration(runDurationMs(run.triggeredAt, run.finishedAt, now))} · {formatPrice(run.triggerPrice, tickSz)} / {formatPrice(run.baselinePrice, tickSz)} · {formatBps(runDeviationBps(run))}
             {run.costUsd ? ` · $${formatDecimal(run.costUsd, 4)}` : ''}
-            {run.model ? ` · ${run.model}` : ''}
+            {run.provider ? ` · ${run.provider}` : ''}
+            {run.model ? ` / ${run.model}` : ''}
           </span>
         </div>
         {run.error && (
           <section>
             <h3>{t('run.error')}</h3>
-            <p className="down">{run.error}</p>
+            <p className="down">{run.reason ? <><code>{run.reason}</code> · </> : null}{run.error}</p>
           </section>
         )}
+        <DecisionBlock run={run} tickSz={tickSz} />
         <section>
           <h3>{t('run.summary')}</h3>
           <p className="summary" data-testid="run-summary">{run.summary ?? '—'}</p>
@@ -72,7 +80,7 @@ export function RunDetail({ run, tickSz, onClose }: { run: StrategyRun; tickSz?:
                       {typeof call.durationMs === 'number' ? <span className="muted small"> {formatDuration(call.durationMs)}</span> : null}
                     </summary>
                     <JsonBlock value={parseJsonText(call.arguments)} />
-                    <JsonBlock value={parseJsonText(call.result)} />
+                    <ToolResult value={parseJsonText(call.result)} />
                   </details>
                 </li>
               ))}
@@ -86,7 +94,7 @@ export function RunDetail({ run, tickSz, onClose }: { run: StrategyRun; tickSz?:
           ) : (
             <div className="table-wrap">
               <table>
-                <thead><tr><th>{t('run.tool')}</th><th>{t('col.side')}</th><th>{t('col.type')}</th><th className="num">{t('col.size')}</th><th>{t('col.tpsl')}</th><th>{t('col.state')}</th></tr></thead>
+                <thead><tr><th>{t('run.tool')}</th><th>{t('col.side')}</th><th>{t('col.type')}</th><th className="num">{t('col.size')}</th><th className="num">{t('col.fillPrice')}</th><th>{t('col.tpsl')}</th><th>{t('col.state')}</th><th>{t('col.approval')}</th><th>{t('col.origin')}</th></tr></thead>
                 <tbody>
                   {orders.map((o, index) => (
                     <tr key={o.clOrdId ?? index}>
@@ -94,8 +102,11 @@ export function RunDetail({ run, tickSz, onClose }: { run: StrategyRun; tickSz?:
                       <td className={o.side === 'buy' ? 'up' : o.side === 'sell' ? 'down' : ''}>{o.side ?? '—'}</td>
                       <td>{o.ordType ?? '—'}</td>
                       <td className="num">{formatDecimal(o.sz)}</td>
+                      <td className="num">{formatPrice(o.avgPx, tickSz)}</td>
                       <td>{formatPrice(o.tpTriggerPx, tickSz)} / {formatPrice(o.slTriggerPx, tickSz)}</td>
                       <td>{o.state ?? o.status ?? '—'}</td>
+                      <td data-testid="run-order-approval">{o.approvalStatus ?? '—'}</td>
+                      <td>{o.origin ? <OriginLabel origin={o.origin} /> : '—'}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { ApiError } from '../api/client.ts';
 import { useI18n } from '../i18n.tsx';
+import { errorMessageKey } from '../lib/error-text.ts';
 
 export function Loading({ label }: { label?: string }) {
   const { t } = useI18n();
@@ -16,15 +17,18 @@ export function Empty({ children }: { children?: ReactNode }) {
   return <div className="state state-empty">{children ?? t('state.empty')}</div>;
 }
 
-/** The server's message (and the field it names), with a retry button when one is given. */
+/** The error in the reader's language (rule ids and OKX codes translated), the server's text as the detail. */
 export function ErrorBox({ error, onRetry }: { error: Error; onRetry?: () => void }) {
   const { t } = useI18n();
-  const field = error instanceof ApiError ? error.field : null;
+  const api = error instanceof ApiError ? error : null;
+  const field = api?.field ?? null;
+  const key = api ? errorMessageKey({ status: api.status, rule: api.risk?.rule, code: api.code, message: api.message }) : null;
   return (
     <div className="state state-error" role="alert">
       <span>
-        {error.message}
+        {key ? t(key) : error.message}
         {field ? ` (${t('common.field')}: ${field})` : ''}
+        {key && <span className="muted small error-detail"> — {error.message}</span>}
       </span>
       {onRetry && (
         <button type="button" className="btn btn-small" onClick={onRetry}>

@@ -1,33 +1,54 @@
-// One connection to GET /api/stream for the whole app. Tickers go into a reducer; the other events
-// (run, trigger, balance, scheduler) are handed to whichever screen subscribed. When the stream
-// drops or goes quiet the status turns `stale`, and it reconnects with backoff on its own.
-import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
-import { api } from '../api/client.ts';
+// One connection to GET /api/stream for the whole app. Tickers go into a small store that components
+// read through selectors (useTicker*), so a tick re-renders only what shows that price; the other
+// events (run, trigger, balance, scheduler, approval, account, risk) invalidate the cached reads they make
+// stale (api/query.ts) and are handed to whichever screen subscribed. When the stream drops or goes
+// quiet the status turns `stale`, and it reconnects with backoff on its own, sending Last-Event-ID.
+import { useQueryClient } from '@tanstack/react-query';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { api, apiUrl, unwrap } from '../api/client.ts';
+import { invalidateForEvent } from '../api/query.ts';
 import { fetchSse } from '../api/sse-fetch.ts';
 import type { StreamTicker } from '../api/types.ts';
 import { reconnectDelayMs } from '../lib/sse.ts';
-import { type TickerState, initialTickerState, tickerReducer } from '../lib/tickers.ts';
+import { type TickerAction, type TickerState, initialTickerState, tickerReducer } from '../lib/tickers.ts';
 
 export type StreamStatus = 'connecting' | 'live' | 'stale';
-export type StreamEventName = 'run' | 'trigger' | 'balance' | 'scheduler' | 'ticker';
+export type StreamEventName = 'run' | 'trigger' | 'balance' | 'scheduler' | 'ticker' | 'approval' | 'account' | 'risk';
+const EVENT_NAMES: ReadonlySet<string> = new Set<StreamEventName>(['run', 'trigger', 'balance', 'scheduler', 'ticker', 'approval', 'account', 'risk']);
 type Listener = (payload: unknown) => void;
 
 /** No byte for this long (the API sends a heartbeat comment more often) → warn and reconnect. */
 const QUIET_LIMIT_MS = 20_000;
 
+/** The newest tickers, outside React state: subscribers re-render only when their selection changes. */
+export class TickerStore {
+  private state: TickerState = initialTickerState;
+  private readonly listeners = new Set<() => void>();
+  dispatch(action: TickerAction): void {
+    const next = tickerReducer(this.state, action);
+    if (next === this.state) return;
+    this.state = next;
+    this.listeners.forEach((listener) => listener());
+  }
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+  readonly getSnapshot = (): TickerState => this.state;
+}
+
 interface StreamContextValue {
   status: StreamStatus;
-  tickers: TickerState;
-  lastEventAt: number | null;
   subscribe: (name: StreamEventName, listener: Listener) => () => void;
 }
 
 const StreamContext = createContext<StreamContextValue | null>(null);
+const TickerContext = createContext<TickerStore | null>(null);
 
 export function StreamProvider({ children }: { children: ReactNode }) {
-  const [tickers, dispatch] = useReducer(tickerReducer, initialTickerState);
+  const queryClient = useQueryClient();
+  const [store] = useState(() => new TickerStore());
   const [status, setStatus] = useState<StreamStatus>('connecting');
-  const [lastEventAt, setLastEventAt] = useState<number | null>(null);
   const listeners = useRef(new Map<StreamEventName, Set<Listener>>());
 
   useEffect(() => {
@@ -50,19 +71,18 @@ export function StreamProvider({ children }: { children: ReactNode }) {
     }, 2000);
 
     const loadSnapshot = () =>
-      api
-        .get('/api/market/tickers')
-        .then((list) => dispatch({ type: 'snapshot', tickers: list, now: Date.now() }))
+      unwrap(api.GET('/api/market/tickers'))
+        .then((list) => store.dispatch({ type: 'snapshot', tickers: list, now: Date.now() }))
         .catch(() => undefined);
 
-    (async () => {
+    void (async () => {
       let attempt = 0;
       while (!stopped) {
         controller = new AbortController();
         lastActivity = Date.now();
         try {
           void loadSnapshot(); // fill the gap since the last connection
-          const result = await fetchSse(api.url('/api/stream'), { signal: controller.signal, lastEventId }, {
+          const result = await fetchSse(apiUrl('/api/stream'), { signal: controller.signal, lastEventId }, {
             onOpen: () => {
               everConnected = true;
               attempt = 0;
@@ -73,10 +93,11 @@ export function StreamProvider({ children }: { children: ReactNode }) {
               lastActivity = Date.now();
             },
             onEvent: (name, payload, raw) => {
-              lastEventId = raw.id;
-              setLastEventAt(Date.now());
-              if (name === 'ticker') dispatch({ type: 'ticker', ticker: payload as StreamTicker, now: Date.now() });
-              if (name === 'ticker' || name === 'run' || name === 'trigger' || name === 'balance' || name === 'scheduler') emit(name, payload);
+              if (raw.id) lastEventId = raw.id;
+              if (!EVENT_NAMES.has(name)) return;
+              if (name === 'ticker') store.dispatch({ type: 'ticker', ticker: payload as StreamTicker, now: Date.now() });
+              else invalidateForEvent(queryClient, name);
+              emit(name as StreamEventName, payload);
             },
           });
           serverRetry = result.retryMs;
@@ -96,7 +117,7 @@ export function StreamProvider({ children }: { children: ReactNode }) {
       clearInterval(watchdog);
       controller?.abort();
     };
-  }, []);
+  }, [queryClient, store]);
 
   const subscribe = useCallback((name: StreamEventName, listener: Listener) => {
     const set = listeners.current.get(name) ?? new Set<Listener>();
@@ -106,20 +127,59 @@ export function StreamProvider({ children }: { children: ReactNode }) {
       set.delete(listener);
     };
   }, []);
-  const value = useMemo<StreamContextValue>(() => ({ status, tickers, lastEventAt, subscribe }), [status, tickers, lastEventAt, subscribe]);
-  return <StreamContext.Provider value={value}>{children}</StreamContext.Provider>;
+  const value = useMemo<StreamContextValue>(() => ({ status, subscribe }), [status, subscribe]);
+  return (
+    <TickerContext.Provider value={store}>
+      <StreamContext.Provider value={value}>{children}</StreamContext.Provider>
+    </TickerContext.Provider>
+  );
 }
 
-export function useStream(): StreamContextValue {
+function useStreamContext(): StreamContextValue {
   const value = useContext(StreamContext);
-  if (!value) throw new Error('useStream outside StreamProvider');
+  if (!value) throw new Error('stream hooks outside StreamProvider');
   return value;
+}
+
+/** The feed's state (connecting / live / stale): changes a few times a session, not per tick. */
+export function useStreamStatus(): StreamStatus {
+  return useStreamContext().status;
+}
+
+/**
+ * A slice of the ticker state; the component re-renders only when the slice changes. The selector
+ * must return a stable value (a string, a number, or an object of the state itself).
+ */
+export function useTickers<T>(select: (state: TickerState) => T): T {
+  const store = useContext(TickerContext);
+  if (!store) throw new Error('useTickers outside StreamProvider');
+  return useSyncExternalStore(store.subscribe, () => select(store.getSnapshot()));
+}
+
+const selectAll = (state: TickerState) => state;
+const selectOrder = (state: TickerState) => state.order;
+
+/** Every ticker (the market strip): re-renders on each tick. */
+export function useAllTickers(): TickerState {
+  return useTickers(selectAll);
+}
+
+/** The instruments in the order first seen: changes only when one is added. */
+export function useTickerOrder(): string[] {
+  return useTickers(selectOrder);
+}
+
+/** The last price of one instrument (or null). */
+export function useLastPrice(instId: string | null | undefined): string | null {
+  return useTickers((state) => (instId ? state.byInstId[instId]?.ticker.last ?? null : null));
 }
 
 /** Calls `listener` for every `name` event while the component is mounted. */
 export function useStreamEvent(name: StreamEventName, listener: Listener): void {
-  const { subscribe } = useStream();
+  const { subscribe } = useStreamContext();
   const ref = useRef(listener);
-  ref.current = listener;
+  useEffect(() => {
+    ref.current = listener;
+  });
   useEffect(() => subscribe(name, (payload) => ref.current(payload)), [subscribe, name]);
 }

@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useCallback } from 'react';
 
 export interface ApiData<T> {
   data: T | undefined;
@@ -9,44 +10,16 @@ export interface ApiData<T> {
 }
 
 /**
- * Loads data with `load` whenever `key` changes (and on reload()). The previous data stays visible
- * while reloading so live screens do not flicker; `refreshMs` re-loads on an interval.
+ * A cached read (TanStack Query) under `key`: loads on first use and whenever `key` changes, shares
+ * the answer between screens, keeps it visible while refetching, refetches every `refreshMs` when
+ * given and when an SSE event makes the key stale (api/query.ts). A new key starts empty: the data
+ * of another key (another instrument's candles) is never shown under it.
  */
 export function useApiData<T>(load: (signal: AbortSignal) => Promise<T>, key: string, refreshMs?: number): ApiData<T> {
-  const [data, setDataState] = useState<T | undefined>(undefined);
-  const [error, setError] = useState<Error | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [generation, setGeneration] = useState(0);
-  const loadRef = useRef(load);
-  loadRef.current = load;
-
-  useEffect(() => {
-    const controller = new AbortController();
-    setLoading(true);
-    loadRef
-      .current(controller.signal)
-      .then((value) => {
-        if (controller.signal.aborted) return;
-        setDataState(value);
-        setError(null);
-      })
-      .catch((err: Error) => {
-        if (controller.signal.aborted || err.name === 'AbortError') return;
-        setError(err);
-      })
-      .finally(() => {
-        if (!controller.signal.aborted) setLoading(false);
-      });
-    return () => controller.abort();
-  }, [key, generation]);
-
-  useEffect(() => {
-    if (!refreshMs) return undefined;
-    const timer = setInterval(() => setGeneration((g) => g + 1), refreshMs);
-    return () => clearInterval(timer);
-  }, [refreshMs]);
-
-  const reload = useCallback(() => setGeneration((g) => g + 1), []);
-  const setData = useCallback((update: (previous: T | undefined) => T | undefined) => setDataState(update), []);
-  return { data, error, loading, reload, setData };
+  const client = useQueryClient();
+  const query = useQuery<T, Error>({ queryKey: [key], queryFn: ({ signal }) => load(signal), refetchInterval: refreshMs ?? false });
+  const { refetch } = query;
+  const reload = useCallback(() => void refetch(), [refetch]);
+  const setData = useCallback((update: (previous: T | undefined) => T | undefined) => client.setQueryData<T>([key], update), [client, key]);
+  return { data: query.data, error: query.error, loading: query.isFetching, reload, setData };
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { api } from '../api/client.ts';
+import { api, unwrap } from '../api/client.ts';
 import type { Instrument } from '../api/types.ts';
 
 let cache: Promise<Instrument[]> | null = null;
@@ -10,7 +10,7 @@ export function useInstruments(): { instruments: Instrument[] | undefined; error
   const [error, setError] = useState<Error | null>(null);
   useEffect(() => {
     let alive = true;
-    cache ??= api.get('/api/market/instruments');
+    cache ??= unwrap(api.GET('/api/market/instruments'));
     cache.then(
       (list) => alive && setInstruments(list),
       (err: Error) => {

@@ -134,3 +134,113 @@ export function toRunMarkers(runs: readonly RunRecord[], candles: readonly Candl
 export function toChartSeconds(ms: number, timezoneOffsetMinutes: number): number {
   return Math.floor(ms / 1000) - timezoneOffsetMinutes * 60;
 }
+
+/** What the candle chart shows: whose candles (instrument and bar) and the first bar and count. */
+export interface ShownSeries {
+  seriesKey: string;
+  firstTs: number;
+  length: number;
+}
+
+/**
+ * How to bring the chart from `shown` to `next`: a live tick of the same series touches only the last
+ * bar (or adds one) → 'update' keeps the user's scroll and zoom; anything else (another instrument or
+ * bar, a reload that changed history) → 'replace'. Another series is always replaced, even when its
+ * first timestamp and length happen to match (two instruments loaded with the same bar do).
+ */
+export function chartUpdateKind(shown: ShownSeries | null, next: ShownSeries | null): 'update' | 'replace' {
+  if (!shown || !next || shown.seriesKey !== next.seriesKey || shown.firstTs !== next.firstTs) return 'replace';
+  return next.length === shown.length || next.length === shown.length + 1 ? 'update' : 'replace';
+}
+
+export interface SnapshotPageAnswer<S> {
+  snapshots: S[];
+  nextAfter: number | null;
+}
+
+/**
+ * The stored equity curve, fetched incrementally: only the snapshots after the last id already held
+ * are asked for (the API pages with the cursor `after` = the last id seen), appended oldest first.
+ * The first load starts at 0; at most `maxPages` pages per call, the rest follows on the next refresh.
+ */
+export async function loadSnapshotsAfter<S extends { id: number }>(
+  held: readonly S[],
+  fetchPage: (after: number) => Promise<SnapshotPageAnswer<S>>,
+  maxPages = 20,
+): Promise<S[]> {
+  const all = [...held];
+  let after: number | null = held.length > 0 ? held[held.length - 1]!.id : 0;
+  for (let page = 0; page < maxPages && after !== null; page += 1) {
+    const answer = await fetchPage(after);
+    const fresh = answer.snapshots.filter((s) => s.id > (all[all.length - 1]?.id ?? 0));
+    all.push(...fresh);
+    after = answer.nextAfter;
+  }
+  return all;
+}
+
+/** A horizontal line on the candle chart: the open position's entry, take-profit or stop-loss. */
+export interface PriceLine {
+  price: number;
+  kind: 'entry' | 'tp' | 'sl';
+  title: string;
+}
+
+export interface FillMarker {
+  /** open time of the bar the fills fall in */
+  ts: number;
+  side: 'buy' | 'sell';
+  /** how many fills of that side in that bar */
+  count: number;
+}
+
+/** The open of the bar holding `ts` (greatest bar open not after it), or null outside the bars shown. */
+function barOpenFor(ts: number, barTimes: readonly number[], lengthMs: number | null): number | null {
+  const first = barTimes[0];
+  const last = barTimes[barTimes.length - 1];
+  if (first === undefined || last === undefined || ts < first) return null;
+  if (lengthMs !== null && ts >= last + lengthMs) return null;
+  let lo = 0;
+  let hi = barTimes.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (barTimes[mid]! <= ts) lo = mid;
+    else hi = mid - 1;
+  }
+  return barTimes[lo]!;
+}
+
+/** Fills of one instrument → one marker per bar and side (with the count), ascending. */
+export function toFillMarkers(fills: readonly { filledAt: string; side: string; instId: string }[], instId: string, candles: readonly CandlePoint[], lengthMs: number | null): FillMarker[] {
+  const barTimes = candles.map((c) => c.ts);
+  const byKey = new Map<string, FillMarker>();
+  for (const fill of fills) {
+    if (fill.instId !== instId || (fill.side !== 'buy' && fill.side !== 'sell')) continue;
+    const at = parseTime(fill.filledAt);
+    const ts = at === null ? null : barOpenFor(at, barTimes, lengthMs);
+    if (ts === null) continue;
+    const key = `${ts}:${fill.side}`;
+    const marker = byKey.get(key) ?? { ts, side: fill.side, count: 0 };
+    marker.count += 1;
+    byKey.set(key, marker);
+  }
+  return [...byKey.values()].sort((a, b) => a.ts - b.ts || (a.side < b.side ? -1 : 1));
+}
+
+export interface GroupedRunMarker extends RunMarker {
+  /** runs in the same bar with the same source and outcome, shown as one marker "V×3" */
+  count: number;
+}
+
+/** Many runs in one bar stay readable: one marker per bar, source and outcome, with the count. */
+export function groupRunMarkers(markers: readonly RunMarker[]): GroupedRunMarker[] {
+  const groups = new Map<string, GroupedRunMarker>();
+  for (const marker of markers) {
+    const failed = marker.status === 'failed';
+    const key = `${marker.ts}:${marker.source}:${failed}`;
+    const group = groups.get(key);
+    if (group) group.count += 1;
+    else groups.set(key, { ...marker, count: 1 });
+  }
+  return [...groups.values()].sort((a, b) => a.ts - b.ts);
+}

@@ -14,6 +14,8 @@ export interface ApiErrorInfo {
   message: string;
   field: string | null;
   risk: RiskInfo | null;
+  /** OKX's error code (sCode / code) when the API passed one on */
+  code?: string | null;
 }
 
 function asRecord(value: unknown): Record<string, unknown> | null {
@@ -51,10 +53,12 @@ export function parseApiError(status: number, body: unknown, statusText = ''): A
   }
   if (!message && typeof body === 'string' && body.trim() !== '' && body.length < 500) message = body.trim();
   const risk = status === 422 ? findRisk(record) ?? findRisk(extra) : null;
+  const code = text(record?.okxSCode) ?? text(record?.okxCode) ?? text(extra?.okxSCode) ?? text(extra?.okxCode);
   return {
     status,
     message: risk?.message ?? message ?? `HTTP ${status}${statusText ? ' ' + statusText : ''}`,
     field: field || null,
     risk,
+    ...(code ? { code } : {}),
   };
 }

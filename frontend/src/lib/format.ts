@@ -109,3 +109,19 @@ export function formatAgo(value: string | number | null | undefined, nowMs: numb
 }
 
 export { DASH };
+
+/** The browser's IANA time zone with its UTC offset, e.g. "Asia/Shanghai (UTC+8)": the times shown are in it. */
+export function browserTimeZone(now = new Date()): string {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const offset = -now.getTimezoneOffset();
+  const hours = Math.trunc(Math.abs(offset) / 60);
+  const minutes = Math.abs(offset) % 60;
+  const text = offset === 0 ? 'UTC' : `UTC${offset > 0 ? '+' : '-'}${hours}${minutes ? ':' + String(minutes).padStart(2, '0') : ''}`;
+  return zone === 'UTC' || zone === 'Etc/UTC' ? text : `${zone} (${text})`;
+}
+
+/** "1 contract" but "0.5 contracts", "2 contracts": the message key for a contract count. */
+export function contractsKey(value: string | number | null | undefined): 'unit.contract' | 'unit.contracts' {
+  const parsed = parseDecimal(value);
+  return parsed && normalize(parsed).coef === 1n && normalize(parsed).scale === 0 ? 'unit.contract' : 'unit.contracts';
+}

@@ -1,5 +1,7 @@
 // UI strings in English and Chinese. Keys are shared; zh must have every key of en (a unit test checks).
-export const en = {
+import { enCockpit, zhCockpit } from './i18n-cockpit.ts';
+
+const enBase = {
   'app.title': 'AiTrader',
   'nav.dashboard': 'Dashboard',
   'nav.strategy': 'Strategy',
@@ -26,7 +28,7 @@ export const en = {
   'market.change24h': '24 h',
   'market.noTickers': 'No prices yet.',
   'chart.title': 'Chart',
-  'chart.legend': 'Runs: V volatility · S schedule · M manual',
+  'chart.legend': 'Runs: V volatility · S schedule · M manual · fills: ▲ buy ▼ sell',
   'chart.loading': 'Loading chart…',
   'account.title': 'Account',
   'account.equity': 'Equity',
@@ -171,9 +173,11 @@ export const en = {
   'common.lang': '中文',
 } as const;
 
+export const en = { ...enBase, ...enCockpit } as const;
+
 export type MessageKey = keyof typeof en;
 
-export const zh: Record<MessageKey, string> = {
+const zhBase: Record<keyof typeof enBase, string> = {
   'app.title': 'AiTrader',
   'nav.dashboard': '总览',
   'nav.strategy': '策略',
@@ -200,7 +204,7 @@ export const zh: Record<MessageKey, string> = {
   'market.change24h': '24 小时',
   'market.noTickers': '暂无价格。',
   'chart.title': 'K 线',
-  'chart.legend': '运行标记：V 波动触发 · S 定时 · M 手动',
+  'chart.legend': '运行标记：V 波动触发 · S 定时 · M 手动 · 成交：▲ 买 ▼ 卖',
   'chart.loading': '图表加载中…',
   'account.title': '账户',
   'account.equity': '权益',
@@ -344,6 +348,8 @@ export const zh: Record<MessageKey, string> = {
   'common.field': '字段',
   'common.lang': 'English',
 };
+
+export const zh: Record<MessageKey, string> = { ...zhBase, ...zhCockpit };
 
 export type Lang = 'en' | 'zh';
 

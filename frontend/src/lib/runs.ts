@@ -3,9 +3,9 @@
 import type { StrategyRun } from '../api/types.ts';
 import { parseTime } from './format.ts';
 
-export type RunAction =
-  | { type: 'loaded'; runs: readonly StrategyRun[] }
-  | { type: 'upsert'; run: StrategyRun };
+export type RunAction<R extends StrategyRun = StrategyRun> =
+  | { type: 'loaded'; runs: readonly R[] }
+  | { type: 'upsert'; run: R };
 
 const FINISHED = new Set(['succeeded', 'failed', 'skipped']);
 
@@ -14,14 +14,14 @@ function newestFirst(a: StrategyRun, b: StrategyRun): number {
 }
 
 /** Merges `incoming` into `existing` for the same id: a finished run never goes back to running. */
-function merge(existing: StrategyRun | undefined, incoming: StrategyRun): StrategyRun {
+function merge<R extends StrategyRun>(existing: R | undefined, incoming: R): R {
   if (!existing) return incoming;
   if (FINISHED.has(existing.status) && incoming.status === 'running') return existing;
   return { ...existing, ...incoming };
 }
 
-export function runsReducer(state: readonly StrategyRun[], action: RunAction, limit = 200): StrategyRun[] {
-  const byId = new Map<string, StrategyRun>(state.map((run) => [run.id, run]));
+export function runsReducer<R extends StrategyRun>(state: readonly R[], action: RunAction<R>, limit = 200): R[] {
+  const byId = new Map<string, R>(state.map((run) => [run.id, run]));
   const incoming = action.type === 'loaded' ? action.runs : [action.run];
   for (const run of incoming) {
     if (!run || typeof run.id !== 'string') continue;

@@ -1,7 +1,7 @@
-// Server-Sent Events parser following the WHATWG "event stream interpretation" rules. It is fed
-// decoded text chunks as they arrive from fetch(); chunks may split a line anywhere (even between
-// the CR and LF of a CRLF). EventSource cannot send an Authorization header, so the app reads the
-// streams with fetch and this parser.
+// Server-Sent Events: eventsource-parser (the WHATWG "event stream interpretation" rules) fed the
+// decoded text chunks as they arrive from fetch(); chunks may split a line anywhere. EventSource
+// cannot send an Authorization header, so the app reads the streams with fetch and this parser.
+import { createParser } from 'eventsource-parser';
 
 export interface SseEvent {
   /** The `event:` field, "message" when absent. */
@@ -23,85 +23,31 @@ export interface SseParser {
 }
 
 export function createSseParser(): SseParser {
-  let buffer = '';
-  let atStreamStart = true;
-  let pendingCr = false; // the previous chunk ended with CR: a leading LF of the next one belongs to it
-  let eventType = '';
-  let dataLines: string[] = [];
-  let hasData = false;
   let lastEventId = '';
   let retryMs: number | null = null;
-
-  function processLine(line: string, out: SseEvent[]): void {
-    if (line === '') {
-      if (hasData) {
-        out.push({ event: eventType || 'message', data: dataLines.join('\n'), id: lastEventId });
-      }
-      eventType = '';
-      dataLines = [];
-      hasData = false;
-      return;
-    }
-    if (line.startsWith(':')) return; // comment (servers use them as heartbeats)
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    switch (field) {
-      case 'event':
-        eventType = value;
-        break;
-      case 'data':
-        dataLines.push(value);
-        hasData = true;
-        break;
-      case 'id':
-        if (!value.includes('\0')) lastEventId = value;
-        break;
-      case 'retry':
-        if (/^\d+$/.test(value)) retryMs = Number(value);
-        break;
-      default:
-        break; // unknown fields are ignored
-    }
-  }
-
-  function push(chunk: string): SseEvent[] {
-    const out: SseEvent[] = [];
-    if (chunk === '') return out; // keeps a pending CR for the next real chunk
-    let text = chunk;
-    if (pendingCr && text.startsWith('\n')) text = text.slice(1);
-    pendingCr = false;
-    if (atStreamStart && text.length > 0) {
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      atStreamStart = false;
-    }
-    buffer += text;
-    let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
-      const ch = buffer[i];
-      if (ch !== '\n' && ch !== '\r') continue;
-      processLine(buffer.slice(start, i), out);
-      if (ch === '\r') {
-        if (i + 1 < buffer.length) {
-          if (buffer[i + 1] === '\n') i += 1;
-        } else {
-          pendingCr = true;
-        }
-      }
-      start = i + 1;
-    }
-    buffer = buffer.slice(start);
+  let completed: SseEvent[] = [];
+  const parser = createParser({
+    onEvent: (message) => {
+      if (message.id !== undefined) lastEventId = message.id;
+      completed.push({ event: message.event || 'message', data: message.data, id: lastEventId });
+    },
+    onRetry: (retry) => {
+      retryMs = retry;
+    },
+  });
+  const take = () => {
+    const out = completed;
+    completed = [];
     return out;
-  }
-
+  };
   return {
-    push,
+    push: (chunk) => {
+      parser.feed(chunk);
+      return take();
+    },
     end: () => {
-      buffer = '';
-      eventType = '';
-      dataLines = [];
-      hasData = false;
+      parser.reset({ consume: false }); // an unterminated last event is discarded
+      take();
       return [];
     },
     get retryMs() {

@@ -31,3 +31,11 @@ export function runDurationMs(triggeredAt: string | null | undefined, finishedAt
   const end = parseTime(finishedAt ?? null) ?? nowMs;
   return Math.max(0, end - start);
 }
+
+/**
+ * A run's signed deviation in bp: from its trigger and baseline prices when both are known (the stored
+ * `deviationBps` is the size of the move only, always ≥ 0), else the stored number.
+ */
+export function runDeviationBps(run: { triggerPrice?: string | null; baselinePrice?: string | null; deviationBps?: number | null }): number | null {
+  return deviationBps(run.triggerPrice, run.baselinePrice) ?? run.deviationBps ?? null;
+}

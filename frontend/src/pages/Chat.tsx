@@ -1,8 +1,9 @@
 import { useEffect, useReducer, useRef, useState } from 'react';
-import { agent } from '../api/client.ts';
+import { AGENT_PREFIX, agent, apiUrl, unwrap } from '../api/client.ts';
 import { fetchSse } from '../api/sse-fetch.ts';
 import type { ChatSession } from '../api/types.ts';
 import { JsonBlock } from '../components/RunDetail.tsx';
+import { ToolResult } from '../components/ToolResult.tsx';
 import { DataState, ErrorBox } from '../components/State.tsx';
 import { useApiData } from '../hooks/useApiData.ts';
 import { useI18n } from '../i18n.tsx';
@@ -14,7 +15,7 @@ export function Chat() {
   const [state, dispatch] = useReducer(chatReducer, initialChatState);
   const [input, setInput] = useState('');
   const [loadError, setLoadError] = useState<Error | null>(null);
-  const sessions = useApiData<ChatSession[]>((signal) => agent.get('/sessions', { query: { limit: 50 }, signal }), 'chat-sessions');
+  const sessions = useApiData<ChatSession[]>((signal) => unwrap(agent.GET('/sessions', { params: { query: { limit: 50 } }, signal })), 'chat-sessions');
   const streamRef = useRef<AbortController | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
 
@@ -28,7 +29,7 @@ export function Chat() {
     streamRef.current?.abort();
     setLoadError(null);
     try {
-      const detail = await agent.get('/sessions/{session_id}', { path: { session_id: id } });
+      const detail = await unwrap(agent.GET('/sessions/{session_id}', { params: { path: { session_id: id } } }));
       dispatch({ type: 'history', sessionId: detail.id, messages: detail.messages });
     } catch (error) {
       setLoadError(error as Error);
@@ -44,7 +45,7 @@ export function Chat() {
     dispatch({ type: 'send', id: `u-${Date.now()}`, text });
     let finished = false;
     try {
-      await fetchSse(agent.url('/chat'), { method: 'POST', body: { message: text, sessionId: state.sessionId }, signal: controller.signal }, {
+      await fetchSse(apiUrl(AGENT_PREFIX + '/chat'), { method: 'POST', body: { message: text, sessionId: state.sessionId }, signal: controller.signal }, {
         onEvent: (name, payload) => {
           const action = chatEventToAction(name, payload);
           if (!action) return;
@@ -95,6 +96,7 @@ export function Chat() {
           <div ref={bottom} />
         </div>
         {state.error && <div className="state state-error" role="alert">{state.error}</div>}
+        <p className="muted small" data-testid="chat-note">{t('chat.approvalNote')}</p>
         <form className="chat-input" onSubmit={(e) => { e.preventDefault(); void send(); }}>
           <textarea
             value={input}
@@ -133,7 +135,7 @@ function MessageView({ message }: { message: ChatMessage }) {
               {t('chat.tool')} <code>{part.name}</code> {part.status === 'running' ? <span className="pulse">{t('chat.toolRunning')}</span> : part.status === 'error' ? '✕' : '✓'}
             </summary>
             <JsonBlock value={part.arguments} />
-            <JsonBlock value={part.result} />
+            <ToolResult value={part.result} />
           </details>
         ),
       )}

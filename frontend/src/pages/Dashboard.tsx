@@ -1,56 +1,45 @@
 import { useMemo, useState } from 'react';
-import { api } from '../api/client.ts';
-import type { Balance, BalanceEvent, BalanceSnapshot, StrategyRun } from '../api/types.ts';
+import { api, setPositionTpsl, unwrap } from '../api/client.ts';
+import type { Balance, BalanceEvent, StrategyRun } from '../api/types.ts';
 import { AccountCards } from '../components/AccountCards.tsx';
 import { FillsTable, OrdersTable, PositionsTable } from '../components/AccountTables.tsx';
 import { CandleChart, EquityChart } from '../components/LazyCharts.tsx';
 import { MarketStrip } from '../components/MarketStrip.tsx';
 import { DataState } from '../components/State.tsx';
 import { useApiData } from '../hooks/useApiData.ts';
+import { useEquitySnapshots } from '../hooks/useEquity.ts';
 import { tickSizeMap, useInstruments } from '../hooks/useInstruments.ts';
-import { useStream, useStreamEvent } from '../hooks/stream.tsx';
+import { useStreamEvent, useTickerOrder, useTickers } from '../hooks/stream.tsx';
 import { useI18n } from '../i18n.tsx';
-import { type CandlePoint, applyTick, barMs, toCandlePoints, toEquityPoints, toRunMarkers } from '../lib/chart-data.ts';
+import { type CandlePoint, type PriceLine, applyTick, barMs, toCandlePoints, toEquityPoints, toFillMarkers, toRunMarkers } from '../lib/chart-data.ts';
 import { parseDecimal, stepDecimals, toNumber } from '../lib/decimal.ts';
 import { parseTime } from '../lib/format.ts';
 import { runsReducer } from '../lib/runs.ts';
 
 const DEFAULT_BAR = '3m';
-const SNAPSHOT_PAGE = 1000;
-const MAX_SNAPSHOT_PAGES = 20;
-
-/** The stored equity curve, oldest first: the API pages with the cursor `after` (the last id seen). */
-async function loadAllSnapshots(signal: AbortSignal): Promise<BalanceSnapshot[]> {
-  const all: BalanceSnapshot[] = [];
-  let after: number | null = 0;
-  for (let page = 0; page < MAX_SNAPSHOT_PAGES && after !== null; page += 1) {
-    const answer: { snapshots: BalanceSnapshot[]; nextAfter: number | null } = await api.get('/api/account/balances/snapshots', { query: { limit: String(SNAPSHOT_PAGE), after: String(after) }, signal });
-    all.push(...answer.snapshots);
-    after = answer.nextAfter;
-  }
-  return all;
-}
-
+const BARS = ['1m', '3m', '5m', '15m', '1H', '4H', '1D'] as const;
 export function Dashboard() {
   const { t } = useI18n();
-  const { tickers } = useStream();
+  const order = useTickerOrder();
   const { byId: instruments } = useInstruments();
   const [chosen, setChosen] = useState<string | null>(null);
-  const instId = chosen ?? tickers.order[0] ?? Object.keys(instruments)[0] ?? null;
-  const bar = (instId && tickers.byInstId[instId]?.ticker.bar) || DEFAULT_BAR;
+  const instId = chosen ?? order[0] ?? Object.keys(instruments)[0] ?? null;
+  const feedBar = useTickers((state) => (instId ? state.byInstId[instId]?.ticker.bar : null)) || DEFAULT_BAR;
+  const [chosenBar, setChosenBar] = useState<string | null>(null);
+  const bar = chosenBar ?? feedBar;
   const length = barMs(bar);
 
   const candles = useApiData<CandlePoint[]>(
-    async (signal) => (instId ? toCandlePoints((await api.get('/api/market/candles', { query: { instId, bar, limit: 300 }, signal })).candles) : []),
+    async (signal) => (instId ? toCandlePoints((await unwrap(api.GET('/api/market/candles', { params: { query: { instId, bar, limit: 300 } }, signal }))).candles) : []),
     `candles:${instId}:${bar}`,
   );
-  const runs = useApiData<StrategyRun[]>((signal) => (instId ? api.get('/api/model/strategy-runs', { query: { instId, limit: 200 }, signal }) : Promise.resolve([])), `runs:${instId}`);
-  const balance = useApiData<Balance>((signal) => api.get('/api/account/balances', { signal }), 'balance', 60_000);
-  const initialEquity = useApiData((signal) => api.get('/api/account/initial-equity', { signal }), 'initial-equity');
-  const snapshots = useApiData((signal) => loadAllSnapshots(signal), 'snapshots', 120_000);
-  const positions = useApiData(async (signal) => (await api.get('/api/account/positions', { signal })).positions, 'positions', 15_000);
-  const orders = useApiData(async (signal) => (await api.get('/api/account/orders', { query: { state: 'open', limit: '100' }, signal })).orders, 'orders', 15_000);
-  const fills = useApiData(async (signal) => (await api.get('/api/account/fills', { query: { limit: '30' }, signal })).fills, 'fills', 30_000);
+  const runs = useApiData<StrategyRun[]>((signal) => (instId ? unwrap(api.GET('/api/model/strategy-runs', { params: { query: { instId, limit: 200 } }, signal })) : Promise.resolve([])), `runs:${instId}`);
+  const balance = useApiData<Balance>((signal) => unwrap(api.GET('/api/account/balances', { signal })), 'balance', 60_000);
+  const initialEquity = useApiData((signal) => unwrap(api.GET('/api/account/initial-equity', { signal })), 'initial-equity');
+  const snapshots = useEquitySnapshots();
+  const positions = useApiData(async (signal) => (await unwrap(api.GET('/api/account/positions', { signal }))).positions, 'positions', 15_000);
+  const orders = useApiData(async (signal) => (await unwrap(api.GET('/api/account/orders', { params: { query: { state: 'open', limit: '100' } }, signal }))).orders, 'orders', 15_000);
+  const fills = useApiData(async (signal) => (await unwrap(api.GET('/api/account/fills', { params: { query: { limit: '30' } }, signal }))).fills, 'fills', 30_000);
   const [liveBalanceAt, setLiveBalanceAt] = useState<number | null>(null);
 
   useStreamEvent('ticker', (payload) => {
@@ -63,23 +52,24 @@ export function Dashboard() {
   useStreamEvent('run', (payload) => {
     const run = payload as StrategyRun;
     if (run && run.instId === instId) runs.setData((previous) => runsReducer(previous ?? [], { type: 'upsert', run }));
-    if (run?.status !== 'running') {
-      positions.reload();
-      orders.reload();
-      fills.reload();
-    }
   });
   useStreamEvent('balance', (payload) => {
     // the event carries the new reading only; the rest (initial equity, details) stays from the GET
     const event = payload as BalanceEvent;
     balance.setData((previous) => (previous ? { ...previous, totalEq: event.totalEq, usdtAvailable: event.usdtAvailable, usdtFrozen: event.usdtFrozen, upl: event.upl, ts: event.ts } : previous));
     setLiveBalanceAt(Date.now());
-    positions.reload();
-    orders.reload();
-    fills.reload();
   });
 
+  const positionLines = useMemo(() => {
+    const open = (positions.data ?? []).find((p) => p.instId === instId);
+    if (!open) return [];
+    const lines: PriceLine[] = [{ price: Number(open.avgPx), kind: 'entry', title: t('chart.entry') }];
+    if (open.tpTriggerPx) lines.push({ price: Number(open.tpTriggerPx), kind: 'tp', title: 'TP' });
+    if (open.slTriggerPx) lines.push({ price: Number(open.slTriggerPx), kind: 'sl', title: 'SL' });
+    return lines.filter((line) => Number.isFinite(line.price) && line.price > 0);
+  }, [positions.data, instId, t]);
   const markers = useMemo(() => toRunMarkers(runs.data ?? [], candles.data ?? [], length), [runs.data, candles.data, length]);
+  const fillMarkers = useMemo(() => (instId ? toFillMarkers(fills.data ?? [], instId, candles.data ?? [], length) : []), [fills.data, instId, candles.data, length]);
   const equityPoints = useMemo(
     () => toEquityPoints(snapshots.data ?? [], balance.data?.totalEq && liveBalanceAt ? { totalEq: balance.data.totalEq, ts: liveBalanceAt } : null),
     [snapshots.data, balance.data, liveBalanceAt],
@@ -94,11 +84,14 @@ export function Dashboard() {
       <div className="grid grid-main">
         <section className="panel">
           <header className="panel-head">
-            <h2>{t('chart.title')} · {instId ?? '—'} · {bar}</h2>
+            <h2>{t('chart.title')} · {instId ?? '—'}</h2>
+            <select name="bar" aria-label={t('chart.timeframe')} value={bar} onChange={(e) => setChosenBar(e.target.value)} className="bar-select">
+              {[...new Set([...BARS, bar])].map((b) => <option key={b} value={b}>{b}</option>)}
+            </select>
             <span className="legend">{t('chart.legend')}</span>
           </header>
           <DataState data={candles.data} error={candles.error} loading={candles.loading} reload={candles.reload} isEmpty={(d) => d.length === 0}>
-            {(data) => <CandleChart candles={data} markers={markers} priceDecimals={priceDecimals} />}
+            {(data) => <CandleChart seriesKey={`${instId}:${bar}`} candles={data} markers={markers} priceDecimals={priceDecimals} priceLines={positionLines} fills={fillMarkers} />}
           </DataState>
         </section>
         <section className="panel">
@@ -110,7 +103,7 @@ export function Dashboard() {
               balance={balance.data}
               initialEquity={initialEquity.data}
               onSaveInitial={async (amount) => {
-                const saved = await api.post('/api/account/initial-equity', { body: { amount } });
+                const saved = await unwrap(api.POST('/api/account/initial-equity', { body: { amount } }));
                 initialEquity.setData(() => saved);
                 return saved;
               }}
@@ -131,8 +124,12 @@ export function Dashboard() {
             <PositionsTable
               positions={data}
               instruments={instruments}
+              onSetTpsl={async (p, tpTriggerPx, slTriggerPx) => {
+                await setPositionTpsl({ instId: p.instId, posSide: p.posSide as 'net' | 'long' | 'short', tpTriggerPx, slTriggerPx });
+                positions.reload();
+              }}
               onClose={async (p) => {
-                await api.post('/api/trade/close-position', { body: { instId: p.instId, posSide: p.posSide as 'net' | 'long' | 'short' } });
+                await unwrap(api.POST('/api/trade/close-position', { body: { instId: p.instId, posSide: p.posSide as 'net' | 'long' | 'short' } }));
                 balance.reload();
                 positions.reload();
                 orders.reload();
@@ -151,7 +148,7 @@ export function Dashboard() {
                 orders={data}
                 instruments={instruments}
                 onCancel={async (o) => {
-                  await api.post('/api/trade/cancel', { body: o.ordId ? { instId: o.instId, ordId: o.ordId } : { instId: o.instId, clOrdId: o.clOrdId } });
+                  await unwrap(api.POST('/api/trade/cancel', { body: o.ordId ? { instId: o.instId, ordId: o.ordId } : { instId: o.instId, clOrdId: o.clOrdId } }));
                   orders.reload();
                 }}
               />

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { ApiError, api, setToken } from '../api/client.ts';
+import { ApiError, api, setToken, unwrap } from '../api/client.ts';
 import { useI18n } from '../i18n.tsx';
 
 export function SignIn({ onSignedIn, expired }: { onSignedIn: () => void; expired: boolean }) {
@@ -16,7 +16,7 @@ export function SignIn({ onSignedIn, expired }: { onSignedIn: () => void; expire
     setToken(value);
     try {
       // any authenticated endpoint proves the token
-      await api.get('/api/market/tickers');
+      await unwrap(api.GET('/api/market/tickers'));
       onSignedIn();
     } catch (err) {
       setToken(null);

@@ -1,6 +1,9 @@
 import { useState } from 'react';
-import { api } from '../api/client.ts';
-import type { Approval, SchedulerInstrument, SchedulerStatus, StrategyRun } from '../api/types.ts';
+import { api, unwrap } from '../api/client.ts';
+import type { RunView } from '../api/extensions.ts';
+import type { SchedulerInstrument, SchedulerStatus } from '../api/types.ts';
+import { ApprovalsTable, usePendingApprovals } from '../components/Approvals.tsx';
+import { DecisionTag } from '../components/Decision.tsx';
 import { RunDetail } from '../components/RunDetail.tsx';
 import { DataState, ErrorBox } from '../components/State.tsx';
 import { Tag } from '../components/Tag.tsx';
@@ -8,21 +11,27 @@ import { useAction } from '../hooks/useAction.ts';
 import { useApiData } from '../hooks/useApiData.ts';
 import { tickSizeMap, useInstruments } from '../hooks/useInstruments.ts';
 import { useNow } from '../hooks/useNow.ts';
-import { useStream, useStreamEvent } from '../hooks/stream.tsx';
+import { useLastPrice, useStreamEvent } from '../hooks/stream.tsx';
 import { useI18n } from '../i18n.tsx';
-import { formatBps, formatCountdown, formatDateTime, formatDecimal, formatDuration, formatPrice, formatUsd, parseTime } from '../lib/format.ts';
+import type { MessageKey } from '../lib/i18n-messages.ts';
+import { formatBps, formatCountdown, formatDateTime, formatDecimal, formatDuration, formatPrice, parseTime } from '../lib/format.ts';
+import { type RunFilter, EMPTY_RUN_FILTER, filterRuns, pageOf } from '../lib/run-filter.ts';
 import { runsReducer } from '../lib/runs.ts';
-import { crossesThreshold, deviationBps, runDurationMs, thresholdFill } from '../lib/strategy.ts';
+import { crossesThreshold, deviationBps, runDeviationBps, runDurationMs, thresholdFill } from '../lib/strategy.ts';
+
+const PAGE_SIZE = 25;
 
 export function Strategy() {
   const { t } = useI18n();
   const now = useNow(1000);
   const { byId: instruments } = useInstruments();
   const tickSizes = tickSizeMap(instruments);
-  const status = useApiData<SchedulerStatus>((signal) => api.get('/api/scheduler/status', { signal }), 'scheduler-status', 30_000);
-  const runs = useApiData<StrategyRun[]>((signal) => api.get('/api/model/strategy-runs', { query: { limit: 100 }, signal }), 'runs-all');
-  const approvals = useApiData<Approval[]>(async (signal) => (await api.get('/api/trade/approvals', { signal })).approvals, 'approvals', 15_000);
-  const risk = useApiData((signal) => api.get('/api/trade/risk', { signal }), 'risk', 60_000);
+  const status = useApiData<SchedulerStatus>((signal) => unwrap(api.GET('/api/scheduler/status', { signal })), 'scheduler-status', 30_000);
+  const runs = useApiData<RunView[]>((signal) => unwrap(api.GET('/api/model/strategy-runs', { params: { query: { limit: 200 } }, signal })), 'runs-all');
+  const approvals = usePendingApprovals();
+  const [filter, setFilter] = useState<RunFilter>(EMPTY_RUN_FILTER);
+  const [page, setPage] = useState(0);
+  const risk = useApiData((signal) => unwrap(api.GET('/api/trade/risk', { signal })), 'risk', 60_000);
   const approvalMode = risk.data?.limits.approvalMode ?? null;
   const [detailId, setDetailId] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -31,15 +40,13 @@ export function Strategy() {
   useStreamEvent('scheduler', (payload) => status.setData(() => payload as SchedulerStatus));
   useStreamEvent('trigger', () => status.reload());
   useStreamEvent('run', (payload) => {
-    runs.setData((previous) => runsReducer(previous ?? [], { type: 'upsert', run: payload as StrategyRun }));
-    status.reload();
-    approvals.reload();
+    runs.setData((previous) => runsReducer(previous ?? [], { type: 'upsert', run: payload as RunView }));
   });
 
   const runNow = (instId?: string) =>
     action.run(async () => {
-      const accepted = await api.post('/api/model/strategy-run', { body: instId ? { instId } : {} });
-      setNotice(`${t('strategy.started')} ${accepted.runIds.join(', ')}`);
+      await unwrap(api.POST('/api/model/strategy-run', { body: instId ? { instId } : {} }));
+      setNotice(t('strategy.started')); // the run ids are for machines: the run appears in the history
       runs.reload();
       status.reload();
     });
@@ -63,38 +70,60 @@ export function Strategy() {
           </>
         )}
       </DataState>
-      <Approvals approvals={approvals} mode={approvalMode} />
+      {(approvalMode === 'manual' || (approvals.data?.length ?? 0) > 0 || approvals.error) && (
+        <section className="panel" data-testid="approvals">
+          <header className="panel-head"><h2>{t('strategy.approvals')}</h2></header>
+          <DataState data={approvals.data} error={approvals.error} loading={approvals.loading} reload={approvals.reload}>
+            {(list) => <ApprovalsTable approvals={list} onDecided={approvals.reload} />}
+          </DataState>
+        </section>
+      )}
       <section className="panel">
         <header className="panel-head"><h2>{t('strategy.history')}</h2></header>
         <DataState data={runs.data} error={runs.error} loading={runs.loading} reload={runs.reload} isEmpty={(d) => d.length === 0} empty={t('strategy.noRuns')}>
-          {(data) => (
-            <div className="table-wrap">
-              <table data-testid="runs-table" className="clickable">
-                <thead>
-                  <tr>
-                    <th>{t('col.time')}</th><th>{t('col.instrument')}</th><th>{t('col.source')}</th><th className="num">{t('col.triggerPrice')}</th>
-                    <th className="num">{t('col.baseline')}</th><th className="num">{t('col.deviation')}</th><th>{t('col.status')}</th>
-                    <th className="num">{t('col.duration')}</th><th className="num">{t('col.cost')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.map((run) => (
-                    <tr key={run.id} onClick={() => setDetailId(run.id)} data-testid="run-row" tabIndex={0} onKeyDown={(e) => e.key === 'Enter' && setDetailId(run.id)}>
-                      <td>{formatDateTime(run.triggeredAt)}</td>
-                      <td>{run.instId}</td>
-                      <td><Tag kind="source" value={run.source} /></td>
-                      <td className="num">{formatPrice(run.triggerPrice, tickSizes[run.instId])}</td>
-                      <td className="num">{formatPrice(run.baselinePrice, tickSizes[run.instId])}</td>
-                      <td className="num">{formatBps(run.deviationBps)}</td>
-                      <td><Tag kind="status" value={run.status} /></td>
-                      <td className="num">{formatDuration(runDurationMs(run.triggeredAt, run.finishedAt, now))}</td>
-                      <td className="num">{run.costUsd ? `$${formatDecimal(run.costUsd, 4)}` : '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          {(data) => {
+            const shown = filterRuns(data, filter);
+            const { rows, pages } = pageOf(shown, page, PAGE_SIZE);
+            return (
+              <>
+                <RunFilters runs={data} filter={filter} onChange={(next) => { setFilter(next); setPage(0); }} />
+                <div className="table-wrap">
+                  <table data-testid="runs-table" className="clickable stack">
+                    <thead>
+                      <tr>
+                        <th>{t('col.time')}</th><th>{t('col.instrument')}</th><th>{t('col.source')}</th><th>{t('col.decision')}</th><th className="num">{t('col.triggerPrice')}</th>
+                        <th className="num">{t('col.baseline')}</th><th className="num">{t('col.deviation')}</th><th>{t('col.status')}</th>
+                        <th className="num">{t('col.duration')}</th><th className="num">{t('col.cost')}</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {rows.map((run) => (
+                        <tr key={run.id} onClick={() => setDetailId(run.id)} data-testid="run-row" tabIndex={0} onKeyDown={(e) => e.key === 'Enter' && setDetailId(run.id)}>
+                          <td data-label={t('col.time')}>{formatDateTime(run.triggeredAt)}</td>
+                          <td data-label={t('col.instrument')}>{run.instId}</td>
+                          <td data-label={t('col.source')}><Tag kind="source" value={run.source} /></td>
+                          <td data-label={t('col.decision')}><DecisionTag run={run} /></td>
+                          <td data-label={t('col.triggerPrice')} className="num">{formatPrice(run.triggerPrice, tickSizes[run.instId])}</td>
+                          <td data-label={t('col.baseline')} className="num">{formatPrice(run.baselinePrice, tickSizes[run.instId])}</td>
+                          <td data-label={t('col.deviation')} className="num" data-testid="run-deviation">{formatBps(runDeviationBps(run))}</td>
+                          <td data-label={t('col.status')}><Tag kind="status" value={run.status} /></td>
+                          <td data-label={t('col.duration')} className="num">{formatDuration(runDurationMs(run.triggeredAt, run.finishedAt, now))}</td>
+                          <td data-label={t('col.cost')} className="num">{run.costUsd ? `$${formatDecimal(run.costUsd, 4)}` : '—'}</td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+                {pages > 1 && (
+                  <div className="pager" data-testid="runs-pager">
+                    <button type="button" className="btn btn-small" disabled={page === 0} onClick={() => setPage(page - 1)}>‹</button>
+                    <span className="muted small">{t('common.page', { page: Math.min(page, pages - 1) + 1, pages })}</span>
+                    <button type="button" className="btn btn-small" disabled={page >= pages - 1} onClick={() => setPage(page + 1)}>›</button>
+                  </div>
+                )}
+              </>
+            );
+          }}
         </DataState>
       </section>
       {detail && <RunDetail run={detail} tickSz={tickSizes[detail.instId]} onClose={() => setDetailId(null)} />}
@@ -121,11 +150,11 @@ function AutomationBar({ status, approvalMode, onRunAll, busy, onChanged }: { st
       </div>
       <div className="automation-actions">
         {status.paused ? (
-          <button type="button" className="btn btn-primary" disabled={action.busy} onClick={() => void action.run(async () => onChanged(await api.post('/api/scheduler/resume')))}>
+          <button type="button" className="btn btn-primary" disabled={action.busy} onClick={() => void action.run(async () => onChanged(await unwrap(api.POST('/api/scheduler/resume'))))}>
             {t('strategy.resume')}
           </button>
         ) : (
-          <form className="inline-form" onSubmit={(e) => { e.preventDefault(); void action.run(async () => { onChanged(await api.post('/api/scheduler/pause', { body: reason ? { reason } : {} })); setReason(''); }); }}>
+          <form className="inline-form" onSubmit={(e) => { e.preventDefault(); void action.run(async () => { onChanged(await unwrap(api.POST('/api/scheduler/pause', { body: reason ? { reason } : {} }))); setReason(''); }); }}>
             <input placeholder={t('strategy.pauseReason')} aria-label={t('strategy.pauseReason')} value={reason} onChange={(e) => setReason(e.target.value)} />
             <button type="submit" className="btn btn-danger" disabled={action.busy}>{t('strategy.pause')}</button>
           </form>
@@ -139,8 +168,7 @@ function AutomationBar({ status, approvalMode, onRunAll, busy, onChanged }: { st
 
 function InstrumentCard({ inst, status, now, tickSz, busy, onRun }: { inst: SchedulerInstrument; status: SchedulerStatus; now: number; tickSz?: string; busy: boolean; onRun: () => void }) {
   const { t } = useI18n();
-  const { tickers } = useStream();
-  const live = tickers.byInstId[inst.instId]?.ticker.last ?? inst.price ?? null;
+  const live = useLastPrice(inst.instId) ?? inst.price ?? null;
   const deviation = deviationBps(live, inst.lastTriggerPrice) ?? inst.deviationBps ?? null;
   const fill = thresholdFill(deviation, status.thresholdBps);
   const crossing = crossesThreshold(deviation, status.thresholdBps);
@@ -172,52 +200,24 @@ function InstrumentCard({ inst, status, now, tickSz, busy, onRun }: { inst: Sche
   );
 }
 
-function Approvals({ approvals, mode }: { approvals: ReturnType<typeof useApiData<Approval[]>>; mode: string | null }) {
+function RunFilters({ runs, filter, onChange }: { runs: RunView[]; filter: RunFilter; onChange: (f: RunFilter) => void }) {
   const { t } = useI18n();
-  const action = useAction();
-  const pending = (approvals.data ?? []).filter((a) => a.status === 'pending');
-  if (mode !== 'manual' && pending.length === 0 && !approvals.error) return null;
-  const decide = (approval: Approval, verdict: 'approve' | 'reject') =>
-    action.run(async () => {
-      if (verdict === 'approve') await api.post('/api/trade/approvals/{approval_id}/approve', { path: { approval_id: approval.id } });
-      else await api.post('/api/trade/approvals/{approval_id}/reject', { path: { approval_id: approval.id } });
-      approvals.reload();
-    });
+  const options = (values: (string | null | undefined)[]) => [...new Set(values.filter((v): v is string => Boolean(v)))].sort();
+  const field = (key: keyof RunFilter, label: string, values: string[], labelOf: (v: string) => string = (v) => v) => (
+    <label>
+      {label}
+      <select name={`filter-${key}`} value={filter[key]} onChange={(e) => onChange({ ...filter, [key]: e.target.value })}>
+        <option value="">{t('common.all')}</option>
+        {values.map((v) => <option key={v} value={v}>{labelOf(v)}</option>)}
+      </select>
+    </label>
+  );
   return (
-    <section className="panel" data-testid="approvals">
-      <header className="panel-head"><h2>{t('strategy.approvals')}</h2></header>
-      {action.error && <ErrorBox error={action.error} />}
-      <DataState data={approvals.data} error={approvals.error} loading={approvals.loading} reload={approvals.reload} isEmpty={() => pending.length === 0} empty={t('strategy.noApprovals')}>
-        {() => (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr><th>{t('col.time')}</th><th>{t('col.instrument')}</th><th>{t('col.side')}</th><th>{t('col.type')}</th><th className="num">{t('col.size')}</th><th>{t('col.tpsl')}</th><th /></tr>
-              </thead>
-              <tbody>
-                {pending.map((a) => {
-                  const text = (value: unknown) => (typeof value === 'string' || typeof value === 'number' ? String(value) : '—');
-                  const order = a.request;
-                  return (
-                    <tr key={a.id}>
-                      <td>{formatDateTime(a.createdAt)}</td>
-                      <td>{a.instId}</td>
-                      <td className={order.side === 'buy' ? 'up' : 'down'}>{a.kind === 'close' ? t('strategy.closeKind') : text(order.side)}</td>
-                      <td>{text(order.ordType)}</td>
-                      <td className="num">{order.sz !== undefined ? formatDecimal(text(order.sz)) : order.notionalUsdt !== undefined ? `${formatUsd(text(order.notionalUsdt))} USDT` : '—'}</td>
-                      <td>{text(order.tpTriggerPx)} / {text(order.slTriggerPx)}</td>
-                      <td className="actions">
-                        <button type="button" className="btn btn-small btn-primary" disabled={action.busy} onClick={() => void decide(a, 'approve')}>{t('strategy.approve')}</button>
-                        <button type="button" className="btn btn-small btn-danger" disabled={action.busy} onClick={() => void decide(a, 'reject')}>{t('strategy.reject')}</button>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        )}
-      </DataState>
-    </section>
+    <div className="row filters" data-testid="run-filters">
+      {field('instId', t('col.instrument'), options(runs.map((r) => r.instId)))}
+      {field('source', t('col.source'), options(runs.map((r) => r.source)), (v) => t(`source.${v}` as MessageKey))}
+      {field('status', t('col.status'), options(runs.map((r) => r.status)))}
+      {field('decision', t('col.decision'), options(runs.map((r) => r.decision?.action)), (v) => t(`decision.${v}` as MessageKey))}
+    </div>
   );
 }

@@ -81,10 +81,17 @@ class Stack:
         """A signed request straight to the simulator, as another OKX client (the OKX app) would send it."""
         text = json.dumps(body, separators=(",", ":")) if body is not None else ""
         ts = iso_timestamp()
-        headers = {"OK-ACCESS-KEY": SIM_KEY, "OK-ACCESS-SIGN": sign(SIM_SECRET, ts, method, target, text),
-                   "OK-ACCESS-TIMESTAMP": ts, "OK-ACCESS-PASSPHRASE": SIM_PASSPHRASE, "x-simulated-trading": "1",
-                   "Content-Type": "application/json"}
-        resp = httpx.request(method, self.sim + target, content=text.encode() if text else None, headers=headers, timeout=10)
+        headers = {
+            "OK-ACCESS-KEY": SIM_KEY,
+            "OK-ACCESS-SIGN": sign(SIM_SECRET, ts, method, target, text),
+            "OK-ACCESS-TIMESTAMP": ts,
+            "OK-ACCESS-PASSPHRASE": SIM_PASSPHRASE,
+            "x-simulated-trading": "1",
+            "Content-Type": "application/json",
+        }
+        resp = httpx.request(
+            method, self.sim + target, content=text.encode() if text else None, headers=headers, timeout=10
+        )
         return resp.json()
 
     # -- database ----------------------------------------------------------------------------------
@@ -110,31 +117,51 @@ def launch(tmp_path: Path):
     """Start the simulator and the API; `launch(api_env=..., sim_env=..., database_url=...)` -> Stack."""
     with contextlib.ExitStack() as stack:
 
-        def start(api_env: dict[str, str] | None = None, sim_env: dict[str, str] | None = None,
-                  database_url: str | None = None, sim: str | None = None) -> Stack:
+        def start(
+            api_env: dict[str, str] | None = None,
+            sim_env: dict[str, str] | None = None,
+            database_url: str | None = None,
+            sim: str | None = None,
+        ) -> Stack:
             tag = uuid.uuid4().hex[:6]
             if sim is None:
                 sim_port = free_port()
-                env = base_env(OKXSIM_PORT=str(sim_port), OKXSIM_API_KEY=SIM_KEY, OKXSIM_API_SECRET=SIM_SECRET,
-                               OKXSIM_PASSPHRASE=SIM_PASSPHRASE, OKXSIM_TICK_MS="3600000", OKXSIM_SEED="5",
-                               OKXSIM_RATE_LIMITS="false", OKXSIM_INST_IDS="BTC-USDT-SWAP,ETH-USDT-SWAP",
-                               **(sim_env or {}))
+                env = base_env(
+                    OKXSIM_PORT=str(sim_port),
+                    OKXSIM_API_KEY=SIM_KEY,
+                    OKXSIM_API_SECRET=SIM_SECRET,
+                    OKXSIM_PASSPHRASE=SIM_PASSPHRASE,
+                    OKXSIM_TICK_MS="3600000",
+                    OKXSIM_SEED="5",
+                    OKXSIM_RATE_LIMITS="false",
+                    OKXSIM_INST_IDS="BTC-USDT-SWAP,ETH-USDT-SWAP",
+                    **(sim_env or {}),
+                )
                 sim = f"http://127.0.0.1:{sim_port}"
-                stack.enter_context(running([PYTHON, "-m", "okxsim"], env, f"{sim}/_sim/state", tmp_path / f"sim-{tag}.log",
-                                            timeout=60))
+                stack.enter_context(
+                    running([PYTHON, "-m", "okxsim"], env, f"{sim}/_sim/state", tmp_path / f"sim-{tag}.log", timeout=60)
+                )
             sim_port = int(sim.rsplit(":", 1)[1])
             db = database_url or stack.enter_context(new_database())
             api_port = free_port()
             api_vars = {
-                "API_HOST": "127.0.0.1", "API_PORT": str(api_port), "API_TOKEN": API_TOKEN, "DATABASE_URL": db,
-                "OKX_BASE_URL": sim, "OKX_WS_PUBLIC_URL": f"ws://127.0.0.1:{sim_port}/ws/v5/public",
-                "OKX_API_KEY": SIM_KEY, "OKX_API_SECRET": SIM_SECRET, "OKX_PASSPHRASE": SIM_PASSPHRASE,
-                **FAST_API_ENV, **(api_env or {}),
+                "API_HOST": "127.0.0.1",
+                "API_PORT": str(api_port),
+                "API_TOKEN": API_TOKEN,
+                "DATABASE_URL": db,
+                "OKX_BASE_URL": sim,
+                "OKX_WS_PUBLIC_URL": f"ws://127.0.0.1:{sim_port}/ws/v5/public",
+                "OKX_API_KEY": SIM_KEY,
+                "OKX_API_SECRET": SIM_SECRET,
+                "OKX_PASSPHRASE": SIM_PASSPHRASE,
+                **FAST_API_ENV,
+                **(api_env or {}),
             }
             api = f"http://127.0.0.1:{api_port}"
             log_path = tmp_path / f"api-{tag}.log"
-            stack.enter_context(running([PYTHON, "-m", "api_server"], base_env(**api_vars), f"{api}/api/health", log_path,
-                                        timeout=60))
+            stack.enter_context(
+                running([PYTHON, "-m", "api_server"], base_env(**api_vars), f"{api}/api/health", log_path, timeout=60)
+            )
             result = Stack(sim=sim, api=api, database_url=db, api_log=log_path, sim_port=sim_port, api_env=api_vars)
             # The loops have read the account once: the first snapshot is stored.
             wait_until(lambda: result.sql("select 1 from balance_snapshots limit 1"), what="first snapshot")

@@ -16,14 +16,24 @@ from tests.api_server.account.conftest import API_TOKEN, INST, SIM_PASSPHRASE, S
 
 def test_every_account_and_trade_endpoint_needs_the_token(launch):
     s = launch()
-    for method, path in [("GET", "/api/account/balances"), ("GET", "/api/account/balances/snapshots"),
-                         ("GET", "/api/account/balances/latest"), ("GET", "/api/account/initial-equity"),
-                         ("POST", "/api/account/initial-equity"), ("GET", "/api/account/orders"),
-                         ("GET", "/api/account/fills"), ("GET", "/api/account/positions"),
-                         ("GET", "/api/account/positions/history"), ("POST", "/api/trade/order"),
-                         ("POST", "/api/trade/cancel"), ("POST", "/api/trade/close-position"), ("GET", "/api/trade/risk"),
-                         ("POST", "/api/trade/risk/reset"), ("GET", "/api/trade/approvals"),
-                         ("POST", "/api/trade/approvals/1/approve")]:
+    for method, path in [
+        ("GET", "/api/account/balances"),
+        ("GET", "/api/account/balances/snapshots"),
+        ("GET", "/api/account/balances/latest"),
+        ("GET", "/api/account/initial-equity"),
+        ("POST", "/api/account/initial-equity"),
+        ("GET", "/api/account/orders"),
+        ("GET", "/api/account/fills"),
+        ("GET", "/api/account/positions"),
+        ("GET", "/api/account/positions/history"),
+        ("POST", "/api/trade/order"),
+        ("POST", "/api/trade/cancel"),
+        ("POST", "/api/trade/close-position"),
+        ("GET", "/api/trade/risk"),
+        ("POST", "/api/trade/risk/reset"),
+        ("GET", "/api/trade/approvals"),
+        ("POST", "/api/trade/approvals/1/approve"),
+    ]:
         assert s.call(method, path, token=None).status_code == 401, path
         assert s.call(method, path, token=API_TOKEN[:-1] + "x").status_code == 401, path
     assert s.get("/api/account/balances").status_code == 200
@@ -36,8 +46,14 @@ def test_initial_equity_single_row_start_up_value_and_validation(launch):
     got = s.get("/api/account/initial-equity").json()
     assert (got["amount"], got["source"]) == ("10000", "env")
 
-    for body, why in [({"amount": -1}, "negative"), ({"amount": "100"}, "string"), ({"amount": None}, "null"),
-                      ({}, "missing"), ({"amount": True}, "bool"), ([1], "not an object")]:
+    for body, why in [
+        ({"amount": -1}, "negative"),
+        ({"amount": "100"}, "string"),
+        ({"amount": None}, "null"),
+        ({}, "missing"),
+        ({"amount": True}, "bool"),
+        ([1], "not an object"),
+    ]:
         resp = s.post("/api/account/initial-equity", body)
         assert resp.status_code == 400, why
         assert resp.json()["field"] == "amount" and "amount" in resp.json()["detail"], why
@@ -82,7 +98,9 @@ def test_balances_are_exact_strings_from_okx(launch):
     assert stored == Decimal(balance["totalEq"])
     # Every loop reading is published on the event stream as a `balance` event.
     event = None
-    with httpx.stream("GET", s.api + "/api/stream", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10) as resp:
+    with httpx.stream(
+        "GET", s.api + "/api/stream", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=10
+    ) as resp:
         for line in resp.iter_lines():
             if line.startswith("event:"):
                 event = line[6:].strip()
@@ -102,8 +120,10 @@ def _snapshot_count(s) -> int:
 def _settle(s) -> Decimal:
     """Wait until the loop has stored the current equity (after an order's fee), answer it."""
     equity = s.sim_equity()
-    wait_until(lambda: s.sql("select trading_eq from balance_snapshots order by id desc limit 1")[0]["trading_eq"] == equity,
-               what="snapshot of the current equity")
+    wait_until(
+        lambda: s.sql("select trading_eq from balance_snapshots order by id desc limit 1")[0]["trading_eq"] == equity,
+        what="snapshot of the current equity",
+    )
     return equity
 
 
@@ -122,9 +142,13 @@ def _quiet_period(s) -> None:
     ],
 )
 def test_snapshot_loop_writes_when_either_threshold_is_crossed_up_and_down(launch, abs_change, rel_change, crossing):
-    s = launch(api_env={"BALANCE_SNAPSHOT_MIN_ABS_CHANGE": abs_change, "BALANCE_SNAPSHOT_MIN_RELATIVE_CHANGE": rel_change})
+    s = launch(
+        api_env={"BALANCE_SNAPSHOT_MIN_ABS_CHANGE": abs_change, "BALANCE_SNAPSHOT_MIN_RELATIVE_CHANGE": rel_change}
+    )
     # One contract = 0.01 BTC: the equity moves 0.01 USDT per 1 USDT of price.
-    assert s.post("/api/trade/order", {"instId": INST, "side": "buy", "ordType": "market", "sz": "1"}).status_code == 201
+    assert (
+        s.post("/api/trade/order", {"instId": INST, "side": "buy", "ordType": "market", "sz": "1"}).status_code == 201
+    )
     # A 10 USDT move crosses both thresholds in both configurations: a known stored starting point.
     price = Decimal(s.sim_state()["prices"][INST]) + 1000
     s.set_price(price)
@@ -155,8 +179,10 @@ def test_snapshot_loop_writes_when_either_threshold_is_crossed_up_and_down(launc
 
 def test_snapshot_pagination_and_bad_parameters(launch):
     s = launch()
-    s.sql("insert into balance_snapshots (taken_at, total_eq) select now() + (g || ' seconds')::interval, 10000 + g "
-          "from generate_series(1, 7) g")
+    s.sql(
+        "insert into balance_snapshots (taken_at, total_eq) select now() + (g || ' seconds')::interval, 10000 + g "
+        "from generate_series(1, 7) g"
+    )
     total = _snapshot_count(s)
     seen, after, pages = [], None, 0
     while True:
@@ -177,13 +203,23 @@ def test_snapshot_pagination_and_bad_parameters(launch):
     assert latest["pnl"] == "7" and latest["pnlPct"] == "0.0700"
     assert len(s.get("/api/account/balances/snapshots?limit=1000").json()["snapshots"]) == total
 
-    for query, field in [("limit=0", "limit"), ("limit=1001", "limit"), ("limit=abc", "limit"), ("limit=1.5", "limit"),
-                         ("after=-1", "after"), ("after=x", "after")]:
+    for query, field in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=abc", "limit"),
+        ("limit=1.5", "limit"),
+        ("after=-1", "after"),
+        ("after=x", "after"),
+    ]:
         resp = s.get("/api/account/balances/snapshots?" + query)
         assert resp.status_code == 400, query
         assert resp.json()["field"] == field, query
-    for path, field in [("/api/account/orders?state=closed", "state"), ("/api/account/orders?limit=0", "limit"),
-                        ("/api/account/fills?instId=btc", "instId"), ("/api/account/positions/history?limit=x", "limit")]:
+    for path, field in [
+        ("/api/account/orders?state=closed", "state"),
+        ("/api/account/orders?limit=0", "limit"),
+        ("/api/account/fills?instId=btc", "instId"),
+        ("/api/account/positions/history?limit=x", "limit"),
+    ]:
         resp = s.get(path)
         assert resp.status_code == 400 and resp.json()["field"] == field, path
 
@@ -197,8 +233,16 @@ def test_secrets_never_appear_in_answers_or_logs(launch):
     s.post("/api/trade/cancel", {"instId": INST, "ordId": "123"})
     s.post("/api/trade/close-position", {"instId": INST})
     s.get("/api/account/balances", token=None)
-    for path in ("/api/account/balances", "/api/account/orders", "/api/account/fills", "/api/account/positions",
-                 "/api/account/positions/history", "/api/trade/risk", "/api/health", "/api/schema/openapi.json"):
+    for path in (
+        "/api/account/balances",
+        "/api/account/orders",
+        "/api/account/fills",
+        "/api/account/positions",
+        "/api/account/positions/history",
+        "/api/trade/risk",
+        "/api/health",
+        "/api/schema/openapi.json",
+    ):
         s.get(path)
     time.sleep(0.3)
     log_text = s.api_log.read_text(encoding="utf-8", errors="replace")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import psycopg
@@ -17,8 +17,9 @@ from shared.migrate import apply_migrations
 @pytest.fixture
 async def pool(fresh_database_url):
     apply_migrations(fresh_database_url)
-    async with AsyncConnectionPool(fresh_database_url, min_size=1, max_size=2, open=False,
-                                   kwargs={"row_factory": dict_row, "autocommit": True}) as pool:
+    async with AsyncConnectionPool(
+        fresh_database_url, min_size=1, max_size=2, open=False, kwargs={"row_factory": dict_row, "autocommit": True}
+    ) as pool:
         yield pool
 
 
@@ -41,22 +42,72 @@ async def test_initial_equities_holds_at_most_one_row(pool, fresh_database_url):
 
 async def test_order_upsert_is_idempotent_and_keyed_by_cl_ord_id(pool):
     recorded = await q.insert_submitting_order(
-        pool, cl_ord_id="abc123", inst_id="BTC-USDT-SWAP", origin="agent", run_id="run-7", purpose="order", side="buy",
-        pos_side="net", ord_type="market", td_mode="cross", sz=Decimal("1"), px=None, reduce_only=False,
-        lever=Decimal("5"), tp=None, sl=Decimal("60000"), request={"instId": "BTC-USDT-SWAP"})
+        pool,
+        cl_ord_id="abc123",
+        inst_id="BTC-USDT-SWAP",
+        origin="agent",
+        run_id="run-7",
+        purpose="order",
+        side="buy",
+        pos_side="net",
+        ord_type="market",
+        td_mode="cross",
+        sz=Decimal("1"),
+        px=None,
+        reduce_only=False,
+        lever=Decimal("5"),
+        tp=None,
+        sl=Decimal("60000"),
+        request={"instId": "BTC-USDT-SWAP"},
+    )
     assert recorded is not None and recorded["state"] == "submitting"
     # Same clOrdId again (a retried request): nothing recorded twice.
-    assert await q.insert_submitting_order(
-        pool, cl_ord_id="abc123", inst_id="BTC-USDT-SWAP", origin="manual", run_id=None, purpose="order", side="buy",
-        pos_side="net", ord_type="market", td_mode="cross", sz=Decimal("1"), px=None, reduce_only=False,
-        lever=None, tp=None, sl=None, request={}) is None
+    assert (
+        await q.insert_submitting_order(
+            pool,
+            cl_ord_id="abc123",
+            inst_id="BTC-USDT-SWAP",
+            origin="manual",
+            run_id=None,
+            purpose="order",
+            side="buy",
+            pos_side="net",
+            ord_type="market",
+            td_mode="cross",
+            sz=Decimal("1"),
+            px=None,
+            reduce_only=False,
+            lever=None,
+            tp=None,
+            sl=None,
+            request={},
+        )
+        is None
+    )
     values = {
-        "cl_ord_id": "abc123", "ord_id": "42", "inst_id": "BTC-USDT-SWAP", "state": "filled", "side": "buy",
-        "pos_side": "net", "ord_type": "market", "td_mode": "cross", "sz": Decimal("1"), "px": None, "reduce_only": False,
-        "lever": Decimal("5"), "tp_trigger_px": None, "sl_trigger_px": Decimal("60000"), "acc_fill_sz": Decimal("1"),
-        "avg_px": Decimal("65000.1"), "fee": Decimal("-0.325"), "pnl": Decimal("0"), "category": "normal",
-        "okx_source": "", "cancel_source": "", "okx_created_at": datetime.now(timezone.utc),
-        "okx_updated_at": datetime.now(timezone.utc),
+        "cl_ord_id": "abc123",
+        "ord_id": "42",
+        "inst_id": "BTC-USDT-SWAP",
+        "state": "filled",
+        "side": "buy",
+        "pos_side": "net",
+        "ord_type": "market",
+        "td_mode": "cross",
+        "sz": Decimal("1"),
+        "px": None,
+        "reduce_only": False,
+        "lever": Decimal("5"),
+        "tp_trigger_px": None,
+        "sl_trigger_px": Decimal("60000"),
+        "acc_fill_sz": Decimal("1"),
+        "avg_px": Decimal("65000.1"),
+        "fee": Decimal("-0.325"),
+        "pnl": Decimal("0"),
+        "category": "normal",
+        "okx_source": "",
+        "cancel_source": "",
+        "okx_created_at": datetime.now(UTC),
+        "okx_updated_at": datetime.now(UTC),
     }
     async with pool.connection() as conn:
         assert await q.upsert_okx_order(conn, values) == "updated"
@@ -71,9 +122,22 @@ async def test_order_upsert_is_idempotent_and_keyed_by_cl_ord_id(pool):
 
 
 async def test_fills_are_deduplicated_by_trade_id(pool):
-    fill = {"inst_id": "BTC-USDT-SWAP", "trade_id": "9001", "ord_id": "42", "cl_ord_id": "", "bill_id": "1", "side": "buy",
-            "pos_side": "net", "fill_px": Decimal("65000"), "fill_sz": Decimal("1"), "fill_pnl": Decimal("0"),
-            "fee": Decimal("-0.3"), "fee_ccy": "USDT", "exec_type": "T", "filled_at": datetime.now(timezone.utc)}
+    fill = {
+        "inst_id": "BTC-USDT-SWAP",
+        "trade_id": "9001",
+        "ord_id": "42",
+        "cl_ord_id": "",
+        "bill_id": "1",
+        "side": "buy",
+        "pos_side": "net",
+        "fill_px": Decimal("65000"),
+        "fill_sz": Decimal("1"),
+        "fill_pnl": Decimal("0"),
+        "fee": Decimal("-0.3"),
+        "fee_ccy": "USDT",
+        "exec_type": "T",
+        "filled_at": datetime.now(UTC),
+    }
     async with pool.connection() as conn:
         assert await q.insert_fill(conn, fill) is True
         assert await q.insert_fill(conn, fill) is False

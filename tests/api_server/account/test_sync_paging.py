@@ -18,12 +18,16 @@ def okx_pages(ids: list[int], limit: int):
     async def fetch(after: str | None) -> list[int]:
         rows = [i for i in newest_first if after is None or i < int(after)]
         return rows[:limit]
+
     return fetch
 
 
 @settings(max_examples=200, deadline=None)
-@given(ids=st.sets(st.integers(min_value=1, max_value=10_000), max_size=600), limit=st.integers(min_value=1, max_value=100),
-       known=st.one_of(st.none(), st.integers(min_value=0, max_value=10_000)))
+@given(
+    ids=st.sets(st.integers(min_value=1, max_value=10_000), max_size=600),
+    limit=st.integers(min_value=1, max_value=100),
+    known=st.one_of(st.none(), st.integers(min_value=0, max_value=10_000)),
+)
 def test_the_walk_returns_every_record_newer_than_the_cursor_once(ids, limit, known):
     records, reached, pages = asyncio.run(page_back(okx_pages(list(ids), limit), lambda i: i, known, page_limit=limit))
     expected = sorted((i for i in ids if known is None or i > known), reverse=True)
@@ -35,5 +39,6 @@ def test_the_walk_returns_every_record_newer_than_the_cursor_once(ids, limit, kn
 def test_a_page_that_does_not_move_back_stops_the_walk():
     async def stuck(after: str | None) -> list[int]:
         return [5, 4, 3]  # a broken server repeating one full page
+
     records, reached, pages = asyncio.run(page_back(stuck, lambda i: i, None, page_limit=3))
     assert records == [5, 4, 3] and reached is False and pages == 2

@@ -72,7 +72,9 @@ def test_notional_is_converted_to_contracts_with_the_instrument_specs(launch):
     s = launch()
     resp = order(s, ordType="limit", px=LIMIT_PX, notionalUsdt="1234.5")
     assert resp.status_code == 201, resp.text
-    expected = contracts_for_notional(Decimal("1234.5"), Decimal(LIMIT_PX), Decimal("0.01"), Decimal("0.1"), Decimal("0.1"))
+    expected = contracts_for_notional(
+        Decimal("1234.5"), Decimal(LIMIT_PX), Decimal("0.01"), Decimal("0.1"), Decimal("0.1")
+    )
     got = resp.json()["order"]
     assert Decimal(got["sz"]) == expected
     assert Decimal(sim_orders(s, got["clOrdId"])[0]["sz"]) == expected
@@ -98,7 +100,11 @@ def test_a_retried_order_request_makes_one_order(launch):
     resp = order(s, ordType="limit", px=LIMIT_PX, sz="2")
     assert resp.status_code == 201, resp.text
     cl = resp.json()["order"]["clOrdId"]
-    attempts = [r for r in s.sim_requests() if r["method"] == "POST" and r["target"] == "/api/v5/trade/order" and cl in r["body"]]
+    attempts = [
+        r
+        for r in s.sim_requests()
+        if r["method"] == "POST" and r["target"] == "/api/v5/trade/order" and cl in r["body"]
+    ]
     assert len(attempts) == 2 and attempts[0]["status"] == 503  # refused once, retried with the same clOrdId
     assert len(sim_orders(s, cl)) == 1
     assert len([o for o in sim_orders(s) if o["sz"] == "2"]) == 1
@@ -111,11 +117,17 @@ def test_sync_twice_changes_nothing(launch):
     live = order(s, ordType="limit", px=LIMIT_PX, sz="0.5").json()["order"]
     assert s.post("/api/trade/cancel", {"instId": INST, "ordId": live["ordId"]}).status_code == 200
     # An order placed elsewhere (the OKX app): recorded with origin exchange.
-    s.sim_call("POST", "/api/v5/trade/order", {"instId": INST, "tdMode": "cross", "side": "buy", "ordType": "limit",
-                                               "px": "51000", "sz": "0.3"})
+    s.sim_call(
+        "POST",
+        "/api/v5/trade/order",
+        {"instId": INST, "tdMode": "cross", "side": "buy", "ordType": "limit", "px": "51000", "sz": "0.3"},
+    )
     first = s.post("/api/account/sync").json()
-    dump = lambda: (s.sql("select * from trade_orders order by id"), s.sql("select * from trade_fills order by id"),  # noqa: E731
-                    s.sql("select * from trade_positions order by id"))
+    dump = lambda: (
+        s.sql("select * from trade_orders order by id"),
+        s.sql("select * from trade_fills order by id"),  # noqa: E731
+        s.sql("select * from trade_positions order by id"),
+    )
     before = dump()
     second = s.post("/api/account/sync").json()
     assert second["changes"] == 0, (first, second)
@@ -135,7 +147,9 @@ def test_sync_twice_changes_nothing(launch):
 def _refused(resp, rule: str) -> dict:
     assert resp.status_code == 422, resp.text
     body = resp.json()
-    assert body["rule"] == rule and body["status_code"] == 422 and body["limit"] is not None and body["actual"] is not None
+    assert (
+        body["rule"] == rule and body["status_code"] == 422 and body["limit"] is not None and body["actual"] is not None
+    )
     return body
 
 
@@ -143,8 +157,10 @@ def test_risk_rules_refuse_past_and_allow_at_their_boundary(launch):
     s = launch()
     assert s.sim_equity() == Decimal("10000")
     # Instrument allow-list (OKX_INST_IDS=BTC-USDT-SWAP; the simulator also lists ETH).
-    _refused(s.post("/api/trade/order", {"instId": "ETH-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "1"}),
-             "instrument_not_allowed")
+    _refused(
+        s.post("/api/trade/order", {"instId": "ETH-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "1"}),
+        "instrument_not_allowed",
+    )
     # Leverage: 10 is the maximum (allowed), 11 is refused.
     body = _refused(order(s, ordType="limit", px=LIMIT_PX, sz="0.1", leverage=11), "max_leverage")
     assert (body["limit"], body["actual"]) == ("10", "11")
@@ -219,8 +235,14 @@ def test_approval_mode_holds_agent_orders_until_a_person_decides(launch):
     assert rejected.status_code == 200 and rejected.json()["approval"]["status"] == "rejected"
     assert len(sim_orders(s)) == 1
     # An agent close also waits; a person's order does not (and needs no stop-loss).
-    assert s.post("/api/trade/close-position", {"instId": INST, "runId": "run-3"},
-                  headers={"X-AiTrader-Origin": "agent:run:run-3"}).status_code == 202
+    assert (
+        s.post(
+            "/api/trade/close-position",
+            {"instId": INST, "runId": "run-3"},
+            headers={"X-AiTrader-Origin": "agent:run:run-3"},
+        ).status_code
+        == 202
+    )
     assert order(s, ordType="limit", px=LIMIT_PX, sz="0.1").status_code == 201
     statuses = {a["id"]: a["status"] for a in s.get("/api/trade/approvals?status=all").json()["approvals"]}
     assert statuses[approval_id] == "approved" and statuses[second] == "rejected"
@@ -254,8 +276,11 @@ def test_closed_positions_record_the_reason(launch):
     assert s.sql("select origin from trade_orders where ord_id = %s", stop["closeOrdId"])[0]["origin"] == "exchange"
     # 3. Closed by an order this system did not place (made straight at the exchange).
     assert order(s, sz="1", runId="run-9").status_code == 201
-    reply = s.sim_call("POST", "/api/v5/trade/order", {"instId": INST, "tdMode": "cross", "side": "sell",
-                                                       "ordType": "market", "sz": "1"})
+    reply = s.sim_call(
+        "POST",
+        "/api/v5/trade/order",
+        {"instId": INST, "tdMode": "cross", "side": "sell", "ordType": "market", "sz": "1"},
+    )
     assert reply["code"] == "0", reply
     outside = wait_until(lambda: len(history()) == 3 and history()[0], what="outside close")
     assert outside["closeReason"] == "exchange"

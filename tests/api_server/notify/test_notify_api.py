@@ -45,13 +45,21 @@ def test_an_approval_is_announced_and_answered_from_telegram(launch):  # noqa: F
     bg.run(bot.start())
     bg.run(hook.start())
     try:
-        s = launch(api_env={
-            "TRADE_APPROVAL_MODE": "manual", "NOTIFY_TELEGRAM_BOT_TOKEN": TOKEN, "NOTIFY_TELEGRAM_CHAT_ID": CHAT,
-            "NOTIFY_TELEGRAM_API_BASE": bot.base_url, "NOTIFY_WEBHOOK_URL": hook.url, "NOTIFY_WEBHOOK_SECRET": SECRET,
-        })
-        pending = s.post("/api/trade/order", {"instId": INST, "side": "buy", "ordType": "market", "sz": "1",
-                                              "slTriggerPx": "60000", "runId": "run-n1"},
-                         headers={"X-AiTrader-Origin": "agent:run:run-n1"})
+        s = launch(
+            api_env={
+                "TRADE_APPROVAL_MODE": "manual",
+                "NOTIFY_TELEGRAM_BOT_TOKEN": TOKEN,
+                "NOTIFY_TELEGRAM_CHAT_ID": CHAT,
+                "NOTIFY_TELEGRAM_API_BASE": bot.base_url,
+                "NOTIFY_WEBHOOK_URL": hook.url,
+                "NOTIFY_WEBHOOK_SECRET": SECRET,
+            }
+        )
+        pending = s.post(
+            "/api/trade/order",
+            {"instId": INST, "side": "buy", "ordType": "market", "sz": "1", "slTriggerPx": "60000", "runId": "run-n1"},
+            headers={"X-AiTrader-Origin": "agent:run:run-n1"},
+        )
         assert pending.status_code == 202, pending.text
         approval_id = pending.json()["approvalId"]
         wait(lambda: bot.messages, what="the Telegram alert")

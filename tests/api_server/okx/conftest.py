@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -80,4 +80,4 @@ def client(make_client) -> OkxRestClient:
     return make_client()
 
 
-DOC_TIME = datetime(2020, 12, 8, 9, 8, 57, 715000, tzinfo=timezone.utc)
+DOC_TIME = datetime(2020, 12, 8, 9, 8, 57, 715000, tzinfo=UTC)

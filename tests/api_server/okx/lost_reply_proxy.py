@@ -26,7 +26,7 @@ class LostReplyProxy:
     dropped: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, upstream status)
     forwarded: list[tuple[str, str]] = field(default_factory=list)
 
-    async def start(self) -> "LostReplyProxy":
+    async def start(self) -> LostReplyProxy:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._session = aiohttp.ClientSession(auto_decompress=False)
@@ -45,8 +45,9 @@ class LostReplyProxy:
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
         url = self.upstream + request.raw_path  # the raw target: the signature covers it verbatim
-        async with self._session.request(request.method, url, data=body or None, headers=headers,
-                                         allow_redirects=False) as upstream:
+        async with self._session.request(
+            request.method, url, data=body or None, headers=headers, allow_redirects=False
+        ) as upstream:
             status = upstream.status
             payload = await upstream.read()
             content_type = upstream.headers.get("Content-Type", "application/json")
@@ -80,8 +81,9 @@ async def _serve(upstream: str, port: int) -> None:
         return web.json_response({"armed": []})
 
     async def dropped(request: web.Request) -> web.Response:
-        return web.json_response({"dropped": [list(d) for d in proxy.dropped],
-                                  "forwarded": [list(f) for f in proxy.forwarded]})
+        return web.json_response(
+            {"dropped": [list(d) for d in proxy.dropped], "forwarded": [list(f) for f in proxy.forwarded]}
+        )
 
     app = web.Application()
     app.router.add_post("/_proxy/lose", lose)

@@ -91,14 +91,22 @@ class OkxStandIn:
         signature = request.headers.get("OK-ACCESS-SIGN")
         signature_ok = None
         if signature is not None:
-            expected = sign(SECRET, request.headers.get("OK-ACCESS-TIMESTAMP", ""), request.method, request.raw_path, body)
+            expected = sign(
+                SECRET, request.headers.get("OK-ACCESS-TIMESTAMP", ""), request.method, request.raw_path, body
+            )
             signature_ok = signature == expected
-        self.requests.append(Recorded(request.method, request.raw_path, request.path, dict(request.headers), body, signature_ok))
+        self.requests.append(
+            Recorded(request.method, request.raw_path, request.path, dict(request.headers), body, signature_ok)
+        )
         if request.path == "/api/v5/market/ticker" and (request.method, request.path) not in self._replies:
-            return web.Response(text=self._rest_ticker(request.query.get("instId", "")), content_type="application/json")
+            return web.Response(
+                text=self._rest_ticker(request.query.get("instId", "")), content_type="application/json"
+            )
         queue = self._replies.get((request.method, request.path))
         if not queue:
-            return web.Response(status=404, text='{"code":"50005","msg":"not scripted"}', content_type="application/json")
+            return web.Response(
+                status=404, text='{"code":"50005","msg":"not scripted"}', content_type="application/json"
+            )
         reply = queue.pop(0) if len(queue) > 1 else queue[0]
         if reply.delay:
             await asyncio.sleep(reply.delay)
@@ -106,9 +114,24 @@ class OkxStandIn:
 
     def _rest_ticker(self, inst_id: str) -> str:
         ts = str(int(time.time() * 1000))  # wall-clock ms, like OKX (and like the pushes)
-        item = {"instType": "SWAP", "instId": inst_id, "last": self.rest_ticker_last, "lastSz": "1", "askPx": "555.6",
-                "askSz": "1", "bidPx": "555.4", "bidSz": "1", "open24h": "500", "high24h": "600", "low24h": "400",
-                "volCcy24h": "1", "vol24h": "100", "ts": ts, "sodUtc0": "1", "sodUtc8": "1"}
+        item = {
+            "instType": "SWAP",
+            "instId": inst_id,
+            "last": self.rest_ticker_last,
+            "lastSz": "1",
+            "askPx": "555.6",
+            "askSz": "1",
+            "bidPx": "555.4",
+            "bidSz": "1",
+            "open24h": "500",
+            "high24h": "600",
+            "low24h": "400",
+            "volCcy24h": "1",
+            "vol24h": "100",
+            "ts": ts,
+            "sodUtc0": "1",
+            "sodUtc8": "1",
+        }
         return json.dumps({"code": "0", "msg": "", "data": [item]})
 
     # -- WebSocket -----------------------------------------------------------------------------------
@@ -141,10 +164,16 @@ class OkxStandIn:
                             await ws.send_str(json.dumps({"event": "subscribe", "arg": arg, "connId": "c0ffee01"}))
                             subscribed.append(inst_id)
                         else:
-                            await ws.send_str(json.dumps({
-                                "event": "error", "code": "60018", "connId": "c0ffee01",
-                                "msg": f"Wrong URL or channel:tickers,instId:{inst_id} doesn't exist. Please use the correct URL, channel and parameters referring to API document.",
-                            }))
+                            await ws.send_str(
+                                json.dumps(
+                                    {
+                                        "event": "error",
+                                        "code": "60018",
+                                        "connId": "c0ffee01",
+                                        "msg": f"Wrong URL or channel:tickers,instId:{inst_id} doesn't exist. Please use the correct URL, channel and parameters referring to API document.",
+                                    }
+                                )
+                            )
         finally:
             pusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -154,9 +183,24 @@ class OkxStandIn:
         return ws
 
     def push_frame(self, inst_id: str, last: str, ts: int) -> str:
-        data = {"instType": "SWAP", "instId": inst_id, "last": last, "lastSz": "3", "askPx": last, "askSz": "4",
-                "bidPx": last, "bidSz": "482", "open24h": "31671.1", "high24h": "32450", "low24h": "31234.8",
-                "sodUtc0": "31743.6", "sodUtc8": "32052.7", "volCcy24h": "122143.88", "vol24h": "12214388", "ts": str(ts)}
+        data = {
+            "instType": "SWAP",
+            "instId": inst_id,
+            "last": last,
+            "lastSz": "3",
+            "askPx": last,
+            "askSz": "4",
+            "bidPx": last,
+            "bidSz": "482",
+            "open24h": "31671.1",
+            "high24h": "32450",
+            "low24h": "31234.8",
+            "sodUtc0": "31743.6",
+            "sodUtc8": "32052.7",
+            "volCcy24h": "122143.88",
+            "vol24h": "12214388",
+            "ts": str(ts),
+        }
         return json.dumps({"arg": {"channel": "tickers", "instId": inst_id}, "data": [data]})
 
     async def _push(self, ws: web.WebSocketResponse, subscribed: list[str]) -> None:
@@ -189,7 +233,7 @@ class OkxStandIn:
         return len(self._sockets)
 
     # -- lifecycle -----------------------------------------------------------------------------------
-    async def start(self) -> "OkxStandIn":
+    async def start(self) -> OkxStandIn:
         app = web.Application()
         app.router.add_get("/ws/v5/public", self._ws)
         app.router.add_route("*", "/{tail:.*}", self._rest)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -32,7 +32,7 @@ def test_offset_is_taken_at_the_round_trip_midpoint(before, server, rtt):
 
 
 async def test_first_signed_call_syncs_and_signs_with_okx_time(okx, make_client):
-    behind = lambda: datetime.now(timezone.utc) - timedelta(seconds=60)  # noqa: E731 - this machine is a minute slow
+    behind = lambda: datetime.now(UTC) - timedelta(seconds=60)  # noqa: E731 - this machine is a minute slow
     client = make_client(now=behind, server_clock=ServerClock(local_now=behind))
     okx.script("GET", "/api/v5/public/time", time_reply(int(time.time() * 1000)))
     okx.script("GET", "/api/v5/account/balance", (200, fixture_text("rest_account_balance.docs.json")))
@@ -70,8 +70,9 @@ async def test_a_refused_order_50102_is_resent_once_after_the_resync(okx, make_c
     client = make_client()
     okx.script("GET", "/api/v5/public/time", time_reply(int(time.time() * 1000)))
     okx.script("POST", "/api/v5/trade/order", EXPIRED, (200, fixture_text("rest_trade_order_post.docs.json")))
-    result = await client.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1",
-                                      cl_ord_id="skew1")
+    result = await client.place_order(
+        inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1", cl_ord_id="skew1"
+    )
     posts = [json.loads(r.body)["clOrdId"] for r in okx.requests if r.method == "POST"]
     assert posts == ["skew1", "skew1"] and result.sCode == "0"
 

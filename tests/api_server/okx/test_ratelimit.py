@@ -91,16 +91,25 @@ async def test_a_full_window_makes_the_next_caller_wait_exactly_until_the_oldest
 def test_endpoint_table_and_keys():
     assert limit_for("GET", "/api/v5/market/ticker").limit == 20
     assert limit_for("get", "/api/v5/account/config").limit == 5
+
     def key(method, path, params):
         bucket, spec = limit_key(method, path, params)
         return bucket, spec.limit
 
-    assert key("POST", "/api/v5/trade/order", {"instId": "BTC-USDT-SWAP", "sz": "1"}) == ("POST /api/v5/trade/order instId=BTC-USDT-SWAP", 60)
-    assert key("GET", "/api/v5/public/instruments", {"instType": "SWAP"}) == ("GET /api/v5/public/instruments instType=SWAP", 20)
+    assert key("POST", "/api/v5/trade/order", {"instId": "BTC-USDT-SWAP", "sz": "1"}) == (
+        "POST /api/v5/trade/order instId=BTC-USDT-SWAP",
+        60,
+    )
+    assert key("GET", "/api/v5/public/instruments", {"instType": "SWAP"}) == (
+        "GET /api/v5/public/instruments instType=SWAP",
+        20,
+    )
     assert key("GET", "/api/v5/market/tickers", {"instType": "SWAP"}) == ("GET /api/v5/market/tickers", 20)
     # batch bodies (cancel-algos) are keyed by their instrument too
     assert key("POST", "/api/v5/trade/cancel-algos", [{"instId": "ETH-USDT-SWAP", "algoId": "1"}]) == (
-        "POST /api/v5/trade/cancel-algos instId=ETH-USDT-SWAP", 20)
+        "POST /api/v5/trade/cancel-algos instId=ETH-USDT-SWAP",
+        20,
+    )
     assert limit_for("POST", "/api/v5/trade/close-position").limit == 20
     assert limit_for("GET", "/api/v5/account/positions-history").window_secs == 10.0
     assert limit_for("POST", "/api/v5/trade/unlisted") == DEFAULT_LIMIT

@@ -51,7 +51,10 @@ def assert_same_fields(parsed: msgspec.Struct, raw: dict) -> int:
 @pytest.mark.parametrize("vector", VECTORS, ids=[f"{v['method']} {v['requestPath']}" for v in VECTORS])
 def test_signature_vectors(vector):
     assert vector["prehash"] == vector["timestamp"] + vector["method"] + vector["requestPath"] + vector["body"]
-    assert sign(vector["secret"], vector["timestamp"], vector["method"], vector["requestPath"], vector["body"]) == vector["sign"]
+    assert (
+        sign(vector["secret"], vector["timestamp"], vector["method"], vector["requestPath"], vector["body"])
+        == vector["sign"]
+    )
 
 
 async def test_signed_get_sends_exactly_what_it_signed(okx, make_client):
@@ -71,7 +74,11 @@ async def test_signed_get_sends_exactly_what_it_signed(okx, make_client):
 
 async def test_signed_posts_match_the_vectors(okx, make_client):
     client = make_client(now=lambda: DOC_TIME)
-    okx.script("POST", "/api/v5/account/set-leverage", (200, '{"code":"0","msg":"","data":[{"instId":"BTC-USDT","lever":"5","mgnMode":"isolated","posSide":""}]}'))
+    okx.script(
+        "POST",
+        "/api/v5/account/set-leverage",
+        (200, '{"code":"0","msg":"","data":[{"instId":"BTC-USDT","lever":"5","mgnMode":"isolated","posSide":""}]}'),
+    )
     okx.script("POST", "/api/v5/trade/cancel-order", (200, fixture_text("rest_trade_cancel_order.docs.json")))
     lev = await client.set_leverage("BTC-USDT", 5, "isolated")
     assert (lev.instId, lev.lever, lev.mgnMode) == ("BTC-USDT", "5", "isolated")
@@ -128,13 +135,45 @@ SINGLE_ITEM_REPLAYS = [
     ("GET", "/api/v5/account/balance", "rest_account_balance.docs.json", lambda c: c.get_balance()),
     ("GET", "/api/v5/account/balance", "rest_account_balance.ccxt_recorded.trimmed.json", lambda c: c.get_balance()),
     ("GET", "/api/v5/account/config", "rest_account_config.docs.json", lambda c: c.get_account_config()),
-    ("GET", "/api/v5/trade/order", "rest_trade_order_get.docs.json", lambda c: c.get_order("BTC-USDT", ord_id="680800019749904384")),
-    ("GET", "/api/v5/trade/order", "rest_trade_order_get.spot.ccxt_recorded.json", lambda c: c.get_order("LTC-USDT", cl_ord_id="e847386590ce4dBC6f7ae74854f6a617")),
-    ("POST", "/api/v5/trade/order", "rest_trade_order_post.ccxt_recorded.json",
-     lambda c: c.place_order(inst_id="LTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1", cl_ord_id="6b9ad766b55dBCDE63969a1144bfb943")),
-    ("POST", "/api/v5/trade/order", "rest_trade_order_post.docs.json",
-     lambda c: c.place_order(inst_id="BTC-USDT", td_mode="cash", side="buy", ord_type="limit", px="2.15", sz="2", cl_ord_id="oktswap6")),
-    ("POST", "/api/v5/trade/cancel-order", "rest_trade_cancel_order.docs.json", lambda c: c.cancel_order("BTC-USDT", cl_ord_id="oktswap6")),
+    (
+        "GET",
+        "/api/v5/trade/order",
+        "rest_trade_order_get.docs.json",
+        lambda c: c.get_order("BTC-USDT", ord_id="680800019749904384"),
+    ),
+    (
+        "GET",
+        "/api/v5/trade/order",
+        "rest_trade_order_get.spot.ccxt_recorded.json",
+        lambda c: c.get_order("LTC-USDT", cl_ord_id="e847386590ce4dBC6f7ae74854f6a617"),
+    ),
+    (
+        "POST",
+        "/api/v5/trade/order",
+        "rest_trade_order_post.ccxt_recorded.json",
+        lambda c: c.place_order(
+            inst_id="LTC-USDT-SWAP",
+            td_mode="cross",
+            side="buy",
+            ord_type="market",
+            sz="1",
+            cl_ord_id="6b9ad766b55dBCDE63969a1144bfb943",
+        ),
+    ),
+    (
+        "POST",
+        "/api/v5/trade/order",
+        "rest_trade_order_post.docs.json",
+        lambda c: c.place_order(
+            inst_id="BTC-USDT", td_mode="cash", side="buy", ord_type="limit", px="2.15", sz="2", cl_ord_id="oktswap6"
+        ),
+    ),
+    (
+        "POST",
+        "/api/v5/trade/cancel-order",
+        "rest_trade_cancel_order.docs.json",
+        lambda c: c.cancel_order("BTC-USDT", cl_ord_id="oktswap6"),
+    ),
 ]
 
 
@@ -153,10 +192,30 @@ LIST_REPLAYS = [
     ("GET", "/api/v5/market/trades", "rest_market_trades.ccxt_recorded.json", lambda c: c.get_trades("BTC-USDT", 1)),
     ("GET", "/api/v5/public/instruments", "rest_public_instruments.docs.json", lambda c: c.get_instruments("SPOT")),
     ("GET", "/api/v5/account/positions", "rest_account_positions.docs.json", lambda c: c.get_positions("MARGIN")),
-    ("GET", "/api/v5/account/positions", "rest_account_positions.swap.ccxt_recorded.json", lambda c: c.get_positions("SWAP")),
-    ("GET", "/api/v5/trade/orders-pending", "rest_trade_orders_pending.docs.json", lambda c: c.get_orders_pending(None)),
-    ("GET", "/api/v5/trade/orders-pending", "rest_trade_orders_pending.swap.ccxt_recorded.json", lambda c: c.get_orders_pending()),
-    ("GET", "/api/v5/trade/orders-history", "rest_trade_orders_history.swap_filled.ccxt_recorded.json", lambda c: c.get_orders_history()),
+    (
+        "GET",
+        "/api/v5/account/positions",
+        "rest_account_positions.swap.ccxt_recorded.json",
+        lambda c: c.get_positions("SWAP"),
+    ),
+    (
+        "GET",
+        "/api/v5/trade/orders-pending",
+        "rest_trade_orders_pending.docs.json",
+        lambda c: c.get_orders_pending(None),
+    ),
+    (
+        "GET",
+        "/api/v5/trade/orders-pending",
+        "rest_trade_orders_pending.swap.ccxt_recorded.json",
+        lambda c: c.get_orders_pending(),
+    ),
+    (
+        "GET",
+        "/api/v5/trade/orders-history",
+        "rest_trade_orders_history.swap_filled.ccxt_recorded.json",
+        lambda c: c.get_orders_history(),
+    ),
     ("GET", "/api/v5/trade/fills", "rest_trade_fills.docs.json", lambda c: c.get_fills()),
     ("GET", "/api/v5/trade/fills", "rest_trade_fills.spot.ccxt_recorded.json", lambda c: c.get_fills(inst_type="SPOT")),
 ]
@@ -176,8 +235,28 @@ async def test_nested_and_typed_fields(okx, client):
     okx.script("GET", "/api/v5/account/balance", (200, fixture_text("rest_account_balance.docs.json")))
     okx.script("GET", "/api/v5/market/candles", (200, fixture_text("rest_market_candles.docs.json")))
     okx.script("GET", "/api/v5/market/history-candles", (200, fixture_text("rest_market_history_candles.docs.json")))
-    okx.script("GET", "/api/v5/public/instruments", (200, json.dumps({"code": "0", "msg": "", "data": [json.loads(fixture_text("rest_public_instruments.swap_item.recorded.json"))]})))
-    okx.script("GET", "/api/v5/public/funding-rate", (200, '{"code":"0","msg":"","data":[{"instId":"BTC-USDT-SWAP","instType":"SWAP","fundingRate":"0.0001","nextFundingRate":"","fundingTime":"1700000000000","nextFundingTime":"1700028800000","method":"current_period"}]}'))
+    okx.script(
+        "GET",
+        "/api/v5/public/instruments",
+        (
+            200,
+            json.dumps(
+                {
+                    "code": "0",
+                    "msg": "",
+                    "data": [json.loads(fixture_text("rest_public_instruments.swap_item.recorded.json"))],
+                }
+            ),
+        ),
+    )
+    okx.script(
+        "GET",
+        "/api/v5/public/funding-rate",
+        (
+            200,
+            '{"code":"0","msg":"","data":[{"instId":"BTC-USDT-SWAP","instType":"SWAP","fundingRate":"0.0001","nextFundingRate":"","fundingTime":"1700000000000","nextFundingTime":"1700028800000","method":"current_period"}]}',
+        ),
+    )
 
     balance = await client.get_balance()
     raw_detail = raw_items("rest_account_balance.docs.json")[0]["details"]
@@ -200,7 +279,11 @@ async def test_nested_and_typed_fields(okx, client):
 
 
 async def test_rest_ticker_is_marked_rest_and_stamped(okx, client):
-    okx.script("GET", "/api/v5/market/tickers", (200, json.dumps({"code": "0", "msg": "", "data": raw_items("rest_market_ticker.docs.json") * 2})))
+    okx.script(
+        "GET",
+        "/api/v5/market/tickers",
+        (200, json.dumps({"code": "0", "msg": "", "data": raw_items("rest_market_ticker.docs.json") * 2})),
+    )
     tickers = await client.get_tickers("SWAP")
     assert len(tickers) == 2
     assert all(t.source == "rest" and t.received_at > 1e9 for t in tickers)
@@ -213,7 +296,13 @@ async def test_http401_50113_is_auth_error_not_retried(okx, client):
     with pytest.raises(OkxAuthError) as err:
         await client.get_positions()
     e = err.value
-    assert (e.code, e.msg, e.http_status, e.temporary, e.path) == ("50113", "Invalid Sign", 401, False, "/api/v5/account/positions")
+    assert (e.code, e.msg, e.http_status, e.temporary, e.path) == (
+        "50113",
+        "Invalid Sign",
+        401,
+        False,
+        "/api/v5/account/positions",
+    )
     assert okx.count("GET", "/api/v5/account/positions") == 1
 
 
@@ -221,7 +310,12 @@ async def test_http400_51000_is_request_error_not_retried(okx, client):
     okx.script("POST", "/api/v5/trade/order", (400, fixture_text("rest_error_http400_51000.recorded.json")))
     with pytest.raises(OkxRequestError) as err:
         await client.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1")
-    assert (err.value.code, err.value.msg, err.value.http_status, err.value.temporary) == ("51000", "Parameter clOrdId error", 400, False)
+    assert (err.value.code, err.value.msg, err.value.http_status, err.value.temporary) == (
+        "51000",
+        "Parameter clOrdId error",
+        400,
+        False,
+    )
     assert okx.count("POST", "/api/v5/trade/order") == 1
     assert client.stats["errors"]["51000"] == 1 and client.stats["retries"] == 0
 
@@ -235,7 +329,10 @@ async def test_200_51000_missing_parameter_is_request_error(okx, client):
 
 @pytest.mark.parametrize(
     "body",
-    [fixture_text("rest_trade_order_post.error_51155.ccxt_comment.json"), fixture_lines("rest_trade_order_post.success_and_error_51094.recorded.txt")[0]],
+    [
+        fixture_text("rest_trade_order_post.error_51155.ccxt_comment.json"),
+        fixture_lines("rest_trade_order_post.success_and_error_51094.recorded.txt")[0],
+    ],
     ids=["51155", "51094"],
 )
 async def test_order_failures_keep_scode_smsg(okx, client, body):
@@ -244,7 +341,13 @@ async def test_order_failures_keep_scode_smsg(okx, client, body):
     with pytest.raises(OkxOrderRejected) as err:
         await client.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="limit", px="1", sz="1")
     e = err.value
-    assert (e.code, e.msg, e.s_code, e.s_msg, e.http_status) == ("1", "All operations failed", raw["sCode"], raw["sMsg"], 200)
+    assert (e.code, e.msg, e.s_code, e.s_msg, e.http_status) == (
+        "1",
+        "All operations failed",
+        raw["sCode"],
+        raw["sMsg"],
+        200,
+    )
     assert e.temporary is False
     assert e.cl_ord_id == raw["clOrdId"]
     assert raw["sCode"] in str(e) and raw["sMsg"].strip() in str(e)
@@ -261,8 +364,14 @@ async def test_success_line_of_the_51094_recording_parses(okx, client):
 
 
 async def test_cancel_and_close_position_failures(okx, client):
-    okx.script("POST", "/api/v5/trade/cancel-order", (200, fixture_text("rest_trade_cancel_order.error_51000.recorded.json")))
-    okx.script("POST", "/api/v5/trade/close-position", (200, fixture_text("rest_trade_close_position.error_51000.ccxt_comment.json")))
+    okx.script(
+        "POST", "/api/v5/trade/cancel-order", (200, fixture_text("rest_trade_cancel_order.error_51000.recorded.json"))
+    )
+    okx.script(
+        "POST",
+        "/api/v5/trade/close-position",
+        (200, fixture_text("rest_trade_close_position.error_51000.ccxt_comment.json")),
+    )
     with pytest.raises(OkxOrderRejected) as err:
         await client.cancel_order("BTC-USDT-SWAP", ord_id="1")
     assert (err.value.s_code, err.value.s_msg, err.value.code) == ("51000", "Parameter ordId error", "1")
@@ -274,7 +383,9 @@ async def test_cancel_and_close_position_failures(okx, client):
 
 # -- retries -----------------------------------------------------------------------------------------
 async def test_5xx_then_success(okx, client, sleeps):
-    okx.script("GET", "/api/v5/market/books", (503, "<html>busy</html>"), (200, fixture_text("rest_market_books.docs.json")))
+    okx.script(
+        "GET", "/api/v5/market/books", (503, "<html>busy</html>"), (200, fixture_text("rest_market_books.docs.json"))
+    )
     book = await client.get_books("BTC-USDT")
     assert book.asks == raw_items("rest_market_books.docs.json")[0]["asks"]
     assert okx.count("GET", "/api/v5/market/books") == 2
@@ -283,7 +394,12 @@ async def test_5xx_then_success(okx, client, sleeps):
 
 
 async def test_429_then_success(okx, client):
-    okx.script("GET", "/api/v5/market/trades", (429, fixture_text("rest_error_http429_50011.recorded.json")), (200, fixture_text("rest_market_trades.docs.json")))
+    okx.script(
+        "GET",
+        "/api/v5/market/trades",
+        (429, fixture_text("rest_error_http429_50011.recorded.json")),
+        (200, fixture_text("rest_market_trades.docs.json")),
+    )
     trades = await client.get_trades("BTC-USDT", 2)
     assert len(trades) == 2
     assert okx.count("GET", "/api/v5/market/trades") == 2
@@ -291,7 +407,12 @@ async def test_429_then_success(okx, client):
 
 
 async def test_code_50011_on_http200_is_retried_too(okx, client):
-    okx.script("GET", "/api/v5/public/time", (200, '{"code":"50011","data":[],"msg":"Rate limit reached."}'), (200, fixture_text("rest_public_time.docs.json")))
+    okx.script(
+        "GET",
+        "/api/v5/public/time",
+        (200, '{"code":"50011","data":[],"msg":"Rate limit reached."}'),
+        (200, fixture_text("rest_public_time.docs.json")),
+    )
     assert await client.get_server_time() == 1597026383085
     assert okx.count("GET", "/api/v5/public/time") == 2
 
@@ -325,7 +446,12 @@ async def test_backoff_is_capped_and_jittered(make_client):
 
 async def test_timeout_then_success(okx, make_client):
     client = make_client(timeout_secs=0.2)
-    okx.script("GET", "/api/v5/account/config", Reply(200, fixture_text("rest_account_config.docs.json"), delay=1.0), (200, fixture_text("rest_account_config.docs.json")))
+    okx.script(
+        "GET",
+        "/api/v5/account/config",
+        Reply(200, fixture_text("rest_account_config.docs.json"), delay=1.0),
+        (200, fixture_text("rest_account_config.docs.json")),
+    )
     config = await client.get_account_config()
     assert config.posMode == "long_short_mode"
     assert okx.count("GET", "/api/v5/account/config") == 2
@@ -333,7 +459,14 @@ async def test_timeout_then_success(okx, make_client):
 
 
 async def test_connection_refused_is_unavailable_after_retries(session, sleeps):
-    client = OkxRestClient(session, base_url=f"http://127.0.0.1:{free_port()}", simulated=True, max_retries=2, sleep=sleeps, rng=lambda: 0.0)
+    client = OkxRestClient(
+        session,
+        base_url=f"http://127.0.0.1:{free_port()}",
+        simulated=True,
+        max_retries=2,
+        sleep=sleeps,
+        rng=lambda: 0.0,
+    )
     with pytest.raises(OkxUnavailable) as err:
         await client.get_server_time()
     assert err.value.attempts == 3 and "connection error" in str(err.value)
@@ -351,7 +484,9 @@ async def test_unreadable_success_reply_is_not_retried(okx, client):
 # -- orders: never resent while the outcome is unknown (tests/api_server/okx/test_rest_unknown_outcome.py) --
 async def test_bad_client_order_id_is_refused_locally(okx, client):
     with pytest.raises(ValueError, match="clOrdId"):
-        await client.place_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1", cl_ord_id="has-dash")
+        await client.place_order(
+            inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="market", sz="1", cl_ord_id="has-dash"
+        )
     with pytest.raises(ValueError, match="ordId or clOrdId"):
         await client.cancel_order("BTC-USDT-SWAP")
     assert okx.requests == []
@@ -360,7 +495,9 @@ async def test_bad_client_order_id_is_refused_locally(okx, client):
 # -- secrets -----------------------------------------------------------------------------------------
 async def test_errors_and_logs_never_contain_secrets(okx, client, caplog):
     caplog.set_level(logging.DEBUG)
-    okx.script("GET", "/api/v5/account/balance", (503, "x"), (401, fixture_text("rest_error_http401_50113.recorded.json")))
+    okx.script(
+        "GET", "/api/v5/account/balance", (503, "x"), (401, fixture_text("rest_error_http401_50113.recorded.json"))
+    )
     with pytest.raises(OkxAuthError) as err:
         await client.get_balance()
     signature = okx.requests[0].headers["OK-ACCESS-SIGN"]

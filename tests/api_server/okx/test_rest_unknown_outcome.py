@@ -38,9 +38,16 @@ async def test_a_timed_out_order_that_landed_is_found_and_not_resent(okx, make_c
     assert client.stats["recovered_orders"] == 1 and client.stats["resends"] == 0
 
 
-@pytest.mark.parametrize("status,body", [(503, "unavailable"), (500, "oops"), (200, '{"code":"50004","data":[],"msg":"Endpoint request timeout."}'),
-                                         (429, '{"code":"50013","msg":"Systems are busy. Please try again later."}')],
-                         ids=["503", "500", "50004", "50013"])
+@pytest.mark.parametrize(
+    "status,body",
+    [
+        (503, "unavailable"),
+        (500, "oops"),
+        (200, '{"code":"50004","data":[],"msg":"Endpoint request timeout."}'),
+        (429, '{"code":"50013","msg":"Systems are busy. Please try again later."}'),
+    ],
+    ids=["503", "500", "50004", "50013"],
+)
 async def test_unknown_outcomes_are_looked_up_before_anything_is_sent_again(okx, client, status, body):
     okx.script("POST", ORDER, (status, body), (200, fixture_text("rest_trade_order_post.docs.json")))
     okx.script("GET", ORDER, (200, landed("abc123", state="live")))
@@ -102,7 +109,12 @@ async def test_an_order_found_in_history_counts_as_placed(okx, client):
 
 
 async def test_a_rate_limited_order_is_an_answer_and_is_retried(okx, client):
-    okx.script("POST", ORDER, (429, fixture_text("rest_error_http429_50011.recorded.json")), (200, fixture_text("rest_trade_order_post.docs.json")))
+    okx.script(
+        "POST",
+        ORDER,
+        (429, fixture_text("rest_error_http429_50011.recorded.json")),
+        (200, fixture_text("rest_trade_order_post.docs.json")),
+    )
     result = await place(client)
     assert result.ordId == "312269865356374016" and result.recovered is False
     assert okx.count("POST", ORDER) == 2 and okx.count("GET", ORDER) == 0
@@ -119,7 +131,12 @@ async def test_51016_is_a_plain_rejection_now(okx, client):
 async def test_lost_cancel_found_canceled_is_done_and_a_first_51400_is_reported(okx, make_client):
     client = make_client(timeout_secs=0.3)
     gone = '{"code":"1","data":[{"clOrdId":"","ordId":"672515387010932736","sCode":"51400","sMsg":"Order cancellation failed as the order has been filled, canceled or does not exist.","ts":"1"}],"msg":"All operations failed"}'
-    okx.script("POST", "/api/v5/trade/cancel-order", Reply(200, fixture_text("rest_trade_cancel_order.docs.json"), delay=1.0), (200, gone))
+    okx.script(
+        "POST",
+        "/api/v5/trade/cancel-order",
+        Reply(200, fixture_text("rest_trade_cancel_order.docs.json"), delay=1.0),
+        (200, gone),
+    )
     okx.script("GET", ORDER, (200, landed("abc123", state="canceled")))
     result = await client.cancel_order("LTC-USDT-SWAP", ord_id="672515387010932736")
     assert (result.sCode, result.ordId, result.recovered) == ("0", "672515387010932736", True)
@@ -150,16 +167,56 @@ async def test_close_position_always_carries_a_clordid_and_is_reconciled(okx, cl
 
 async def test_lost_algo_order_is_found_by_algoclordid(okx, client):
     okx.script("POST", "/api/v5/trade/order-algo", (503, "unavailable"))
-    okx.script("GET", "/api/v5/trade/order-algo", (200, json.dumps({"code": "0", "msg": "", "data": [
-        {"algoId": "1836487817828872192", "algoClOrdId": "tp1", "instId": "BTC-USDT-SWAP", "ordType": "oco", "state": "live"}]})))
-    result = await client.place_algo_order(inst_id="BTC-USDT-SWAP", td_mode="cross", side="sell", ord_type="oco",
-                                           close_fraction="1", reduce_only=True, tp_trigger_px="70000",
-                                           sl_trigger_px="60000", algo_cl_ord_id="tp1")
+    okx.script(
+        "GET",
+        "/api/v5/trade/order-algo",
+        (
+            200,
+            json.dumps(
+                {
+                    "code": "0",
+                    "msg": "",
+                    "data": [
+                        {
+                            "algoId": "1836487817828872192",
+                            "algoClOrdId": "tp1",
+                            "instId": "BTC-USDT-SWAP",
+                            "ordType": "oco",
+                            "state": "live",
+                        }
+                    ],
+                }
+            ),
+        ),
+    )
+    result = await client.place_algo_order(
+        inst_id="BTC-USDT-SWAP",
+        td_mode="cross",
+        side="sell",
+        ord_type="oco",
+        close_fraction="1",
+        reduce_only=True,
+        tp_trigger_px="70000",
+        sl_trigger_px="60000",
+        algo_cl_ord_id="tp1",
+    )
     assert (result.algoId, result.recovered) == ("1836487817828872192", True)
     body = json.loads(okx.requests[0].body)
-    assert body == {"instId": "BTC-USDT-SWAP", "tdMode": "cross", "side": "sell", "ordType": "oco", "algoClOrdId": "tp1",
-                    "closeFraction": "1", "reduceOnly": True, "tpTriggerPx": "70000", "tpOrdPx": "-1",
-                    "tpTriggerPxType": "last", "slTriggerPx": "60000", "slOrdPx": "-1", "slTriggerPxType": "last"}
+    assert body == {
+        "instId": "BTC-USDT-SWAP",
+        "tdMode": "cross",
+        "side": "sell",
+        "ordType": "oco",
+        "algoClOrdId": "tp1",
+        "closeFraction": "1",
+        "reduceOnly": True,
+        "tpTriggerPx": "70000",
+        "tpOrdPx": "-1",
+        "tpTriggerPxType": "last",
+        "slTriggerPx": "60000",
+        "slOrdPx": "-1",
+        "slTriggerPxType": "last",
+    }
     assert okx.count("POST", "/api/v5/trade/order-algo") == 1
 
 

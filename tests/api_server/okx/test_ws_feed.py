@@ -28,8 +28,15 @@ async def make_feed(okx, client, session):
     feeds: list[TickerFeed] = []
 
     def make(inst_ids=INSTS, **overrides) -> TickerFeed:
-        kwargs = dict(session=session, ping_after_secs=5.0, pong_timeout_secs=0.2, stale_after_secs=5.0, poll_secs=0.05,
-                      backoff_base=0.02, backoff_max=0.1)
+        kwargs = dict(
+            session=session,
+            ping_after_secs=5.0,
+            pong_timeout_secs=0.2,
+            stale_after_secs=5.0,
+            poll_secs=0.05,
+            backoff_base=0.02,
+            backoff_max=0.1,
+        )
         kwargs.update(overrides)
         feed = TickerFeed(okx.ws_url, inst_ids, TickerBook(), client, **kwargs)
         feeds.append(feed)
@@ -45,9 +52,13 @@ async def test_subscribes_once_for_all_and_pushes_update_the_book(okx, make_feed
     await feed.start()
     try:
         await until(lambda: feed.state == "connected", what="connected")
-        await until(lambda: all((t := feed.book.get(i)) is not None and t.source == "ws" for i in INSTS), what="ws tickers")
+        await until(
+            lambda: all((t := feed.book.get(i)) is not None and t.source == "ws" for i in INSTS), what="ws tickers"
+        )
         assert len(okx.ws_subscribe_ops) == 1
-        assert okx.ws_subscribe_ops[0]["args"] == [{"channel": "tickers", "instId": i} for i in INSTS + ["NMR-USDT-SWAP"]]
+        assert okx.ws_subscribe_ops[0]["args"] == [
+            {"channel": "tickers", "instId": i} for i in INSTS + ["NMR-USDT-SWAP"]
+        ]
         status = feed.status()
         assert status["state"] == "connected" and status["reconnects"] == 0 and status["polling"] is False
         assert status["subscribed"] == sorted(INSTS)
@@ -70,8 +81,12 @@ async def test_drop_reconnects_resubscribes_and_rest_fills_the_gap(okx, make_fee
         okx.ws.refuse = True
         okx.drop()
         await until(lambda: feed.status()["polling"], what="polling while down")
-        await until(lambda: all(feed.book.get(i).source == "rest" and feed.book.get(i).last == okx.rest_ticker_last for i in INSTS),
-                    what="REST tickers in the book")
+        await until(
+            lambda: all(
+                feed.book.get(i).source == "rest" and feed.book.get(i).last == okx.rest_ticker_last for i in INSTS
+            ),
+            what="REST tickers in the book",
+        )
         assert feed.state in ("connecting", "down")
         rest_calls = okx.count("GET", "/api/v5/market/ticker")
         await until(lambda: okx.count("GET", "/api/v5/market/ticker") >= rest_calls + 4, what="repeated polls")
@@ -154,7 +169,10 @@ async def test_watchdog_reconnects_a_silent_feed(okx, make_feed):
         await until(lambda: okx.ws_connections >= 2, what="watchdog reconnect")
         assert "no ticker" in feed.last_error
         okx.ws.pushing = True
-        await until(lambda: feed.book.get("BTC-USDT-SWAP") is not None and feed.book.get("BTC-USDT-SWAP").source == "ws", what="prices flow")
+        await until(
+            lambda: feed.book.get("BTC-USDT-SWAP") is not None and feed.book.get("BTC-USDT-SWAP").source == "ws",
+            what="prices flow",
+        )
     finally:
         await feed.stop()
 
@@ -189,7 +207,11 @@ def test_backoff_grows_with_jitter_and_is_capped(client):
 
 def test_instrument_type_from_id():
     assert [inst_type_of(i) for i in ("BTC-USDT-SWAP", "BTC-USDT", "BTC-USDT-250808", "BTC-USD-250808-50000-C")] == [
-        "SWAP", "SPOT", "FUTURES", "OPTION"]
+        "SWAP",
+        "SPOT",
+        "FUTURES",
+        "OPTION",
+    ]
 
 
 def test_handle_frame_applies_the_recorded_push(client):
@@ -197,7 +219,13 @@ def test_handle_frame_applies_the_recorded_push(client):
     feed = TickerFeed("ws://unused", ["BTC-USDT-SWAP"], book, client, wall_clock=lambda: 1234.5)
     assert feed.handle_frame(fixture_text("ws_tickers_push.swap.recorded.json")) is None
     ticker = book.get("BTC-USDT-SWAP")
-    assert (ticker.last, ticker.bidPx, ticker.ts, ticker.source, ticker.received_at) == ("31807.4", "31807.3", "1654033232461", "ws", 1234.5)
+    assert (ticker.last, ticker.bidPx, ticker.ts, ticker.source, ticker.received_at) == (
+        "31807.4",
+        "31807.3",
+        "1654033232461",
+        "ws",
+        1234.5,
+    )
     assert feed.handle_frame("pong") is None
     assert feed.handle_frame("{not json") is None  # logged and ignored
     assert feed.handle_frame(fixture_text("ws_error_60018.recorded.json")) is None

@@ -5,9 +5,10 @@ all on free ports, against a fresh PostgreSQL database."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -41,8 +42,14 @@ def okxsim(tmp_path: Path) -> Iterator[Simulator]:
     """A quiet simulator: the random walk is paused, prices move only when a test sets them."""
     port = free_port()
     env = base_env(
-        OKXSIM_PORT=str(port), OKXSIM_API_KEY=SIM_KEY, OKXSIM_API_SECRET=SIM_SECRET, OKXSIM_PASSPHRASE=SIM_PASSPHRASE,
-        OKXSIM_INST_IDS=f"{BTC},{ETH}", OKXSIM_TICK_MS="3600000", OKXSIM_RATE_LIMITS="false", OKXSIM_SEED="7",
+        OKXSIM_PORT=str(port),
+        OKXSIM_API_KEY=SIM_KEY,
+        OKXSIM_API_SECRET=SIM_SECRET,
+        OKXSIM_PASSPHRASE=SIM_PASSPHRASE,
+        OKXSIM_INST_IDS=f"{BTC},{ETH}",
+        OKXSIM_TICK_MS="3600000",
+        OKXSIM_RATE_LIMITS="false",
+        OKXSIM_SEED="7",
     )
     base = f"http://127.0.0.1:{port}"
     with running([PYTHON, "-m", "okxsim"], env, f"{base}/_sim/state", tmp_path / "okxsim.log"):
@@ -99,11 +106,18 @@ class Api:
 def api_env(fresh_database_url: str, okxsim: Simulator, agent: StandInAgent) -> dict[str, str]:
     """The environment every API process of a test shares (same database, simulator and agent)."""
     return dict(
-        DATABASE_URL=fresh_database_url, API_TOKEN=API_TOKEN,
-        OKX_BASE_URL=okxsim.base, OKX_WS_PUBLIC_URL=okxsim.ws_url,
-        OKX_API_KEY=SIM_KEY, OKX_API_SECRET=SIM_SECRET, OKX_PASSPHRASE=SIM_PASSPHRASE,
-        OKX_INST_IDS=f"{BTC},{ETH}", AGENT_BASE_URL=agent.base_url, AGENT_TIMEOUT_SECS="20",
-        SCHEDULER_LEADER_POLL_SECS="0.5", LOG_LEVEL="INFO",
+        DATABASE_URL=fresh_database_url,
+        API_TOKEN=API_TOKEN,
+        OKX_BASE_URL=okxsim.base,
+        OKX_WS_PUBLIC_URL=okxsim.ws_url,
+        OKX_API_KEY=SIM_KEY,
+        OKX_API_SECRET=SIM_SECRET,
+        OKX_PASSPHRASE=SIM_PASSPHRASE,
+        OKX_INST_IDS=f"{BTC},{ETH}",
+        AGENT_BASE_URL=agent.base_url,
+        AGENT_TIMEOUT_SECS="20",
+        SCHEDULER_LEADER_POLL_SECS="0.5",
+        LOG_LEVEL="INFO",
     )
 
 
@@ -138,5 +152,6 @@ def wait_price(api: Api, inst_id: str, price: str, timeout: float = 10.0) -> Non
 
     wait_until(
         lambda: (p := api.instrument(inst_id)["price"]) is not None and Decimal(p) == Decimal(price),
-        timeout, what=f"{inst_id} price {price}",
+        timeout,
+        what=f"{inst_id} price {price}",
     )

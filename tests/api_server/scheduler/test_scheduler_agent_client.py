@@ -26,7 +26,9 @@ TOKEN = "agent-client-test-token-0123456789"
 
 def _request(run_id: str = "run-1") -> AnalysisRequest:
     return AnalysisRequest(
-        runId=run_id, instId="BTC-USDT-SWAP", source="volatility",
+        runId=run_id,
+        instId="BTC-USDT-SWAP",
+        source="volatility",
         trigger=AnalysisTrigger(price="50400", baseline="50000", deviationBps=80.0),
     )
 

@@ -38,8 +38,12 @@ def test_start_up_runs_wait_for_the_agent_instead_of_failing(start_api, okxsim):
 def test_agent_unreachable_failures_do_not_pause_automation(start_api, okxsim):
     okxsim.set_price(BTC, "50000")
     never = StandInAgent(API_TOKEN)  # never started
-    with start_api(**VOL, AGENT_BASE_URL=never.base_url, STRATEGY_AGENT_READY_WAIT_SECS="0.3",
-                   STRATEGY_MAX_CONSECUTIVE_FAILURES="1") as api:
+    with start_api(
+        **VOL,
+        AGENT_BASE_URL=never.base_url,
+        STRATEGY_AGENT_READY_WAIT_SECS="0.3",
+        STRATEGY_MAX_CONSECUTIVE_FAILURES="1",
+    ) as api:
         wait_leader(api)
         runs = _finished(api, 2)
         assert all(r["status"] == "failed" and "agent unreachable" in r["error"] for r in runs), runs

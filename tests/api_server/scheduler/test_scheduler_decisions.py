@@ -45,8 +45,9 @@ def settled(price: str, at: float = T0, cfg: TriggerConfig = VOL) -> SymbolState
     return on_run_finished(state, at, True, cfg)
 
 
-def run_once(state: SymbolState, now: float, latest: D | None, cfg: TriggerConfig, ok: bool = True,
-             duration: float = 0.0) -> SymbolState:
+def run_once(
+    state: SymbolState, now: float, latest: D | None, cfg: TriggerConfig, ok: bool = True, duration: float = 0.0
+) -> SymbolState:
     state, _ = on_run_started(state, now, latest)
     return on_run_finished(state, now + duration, ok, cfg)
 

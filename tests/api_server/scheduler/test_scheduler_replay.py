@@ -55,9 +55,7 @@ def test_higher_threshold_never_means_more_volatility_runs(candle_file):
 
 
 def test_higher_threshold_never_more_runs_with_the_timer_off_and_close_only():
-    vol = [
-        run(XRP, kind="close", vol_enabled=True, threshold_bps=D(t)).totals()["volatility"] for t in (20, 80, 300)
-    ]
+    vol = [run(XRP, kind="close", vol_enabled=True, threshold_bps=D(t)).totals()["volatility"] for t in (20, 80, 300)]
     assert vol == sorted(vol, reverse=True) and vol[0] > vol[-1]
 
 
@@ -146,7 +144,10 @@ def test_cli_prints_the_same_counts_as_the_library():
     args = ["--threshold-bps", "120", "--interval-secs", "1800", "--window-secs", "300", "--analysis-secs", "45"]
     done = subprocess.run(
         [PYTHON, "-m", "api_server.scheduler.replay", str(XRP), *args, "--json"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)
@@ -158,13 +159,21 @@ def test_cli_prints_the_same_counts_as_the_library():
 
     table = subprocess.run(
         [PYTHON, "-m", "api_server.scheduler.replay", str(XRP), *args],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert table.returncode == 0, table.stderr
     totals = expected.totals()
     total_line = next(line for line in table.stdout.splitlines() if line.startswith("total"))
-    assert total_line.split() == ["total", str(totals["volatility"]), str(totals["schedule"]), "0",
-                                  str(sum(totals.values()))]
+    assert total_line.split() == [
+        "total",
+        str(totals["volatility"]),
+        str(totals["schedule"]),
+        "0",
+        str(sum(totals.values())),
+    ]
     assert "threshold 120 bps" in table.stdout and "2021-11-18" in table.stdout
 
 
@@ -181,7 +190,10 @@ def test_cli_prints_the_same_counts_as_the_library():
 def test_cli_bad_arguments_name_the_option(args, named):
     done = subprocess.run(
         [PYTHON, "-m", "api_server.scheduler.replay", str(XRP), *args],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2 and named in done.stderr
 
@@ -191,6 +203,9 @@ def test_cli_bad_file_names_it(tmp_path):
     path.write_text("[[2000, 1, 1, 1, 1, 1], [1000, 1, 1, 1, 1, 1]]")
     done = subprocess.run(
         [PYTHON, "-m", "api_server.scheduler.replay", str(path)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2 and "broken.json row 1" in done.stderr

@@ -6,13 +6,24 @@ from __future__ import annotations
 
 from tests.api_server.scheduler.conftest import BTC, wait_leader, wait_until
 
-DECISION = {"action": "open_long", "size": "0.5", "entry": "50000", "stop": "49000", "target": "52000",
-            "invalidation": "a close below 49000", "confidence": 64, "reason": "breakout with volume"}
+DECISION = {
+    "action": "open_long",
+    "size": "0.5",
+    "entry": "50000",
+    "stop": "49000",
+    "target": "52000",
+    "invalidation": "a close below 49000",
+    "confidence": 64,
+    "reason": "breakout with volume",
+}
 
 
 def _finished_run(api, run_id: str) -> dict:
-    return wait_until(lambda: (r := api.get(f"/api/model/strategy-runs/{run_id}"))["status"] in ("succeeded", "failed") and r,
-                      15, what=f"run {run_id} finished")
+    return wait_until(
+        lambda: (r := api.get(f"/api/model/strategy-runs/{run_id}"))["status"] in ("succeeded", "failed") and r,
+        15,
+        what=f"run {run_id} finished",
+    )
 
 
 def test_decision_provider_model_and_a_failed_runs_work_are_recorded(start_api, okxsim, agent):
@@ -33,17 +44,25 @@ def test_decision_provider_model_and_a_failed_runs_work_are_recorded(start_api, 
         assert bad["status"] == "succeeded" and bad["decision"] is None and bad["summary"]
 
         # A failed run keeps what it did before it failed.
-        agent.failed_calls = [{"name": "get_ticker", "arguments": {"instId": BTC}, "ok": True},
-                              {"name": "place_order", "arguments": {"instId": BTC, "side": "buy"}, "ok": True}]
-        agent.failed_orders = [{"tool": "place_order", "status": "placed", "instId": BTC, "side": "buy",
-                                "clOrdId": "abc123", "sz": "0.5"}]
+        agent.failed_calls = [
+            {"name": "get_ticker", "arguments": {"instId": BTC}, "ok": True},
+            {"name": "place_order", "arguments": {"instId": BTC, "side": "buy"}, "ok": True},
+        ]
+        agent.failed_orders = [
+            {"tool": "place_order", "status": "placed", "instId": BTC, "side": "buy", "clOrdId": "abc123", "sz": "0.5"}
+        ]
         agent.failed_reason = "llm_error"
         agent.set_mode("analysis_error")
         [failed_id] = api.manual_run(BTC)
         failed = _finished_run(api, failed_id)
-        assert failed["status"] == "failed" and failed["error"] == "analysis_error: model unavailable (stand-in) (reason: llm_error)"
+        assert (
+            failed["status"] == "failed"
+            and failed["error"] == "analysis_error: model unavailable (stand-in) (reason: llm_error)"
+        )
         assert [c["name"] for c in failed["toolCalls"]] == ["get_ticker", "place_order"]
-        assert [(o["tool"], o["clOrdId"], o["status"]) for o in failed["orders"]] == [("place_order", "abc123", "placed")]
+        assert [(o["tool"], o["clOrdId"], o["status"]) for o in failed["orders"]] == [
+            ("place_order", "abc123", "placed")
+        ]
         assert (failed["provider"], failed["model"]) == ("offline", "stand-in") and failed["decision"] is None
 
         listed = {r["id"]: r for r in api.runs()}

@@ -32,6 +32,7 @@ def _epoch(iso: str | None) -> float:
 
 def _finished(api: Api, count: int, inst_id: str | None = None, timeout: float = 10.0) -> list[dict]:
     """Wait until at least `count` runs exist and none is queued or running; newest first."""
+
     def done() -> list[dict] | None:
         runs = api.runs(inst_id)
         if len(runs) >= count and all(r["status"] not in ("queued", "running") for r in runs):
@@ -71,7 +72,11 @@ def test_threshold_crossing_makes_exactly_one_volatility_run_and_pushes_the_dead
         assert len(agent.snapshot()) == 3, "one crossing, one run"
         run = runs[0]
         assert (run["source"], run["status"], run["triggerPrice"], run["baselinePrice"], run["deviationBps"]) == (
-            "volatility", "succeeded", "50400", "50000", 80.0,
+            "volatility",
+            "succeeded",
+            "50400",
+            "50000",
+            80.0,
         )
         after = api.instrument(BTC)
         assert after["lastTriggerPrice"] == "50400" and after["lastSource"] == "volatility"
@@ -82,7 +87,10 @@ def test_threshold_crossing_makes_exactly_one_volatility_run_and_pushes_the_dead
         chat = api.get("/api/model/strategy-chat", instId=BTC)
         assert chat[0]["runId"] == run["id"] and chat[0]["content"] == run["summary"]
         log = api.log_text()
-        assert f"strategy run {run['id']} {BTC} source=volatility trigger_price=50400 baseline=50000 deviation=0.8000% result=succeeded" in log
+        assert (
+            f"strategy run {run['id']} {BTC} source=volatility trigger_price=50400 baseline=50000 deviation=0.8000% result=succeeded"
+            in log
+        )
 
 
 def test_move_during_a_running_analysis_is_served_after_it_once(start_api, okxsim, agent):
@@ -110,7 +118,11 @@ def test_move_during_a_running_analysis_is_served_after_it_once(start_api, okxsi
         assert len(calls) == 4, "served once, not lost, not doubled"
         follow_up = calls[3]
         assert (follow_up.inst_id, follow_up.source) == (BTC, "volatility")
-        assert follow_up.trigger == {"price": "51100", "baseline": "50500", "deviationBps": follow_up.trigger["deviationBps"]}
+        assert follow_up.trigger == {
+            "price": "51100",
+            "baseline": "50500",
+            "deviationBps": follow_up.trigger["deviationBps"],
+        }
         assert agent.concurrent_violations == 0
         assert api.instrument(BTC)["lastTriggerPrice"] == "51100"
 
@@ -156,7 +168,11 @@ def test_failures_end_the_wait_move_the_baseline_and_pause_automation(start_api,
         runs = _finished(api, 4, BTC)
         assert runs[0]["source"] == "volatility" and runs[0]["status"] == "succeeded"
         resp = api.client.post("/api/scheduler/pause", json={"reason": "maintenance"})
-        assert resp.status_code == 200 and resp.json()["pausedReason"] == "maintenance" and resp.json()["pausedBy"] == "user"
+        assert (
+            resp.status_code == 200
+            and resp.json()["pausedReason"] == "maintenance"
+            and resp.json()["pausedBy"] == "user"
+        )
         assert api.client.post("/api/scheduler/pause", json={"reason": 5}).json()["field"] == "reason"
 
 
@@ -205,7 +221,9 @@ def test_defaults_only_manual_runs_serialised_and_bad_input_named(start_api, okx
         calls = agent.snapshot()
         assert [call.run_id for call in calls] == [a, b, c], "oldest waiting request first"
         assert agent.max_concurrent == 1 and agent.concurrent_violations == 0
-        wait_until(lambda: events.count("run") >= 6 and "trigger" in events and "scheduler" in events, what="SSE events")
+        wait_until(
+            lambda: events.count("run") >= 6 and "trigger" in events and "scheduler" in events, what="SSE events"
+        )
         stop_stream.set()
         okxsim.set_price(BTC, "55001")  # wakes the reader so it can stop
 
@@ -255,7 +273,12 @@ def test_restart_keeps_baseline_and_deadline(start_api, okxsim, agent):
 def test_two_processes_one_scheduler_and_takeover_without_losing_manual_requests(start_api, okxsim, agent):
     okxsim.set_price(BTC, "50000")
     with start_api(**VOL) as first, start_api(**VOL) as second:
-        leader, other = (first, second) if wait_until(lambda: first.status()["isLeader"] or second.status()["isLeader"]) and first.status()["isLeader"] else (second, first)
+        leader, other = (
+            (first, second)
+            if wait_until(lambda: first.status()["isLeader"] or second.status()["isLeader"])
+            and first.status()["isLeader"]
+            else (second, first)
+        )
         _finished(leader, 2)
         status = other.status()
         assert not status["isLeader"] and status["leaderId"] == leader.status()["leaderId"]

@@ -30,8 +30,27 @@ describe('manual order form', () => {
     expect(buildOrder(form({ size: '' }), BTC, '50000')).toMatchObject({ ok: false, error: { key: 'trade.err.invalidSize', field: 'size' } });
   });
 
-  it('leaves out a leverage that is not a positive whole number, and empty TP/SL', () => {
-    const built = buildOrder(form({ leverage: '2.5', tpTriggerPx: ' ', slTriggerPx: '-1' }), BTC, '50000');
+  it('leaves out empty TP/SL, and refuses a leverage that is not a whole number from 1 (it used to be dropped silently)', () => {
+    const built = buildOrder(form({ tpTriggerPx: ' ', slTriggerPx: '-1' }), BTC, '50000');
     expect(built.ok && built.request).toEqual({ instId: 'BTC-USDT-SWAP', side: 'buy', ordType: 'market', sz: '1' });
+    expect(buildOrder(form({ leverage: '2.5' }), BTC, '50000', 20)).toMatchObject({ ok: false, error: { key: 'trade.err.leverage', params: { max: '20' }, field: 'leverage' } });
+    expect(buildOrder(form({ leverage: '0' }), BTC, '50000')).toMatchObject({ ok: false, error: { key: 'trade.err.leverage', field: 'leverage' } });
+    // above the guard's maximum is the guard's to refuse (the form only warns), so the order is built
+    expect(buildOrder(form({ leverage: '50' }), BTC, '50000', 20)).toMatchObject({ ok: true, request: { leverage: 50 } });
+  });
+
+  it('catches prices off the tick size before submit (limit price, TP and SL)', () => {
+    const spec = { ...BTC, tickSz: '0.1' };
+    expect(buildOrder(form({ ordType: 'limit', px: '50000.05' }), spec, '50000')).toMatchObject({ ok: false, error: { key: 'trade.err.offTick', params: { tickSz: '0.1' }, field: 'px' } });
+    expect(buildOrder(form({ tpTriggerPx: '55000.01' }), spec, '50000')).toMatchObject({ ok: false, error: { key: 'trade.err.offTick', field: 'tpTriggerPx' } });
+    expect(buildOrder(form({ slTriggerPx: '48000.33' }), spec, '50000')).toMatchObject({ ok: false, error: { key: 'trade.err.offTick', field: 'slTriggerPx' } });
+    // a market order's unused price field is not checked; on-tick prices pass
+    expect(buildOrder(form({ px: '1.23456', tpTriggerPx: '55000.1', slTriggerPx: '48000' }), spec, '50000')).toMatchObject({ ok: true });
+  });
+
+  it('sends isolated margin and reduce-only when chosen, nothing when not', () => {
+    expect(buildOrder(form({ tdMode: 'isolated', reduceOnly: true }), BTC, '50000')).toMatchObject({ ok: true, request: { tdMode: 'isolated', reduceOnly: true } });
+    const plain = buildOrder(form({ tdMode: 'cross', reduceOnly: false }), BTC, '50000');
+    expect(plain.ok && plain.request).toEqual({ instId: 'BTC-USDT-SWAP', side: 'buy', ordType: 'market', sz: '1' });
   });
 });
