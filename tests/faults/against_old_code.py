@@ -26,8 +26,12 @@ from tests.helpers import REPO_ROOT, wait_for_http
 
 def unpack(commit: str) -> Path:
     tree = Path(tempfile.mkdtemp(prefix=f"old-{commit[:8]}-"))
-    archive = subprocess.run(["git", "archive", commit, "api_server", "shared", "okxsim", "migrations"], cwd=REPO_ROOT,
-                             capture_output=True, check=True).stdout
+    archive = subprocess.run(
+        ["git", "archive", commit, "api_server", "shared", "okxsim", "migrations"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
     return tree
 
@@ -37,11 +41,13 @@ def start_from(old: Path, names: set[str]):
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed by stop()/kill()
         cwd = old if self.name in names else REPO_ROOT  # `python -m` imports from its working directory first
-        self.proc = subprocess.Popen(self.args, env=self.env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.args, env=self.env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.starts += 1
         wait_for_http(self.health_url, self.start_timeout, self.proc)
         return self
+
     return start
 
 

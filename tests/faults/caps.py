@@ -52,13 +52,23 @@ def usdt_eq(sim: Sim) -> Decimal:
 
 def exposure_at_okx(sim: Sim) -> Decimal:
     positions = sim.control("GET", "state").json()["positions"]
-    return sum((abs(Decimal(p["pos"])) * CT_VAL * Decimal(p.get("markPx") or p["last"]) for p in positions
-                if p["instId"] == INST and Decimal(p["pos"] or 0)), Decimal(0))
+    return sum(
+        (
+            abs(Decimal(p["pos"])) * CT_VAL * Decimal(p.get("markPx") or p["last"])
+            for p in positions
+            if p["instId"] == INST and Decimal(p["pos"] or 0)
+        ),
+        Decimal(0),
+    )
 
 
 def _buy(api: Api, cl: str, sz: str) -> httpx.Response:
-    return httpx.post(api.url + "/api/trade/order", headers=api.headers, timeout=60,
-                      json={"instId": INST, "side": "buy", "ordType": "market", "sz": sz, "clOrdId": cl})
+    return httpx.post(
+        api.url + "/api/trade/order",
+        headers=api.headers,
+        timeout=60,
+        json={"instId": INST, "side": "buy", "ordType": "market", "sz": sz, "clOrdId": cl},
+    )
 
 
 def _tally(responses: list[tuple[str, httpx.Response]]) -> tuple[list[str], list[str]]:
@@ -97,7 +107,9 @@ def _system(log_dir: Path, server_url: str):
     # limiter counts only its own calls, so together they sometimes draw a 429 (a clean refusal, nothing placed)
     # that would blur the count this scenario compares (see docs/FAULTS.md, findings). The 429 path has its own
     # scenario (`campaign.rate_limited`).
-    sim_proc, sim = okxsim_process(log_dir, OKXSIM_INITIAL_USDT=str(EQUITY), OKXSIM_HOLDINGS="", OKXSIM_RATE_LIMITS="false")
+    sim_proc, sim = okxsim_process(
+        log_dir, OKXSIM_INITIAL_USDT=str(EQUITY), OKXSIM_HOLDINGS="", OKXSIM_RATE_LIMITS="false"
+    )
     procs: list[ServiceProcess] = []
     try:
         sim_proc.start()
@@ -105,8 +117,10 @@ def _system(log_dir: Path, server_url: str):
         sim.control("POST", "pause")
         sim.control("POST", "price", {"instId": INST, "price": str(PRICE)})
         database = new_database(server_url)
-        pairs = [api_process(log_dir, sim, database, RISK_MAX_EXPOSURE_PCT=str(CAP_PCT), ACCOUNT_SYNC_INTERVAL_SECS="1")
-                 for _ in range(2)]
+        pairs = [
+            api_process(log_dir, sim, database, RISK_MAX_EXPOSURE_PCT=str(CAP_PCT), ACCOUNT_SYNC_INTERVAL_SECS="1")
+            for _ in range(2)
+        ]
         procs += [proc for proc, _ in pairs]
         # Started together (yoyo's lock table applies each migration once, `shared/migrate.py`).
         with ThreadPoolExecutor(2) as pool:
@@ -144,7 +158,9 @@ def concurrent_caps(server_url: str, log_dir: Path, scale: float = 1.0) -> Fault
         concurrent_secs = time.monotonic() - began
         accepted_c, refused_c = _tally(concurrent)
         exposure_c = exposure_at_okx(sim)
-        assert exposure_c <= cap, f"exposure at OKX {exposure_c} USDT > cap {cap} USDT after {len(accepted_c)} concurrent orders"
+        assert exposure_c <= cap, (
+            f"exposure at OKX {exposure_c} USDT > cap {cap} USDT after {len(accepted_c)} concurrent orders"
+        )
         _check_books(sim, apis, accepted_c, refused_c)
 
         # The same orders one after another, from the same flat account (fees: a few USDT off the equity).
@@ -160,7 +176,9 @@ def concurrent_caps(server_url: str, log_dir: Path, scale: float = 1.0) -> Fault
         assert exposure_s <= cap, f"exposure at OKX {exposure_s} USDT > cap {cap} USDT (sequential)"
         _check_books(sim, apis, accepted_s, refused_s)
         assert len(accepted_s) == expected, f"sequential accepted {len(accepted_s)}, expected {expected}"
-        assert len(accepted_c) == len(accepted_s), f"concurrent accepted {len(accepted_c)}, sequential {len(accepted_s)}"
+        assert len(accepted_c) == len(accepted_s), (
+            f"concurrent accepted {len(accepted_c)}, sequential {len(accepted_s)}"
+        )
     return FaultResult(
         "concurrent orders vs caps",
         f"{n} market buys of {notional:g} USDT at once, half to each of two API processes on one database; account "
@@ -170,7 +188,14 @@ def concurrent_caps(server_url: str, log_dir: Path, scale: float = 1.0) -> Fault
         "accepted order once at OKX and once in the records",
         "pass",
         None,
-        {"n": n, "accepted_concurrent": len(accepted_c), "accepted_sequential": len(accepted_s),
-         "exposure_concurrent_usdt": str(exposure_c), "cap_usdt": str(cap), "concurrent_secs": round(concurrent_secs, 2),
-         "sequential_secs": round(sequential_secs, 2), "startup_secs": round(startup_secs, 2)},
+        {
+            "n": n,
+            "accepted_concurrent": len(accepted_c),
+            "accepted_sequential": len(accepted_s),
+            "exposure_concurrent_usdt": str(exposure_c),
+            "cap_usdt": str(cap),
+            "concurrent_secs": round(concurrent_secs, 2),
+            "sequential_secs": round(sequential_secs, 2),
+            "startup_secs": round(startup_secs, 2),
+        },
     )

@@ -79,7 +79,8 @@ def latency_spikes(stack: FullStack, scale: float = 1.0) -> FaultResult:
     # client does not resend it (the old client did, relying on 51016, which OKX does not give for a filled
     # order): it looks the order up by clOrdId until it appears, within the send window, and answers 201.
     cl, response, elapsed, placed = _placed_through(
-        stack, [{"latencyMs": int((timeout + 0.5) * 1000), "count": 1, "pathPrefix": ORDER_PATH}], "lat")
+        stack, [{"latencyMs": int((timeout + 0.5) * 1000), "count": 1, "pathPrefix": ORDER_PATH}], "lat"
+    )
     assert response.status_code == 201, response.text
     posts = order_posts(sim, cl)
     assert posts == 1, f"{cl} POSTed {posts} times: resent while its outcome was unknown"
@@ -89,10 +90,15 @@ def latency_spikes(stack: FullStack, scale: float = 1.0) -> FaultResult:
         assert api.get("/api/market/candles", instId=INST, bar="1m", limit=5).status_code == 200
     sim.control("DELETE", "faults")
     assert_orders_consistent(stack, placed)
-    return FaultResult("OKX latency spike", f"order request held {timeout + 0.5:g} s before it executes (> OKX_TIMEOUT_SECS "
-                       f"{timeout:g}); market answers +0.8 s", "the timed-out order is looked up by clOrdId, never resent "
-                       "(one POST at the simulator) → 201, one order at OKX and one record; slow market reads still answer",
-                       "pass", round(elapsed, 2))
+    return FaultResult(
+        "OKX latency spike",
+        f"order request held {timeout + 0.5:g} s before it executes (> OKX_TIMEOUT_SECS "
+        f"{timeout:g}); market answers +0.8 s",
+        "the timed-out order is looked up by clOrdId, never resent "
+        "(one POST at the simulator) → 201, one order at OKX and one record; slow market reads still answer",
+        "pass",
+        round(elapsed, 2),
+    )
 
 
 def lost_reply(stack: FullStack, scale: float = 1.0) -> FaultResult:
@@ -105,7 +111,8 @@ def lost_reply(stack: FullStack, scale: float = 1.0) -> FaultResult:
     for _ in range(rounds):
         # 1. Executed, reply dropped (connection closed without an answer): found by clOrdId → 201.
         cl, response, secs, placed = _placed_through(
-            stack, [{"execute": True, "dropReply": True, "count": 1, "pathPrefix": ORDER_PATH}], "lrd")
+            stack, [{"execute": True, "dropReply": True, "count": 1, "pathPrefix": ORDER_PATH}], "lrd"
+        )
         all_placed += placed
         assert response.status_code == 201, response.text
         assert response.json()["order"]["clOrdId"] == cl
@@ -114,7 +121,10 @@ def lost_reply(stack: FullStack, scale: float = 1.0) -> FaultResult:
 
         # 2. Executed, reply delayed past the client's timeout: the client gives up waiting, finds it → 201.
         cl, response, secs, placed = _placed_through(
-            stack, [{"execute": True, "latencyMs": int((timeout + 1) * 1000), "count": 1, "pathPrefix": ORDER_PATH}], "lrl")
+            stack,
+            [{"execute": True, "latencyMs": int((timeout + 1) * 1000), "count": 1, "pathPrefix": ORDER_PATH}],
+            "lrl",
+        )
         all_placed += placed
         assert response.status_code == 201, response.text
         assert _one_at_okx(sim, cl)["state"] == "filled"
@@ -123,8 +133,13 @@ def lost_reply(stack: FullStack, scale: float = 1.0) -> FaultResult:
     # 3. Executed, reply dropped, and every look-up fails too (400 on GET /trade/order): the API answers 202
     #    `state: unknown`, keeps the record, never resends; once OKX answers again the sync settles it.
     cl, response, secs, placed = _placed_through(
-        stack, [{"execute": True, "dropReply": True, "count": 1, "pathPrefix": ORDER_PATH},
-                   {"status": 400, "code": "50014", "count": None, "pathPrefix": ORDER_PATH}], "lru")
+        stack,
+        [
+            {"execute": True, "dropReply": True, "count": 1, "pathPrefix": ORDER_PATH},
+            {"status": 400, "code": "50014", "count": None, "pathPrefix": ORDER_PATH},
+        ],
+        "lru",
+    )
     all_placed += placed
     try:
         assert response.status_code == 202, response.text
@@ -134,8 +149,12 @@ def lost_reply(stack: FullStack, scale: float = 1.0) -> FaultResult:
     finally:
         sim.control("DELETE", "faults")
     cleared = time.monotonic()
-    settled = wait_until(lambda: next((o for o in api_orders(api) if o["clOrdId"] == cl and o["state"] == "filled"), None),
-                         30, 0.2, f"{cl} settled by the sync")
+    settled = wait_until(
+        lambda: next((o for o in api_orders(api) if o["clOrdId"] == cl and o["state"] == "filled"), None),
+        30,
+        0.2,
+        f"{cl} settled by the sync",
+    )
     settle_secs = time.monotonic() - cleared
     at_okx = _one_at_okx(sim, cl)
     assert settled["ordId"] == at_okx["ordId"], (settled, at_okx)
@@ -156,7 +175,11 @@ def lost_reply(stack: FullStack, scale: float = 1.0) -> FaultResult:
 
 
 def _signed_statuses(sim: Sim) -> list[int | None]:
-    return [e["status"] for e in sim_requests(sim) if "OK-ACCESS-TIMESTAMP" in e["headers"] or "ok-access-timestamp" in e["headers"]]
+    return [
+        e["status"]
+        for e in sim_requests(sim)
+        if "OK-ACCESS-TIMESTAMP" in e["headers"] or "ok-access-timestamp" in e["headers"]
+    ]
 
 
 def clock_skew(stack: FullStack, scale: float = 1.0) -> FaultResult:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -38,8 +38,16 @@ def results() -> Iterator[list[dict]]:
         Path(os.environ["FAULT_RESULTS"]).write_text(json.dumps(rows, indent=2))
 
 
-SCENARIOS = ["ws_drops", "rate_limited", "server_errors", "latency_spikes", "lost_reply", "clock_skew", "agent_killed",
-             "api_killed"]
+SCENARIOS = [
+    "ws_drops",
+    "rate_limited",
+    "server_errors",
+    "latency_spikes",
+    "lost_reply",
+    "clock_skew",
+    "agent_killed",
+    "api_killed",
+]
 
 
 def scenario(name: str):
@@ -54,7 +62,8 @@ def test_fault(stack: FullStack, results: list[dict], name: str) -> None:
 
 
 def test_concurrent_orders_from_two_apis_never_exceed_the_exposure_cap(
-        tmp_path_factory: pytest.TempPathFactory, pg: DedicatedPostgres, results: list[dict]) -> None:
+    tmp_path_factory: pytest.TempPathFactory, pg: DedicatedPostgres, results: list[dict]
+) -> None:
     result = concurrent_caps(pg.url, tmp_path_factory.mktemp("caps-logs"))
     results.append(result.row())
     assert result.result == "pass"
