@@ -30,7 +30,10 @@ async def concurrent_triggers(api: Api, count: int) -> dict[int, int]:
     """`count` manual trigger requests at once; returns {status: how many}."""
     statuses: dict[int, int] = {}
     connector = aiohttp.TCPConnector(limit=200)
-    async with aiohttp.ClientSession(connector=connector, headers=api.headers, timeout=aiohttp.ClientTimeout(total=120)) as http:
+    async with aiohttp.ClientSession(
+        connector=connector, headers=api.headers, timeout=aiohttp.ClientTimeout(total=120)
+    ) as http:
+
         async def one() -> int:
             async with http.post(api.url + "/api/model/strategy-run", json={"instId": "BTC-USDT-SWAP"}) as resp:
                 await resp.read()
@@ -44,7 +47,11 @@ async def concurrent_triggers(api: Api, count: int) -> dict[int, int]:
 
 async def sustained_reads(api: Api, pid: int, seconds: float, connections: int = 8, sample_secs: float = 5.0) -> dict:
     """Market-data reads from `connections` clients for `seconds`; RSS of the API sampled every `sample_secs`."""
-    paths = ["/api/market/ticker?instId=BTC-USDT-SWAP", "/api/market/tickers", "/api/market/candles?instId=BTC-USDT-SWAP&bar=1m&limit=50"]
+    paths = [
+        "/api/market/ticker?instId=BTC-USDT-SWAP",
+        "/api/market/tickers",
+        "/api/market/candles?instId=BTC-USDT-SWAP&bar=1m&limit=50",
+    ]
     done = 0
     errors = 0
     samples: list[tuple[float, int]] = []
@@ -71,8 +78,15 @@ async def sustained_reads(api: Api, pid: int, seconds: float, connections: int =
     warm = [rss for t, rss in samples if t >= min(60.0, seconds / 3)] or [s[1] for s in samples]
     third = max(1, len(warm) // 3)
     early, late = sum(warm[:third]) / third, sum(warm[-third:]) / third
-    return {"requests": done, "errors": errors, "rps": round(done / seconds, 1), "samples": samples,
-            "rss_early_kib": round(early), "rss_late_kib": round(late), "growth_pct": round(100 * (late - early) / early, 1)}
+    return {
+        "requests": done,
+        "errors": errors,
+        "rps": round(done / seconds, 1),
+        "samples": samples,
+        "rss_early_kib": round(early),
+        "rss_late_kib": round(late),
+        "growth_pct": round(100 * (late - early) / early, 1),
+    }
 
 
 def cpu_note() -> str:

@@ -15,9 +15,9 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 
@@ -30,8 +30,15 @@ DEEPSEEK_TEST_KEY = "sk-never-shown-0123456789abcdef"  # a secret planted in the
 class ServiceProcess:
     """A service process with a fixed command, environment, health URL and log file; restartable."""
 
-    def __init__(self, name: str, args: list[str], env: dict[str, str], health_url: str, log_path: Path,
-                 start_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: dict[str, str],
+        health_url: str,
+        log_path: Path,
+        start_timeout: float = 60.0,
+    ) -> None:
         self.name = name
         self.args = args
         self.env = env
@@ -42,11 +49,12 @@ class ServiceProcess:
         self._log = None
         self.starts = 0
 
-    def start(self) -> "ServiceProcess":
+    def start(self) -> ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args, env=self.env, cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.args, env=self.env, cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.starts += 1
         wait_for_http(self.health_url, self.start_timeout, self.proc)
         return self
@@ -82,7 +90,7 @@ class ServiceProcess:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> "ServiceProcess":
+    def __enter__(self) -> ServiceProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -91,19 +99,29 @@ class ServiceProcess:
 
 def okxsim_process(log_dir: Path, **env: str) -> tuple[ServiceProcess, Sim]:
     port = free_port()
-    e = base_env(OKXSIM_PORT=str(port), OKXSIM_API_KEY=SIM_KEY, OKXSIM_API_SECRET=SIM_SECRET, OKXSIM_PASSPHRASE=SIM_PASSPHRASE,
-                 OKXSIM_SEED="7", OKXSIM_TICK_MS="200", OKXSIM_INST_IDS="BTC-USDT-SWAP", **env)
+    e = base_env(
+        OKXSIM_PORT=str(port),
+        OKXSIM_API_KEY=SIM_KEY,
+        OKXSIM_API_SECRET=SIM_SECRET,
+        OKXSIM_PASSPHRASE=SIM_PASSPHRASE,
+        OKXSIM_SEED="7",
+        OKXSIM_TICK_MS="200",
+        OKXSIM_INST_IDS="BTC-USDT-SWAP",
+        **env,
+    )
     url = f"http://127.0.0.1:{port}"
-    return ServiceProcess("okxsim", [PYTHON, "-m", "okxsim"], e, url + "/api/v5/public/time", log_dir / f"okxsim-{port}.log"), \
-        Sim(url=url, port=port)
+    return ServiceProcess(
+        "okxsim", [PYTHON, "-m", "okxsim"], e, url + "/api/v5/public/time", log_dir / f"okxsim-{port}.log"
+    ), Sim(url=url, port=port)
 
 
 def api_process(log_dir: Path, sim: Sim, database_url: str, **env: str) -> tuple[ServiceProcess, Api]:
     e = api_env(sim, database_url, OKX_INST_IDS="BTC-USDT-SWAP", **env)
     port = int(e["API_PORT"])
     url = f"http://127.0.0.1:{port}"
-    return ServiceProcess("api", [PYTHON, "-m", "api_server"], base_env(**e), url + "/api/health", log_dir / f"api-{port}.log"), \
-        Api(url=url, port=port, env=e)
+    return ServiceProcess(
+        "api", [PYTHON, "-m", "api_server"], base_env(**e), url + "/api/health", log_dir / f"api-{port}.log"
+    ), Api(url=url, port=port, env=e)
 
 
 @dataclass
@@ -117,13 +135,26 @@ class Agent:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def agent_process(log_dir: Path, api_url: str, database_url: str, port: int | None = None, **env: str) -> tuple[ServiceProcess, Agent]:
+def agent_process(
+    log_dir: Path, api_url: str, database_url: str, port: int | None = None, **env: str
+) -> tuple[ServiceProcess, Agent]:
     port = port or free_port()
-    e = base_env(AGENT_HOST="127.0.0.1", AGENT_PORT=str(port), API_TOKEN=API_TOKEN, API_BASE_URL=api_url,
-                 DATABASE_URL=database_url, LLM_PROVIDER="offline", LLM_RETRY_BASE_SECS="0.01", API_TIMEOUT_SECS="5",
-                 OKX_INST_IDS="BTC-USDT-SWAP", **env)
+    e = base_env(
+        AGENT_HOST="127.0.0.1",
+        AGENT_PORT=str(port),
+        API_TOKEN=API_TOKEN,
+        API_BASE_URL=api_url,
+        DATABASE_URL=database_url,
+        LLM_PROVIDER="offline",
+        LLM_RETRY_BASE_SECS="0.01",
+        API_TIMEOUT_SECS="5",
+        OKX_INST_IDS="BTC-USDT-SWAP",
+        **env,
+    )
     url = f"http://127.0.0.1:{port}"
-    return ServiceProcess("agent", [PYTHON, "-m", "agent"], e, url + "/health", log_dir / f"agent-{port}.log"), Agent(url=url, port=port)
+    return ServiceProcess("agent", [PYTHON, "-m", "agent"], e, url + "/health", log_dir / f"agent-{port}.log"), Agent(
+        url=url, port=port
+    )
 
 
 @dataclass
@@ -135,19 +166,24 @@ class FullStack:
 
 
 @contextlib.contextmanager
-def full_stack(log_dir: Path, database_url: str, api_extra: dict[str, str] | None = None,
-               agent_extra: dict[str, str] | None = None) -> Iterator[FullStack]:
+def full_stack(
+    log_dir: Path, database_url: str, api_extra: dict[str, str] | None = None, agent_extra: dict[str, str] | None = None
+) -> Iterator[FullStack]:
     """Simulator + API + offline agent, wired to each other, on free ports; everything stopped afterwards."""
     sim_proc, sim = okxsim_process(log_dir)
     agent_port = free_port()
-    api_proc, api = api_process(log_dir, sim, database_url, AGENT_BASE_URL=f"http://127.0.0.1:{agent_port}", **(api_extra or {}))
+    api_proc, api = api_process(
+        log_dir, sim, database_url, AGENT_BASE_URL=f"http://127.0.0.1:{agent_port}", **(api_extra or {})
+    )
     agent_proc, agent = agent_process(log_dir, api.url, database_url, port=agent_port, **(agent_extra or {}))
     started: list[ServiceProcess] = []
     try:
         for proc in (sim_proc, api_proc, agent_proc):
             proc.start()
             started.append(proc)
-        yield FullStack(sim=sim, api=api, agent=agent, processes={"okxsim": sim_proc, "api": api_proc, "agent": agent_proc})
+        yield FullStack(
+            sim=sim, api=api, agent=agent, processes={"okxsim": sim_proc, "api": api_proc, "agent": agent_proc}
+        )
     finally:
         for proc in reversed(started):
             proc.stop()
@@ -163,8 +199,9 @@ class DedicatedPostgres:
         self.url = ""
 
     def _pg(self, *args: str) -> str:
-        done = subprocess.run([str(REPO_ROOT / "scripts" / "pg.sh"), *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                              timeout=90)
+        done = subprocess.run(
+            [str(REPO_ROOT / "scripts" / "pg.sh"), *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=90
+        )
         if done.returncode != 0:
             raise RuntimeError(f"pg.sh {' '.join(args)} failed: {done.stderr.strip()}")
         return done.stdout.strip()
@@ -190,7 +227,7 @@ class DedicatedPostgres:
             self.stop()
         shutil.rmtree(self.data_dir(), ignore_errors=True)
 
-    def __enter__(self) -> "DedicatedPostgres":
+    def __enter__(self) -> DedicatedPostgres:
         self.start()
         return self
 

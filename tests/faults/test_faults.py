@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tests.faults import campaign
+from tests.faults import campaign, exchange_faults
+from tests.faults.caps import concurrent_caps
 from tests.faults.processes import DedicatedPostgres, FullStack, full_stack
 
 # Faster failure detection than the defaults, so each fault resolves in seconds.
@@ -37,12 +38,33 @@ def results() -> Iterator[list[dict]]:
         Path(os.environ["FAULT_RESULTS"]).write_text(json.dumps(rows, indent=2))
 
 
-SCENARIOS = ["ws_drops", "rate_limited", "server_errors", "latency_spikes", "agent_killed", "api_killed"]
+SCENARIOS = [
+    "ws_drops",
+    "rate_limited",
+    "server_errors",
+    "latency_spikes",
+    "lost_reply",
+    "clock_skew",
+    "agent_killed",
+    "api_killed",
+]
+
+
+def scenario(name: str):
+    return getattr(campaign, name, None) or getattr(exchange_faults, name)
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_fault(stack: FullStack, results: list[dict], name: str) -> None:
-    result = getattr(campaign, name)(stack)
+    result = scenario(name)(stack)
+    results.append(result.row())
+    assert result.result == "pass"
+
+
+def test_concurrent_orders_from_two_apis_never_exceed_the_exposure_cap(
+    tmp_path_factory: pytest.TempPathFactory, pg: DedicatedPostgres, results: list[dict]
+) -> None:
+    result = concurrent_caps(pg.url, tmp_path_factory.mktemp("caps-logs"))
     results.append(result.row())
     assert result.result == "pass"
 
