@@ -22,6 +22,14 @@ trap cleanup EXIT
 status=0
 # The web app is built first: the security suite scans the built bundle for secrets.
 if [ -x frontend/scripts/build.sh ]; then frontend/scripts/build.sh || status=$?; fi
+# Gates: lint, format and types fail the run on any finding (mypy strict where the money rules and shared code live).
+if [ $# -eq 0 ]; then
+  echo "==> ruff (lint + format check) and mypy" >&2
+  .venv/bin/ruff check . || status=1
+  .venv/bin/ruff format --check . || status=1
+  .venv/bin/mypy --follow-imports=silent shared api_server/trading/risk.py api_server/trading/sizing.py \
+    api_server/account/snapshots.py api_server/scheduler/decisions.py || status=1
+fi
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@" || status=$?
 if [ -x frontend/scripts/test.sh ] && [ $# -eq 0 ]; then
   frontend/scripts/test.sh || status=$?
