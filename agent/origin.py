@@ -12,8 +12,10 @@ import contextvars
 import re
 from collections.abc import Iterator
 
+from shared.ids import ID_CHARS, RUN_ID_MAX
+
 ORIGIN_HEADER = "X-AiTrader-Origin"
-ORIGIN_RE = re.compile(r"^(agent:run:|agent:chat:|mcp:)[A-Za-z0-9_.:-]{1,64}$")
+ORIGIN_RE = re.compile(rf"^(agent:run:|agent:chat:|mcp:){ID_CHARS}{{1,{RUN_ID_MAX}}}$")  # shared.ids rules
 
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("aitrader_origin", default=None)
 

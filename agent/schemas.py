@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.decision import Decision
+from shared.ids import RUN_ID_RE
 from shared.instruments import is_valid_inst_id
 
 
@@ -34,9 +35,9 @@ class AnalysisTriggerBody(BaseModel):
         return value
 
 
-# The trading API accepts this run id on orders (api_server/account/service.py RUN_ID_RE): checked here too, so
+# The trading API accepts this run id on orders (the same shared.ids rule): checked here too, so
 # a run id the API would refuse on every order is a 422 at once instead of failed tool calls.
-RUN_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+RUN_ID_PATTERN = RUN_ID_RE.pattern  # shared.ids: the one run-id rule
 
 
 class AnalysisRequest(BaseModel):

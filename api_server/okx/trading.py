@@ -20,7 +20,6 @@ A refusal that is an answer (per-order sCode, 51000, 429) is raised as it is: OK
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
@@ -44,10 +43,11 @@ from api_server.okx.models import (
     Order,
     PlaceOrderResult,
 )
+from shared.ids import CL_ORD_ID_RE as SHARED_CL_ORD_ID_RE
 
 log = logging.getLogger("api_server.okx.rest")
 
-CL_ORD_ID_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
+CL_ORD_ID_RE = SHARED_CL_ORD_ID_RE  # shared.ids: the one clOrdId rule
 ABSENT = object()  # a look-up's answer: OKX confirms it has no such order
 CANCELED_STATES = ("canceled", "mmp_canceled")
 OPEN_STATES = ("live", "partially_filled")

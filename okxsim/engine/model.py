@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from okxsim.wire import ParamError, fmt
+from shared.ids import CL_ORD_ID_RE as SHARED_CL_ORD_ID_RE
 
 TAKER_RATE = Decimal("0.0005")
 MAKER_RATE = Decimal("0.0002")
@@ -14,7 +15,7 @@ MMR_RATE = Decimal("0.004")
 DEFAULT_LEVER = 10
 ZERO = Decimal(0)
 
-CL_ORD_ID_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
+CL_ORD_ID_RE = SHARED_CL_ORD_ID_RE  # shared.ids: the one clOrdId rule (OKX: 1-32 letters/digits)
 TAG_RE = re.compile(r"^[A-Za-z0-9]{0,16}$")
 ORD_TYPES = ("market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc")
 PRICED_TYPES = ("limit", "post_only", "fok", "ioc")
