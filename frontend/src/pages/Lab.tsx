@@ -69,6 +69,7 @@ export function Lab() {
     }
   }, []);
 
+  // eslint-disable-next-line react-hooks/set-state-in-effect -- the page's first load; this page fetches without TanStack Query yet
   useEffect(() => { void reload(); }, [reload]);
   const active = backtests.some((b) => b.status === 'queued' || b.status === 'running');
   useEffect(() => {

@@ -210,6 +210,7 @@ async def test_a_dead_channel_never_blocks_the_publisher_or_the_other_channel():
             notifier.submit("fill", {"instId": "BTC-USDT-SWAP", "side": "buy", "fillPx": str(65000 + i), "fillSz": "1"})
         submit_secs = time.perf_counter() - started
         await wait_for(lambda: len(receiver.received) >= 200, timeout=60)
+        await wait_for(lambda: notifier.dropped["telegram"] >= 1, timeout=30)  # the dead one gives up on its own
         for w in workers:
             w.cancel()
     await receiver.stop()
