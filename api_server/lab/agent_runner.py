@@ -178,7 +178,7 @@ def llm_endpoint(spec: LlmSpec) -> tuple[str, str, str, ModelPrice]:
         model = spec.model or os.environ.get("DEEPSEEK_MODEL", "deepseek-flash")
     else:
         base = spec.base_url or ""
-        key = os.environ.get("LAB_LLM_API_KEY", "") or os.environ.get("OPENAI_API_KEY", "")
+        key = os.environ.get("LAB_LLM_API_KEY", "") or os.environ.get("LLM_API_KEY", "")  # the agent's variable
         model = spec.model or ""
     if not base or not model:
         raise ValueError("llm: an openai-compatible profile needs baseUrl and model")
